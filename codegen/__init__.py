@@ -1,0 +1,51 @@
+"""codegen: static source-to-source gradients for straight-line Python and NumPy.
+
+The pipeline is parse -> reverse -> render -> format (-> verify); `generate`
+composes it and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from codegen.errors import CodegenError, CodegenErrors, InternalError
+from codegen.format import format_code
+from codegen.parse import parse
+from codegen.render import render
+from codegen.reverse import reverse
+
+__all__ = [
+    "CodegenError",
+    "CodegenErrors",
+    "InternalError",
+    "generate",
+]
+
+
+def generate(
+    source: str,
+    filename: str = "<string>",
+    func: str | None = None,
+    wrt: Sequence[str] | None = None,
+    command: str | None = None,
+    header_extra: Sequence[str] = (),
+) -> str:
+    """Return the black-formatted backward module for `func` in `source`.
+
+    Args:
+        source: text of the file holding the forward function (never executed).
+        filename: path shown in errors and in the generated header.
+        func: the function to differentiate; default: the file's only entry point.
+        wrt: parameters to differentiate, in output order; default: every
+            non-integer parameter.
+        command: the regenerate command quoted in the header.
+        header_extra: further header comment lines.
+
+    Raises:
+        CodegenError: the input is not supported (located, with a hint).
+    """
+    fn = parse(source, filename, func)
+    bwd = reverse(fn, wrt)
+    origin = f"{filename}:{fn.name}"
+    cmd = command or f"codegen grad {origin}"
+    return format_code(render(bwd, origin, cmd, header_extra))

@@ -1,0 +1,678 @@
+"""Parse pass: Python source -> `ir.Function`, statically, with libcst.
+
+Contract:
+
+* input: the text of one file and the name of a top-level ``def`` in it; the
+  file is never imported or executed;
+* output: an `ir.Function` whose body lists one primitive step per operation,
+  in evaluation order, each carrying the location and the text of the user's
+  statement; nested expressions become named intermediates (``L_sub`` for the
+  subtraction inside ``L = ...``), re-bound names become SSA versions
+  (``x_1``) and calls to straight-line helpers of the same file are inlined;
+* errors: every unsupported construct in the function raises, together, as
+  `CodegenErrors`, each located at its node with a hint naming what is
+  supported instead.
+
+The tables below map source constructs to rule-table keys; an op this pass can
+emit is always in `codegen.rules.RULES` (the table tests check it).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from codegen import ir
+from codegen.errors import CodegenError, CodegenErrors
+from codegen.rules import RULES
+
+BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
+    cst.Add: "add",
+    cst.Subtract: "sub",
+    cst.Multiply: "mul",
+    cst.Divide: "div",
+    cst.Power: "pow",
+}
+
+AUGMENTED_OPS: dict[type[cst.BaseAugOp], str] = {
+    cst.AddAssign: "add",
+    cst.SubtractAssign: "sub",
+    cst.MultiplyAssign: "mul",
+    cst.DivideAssign: "div",
+    cst.PowerAssign: "pow",
+}
+
+COMPARE_OPS: dict[type[cst.BaseCompOp], str] = {
+    cst.GreaterThan: "gt",
+    cst.GreaterThanEqual: "ge",
+    cst.LessThan: "lt",
+    cst.LessThanEqual: "le",
+    cst.Equal: "eq",
+    cst.NotEqual: "ne",
+}
+
+#: Calls by canonical dotted name (after resolving imports) -> op.
+CALLS: dict[str, str] = {
+    "abs": "abs",
+    "max": "maximum",
+    "min": "minimum",
+    **{f"math.{f}": f for f in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh")},
+    "math.fabs": "abs",
+    "math.floor": "floor",
+}
+
+#: Module attributes that are constants.
+CONSTANTS: dict[str, str] = {
+    "math.pi": "math.pi",
+    "math.e": "math.e",
+    "math.inf": "math.inf",
+}
+
+_SIGMOID_OPS = ("neg", "exp", "add", "div")
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+@dataclass
+class _Module:
+    """What the whole file tells about names: imports and helper functions."""
+
+    source: str
+    filename: str
+    module: cst.Module
+    positions: Callable[[cst.CSTNode], CodeRange]
+    #: local name -> canonical dotted name (``np`` -> ``numpy``).
+    aliases: dict[str, str] = field(default_factory=dict)
+    #: import statements to repeat in the generated module.
+    imports: list[str] = field(default_factory=list)
+    #: top-level function definitions by name.
+    defs: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    #: top-level names bound to literal constants.
+    literals: dict[str, str] = field(default_factory=dict)
+
+    def loc(self, node: cst.CSTNode) -> ir.Loc:
+        r = self.positions(node)
+        return ir.Loc(r.start.line, r.start.column, r.end.line, r.end.column)
+
+    def error(
+        self, message: str, node: cst.CSTNode, hint: str | None = None
+    ) -> CodegenError:
+        return CodegenError(message, self.loc(node), hint, self.filename, self.source)
+
+    def canonical(self, dotted: str) -> str:
+        head, _, rest = dotted.partition(".")
+        base = self.aliases.get(head, head)
+        return f"{base}.{rest}" if rest else base
+
+
+def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
+    """A located syntax error; positions come from `ast`, which are exact."""
+    try:
+        ast.parse(source, filename)
+    except SyntaxError as err:
+        line = err.lineno or 1
+        col = max((err.offset or 1) - 1, 0)
+        end = max((err.end_offset or err.offset or 1) - 1, col + 1)
+        loc = ir.Loc(line, col, err.end_lineno or line, end)
+        msg = f"invalid syntax: {err.msg}"
+        return CodegenError(msg, loc, "fix the syntax first", filename, source)
+    except ValueError as err:  # null bytes and the like
+        return CodegenError(f"cannot parse: {err}", None, None, filename, source)
+    return CodegenError(f"cannot parse: {exc}", ir.Loc(1, 0, 1, 1), None, filename, source)
+
+
+def _load_module(source: str, filename: str) -> _Module:
+    try:
+        tree = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+        raise _syntax_error(source, filename, exc) from None
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    mod = _Module(source, filename, tree, positions.__getitem__)
+    for stmt in tree.body:
+        _scan_top_level(mod, stmt)
+    return mod
+
+
+def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
+    """Record imports, defs and literal constants of the module."""
+    if isinstance(stmt, cst.FunctionDef):
+        mod.defs[stmt.name.value] = stmt
+        return
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return
+    for small in stmt.body:
+        if isinstance(small, cst.Import):
+            mod.imports.append(mod.module.code_for_node(small))
+            for alias in small.names:
+                name = _dotted(alias.name) or ""
+                local = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
+                mod.aliases[local] = name if alias.asname else local
+        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            base = _dotted(small.module) if small.module else None
+            if base is None:
+                continue
+            for alias in small.names:
+                name = alias.name.value if isinstance(alias.name, cst.Name) else ""
+                local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+                mod.aliases[local] = f"{base}.{name}"
+        elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Name) and isinstance(
+                small.value, (cst.Integer, cst.Float)
+            ):
+                mod.literals[target.value] = small.value.value
+
+
+def _is_int_annotation(text: str | None) -> bool:
+    return bool(text) and bool(re.match(r"^(int|Int\[|Integer\[|UInt\[)", text or ""))
+
+
+class _Builder:
+    """Flattens one function body into primitive steps."""
+
+    def __init__(self, mod: _Module, prefix: str = "", depth: int = 0) -> None:
+        self.mod = mod
+        self.prefix = prefix
+        self.depth = depth
+        self.steps: list[ir.Assign] = []
+        self.env: dict[str, ir.Operand] = {}
+        self.errors: list[CodegenError] = []
+        self.taken: set[str] = set()
+        self.bound: set[str] = set()
+        self.source = ""
+        self.display = ""
+
+    # ----- names -----
+
+    def fresh(self, base: str) -> str:
+        """A new SSA name based on `base`, clashing with nothing seen."""
+        base = f"{self.prefix}{base}"
+        name, k = base, 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def emit(
+        self,
+        op: str,
+        args: Sequence[ir.Operand],
+        node: cst.CSTNode,
+        name: str | None,
+        kwargs: Sequence[tuple[str, ir.Operand]] = (),
+    ) -> ir.Var:
+        target = name or self.fresh(f"{self.display}_{op}")
+        step = ir.Assign(
+            target, op, tuple(args), tuple(kwargs), self.mod.loc(node), self.source,
+            display=target,
+        )
+        self.steps.append(step)
+        return ir.Var(target)
+
+    def target_name(self, name: str) -> str:
+        """The SSA name for a binding of user name `name`: the name itself the
+        first time (so the output reads like the source), a fresh one after."""
+        if self.prefix or name in self.env or name in self.bound:
+            return self.fresh(name)
+        self.bound.add(name)
+        return name
+
+    # ----- statements -----
+
+    def statement(self, stmt: cst.BaseStatement) -> bool:
+        """Flatten one statement; returns True for the final return."""
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            raise _unsupported_statement(self.mod, stmt)
+        self.source = self.mod.module.code_for_node(stmt).strip()
+        done = False
+        for small in stmt.body:
+            if done:
+                raise self.mod.error("code after 'return' is not supported", small)
+            done = self.small_statement(small)
+        return done
+
+    def small_statement(self, small: cst.BaseSmallStatement) -> bool:
+        if isinstance(small, cst.Expr) and isinstance(
+            small.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            return False  # docstring or a string comment
+        if isinstance(small, cst.Assign):
+            self.assign(small)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            self.bind(small.target, small.value, small)
+        elif isinstance(small, cst.AugAssign):
+            self.aug_assign(small)
+        elif isinstance(small, cst.Return):
+            return True
+        elif isinstance(small, cst.Pass):
+            pass
+        else:
+            raise _unsupported_statement(self.mod, small)
+        return False
+
+    def assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            raise self.mod.error(
+                "chained assignment is not supported", node,
+                "assign one name per statement: 'a = expr' then 'b = a'",
+            )
+        self.bind(node.targets[0].target, node.value, node)
+
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            self.unpack(target, value)
+            return
+        if not isinstance(target, cst.Name):
+            raise self.mod.error(
+                f"assignment to '{self.mod.module.code_for_node(target)}' is not supported",
+                target,
+                "assign to a plain name; in-place updates of arrays and attributes "
+                "are not differentiable here",
+            )
+        self.display = target.value
+        result = self.expr(value, self.target_name(target.value))
+        self.env[target.value] = result
+
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        op = AUGMENTED_OPS.get(type(node.operator))
+        if op is None:
+            raise self.mod.error(
+                f"augmented assignment '{node.operator.__class__.__name__}' is not supported",
+                node.operator,
+                "supported: += -= *= /= **=",
+            )
+        if not isinstance(node.target, cst.Name):
+            raise self.mod.error(
+                "augmented assignment to a subscript or attribute is not supported",
+                node.target,
+                "write 'a = a + b' with a plain name",
+            )
+        self.display = node.target.value
+        left = self.name(node.target)
+        right = self.expr(node.value)
+        self.env[node.target.value] = self.emit(
+            op, (left, right), node, self.target_name(node.target.value)
+        )
+
+    def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+        """`N, D = X.shape`: unpacking is allowed for values without gradient."""
+        names = []
+        for el in target.elements:
+            if not isinstance(el.value, cst.Name):
+                raise self.mod.error("only names can be unpacked into", el.value)
+            names.append(el.value.value)
+        self.display = names[0]
+        base = self.expr(value)
+        for i, name in enumerate(names):
+            var = self.emit(
+                "item", (base, ir.Const(str(i))), target, self.target_name(name)
+            )
+            self.env[name] = var
+        self.check_unpack(base, value)
+
+    def check_unpack(self, base: ir.Operand, node: cst.CSTNode) -> None:
+        """Refuse unpacking of differentiable values (no gradient through tuples)."""
+        step = next((s for s in self.steps if isinstance(base, ir.Var) and s.target == base.name), None)
+        if step is None or step.op not in ("shape",):
+            raise self.mod.error(
+                "tuple unpacking is only supported for shapes",
+                node,
+                "unpack shapes ('N, D = X.shape'); assign other values one by one",
+            )
+
+    def returned(self, stmt: cst.BaseStatement) -> ir.Operand:
+        assert isinstance(stmt, cst.SimpleStatementLine)
+        ret = stmt.body[-1]
+        assert isinstance(ret, cst.Return)
+        if ret.value is None:
+            raise self.mod.error("'return' needs a value", ret)
+        if isinstance(ret.value, cst.Tuple):
+            raise self.mod.error(
+                "returning several values is not supported", ret.value,
+                "return one scalar loss or one array; write one function per output",
+            )
+        self.display = "out"
+        if isinstance(ret.value, cst.Name):
+            return self.expr(ret.value)
+        return self.expr(ret.value, self.fresh("out"))
+
+    # ----- expressions -----
+
+    def name(self, node: cst.Name) -> ir.Operand:
+        if node.value in self.env:
+            return self.env[node.value]
+        if node.value in self.mod.literals:
+            return ir.Const(self.mod.literals[node.value])
+        if node.value in ("True", "False", "None"):
+            return ir.Const(node.value)
+        raise self.mod.error(
+            f"name '{node.value}' is not defined in the function",
+            node,
+            "use parameters, names assigned earlier in the function, or module-level "
+            "numeric constants",
+        )
+
+    def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand:
+        """Flatten `node`; the outermost step is named `name` when given."""
+        handler = getattr(self, f"expr_{type(node).__name__}", None)
+        if handler is None:
+            raise _unsupported_expression(self.mod, node)
+        result: ir.Operand = handler(node, name)
+        if name is not None and (
+            not isinstance(result, ir.Var) or result.name != name
+        ):
+            op = "const" if isinstance(result, ir.Const) else "copy"
+            result = self.emit(op, (result,), node, name)
+        return result
+
+    def expr_Name(self, node: cst.Name, name: str | None) -> ir.Operand:
+        return self.name(node)
+
+    def expr_Integer(self, node: cst.Integer, name: str | None) -> ir.Operand:
+        return ir.Const(node.value)
+
+    def expr_Float(self, node: cst.Float, name: str | None) -> ir.Operand:
+        return ir.Const(node.value)
+
+    def expr_UnaryOperation(self, node: cst.UnaryOperation, name: str | None) -> ir.Operand:
+        inner = self.expr(node.expression)
+        if isinstance(node.operator, cst.Plus):
+            return inner
+        if isinstance(node.operator, cst.Minus):
+            if isinstance(inner, ir.Const):
+                return ir.Const(f"(-{_paren(inner.text)})")
+            return self.emit("neg", (inner,), node, name)
+        raise _unsupported_expression(self.mod, node)
+
+    def expr_BinaryOperation(self, node: cst.BinaryOperation, name: str | None) -> ir.Operand:
+        op = BINARY_OPS.get(type(node.operator))
+        if op is None:
+            raise self.mod.error(
+                f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
+                node.operator,
+                "supported operators: + - * / ** and unary -",
+            )
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if isinstance(left, ir.Const) and isinstance(right, ir.Const):
+            return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
+        return self.emit(op, (left, right), node, name)
+
+    def expr_Comparison(self, node: cst.Comparison, name: str | None) -> ir.Operand:
+        if len(node.comparisons) != 1:
+            raise self.mod.error("chained comparisons are not supported", node)
+        target = node.comparisons[0]
+        op = COMPARE_OPS.get(type(target.operator))
+        if op is None:
+            raise self.mod.error("this comparison is not supported", target.operator,
+                                 "supported: < <= > >= == !=")
+        left = self.expr(node.left)
+        right = self.expr(target.comparator)
+        return self.emit(op, (left, right), node, name)
+
+    def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
+        dotted = _dotted(node.func)
+        if dotted is not None and dotted in self.mod.defs and dotted not in self.env:
+            return self.inline(dotted, node, name)
+        canonical = self.mod.canonical(dotted) if dotted else None
+        op = CALLS.get(canonical or "")
+        if op is None:
+            what = canonical or self.mod.module.code_for_node(node.func)
+            raise self.mod.error(
+                f"no adjoint rule for '{what}'",
+                node,
+                "supported calls: " + ", ".join(sorted(CALLS))
+                + ", and straight-line functions defined in the same file",
+            )
+        for arg in node.args:
+            if arg.star:
+                raise self.mod.error("star-arguments are not supported", arg)
+            if arg.keyword is not None:
+                raise self.mod.error(
+                    f"keyword argument '{arg.keyword.value}' is not supported here", arg
+                )
+        args = [self.expr(a.value) for a in node.args]
+        arity = len(RULES[op].inputs)
+        if op in ("maximum", "minimum") and len(args) >= 2:
+            acc = args[0]
+            for i, nxt in enumerate(args[1:], start=2):
+                acc = self.emit(op, (acc, nxt), node, name if i == len(args) else None)
+            return acc
+        if len(args) != arity:
+            raise self.mod.error(
+                f"'{canonical}' takes {arity} argument(s) here, got {len(args)}", node
+            )
+        return self.emit(op, args, node, name)
+
+    def inline(self, helper: str, node: cst.Call, name: str | None) -> ir.Operand:
+        """Inline a same-file straight-line helper (or recognise the sigmoid)."""
+        if self.depth > 20:
+            raise self.mod.error(f"'{helper}' calls itself (recursion is not supported)", node)
+        for arg in node.args:
+            if arg.star or arg.keyword is not None:
+                raise self.mod.error("helper calls take positional arguments only", arg)
+        args = [self.expr(a.value) for a in node.args]
+        fdef = self.mod.defs[helper]
+        inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
+        inner.taken = self.taken
+        params = _params(self.mod, fdef)
+        if len(params) != len(args):
+            raise self.mod.error(
+                f"'{helper}' takes {len(params)} argument(s), got {len(args)}", node
+            )
+        for p, a in zip(params, args, strict=True):
+            inner.env[p.name] = a
+        result = _build_body(inner, fdef)
+        if _is_sigmoid(inner.steps, args):
+            for s in inner.steps:
+                self.taken.discard(s.target)
+            return self.emit("sigmoid", args, node, name)
+        site = self.source
+        for s in inner.steps:
+            self.steps.append(replace(s, source=f"{s.source}  (in {helper}, called as: {site})"))
+        return result
+
+    def expr_Attribute(self, node: cst.Attribute, name: str | None) -> ir.Operand:
+        dotted = _dotted(node)
+        canonical = self.mod.canonical(dotted) if dotted else ""
+        if canonical in CONSTANTS:
+            return ir.Const(CONSTANTS[canonical])
+        raise _unsupported_expression(self.mod, node)
+
+
+def _paren(text: str) -> str:
+    """Parenthesise constant text unless it is a plain literal or name."""
+    return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+
+def _is_sigmoid(steps: Sequence[ir.Assign], args: Sequence[ir.Operand]) -> bool:
+    """True when a helper computes 1 / (1 + exp(-x)) of its single argument."""
+    if len(args) != 1 or tuple(s.op for s in steps) != _SIGMOID_OPS:
+        return False
+    neg, exp, add, div = steps
+    ones = {"1", "1.0", "1."}
+
+    def is_one(o: ir.Operand) -> bool:
+        return isinstance(o, ir.Const) and o.text in ones
+
+    def is_var(o: ir.Operand, s: ir.Assign) -> bool:
+        return isinstance(o, ir.Var) and o.name == s.target
+
+    return (
+        neg.args == (args[0],)
+        and exp.args[0] == ir.Var(neg.target)
+        and sorted((is_one(a), is_var(a, exp)) for a in add.args) == [(False, True), (True, False)]
+        and is_one(div.args[0])
+        and is_var(div.args[1], add)
+    )
+
+
+def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
+    kind = {
+        cst.If: "'if' statements", cst.For: "'for' loops", cst.While: "'while' loops",
+        cst.With: "'with' blocks", cst.Try: "'try' blocks", cst.FunctionDef: "nested functions",
+        cst.ClassDef: "class definitions", cst.Global: "'global' statements",
+        cst.Nonlocal: "'nonlocal' statements", cst.Del: "'del' statements",
+        cst.Expr: "expression statements", cst.Raise: "'raise'", cst.Assert: "'assert'",
+        cst.Import: "imports inside the function", cst.ImportFrom: "imports inside the function",
+    }.get(type(node), f"'{type(node).__name__}' statements")
+    return mod.error(
+        f"{kind} are not supported",
+        node,
+        "the forward must be straight-line: assignments and one final 'return'",
+    )
+
+
+def _unsupported_expression(mod: _Module, node: cst.CSTNode) -> CodegenError:
+    text = mod.module.code_for_node(node).strip().splitlines()[0]
+    kind = type(node).__name__
+    return mod.error(
+        f"'{text}' ({kind}) is not supported",
+        node,
+        "supported: names, numbers, + - * / **, comparisons, and calls to "
+        "supported functions",
+    )
+
+
+def _params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
+    p = fdef.params
+    for bad in (p.star_arg, p.star_kwarg):
+        if isinstance(bad, cst.Param):
+            raise mod.error("star-parameters are not supported", bad, "list every parameter")
+    if p.kwonly_params or p.posonly_params:
+        node = (p.kwonly_params or p.posonly_params)[0]
+        raise mod.error("keyword-only and positional-only parameters are not supported", node)
+    out = []
+    for param in p.params:
+        ann = (
+            mod.module.code_for_node(param.annotation.annotation).strip()
+            if param.annotation
+            else None
+        )
+        default = mod.module.code_for_node(param.default).strip() if param.default else None
+        out.append(ir.Param(param.name.value, ann, _is_int_annotation(ann), default))
+    return out
+
+
+def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
+    """Flatten `fdef`'s body into `b`; returns the returned operand."""
+    body = fdef.body
+    if not isinstance(body, cst.IndentedBlock):
+        body_stmts: Sequence[cst.BaseStatement] = [cst.SimpleStatementLine(body=body.body)]
+    else:
+        body_stmts = body.body
+    result: ir.Operand | None = None
+    for i, stmt in enumerate(body_stmts):
+        try:
+            if b.statement(stmt):
+                if i != len(body_stmts) - 1:
+                    raise b.mod.error("code after 'return' is not supported", body_stmts[i + 1])
+                result = b.returned(stmt)
+        except CodegenErrors as errs:
+            b.errors.extend(errs.errors)
+        except CodegenError as err:
+            b.errors.append(err)
+        except RecursionError:
+            b.errors.append(b.mod.error("expression is nested too deeply", stmt))
+    if result is None and not b.errors:
+        raise b.mod.error(
+            f"function '{fdef.name.value}' has no final 'return'", fdef.name,
+            "end the function with 'return <value>'",
+        )
+    if b.errors:
+        raise CodegenErrors(b.errors)
+    assert result is not None
+    return result
+
+
+
+
+def _user_names(fdef: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    fdef.visit(Collect())
+    return names
+
+
+def parse(source: str, filename: str = "<string>", func: str | None = None) -> ir.Function:
+    """Parse `func` (or the file's only public function) from `source`.
+
+    Raises:
+        CodegenError: the source has a syntax error or `func` is missing.
+        CodegenErrors: one or more constructs in the function are unsupported.
+    """
+    mod = _load_module(source, filename)
+    name = func or _default_function(mod)
+    fdef = mod.defs.get(name)
+    if fdef is None:
+        known = ", ".join(sorted(mod.defs)) or "none"
+        raise CodegenError(
+            f"no function '{name}' at the top level of {filename}", None,
+            f"functions defined there: {known}", filename, source,
+        )
+    for deco in fdef.decorators:
+        raise mod.error("decorated functions are not supported", deco)
+    b = _Builder(mod)
+    params = _params(mod, fdef)
+    b.taken = _user_names(fdef) | {p.name for p in params}
+    for p in params:
+        b.env[p.name] = ir.Var(p.name)
+    result = _build_body(b, fdef)
+    if isinstance(result, ir.Const):
+        raise mod.error("the function returns a constant: nothing to differentiate", fdef.name)
+    doc = fdef.get_docstring()
+    used = {a.op for a in b.steps}
+    array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())
+    return ir.Function(
+        name=name,
+        params=tuple(params),
+        body=tuple(b.steps),
+        result=result.name,
+        imports=tuple(mod.imports),
+        doc=doc,
+        filename=filename,
+        user_names=frozenset(b.taken),
+        array=array or bool(used & _ARRAY_ONLY),
+    )
+
+
+_ARRAY_ONLY: set[str] = set()
+
+
+def _default_function(mod: _Module) -> str:
+    """The function to take when none is named: the one no other function calls."""
+    tops = list_functions(mod)
+    if len(tops) != 1:
+        raise CodegenError(
+            "name the function to differentiate as PATH:FUNC", None,
+            "functions here: " + (", ".join(tops) or "none"), mod.filename, mod.source,
+        )
+    return tops[0]
+
+
+def list_functions(mod_or_source: _Module | str, filename: str = "<string>") -> list[str]:
+    """Top-level functions that are not helpers called by another function."""
+    mod = mod_or_source if isinstance(mod_or_source, _Module) else _load_module(mod_or_source, filename)
+    called: set[str] = set()
+    for fname, fdef in mod.defs.items():
+        called |= {n for n in _user_names(fdef) if n in mod.defs and n != fname}
+    return [n for n in mod.defs if n not in called and not n.startswith("_")]

@@ -1,0 +1,141 @@
+"""Render pass: `Backward` -> Python source text (not yet black-formatted).
+
+Contract: every line of code is produced here from the `Backward` value (names
+and expressions are final); ``templates/module.j2`` only places the lines. The
+output defines ``<f>_forward``, ``<f>_backward`` and ``<f>_value_and_grad``,
+imports only what its lines use, and is a pure function of its input, so the
+same `Backward` always renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from codegen import ir
+from codegen.reverse import Backward, Block
+from codegen.rules import RULES, environment
+
+
+def forward_line(step: ir.Assign, lib: str) -> str:
+    """``target = <expression>`` for one forward step."""
+    rule = RULES[step.op]
+    values = {
+        name: _text(arg) for name, arg in zip(rule.inputs, step.args, strict=False)
+    }
+    kw = "".join(f", {k}={_text(v)}" for k, v in step.kwargs)
+    targets = ", ".join((step.target, *step.extra_targets))
+    return f"{targets} = " + rule.forward_for(lib).format(kw=kw, **values)
+
+
+def _text(o: ir.Operand) -> str:
+    return o.name if isinstance(o, ir.Var) else o.text
+
+
+def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
+    """Forward code, with the user's line quoted above flattened statements."""
+    lines: list[str] = []
+    i = 0
+    while i < len(steps):
+        group = [steps[i]]
+        while i + len(group) < len(steps) and steps[i + len(group)].source == steps[i].source:
+            group.append(steps[i + len(group)])
+        code = [forward_line(s, lib) for s in group]
+        if len(code) > 1 or code[0] != steps[i].source:
+            lines.append(f"# {_one_line(steps[i].source)}")
+        lines.extend(code)
+        i += len(group)
+    return lines
+
+
+def _one_line(source: str) -> str:
+    return " ".join(source.split())
+
+
+def _backward_lines(blocks: Sequence[Block], lib: str) -> list[str]:
+    lines: list[str] = []
+    for block in blocks:
+        if not block.steps:
+            continue
+        lines.append(f"# {_one_line(block.source)}")
+        for gs in block.steps:
+            if not gs.accumulate:
+                lines.append(f"{gs.grad} = {gs.expr}")
+            elif lib == "np":  # out of place: never write through an alias
+                lines.append(f"{gs.grad} = {gs.grad} + {gs.expr}")
+            else:
+                lines.append(f"{gs.grad} += {gs.expr}")
+    return lines
+
+
+def _zero_lines(bwd: Backward) -> list[str]:
+    lines = []
+    for param, grad in bwd.outputs:
+        if grad is None:
+            zero = f"np.zeros_like({param})" if bwd.lib == "np" else "0.0"
+            name = _zero_name(bwd, param)
+            lines.append(f"{name} = {zero}  # {param} does not affect {_result(bwd)}")
+    return lines
+
+
+def _zero_name(bwd: Backward, param: str) -> str:
+    name = f"grad_{param}"
+    taken = set(bwd.grad_names.values()) | bwd.fn.user_names
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _result(bwd: Backward) -> str:
+    return bwd.fn.result
+
+
+def _imports(code: str, lib: str) -> list[str]:
+    out = []
+    if "math." in code:
+        out.append("import math")
+    if "np." in code:
+        out.append("import numpy as np")
+    return out
+
+
+def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str] = ()) -> str:
+    """The generated module for `bwd` as unformatted Python source.
+
+    Args:
+        bwd: the reverse pass's output.
+        origin: where the forward came from, e.g. ``examples/neuron.py:neuron``.
+        command: the exact command that regenerates this module.
+        header_extra: further header comment lines (the build hash).
+    """
+    lib = bwd.lib
+    forward = _forward_lines(bwd.forward, lib)
+    backward = _backward_lines(bwd.blocks, lib) + _zero_lines(bwd)
+    grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
+    returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
+    cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
+    cache = ", ".join(bwd.cache) + ("," if len(bwd.cache) == 1 else "")
+    seed_value = "np.ones_like(%s)" % bwd.fn.result if lib == "np" else "1.0"
+    body = "\n".join(forward + backward) + seed_value
+    if bwd.helpers:
+        body += "np."
+    context = dict(
+        name=bwd.fn.name,
+        origin=origin,
+        command=command,
+        header_extra=list(header_extra),
+        imports=_imports(body, lib),
+        helpers=bwd.helpers,
+        signature=", ".join(p.name for p in bwd.fn.params),
+        result=bwd.fn.result,
+        seed=bwd.seed,
+        seed_value=seed_value,
+        forward=forward,
+        backward=backward,
+        cache=cache,
+        cache_param=cache_param,
+        returns=returns,
+        returns_bare=", ".join(grads),
+        grads_doc=returns,
+        grads_count=len(grads),
+    )
+    return environment().get_template("module.j2").render(**context)
