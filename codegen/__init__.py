@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from codegen import format as _format
+from codegen import parse as _parse
+from codegen import render as _render
+from codegen import reverse as _reverse
 from codegen.errors import CodegenError, CodegenErrors, InternalError
-from codegen.format import format_code
-from codegen.parse import parse
-from codegen.render import render
-from codegen.reverse import reverse
 
 __all__ = [
     "CodegenError",
@@ -44,8 +44,8 @@ def generate(
     Raises:
         CodegenError: the input is not supported (located, with a hint).
     """
-    fn = parse(source, filename, func)
-    bwd = reverse(fn, wrt)
+    fn = _parse.parse(source, filename, func)
+    bwd = _reverse.reverse(fn, wrt)
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
-    return format_code(render(bwd, origin, cmd, header_extra))
+    return _format.format_code(_render.render(bwd, origin, cmd, header_extra))

@@ -127,7 +127,7 @@ def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
         col = max((err.offset or 1) - 1, 0)
         end = max((err.end_offset or err.offset or 1) - 1, col + 1)
         loc = ir.Loc(line, col, err.end_lineno or line, end)
-        msg = f"invalid syntax: {err.msg}"
+        msg = "invalid syntax" if err.msg == "invalid syntax" else f"invalid syntax: {err.msg}"
         return CodegenError(msg, loc, "fix the syntax first", filename, source)
     except ValueError as err:  # null bytes and the like
         return CodegenError(f"cannot parse: {err}", None, None, filename, source)
@@ -232,6 +232,28 @@ class _Builder:
         self.bound.add(name)
         return name
 
+    def poison(self, stmt: cst.BaseStatement) -> None:
+        """Bind the names a failed statement assigns, so that their later uses
+        raise no second error (one mistake, one message)."""
+
+        class Targets(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.names: list[str] = []
+
+            def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+            def visit_AugAssign(self, node: cst.AugAssign) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+            def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+        found = Targets()
+        stmt.visit(found)
+        for name in found.names:
+            self.env.setdefault(name, ir.Var(name))
+
     # ----- statements -----
 
     def statement(self, stmt: cst.BaseStatement) -> bool:
@@ -285,8 +307,7 @@ class _Builder:
                 "are not differentiable here",
             )
         self.display = target.value
-        result = self.expr(value, self.target_name(target.value))
-        self.env[target.value] = result
+        self.env[target.value] = self.expr(value, self.target_name(target.value))
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         op = AUGMENTED_OPS.get(type(node.operator))
@@ -495,6 +516,14 @@ class _Builder:
         raise _unsupported_expression(self.mod, node)
 
 
+def _names_in(node: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for el in node.elements for n in _names_in(el.value)]
+    return []
+
+
 def _paren(text: str) -> str:
     """Parenthesise constant text unless it is a plain literal or name."""
     return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
@@ -585,10 +614,13 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
                 result = b.returned(stmt)
         except CodegenErrors as errs:
             b.errors.extend(errs.errors)
+            b.poison(stmt)
         except CodegenError as err:
             b.errors.append(err)
+            b.poison(stmt)
         except RecursionError:
             b.errors.append(b.mod.error("expression is nested too deeply", stmt))
+            b.poison(stmt)
     if result is None and not b.errors:
         raise b.mod.error(
             f"function '{fdef.name.value}' has no final 'return'", fdef.name,

@@ -1,0 +1,5 @@
+"""`python -m codegen` is the `codegen` command."""
+
+from codegen.cli import main
+
+raise SystemExit(main())

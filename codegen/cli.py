@@ -1,0 +1,197 @@
+"""The `codegen` command line; the only module that touches files.
+
+Exit codes: 0 success, 1 a check failed (verification, stale output),
+2 bad input (unsupported construct, missing file or function, bad option),
+3 an internal error (a codegen bug; rerun with --debug for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import CodegenError, InternalError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(CodegenError):
+    """A bad command-line value."""
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``PATH:FUNC`` -> (PATH, FUNC); a bare PATH names the file's entry point."""
+    path, sep, func = target.rpartition(":")
+    if not sep or not func.isidentifier():
+        return target, None
+    return path, func
+
+
+def read_source(path: str) -> str:
+    """The text of `path`, or a clean error."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CodegenError(f"cannot read file: {exc.strerror or exc}", None, None, path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodegenError(
+            f"file is not UTF-8 text (byte {exc.start})", None, "save the source as UTF-8", path
+        ) from None
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, so an
+    interrupted write never leaves a partial or empty file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
+    """``["a=1.0", "b=2"]`` -> ``{"a": "1.0", "b": "2"}``."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier() or not value.strip():
+            raise UsageError(f"bad {what} '{item}': expected NAME=VALUE", None, None, "codegen")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def parse_wrt(text: str | None) -> list[str] | None:
+    return [w.strip() for w in text.split(",") if w.strip()] if text else None
+
+
+def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """``["x=64,3072"]`` -> ``{"x": (64, 3072)}``."""
+    shapes = {}
+    for name, value in parse_assignments(items, "--shape").items():
+        try:
+            shapes[name] = tuple(int(d) for d in value.split(",") if d.strip())
+        except ValueError:
+            raise UsageError(
+                f"bad --shape '{name}={value}': dimensions are integers", None, None, "codegen"
+            ) from None
+    return shapes
+
+
+def parse_values(items: Sequence[str]) -> dict[str, Any]:
+    """``--at a=1.5 n=3`` -> numbers (ints stay ints)."""
+    values: dict[str, Any] = {}
+    for name, value in parse_assignments(items, "--at").items():
+        try:
+            values[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
+        except ValueError:
+            raise UsageError(f"bad --at '{name}={value}': not a number", None, None, "codegen") from None
+    return values
+
+
+# ----- commands -----
+
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    from codegen import generate
+
+    path, func = split_target(args.target)
+    source = read_source(path)
+    command = f"codegen grad {args.target}"
+    if args.wrt:
+        command += f" --wrt {args.wrt}"
+    if args.output:
+        command += f" -o {args.output}"
+    code = generate(source, path, func, parse_wrt(args.wrt), command=command)
+    if args.output:
+        write_atomic(args.output, code)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(code)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from codegen.verify import verify_file
+
+    path, func = split_target(args.target)
+    read_source(path)  # a clean error for a missing file
+    report = verify_file(
+        path, func, parse_wrt(args.wrt), parse_values(args.at),
+        parse_shapes(args.shape), args.seed,
+    )
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="PATH:FUNC", help="source file and function, e.g. examples/neuron.py:neuron")
+    p.add_argument("--wrt", metavar="A,B", help="parameters to differentiate (default: all non-integer ones)")
+
+
+def _grad_parser(sub: Any) -> None:
+    p = sub.add_parser("grad", help="write the backward module of a forward function")
+    _add_target(p)
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    p.set_defaults(run=cmd_grad)
+
+
+def _verify_parser(sub: Any) -> None:
+    p = sub.add_parser("verify", help="check generated gradients against central differences")
+    _add_target(p)
+    p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE", help="the point (random where not given)")
+    p.add_argument("--shape", nargs="*", default=[], metavar="NAME=D1,D2", help="array shapes for random points")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the point (default 0)")
+    p.set_defaults(run=cmd_verify)
+
+
+#: Each entry adds one subcommand; feature modules append theirs here.
+COMMANDS: list[Callable[[Any], None]] = [_grad_parser, _verify_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegen",
+        description="Static source-to-source gradients for straight-line Python and NumPy.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 0 for --help, 2 for usage errors
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args))
+    except CodegenError as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (InternalError, Exception) as exc:  # noqa: BLE001 - last line of defence
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"codegen: internal error: {exc}\n(rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

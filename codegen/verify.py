@@ -1,0 +1,246 @@
+"""Verify pass: check generated gradients against central differences.
+
+Contract: `check_gradients` takes the user's forward function (imported and
+run, which verification must do) and the generated ``<f>_backward`` pair, a
+point, and an upstream gradient, and compares every analytic gradient entry
+with a central difference of ``phi(params) = sum(f(params) * seed)``. It
+never trusts the generator: the reference is computed from the user's
+forward alone.
+
+Tolerance: an entry passes when ``|a - n| <= ATOL + RTOL * |n|``; the report
+also gives cs231n's relative error ``|a - n| / max(1e-8, |a| + |n|)``, the
+maximum over each parameter. It also checks linearity in the seed: the
+backward of ``2 * seed`` must be twice the backward of ``seed``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Absolute and relative tolerance of one gradient entry.
+ATOL = 1e-6
+RTOL = 1e-5
+#: Largest number of entries of one array checked one by one (others sampled).
+MAX_ENTRIES = 200
+
+
+class VerificationError(AssertionError):
+    """The analytic gradient disagrees with the numeric one."""
+
+
+@dataclass
+class ParamReport:
+    """How one parameter's gradient compared."""
+
+    name: str
+    rel_error: float
+    ok: bool
+    #: The worst entry: (index, analytic, numeric).
+    worst: tuple[Any, float, float] = ((), 0.0, 0.0)
+
+
+@dataclass
+class Report:
+    """The outcome of one gradient check."""
+
+    func: str
+    point: dict[str, Any]
+    params: list[ParamReport] = field(default_factory=list)
+    linear: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.linear and all(p.ok for p in self.params)
+
+    def summary(self) -> str:
+        lines = [f"{self.func}: {'ok' if self.ok else 'FAILED'}"]
+        for p in self.params:
+            status = "ok" if p.ok else "MISMATCH"
+            lines.append(f"  {p.name:<12} max rel_error {p.rel_error:.2e}  {status}")
+            if not p.ok:
+                idx, a, n = p.worst
+                where = f"[{', '.join(map(str, idx))}]" if idx else ""
+                lines.append(f"    at {p.name}{where}: analytic: {a!r}  numeric: {n!r}")
+        if not self.linear:
+            lines.append("  backward is not linear in the upstream gradient")
+        return "\n".join(lines)
+
+
+def load_module(path: str | Path, name: str | None = None) -> types.ModuleType:
+    """Import a Python file by path under a private module name."""
+    path = Path(path)
+    modname = name or f"_codegen_user_{path.stem}_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def module_from_source(source: str, name: str) -> types.ModuleType:
+    """Execute generated `source` as a fresh module."""
+    module = types.ModuleType(name)
+    exec(compile(source, f"<generated {name}>", "exec"), module.__dict__)
+    return module
+
+
+def _entries(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """Indices to check: all of them, or a random sample for big arrays."""
+    size = int(np.prod(shape)) if shape else 1
+    if size <= MAX_ENTRIES:
+        return [tuple(int(i) for i in idx) for idx in np.ndindex(*shape)]
+    flat = rng.choice(size, MAX_ENTRIES, replace=False)
+    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in sorted(flat)]
+
+
+def _phi(forward: Callable[..., Any], seed: Any) -> Callable[..., float]:
+    def phi(*args: Any) -> float:
+        return float(np.sum(np.asarray(forward(*args), dtype=float) * seed))
+
+    return phi
+
+
+def _numeric(phi: Callable[..., float], args: list[Any], i: int, idx: tuple[int, ...]) -> float:
+    """Central difference of `phi` along entry `idx` of argument `i`."""
+    x = args[i]
+    value = float(x[idx]) if idx else float(x)
+    h = 1e-6 * max(1.0, abs(value))
+
+    def at(v: float) -> float:
+        moved = list(args)
+        if idx:
+            arr = np.array(x, dtype=float, copy=True)
+            arr[idx] = v
+            moved[i] = arr
+        else:
+            moved[i] = v
+        return phi(*moved)
+
+    return (at(value + h) - at(value - h)) / (2 * h)
+
+
+def rel_error(a: float, n: float) -> float:
+    """cs231n's relative error."""
+    return abs(a - n) / max(1e-8, abs(a) + abs(n))
+
+
+def check_gradients(
+    forward: Callable[..., Any],
+    backward_pair: tuple[Callable[..., Any], Callable[..., Any]],
+    params: Sequence[str],
+    point: Mapping[str, Any],
+    wrt: Sequence[str],
+    func: str = "f",
+    seed: int = 0,
+) -> Report:
+    """Compare the generated gradients of `forward` at `point` with central
+    differences; returns a `Report` (`report.ok` says whether all passed)."""
+    rng = np.random.default_rng(seed)
+    args = [point[p] for p in params]
+    f_forward, f_backward = backward_pair
+    out, cache = f_forward(*args)
+    upstream: Any = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
+    grads = f_backward(upstream, cache)
+    grads = (grads,) if len(wrt) == 1 else tuple(grads)
+    _, cache2 = f_forward(*args)
+    grads2 = f_backward(2 * upstream, cache2)
+    grads2 = (grads2,) if len(wrt) == 1 else tuple(grads2)
+    report = Report(func, dict(point))
+    report.linear = all(
+        np.allclose(2 * np.asarray(g1, dtype=float), np.asarray(g2, dtype=float),
+                    rtol=1e-12, atol=1e-12)
+        for g1, g2 in zip(grads, grads2, strict=True)
+    )
+    phi = _phi(forward, upstream)
+    for name, grad in zip(wrt, grads, strict=True):
+        i = list(params).index(name)
+        shape = np.shape(args[i])
+        analytic = np.broadcast_to(np.asarray(grad, dtype=float), shape)
+        rows = []
+        for idx in _entries(shape, rng):
+            a = float(analytic[idx]) if idx else float(analytic)
+            n = _numeric(phi, args, i, idx)
+            good = abs(a - n) <= ATOL + RTOL * abs(n) and math.isfinite(a)
+            rows.append((good, rel_error(a, n), idx, a, n))
+        bad = [r for r in rows if not r[0]]
+        worst = max(bad or rows, key=lambda r: r[1])
+        ok = not bad
+        report.params.append(
+            ParamReport(name, max(r[1] for r in rows), ok, (worst[2], worst[3], worst[4]))
+        )
+    return report
+
+
+def random_point(
+    params: Sequence[str],
+    forward: Callable[..., Any],
+    rng: np.random.Generator,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A point where `forward` is finite: values in (-2, 2), or (0.5, 2) when
+    the forward needs positive inputs (log, sqrt); `fixed` values are kept."""
+    shapes = shapes or {}
+    fixed = fixed or {}
+    for low, high in ((-2.0, 2.0), (0.5, 2.0)):
+        for _ in range(10):
+            point = {
+                p: fixed[p] if p in fixed
+                else _draw(rng, low, high, shapes.get(p))
+                for p in params
+            }
+            try:
+                with np.errstate(all="raise"):
+                    value = forward(*(point[p] for p in params))
+                if np.all(np.isfinite(value)):
+                    return point
+            except (ValueError, ZeroDivisionError, FloatingPointError, OverflowError):
+                continue
+    raise VerificationError("could not find a point where the forward is finite; pass --at")
+
+
+def _draw(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None) -> Any:
+    if shape is None:
+        return float(rng.uniform(low, high))
+    return rng.uniform(low, high, size=shape)
+
+
+def verify_file(
+    path: str | Path,
+    func: str | None = None,
+    wrt: Sequence[str] | None = None,
+    at: Mapping[str, Any] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    seed: int = 0,
+) -> Report:
+    """Generate the backward of `func` in `path` and check it numerically.
+
+    Values in `at` are used as given; other parameters are drawn at random
+    (see `random_point`), arrays with the shapes in `shapes`.
+    """
+    from codegen import generate  # the verifier sits downstream of generate
+    from codegen.parse import parse
+
+    source = Path(path).read_text()
+    fn = parse(source, str(path), func)
+    code = generate(source, str(path), fn.name, wrt)
+    generated = module_from_source(code, f"{fn.name}_grad")
+    user = load_module(path)
+    forward = getattr(user, fn.name)
+    params = [p.name for p in fn.params]
+    chosen = list(wrt) if wrt else [p.name for p in fn.params if not p.integer]
+    rng = np.random.default_rng(seed)
+    point = random_point(params, forward, rng, shapes, at)
+    pair = (getattr(generated, f"{fn.name}_forward"), getattr(generated, f"{fn.name}_backward"))
+    return check_gradients(forward, pair, params, point, chosen, fn.name, seed)

@@ -1,0 +1,96 @@
+"""The command line: exit codes, outputs, atomic writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from codegen.cli import main
+from conftest import ROOT
+
+NEURON = str(ROOT / "examples" / "neuron.py") + ":neuron"
+
+
+def test_grad_prints_the_lecture_flat_backward(capsys):
+    assert main(["grad", NEURON]) == 0
+    out = capsys.readouterr().out
+    lecture = [
+        "grad_s3 = grad_L * (1 - L) * L",
+        "grad_w2 = grad_s3",
+        "grad_s2 = grad_s3",
+        "grad_s0 = grad_s2",
+        "grad_s1 = grad_s2",
+        "grad_w1 = grad_s1 * x1",
+        "grad_x1 = grad_s1 * w1",
+        "grad_w0 = grad_s0 * x0",
+        "grad_x0 = grad_s0 * w0",
+    ]
+    body = out.split("# backward pass")[1]
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    assert lines[0] == "grad_L = 1.0"
+    assert lines[1 : 1 + len(lecture)] == lecture
+
+
+def test_grad_writes_output_file(tmp_path):
+    out = tmp_path / "n.py"
+    assert main(["grad", NEURON, "-o", str(out)]) == 0
+    assert "def neuron_backward(grad_L, cache):" in out.read_text()
+
+
+def test_bad_input_exits_2_and_leaves_existing_output_untouched(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x):\n    for i in x:\n        pass\n    return x\n")
+    out = tmp_path / "out.py"
+    out.write_text("keep me\n")
+    assert main(["grad", f"{bad}:f", "-o", str(out)]) == 2
+    assert out.read_text() == "keep me\n"
+    assert list(tmp_path.iterdir()) == sorted([bad, out]) or set(tmp_path.iterdir()) == {bad, out}
+    err = capsys.readouterr().err
+    assert f"{bad}:2:5: error: 'for' loops are not supported" in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_function_exit_2(tmp_path, capsys):
+    assert main(["grad", str(tmp_path / "nope.py") + ":f"]) == 2
+    assert main(["grad", str(ROOT / "examples" / "neuron.py") + ":nope"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read file" in err and "no function 'nope'" in err
+
+
+def test_verify_passes_and_prints_rel_error(capsys):
+    assert main(["verify", NEURON, "--at", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]) == 0
+    out = capsys.readouterr().out
+    assert "w0" in out and "max rel_error" in out
+
+
+def test_verify_fails_with_exit_1_on_a_wrong_gradient(tmp_path, monkeypatch, capsys):
+    import codegen.rules as rules
+
+    src = tmp_path / "f.py"
+    src.write_text("import math\n\ndef f(x):\n    y = math.sin(x)\n    return y\n")
+    broken = rules.macros("math")
+    monkeypatch.setattr(broken, "sin_x", lambda g, ans, x: f"{g} * math.sin({x})")
+    assert main(["verify", f"{src}:f", "--at", "x=0.7"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and "analytic:" in out and "numeric:" in out
+
+
+def test_bad_option_values_exit_2(capsys):
+    assert main(["verify", NEURON, "--at", "w0"]) == 2
+    assert main(["grad", NEURON, "--wrt", "nope"]) == 2
+
+
+@pytest.mark.parametrize("cmd", [[], ["grad"], ["verify"]])
+def test_help_on_every_command(cmd):
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", *cmd, "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "usage:" in proc.stdout
+
+
+def test_console_script_and_module_agree():
+    a = subprocess.run([sys.executable, "-m", "codegen", "grad", NEURON], capture_output=True, text=True)
+    b = subprocess.run(["codegen", "grad", NEURON], capture_output=True, text=True)
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout

@@ -1,0 +1,126 @@
+"""Every refusal: message, location (line:col, 1-based), caret and hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from codegen import generate
+from codegen.errors import CodegenError, CodegenErrors
+
+CASES = [
+    # (body line, message fragment, column of the caret)
+    ("    y = math.atan2(x, x)", "no adjoint rule for 'math.atan2'", 9),
+    ("    y = foo(x)", "no adjoint rule for 'foo'", 9),
+    ("    y = x if x else x", "(IfExp) is not supported", 9),
+    ("    y = x % 2", "operator '%' is not supported", 11),
+    ("    y = [x, x]", "(List) is not supported", 9),
+    ("    y = x.real", "(Attribute) is not supported", 9),
+    ("    y = lambda: x", "(Lambda) is not supported", 9),
+    ("    y = a", "name 'a' is not defined", 9),
+    ("    y = math.exp(*x)", "star-arguments are not supported", 18),
+    ("    y = x < x < x", "chained comparisons are not supported", 9),
+    ("    y = z = x", "chained assignment is not supported", 5),
+    ("    y = x\n    y //= 2", "augmented assignment 'FloorDivideAssign'", 7),
+]
+
+STATEMENTS = [
+    ("    for i in range(3):\n        x = x + 1", "'for' loops are not supported"),
+    ("    if x > 0:\n        x = -x", "'if' statements are not supported"),
+    ("    while x:\n        x = x - 1", "'while' loops are not supported"),
+    ("    global g\n    g = x", "'global' statements are not supported"),
+    ("    x.attr = 1", "assignment to 'x.attr' is not supported"),
+    ("    x[0] = 1", "assignment to 'x[0]' is not supported"),
+    ("    print(x)", "expression statements are not supported"),
+    ("    import os", "imports inside the function are not supported"),
+]
+
+
+def _source(body: str, ret: str = "    return y\n") -> str:
+    return f"import math\n\n\ndef f(x):\n{body}\n{ret}"
+
+
+def _errors(source: str) -> list[CodegenError]:
+    with pytest.raises(CodegenError) as info:
+        generate(source, "bad.py", "f")
+    err = info.value
+    return err.errors if isinstance(err, CodegenErrors) else [err]
+
+
+@pytest.mark.parametrize("body,message,col", CASES)
+def test_unsupported_expression_is_located(body, message, col):
+    (err,) = _errors(_source(body))
+    text = str(err)
+    first = text.splitlines()[0]
+    line = 5 + body.count("\n")
+    assert first.startswith(f"bad.py:{line}:{col}: error: "), text
+    assert message in first
+    caret = text.splitlines()[2]
+    assert caret.index("^") - 4 == col - 1
+    assert "hint:" in text or "star" in message or "chained" in message
+
+
+@pytest.mark.parametrize("body,message", STATEMENTS)
+def test_unsupported_statement_is_refused(body, message):
+    errs = _errors(_source(body, "    return x\n"))
+    assert any(message in e.message for e in errs), [str(e) for e in errs]
+    assert all(e.loc is not None for e in errs)
+
+
+def test_every_error_in_the_function_is_reported():
+    src = _source("    a = foo(x)\n    for i in x:\n        pass\n    b = x % 3\n    y = a + b")
+    errs = _errors(src)
+    assert [e.loc.line for e in errs] == [5, 6, 8]
+
+
+def test_no_cascade_after_a_failed_assignment():
+    errs = _errors(_source("    a = foo(x)\n    y = a * 2"))
+    assert len(errs) == 1
+
+
+def test_missing_return():
+    errs = _errors("def f(x):\n    y = x\n")
+    assert "no final 'return'" in errs[0].message
+
+
+def test_several_returns_and_tuple_returns():
+    assert "code after 'return'" in _errors("def f(x):\n    return x\n    return x\n")[0].message
+    assert "returning several values" in _errors("def f(x):\n    return x, x\n")[0].message
+
+
+def test_star_parameters():
+    assert "star-parameters" in _errors("def f(*x):\n    return x\n")[0].message
+
+
+def test_syntax_error_has_an_exact_position():
+    (err,) = _errors("def f(x):\n    y = x +\n    return y\n")
+    assert str(err).startswith("bad.py:2:12: error: invalid syntax")
+
+
+def test_missing_function_names_the_ones_there():
+    with pytest.raises(CodegenError) as info:
+        generate("def g(x):\n    return x\n", "m.py", "f")
+    assert "no function 'f'" in str(info.value)
+    assert "functions defined there: g" in str(info.value)
+
+
+def test_tabs_are_expanded_in_the_column():
+    src = "import math\ndef f(x):\n\ty = math.atan2(x, x)\n\treturn y\n"
+    (err,) = _errors(src)
+    assert str(err).startswith("bad.py:3:13:")
+
+
+def test_recursion_in_helpers_is_refused():
+    src = "def g(x):\n    return g(x)\n\ndef f(x):\n    y = g(x)\n    return y\n"
+    errs = _errors(src)
+    assert any("recursion" in e.message for e in errs)
+
+
+def test_deeply_nested_expression_is_handled():
+    expr = "(" * 1000 + "x" + ")" * 1000
+    src = f"def f(x):\n    y = {expr} * 2\n    return y\n"
+    try:
+        code = generate(src, "deep.py", "f")
+    except CodegenError as err:
+        assert err.loc is not None or err.filename == "deep.py"
+    else:
+        assert "y = x * 2" in code
