@@ -39,6 +39,14 @@ class GradStep:
     expr: str
     #: True when ``grad`` already holds an earlier contribution.
     accumulate: bool
+    #: The forward value this contribution flows to (``grad`` is its gradient).
+    var: str = ""
+    #: The forward step it comes from: its target, op and the macro input.
+    step: str = ""
+    op: str = ""
+    input: str = ""
+    #: The upstream gradient variable (``grad_<step>``).
+    upstream: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +194,9 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
                 expr = f"_unbroadcast({expr}, {arg.name})"
                 helpers.add("_unbroadcast")
             target = namer.grad(arg.name)
-            grads.append(GradStep(target, expr, arg.name in has_grad))
+            grads.append(GradStep(
+                target, expr, arg.name in has_grad, arg.name, step.target, step.op, name, g,
+            ))
             has_grad.add(arg.name)
         _append(blocks, step, grads)
     reads = _reads(blocks, {s.target for s in forward} | param_set)
