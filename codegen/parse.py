@@ -29,7 +29,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from codegen import ir
 from codegen.errors import CodegenError, CodegenErrors
-from codegen.rules import RULES
+from codegen.parse_arrays import NUMPY_CALLS, ArrayExpressions
 
 BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Add: "add",
@@ -37,6 +37,7 @@ BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Multiply: "mul",
     cst.Divide: "div",
     cst.Power: "pow",
+    cst.MatrixMultiply: "matmul",
 }
 
 AUGMENTED_OPS: dict[type[cst.BaseAugOp], str] = {
@@ -45,6 +46,7 @@ AUGMENTED_OPS: dict[type[cst.BaseAugOp], str] = {
     cst.MultiplyAssign: "mul",
     cst.DivideAssign: "div",
     cst.PowerAssign: "pow",
+    cst.MatrixMultiplyAssign: "matmul",
 }
 
 COMPARE_OPS: dict[type[cst.BaseCompOp], str] = {
@@ -64,6 +66,8 @@ CALLS: dict[str, str] = {
     **{f"math.{f}": f for f in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh")},
     "math.fabs": "abs",
     "math.floor": "floor",
+    "math.log1p": "log1p",
+    **NUMPY_CALLS,
 }
 
 #: Module attributes that are constants.
@@ -181,7 +185,7 @@ def _is_int_annotation(text: str | None) -> bool:
     return bool(text) and bool(re.match(r"^(int|Int\[|Integer\[|UInt\[)", text or ""))
 
 
-class _Builder:
+class _Builder(ArrayExpressions):
     """Flattens one function body into primitive steps."""
 
     def __init__(self, mod: _Module, prefix: str = "", depth: int = 0) -> None:
@@ -299,6 +303,10 @@ class _Builder:
         if isinstance(target, (cst.Tuple, cst.List)):
             self.unpack(target, value)
             return
+        if isinstance(target, cst.Subscript):
+            self.display = _dotted(target.value) or "item"
+            self.set_item(target, value, node, self.target_name)
+            return
         if not isinstance(target, cst.Name):
             raise self.mod.error(
                 f"assignment to '{self.mod.module.code_for_node(target)}' is not supported",
@@ -317,9 +325,13 @@ class _Builder:
                 node.operator,
                 "supported: += -= *= /= **=",
             )
+        if isinstance(node.target, cst.Subscript):
+            self.display = _dotted(node.target.value) or "item"
+            self.set_item(node.target, node.value, node, self.target_name, op)
+            return
         if not isinstance(node.target, cst.Name):
             raise self.mod.error(
-                "augmented assignment to a subscript or attribute is not supported",
+                "augmented assignment to an attribute is not supported",
                 node.target,
                 "write 'a = a + b' with a plain name",
             )
@@ -426,7 +438,7 @@ class _Builder:
             raise self.mod.error(
                 f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
                 node.operator,
-                "supported operators: + - * / ** and unary -",
+                "supported operators: + - * / ** @ and unary -",
             )
         left = self.expr(node.left)
         right = self.expr(node.right)
@@ -450,6 +462,11 @@ class _Builder:
         dotted = _dotted(node.func)
         if dotted is not None and dotted in self.mod.defs and dotted not in self.env:
             return self.inline(dotted, node, name)
+        head = dotted.split(".")[0] if dotted else ""
+        if isinstance(node.func, cst.Attribute) and (
+            head in self.env or head not in self.mod.aliases
+        ):
+            return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
         op = CALLS.get(canonical or "")
         if op is None:
@@ -457,28 +474,10 @@ class _Builder:
             raise self.mod.error(
                 f"no adjoint rule for '{what}'",
                 node,
-                "supported calls: " + ", ".join(sorted(CALLS))
+                "supported calls: " + ", ".join(sorted(_short(c) for c in CALLS))
                 + ", and straight-line functions defined in the same file",
             )
-        for arg in node.args:
-            if arg.star:
-                raise self.mod.error("star-arguments are not supported", arg)
-            if arg.keyword is not None:
-                raise self.mod.error(
-                    f"keyword argument '{arg.keyword.value}' is not supported here", arg
-                )
-        args = [self.expr(a.value) for a in node.args]
-        arity = len(RULES[op].inputs)
-        if op in ("maximum", "minimum") and len(args) >= 2:
-            acc = args[0]
-            for i, nxt in enumerate(args[1:], start=2):
-                acc = self.emit(op, (acc, nxt), node, name if i == len(args) else None)
-            return acc
-        if len(args) != arity:
-            raise self.mod.error(
-                f"'{canonical}' takes {arity} argument(s) here, got {len(args)}", node
-            )
-        return self.emit(op, args, node, name)
+        return self.call_op(op, canonical or "", node, name)
 
     def inline(self, helper: str, node: cst.Call, name: str | None) -> ir.Operand:
         """Inline a same-file straight-line helper (or recognise the sigmoid)."""
@@ -513,7 +512,18 @@ class _Builder:
         canonical = self.mod.canonical(dotted) if dotted else ""
         if canonical in CONSTANTS:
             return ir.Const(CONSTANTS[canonical])
-        raise _unsupported_expression(self.mod, node)
+        lowered = self.array_attribute(node, canonical, name)
+        if lowered is None:
+            raise self.mod.error(
+                f"attribute '{canonical}' is not supported", node,
+                "supported: .T, .shape, .size, .ndim, np.newaxis and the constants "
+                "math.pi, math.e, np.pi, np.e, np.inf",
+            )
+        return lowered
+
+
+def _short(canonical: str) -> str:
+    return canonical.replace("numpy.", "np.")
 
 
 def _names_in(node: cst.BaseExpression) -> list[cst.Name]:

@@ -9,19 +9,27 @@ same `Backward` always renders to the same bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from codegen import ir
 from codegen.reverse import Backward, Block
-from codegen.rules import RULES, environment
+from codegen.rules import RULES, bind, environment, templates_dir
 
 
 def forward_line(step: ir.Assign, lib: str) -> str:
     """``target = <expression>`` for one forward step."""
     rule = RULES[step.op]
-    values = {
-        name: _text(arg) for name, arg in zip(rule.inputs, step.args, strict=False)
-    }
+    values: dict[str, str] = {}
+    rest: list[str] = []
+    for name, arg, k in bind(rule, step.args):
+        if k is None:
+            values[name] = _text(arg)
+        else:
+            rest.append(_text(arg))
+    if rule.variadic is not None:
+        values[rule.variadic] = ", ".join(rest)
+        values[f"{rule.variadic}_tuple"] = f"({rest[0]},)" if len(rest) == 1 else f"({', '.join(rest)})"
     kw = "".join(f", {k}={_text(v)}" for k, v in step.kwargs)
     targets = ", ".join((step.target, *step.extra_targets))
     return f"{targets} = " + rule.forward_for(lib).format(kw=kw, **values)
@@ -67,8 +75,21 @@ def _backward_lines(blocks: Sequence[Block], lib: str) -> list[str]:
     return lines
 
 
+def _helpers(code: str) -> list[str]:
+    """Runtime helpers (templates/runtime/<name>.j2) that `code` calls."""
+    available = {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
+    used = set(_CALL.findall(code)) & available
+    for name in list(used):  # helpers may call helpers
+        body = (templates_dir() / "runtime" / f"{name}.j2").read_text()
+        used |= set(_CALL.findall(body)) & available
+    return sorted(used)
+
+
+_CALL = re.compile(r"(?<![.\w])(_\w+)\(")
+
+
 def _zero_lines(bwd: Backward) -> list[str]:
-    lines = []
+    lines = [f"{g} = np.copy({g})  # a fresh array, not a view of another" for g in bwd.shared]
     for param, grad in bwd.outputs:
         if grad is None:
             zero = f"np.zeros_like({param})" if bwd.lib == "np" else "0.0"
@@ -116,7 +137,8 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
     cache = ", ".join(bwd.cache) + ("," if len(bwd.cache) == 1 else "")
     seed_value = "np.ones_like(%s)" % bwd.fn.result if lib == "np" else "1.0"
     body = "\n".join(forward + backward) + seed_value
-    if bwd.helpers:
+    helpers = _helpers(body)
+    if helpers:
         body += "np."
     context = dict(
         name=bwd.fn.name,
@@ -124,7 +146,7 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         command=command,
         header_extra=list(header_extra),
         imports=_imports(body, lib),
-        helpers=bwd.helpers,
+        helpers=helpers,
         signature=", ".join(p.name for p in bwd.fn.params),
         result=bwd.fn.result,
         seed=bwd.seed,

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from codegen import ir
 from codegen.errors import CodegenError
-from codegen.rules import RULES, macros
+from codegen.rules import RULES, Rule, bind, macros
+from codegen.shapes import ranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,9 @@ class Backward:
     grad_names: dict[str, str]
     #: "math" for scalar modules, "np" for NumPy modules.
     lib: str
-    #: Names of runtime helpers the code calls (``_unbroadcast``).
-    helpers: tuple[str, ...]
+    #: Returned gradients that may share memory with another array (the
+    #: upstream gradient, another gradient, a broadcast view): returned copied.
+    shared: tuple[str, ...] = ()
 
 
 _IDENT = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
@@ -95,7 +98,7 @@ def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
     active = set(wrt)
     for step in fn.body:
         rule = RULES[step.op]
-        for name, arg in zip(rule.inputs, step.args, strict=False):
+        for name, arg, _ in bind(rule, step.args):
             if name in rule.diff and isinstance(arg, ir.Var) and arg.name in active:
                 active.add(step.target)
     return active
@@ -110,7 +113,7 @@ def _reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
             needed |= {a.name for a in _operands(step)}
         if step.target in reaches:
             rule = RULES[step.op]
-            for name, arg in zip(rule.inputs, step.args, strict=False):
+            for name, arg, _ in bind(rule, step.args):
                 if name in rule.diff and isinstance(arg, ir.Var):
                     reaches.add(arg.name)
     return needed, reaches
@@ -169,44 +172,78 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     forward = tuple(s for s in fn.body if ({s.target, *s.extra_targets} & needed))
     namer = _Namer(fn.user_names | {s.target for s in fn.body} | set(params))
     seed = namer.grad(fn.result)
+    ctx = _Context(macros(lib), lib, namer, ranks(fn) if lib == "np" else {})
     has_grad = {fn.result} if fn.result in live else set()
-    module = macros(lib)
+    fresh: dict[str, bool] = {}
     blocks: list[Block] = []
-    helpers: set[str] = set()
     param_set = set(params)
     for step in reversed(forward):
         if step.target not in live:
             continue
         rule = RULES[step.op]
         pairs = [
-            (name, arg)
-            for name, arg in zip(rule.inputs, step.args, strict=False)
+            (name, arg, k)
+            for name, arg, k in bind(rule, step.args)
             if name in rule.diff and isinstance(arg, ir.Var) and arg.name in live
         ]
         pairs.sort(key=lambda p: p[1].name not in param_set)  # parameters first
-        texts = [_text(a) for a in step.args]
-        kwargs = {k: _text(v) for k, v in step.kwargs}
-        g = namer.grad(step.target)
         grads = []
-        for name, arg in pairs:
-            expr = str(getattr(module, f"{step.op}_{name}")(g, step.target, *texts, **kwargs))
-            if lib == "np" and rule.broadcast:
-                expr = f"_unbroadcast({expr}, {arg.name})"
-                helpers.add("_unbroadcast")
+        for name, arg, k in pairs:
+            expr = ctx.contribution(rule, step, name, k)
             target = namer.grad(arg.name)
+            accumulate = arg.name in has_grad
             grads.append(GradStep(
-                target, expr, arg.name in has_grad, arg.name, step.target, step.op, name, g,
+                target, expr, accumulate, arg.name, step.target, step.op, name,
+                namer.grad(step.target),
             ))
+            fresh[arg.name] = accumulate or name not in rule.views
             has_grad.add(arg.name)
         _append(blocks, step, grads)
     reads = _reads(blocks, {s.target for s in forward} | param_set)
     outputs = tuple((p, namer.names[p] if p in has_grad else None) for p in wrt)
     zeros = [p for p, g in outputs if g is None and lib == "np"]
     cache = tuple(n for n in [*params, *(s.target for s in forward)] if n in reads or n in zeros)
+    shared = tuple(
+        g for p, g in outputs if g is not None and lib == "np" and not fresh.get(p, False)
+    )
     return Backward(
         fn, tuple(wrt), forward, cache, seed, tuple(blocks), outputs,
-        dict(namer.names), lib, tuple(sorted(helpers)),
+        dict(namer.names), lib, shared,
     )
+
+
+class _Context:
+    """Renders one contribution from its rule's macro."""
+
+    def __init__(self, module: Any, lib: str, namer: _Namer, rank: dict[str, int | None]) -> None:
+        self.module, self.lib, self.namer, self.rank = module, lib, namer, rank
+
+    def contribution(self, rule: Rule, step: ir.Assign, name: str, k: int | None) -> str:
+        """The expression `name`'s operand receives from `step`'s gradient."""
+        fixed: list[str] = []
+        rest: list[str] = []
+        for _, arg, pos in bind(rule, step.args):
+            (fixed if pos is None else rest).append(_text(arg))
+        args: list[Any] = [*fixed, rest] if rule.variadic else fixed
+        kwargs: dict[str, Any] = {key: _text(v) for key, v in step.kwargs}
+        if k is not None:
+            kwargs["i"] = k
+        if rule.ranked:
+            kwargs.update(
+                {f"{n}_rank": self.rank.get(_text(a)) for n, a in zip(rule.inputs, step.args, strict=False)}
+            )
+        g = self.namer.grad(step.target)
+        macro = getattr(self.module, f"{step.op}_{name}")
+        expr = str(macro(g, step.target, *args, **kwargs))
+        operand = step.args[_position(rule, name, k)]
+        if self.lib == "np" and rule.broadcast:
+            expr = f"_unbroadcast({expr}, {_text(operand)})"
+        return expr
+
+
+def _position(rule: Rule, name: str, k: int | None) -> int:
+    fixed = [i for i in rule.inputs if not i.startswith("*")]
+    return len(fixed) + k if k is not None else fixed.index(name)
 
 
 def _append(blocks: list[Block], step: ir.Assign, grads: list[GradStep]) -> None:
