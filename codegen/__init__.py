@@ -14,11 +14,18 @@ from codegen import render as _render
 from codegen import reverse as _reverse
 from codegen.errors import CodegenError, CodegenErrors, InternalError
 
+# `codegen.explain` and `codegen.graph` are functions: the submodules of the
+# same names are imported here, first, so that no later import rebinds them.
+from codegen.explain import explain
+from codegen.graph import graph
+
 __all__ = [
     "CodegenError",
     "CodegenErrors",
     "InternalError",
+    "explain",
     "generate",
+    "graph",
 ]
 
 

@@ -47,15 +47,19 @@ def read_source(path: str) -> str:
         ) from None
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename, so an
-    interrupted write never leaves a partial or empty file."""
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write `text` (or bytes) to `path` through a temporary file and a
+    rename, so an interrupted write never leaves a partial or empty file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(fd, "wb") as fb:
+                fb.write(text)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -157,8 +161,92 @@ def _verify_parser(sub: Any) -> None:
     p.set_defaults(run=cmd_verify)
 
 
+def _explain_args(args: argparse.Namespace) -> Any:
+    """The `Explanation` the explain and graph commands show."""
+    from codegen.explain import explain_source
+
+    path, func = split_target(args.target)
+    source = read_source(path)
+    return explain_source(
+        source, path, func, parse_values(args.at), parse_wrt(args.wrt),
+        parse_shapes(args.shape), args.seed, args.digits,
+    )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+    import shutil
+
+    from codegen.explain import render_text, to_dict, use_color
+
+    ex = _explain_args(args)
+    if args.format == "json":
+        print(json.dumps(to_dict(ex), indent=2))
+        return EXIT_OK
+    color = use_color(sys.stdout)
+    width = shutil.get_terminal_size().columns if color else None
+    sys.stdout.write(render_text(ex, color=color, width=width))
+    return EXIT_OK
+
+
+GRAPH_FORMATS = ("svg", "png", "dot", "pdf")
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from codegen.graph import GraphvizMissing, build_graph
+
+    fmt = Path(args.output).suffix.lstrip(".").lower() if args.output else "dot"
+    if fmt not in GRAPH_FORMATS:
+        raise UsageError(f"cannot tell the picture format of '{args.output}'", None,
+                         "end the file name in .svg, .png, .pdf or .dot", "codegen graph")
+    graph = build_graph(_explain_args(args))
+    if not args.output:
+        sys.stdout.write(graph.source)
+        return EXIT_OK
+    try:
+        data = graph.pipe(fmt)
+    except GraphvizMissing as err:
+        dot = Path(args.output).with_suffix(".dot")
+        write_atomic(dot, graph.source)
+        print(f"{err}\nwrote {dot} (render it with: dot -T{fmt} {dot} -o {args.output})",
+              file=sys.stderr)
+        return EXIT_FAILED
+    write_atomic(args.output, data)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_point(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE",
+                   help="parameter values (others are drawn at random from (-2, 2))")
+    p.add_argument("--shape", nargs="*", default=[], metavar="NAME=D1,D2",
+                   help="shapes of array parameters")
+    p.add_argument("--seed", type=int, default=0, help="random seed for values not given (default 0)")
+    p.add_argument("--digits", type=int, default=2, help="digits after the point (default 2)")
+
+
+def _explain_parser(sub: Any) -> None:
+    p = sub.add_parser("explain", help="show every value forward and every gradient backward")
+    _add_target(p)
+    _add_point(p)
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text tables (coloured on a terminal) or JSON for tools")
+    p.set_defaults(run=cmd_explain)
+
+
+def _graph_parser(sub: Any) -> None:
+    p = sub.add_parser("graph", help="draw the computational graph with values and gradients")
+    _add_target(p)
+    _add_point(p)
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="a .svg, .png, .pdf or .dot file (DOT text on stdout without it)")
+    p.set_defaults(run=cmd_graph)
+
+
 #: Each entry adds one subcommand; feature modules append theirs here.
-COMMANDS: list[Callable[[Any], None]] = [_grad_parser, _verify_parser]
+COMMANDS: list[Callable[[Any], None]] = [
+    _grad_parser, _verify_parser, _explain_parser, _graph_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,651 @@
+"""Explain pass: every value of the forward and every gradient of the backward.
+
+Contract:
+
+* input: the forward's source text (parsed statically: the user's file is
+  never imported or run), the function, a point, and the parameters to
+  differentiate; parameters missing from the point are drawn at random from
+  (-2, 2) (then (0.5, 2) when the forward is not finite there), arrays with
+  the shapes given; integer parameters must be given;
+* what runs: only the lines codegen generates, one at a time in one
+  namespace (``math``, ``numpy as np`` and ``_unbroadcast``): the forward
+  lines of `codegen.render.forward_line`, then the contribution expressions
+  of `codegen.reverse`, in the order of the generated backward;
+* output: an `Explanation` with one `ForwardRow` per forward step (line, code,
+  value), one `BackwardRow` per contribution (upstream gradient, local
+  gradient, downstream = local x upstream, and the running sum where a value
+  branches) and the gradient of each parameter;
+* the local gradient is the rule's macro evaluated with a unit upstream (1.0,
+  or ones of the upstream's shape); rules are linear in the upstream, so for
+  scalars and elementwise ops downstream = local * upstream; for other array
+  ops (sums, products of matrices) it is None.
+
+Presentation: `render_text` (a table per pass, values in green and gradients
+in red when colour is on), `to_dict` (JSON for tools; arrays as shape and
+summary) and `render_html` (Jupyter). Arrays are shown by shape, norm, min
+and max, never in full.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import inspect
+import io
+import linecache
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from codegen import ir
+from codegen.errors import CodegenError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from codegen.reverse import Backward, GradStep
+
+# The passes (libcst, jinja2) and rich are imported where they are used:
+# `import codegen` imports this module and stays quick.
+
+#: Name of the unit upstream gradient when evaluating a local gradient.
+_UNIT = "_codegen_unit"
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardRow:
+    """One forward step and the value it computed."""
+
+    #: Line of the user's statement (1-based).
+    line: int
+    #: The user's statement this step comes from.
+    source: str
+    #: The generated line that ran (``s0 = w0 * x0``).
+    code: str
+    #: The name it bound.
+    name: str
+    #: Its value (a number or an array).
+    value: Any
+    #: True for the first step of its statement.
+    first: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BackwardRow:
+    """One contribution: [downstream] = [local] x [upstream]."""
+
+    #: Line of the forward statement this row undoes.
+    line: int
+    #: The forward statement (quoted above its block in the generated code).
+    source: str
+    #: The generated line that ran (``grad_w1 = grad_s1 * x1``).
+    code: str
+    #: The gradient variable written and the forward value it belongs to.
+    grad: str
+    var: str
+    #: The forward step, its op and the rule input the gradient flows through.
+    step: str
+    op: str
+    input: str
+    #: The gradient flowing in, by name and value.
+    upstream: str
+    upstream_value: Any
+    #: d step / d var at the point (None when not elementwise).
+    local: Any
+    #: The contribution flowing out to `var`.
+    downstream: Any
+    #: True when `grad` already held a contribution (`var` branches).
+    accumulate: bool
+    #: The value of `grad` after this row (the running sum).
+    total: Any
+    #: True for the first row of its block.
+    first: bool = True
+
+
+@dataclass
+class Explanation:
+    """Everything `codegen explain` shows; `codegen.graph` draws it."""
+
+    #: The reverse pass's output (holds the parsed function).
+    bwd: Backward
+    #: The point, one value per parameter.
+    point: dict[str, Any]
+    #: Parameters whose value was drawn at random.
+    drawn: tuple[str, ...]
+    #: The random seed the drawn values come from.
+    seed: int
+    forward: list[ForwardRow]
+    backward: list[BackwardRow]
+    #: Every value of the forward, by name (parameters included).
+    values: dict[str, Any]
+    #: Final gradient of every active value, by forward name.
+    grads: dict[str, Any]
+    #: Digits after the point in text output.
+    digits: int = 2
+    #: (parameter, gradient name, value) per `wrt` parameter.
+    gradients: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    @property
+    def fn(self) -> ir.Function:
+        return self.bwd.fn
+
+    @property
+    def result(self) -> Any:
+        return self.values[self.fn.result]
+
+    def __str__(self) -> str:
+        return render_text(self, color=False)
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+class _StepFailed(Exception):
+    """A generated line raised at this point."""
+
+    def __init__(self, loc: ir.Loc | None, code: str, exc: BaseException) -> None:
+        super().__init__(code)
+        self.loc, self.code, self.exc = loc, code, exc
+
+
+def _namespace() -> dict[str, Any]:
+    """Globals for the generated lines: math, numpy and `_unbroadcast`."""
+    from codegen.rules import environment
+
+    ns: dict[str, Any] = {"math": math, "np": np}
+    helper = environment().get_template("runtime/_unbroadcast.j2").render()
+    exec(compile(helper, "<codegen runtime>", "exec"), ns)
+    return ns
+
+
+def _run(code: str, ns: dict[str, Any], loc: ir.Loc | None) -> None:
+    try:
+        with np.errstate(all="ignore"):
+            exec(compile(code, "<codegen explain>", "exec"), ns)
+    except Exception as exc:  # noqa: BLE001 - reported, located, to the user
+        raise _StepFailed(loc, code, exc) from None
+
+
+def _eval(expr: str, ns: dict[str, Any], loc: ir.Loc | None) -> Any:
+    try:
+        with np.errstate(all="ignore"):
+            return eval(compile(expr, "<codegen explain>", "eval"), ns)
+    except Exception as exc:  # noqa: BLE001 - reported, located, to the user
+        raise _StepFailed(loc, expr, exc) from None
+
+
+def _run_forward(bwd: Backward, ns: dict[str, Any]) -> list[ForwardRow]:
+    from codegen.render import forward_line
+
+    rows: list[ForwardRow] = []
+    previous = None
+    for step in bwd.forward:
+        code = forward_line(step, bwd.lib)
+        _run(code, ns, step.loc)
+        first = step.source != previous
+        previous = step.source
+        rows.append(ForwardRow(step.loc.line, step.source, code, step.target, ns[step.target], first))
+    return rows
+
+
+def _zero_like(value: Any) -> Any:
+    return 0.0 if np.ndim(value) == 0 else np.zeros(np.shape(value))
+
+
+def _unit_like(upstream: Any) -> Any:
+    return 1.0 if np.ndim(upstream) == 0 else np.ones(np.shape(upstream))
+
+
+def _local(bwd: Backward, gs: GradStep, step: ir.Assign, ns: dict[str, Any]) -> Any:
+    """The rule's macro at a unit upstream: d step / d input at the point."""
+    from codegen.rules import macros
+
+    texts = [a.name if isinstance(a, ir.Var) else a.text for a in step.args]
+    kwargs = {k: v.name if isinstance(v, ir.Var) else v.text for k, v in step.kwargs}
+    macro = getattr(macros(bwd.lib), f"{gs.op}_{gs.input}")
+    expr = str(macro(_UNIT, step.target, *texts, **kwargs))
+    upstream = ns[gs.upstream]
+    ns[_UNIT] = _unit_like(upstream)
+    try:
+        local = _eval(expr, ns, step.loc)
+    finally:
+        del ns[_UNIT]
+    if np.ndim(upstream) and np.shape(local) != np.shape(upstream):
+        return None  # not elementwise: no single local factor to show
+    return local
+
+
+def _run_backward(bwd: Backward, ns: dict[str, Any]) -> list[BackwardRow]:
+    steps = {s.target: s for s in bwd.forward}
+    rows: list[BackwardRow] = []
+    for block in bwd.blocks:
+        line = steps[block.targets[0]].loc.line
+        for i, gs in enumerate(block.steps):
+            step = steps[gs.step]
+            down = _eval(gs.expr, ns, step.loc)
+            if gs.accumulate:  # written as the generated code writes it
+                ns[gs.grad] = ns[gs.grad] + down
+                plus = f"= {gs.grad} +" if bwd.lib == "np" else "+="
+                code = f"{gs.grad} {plus} {gs.expr}"
+            else:
+                ns[gs.grad] = down
+                code = f"{gs.grad} = {gs.expr}"
+            rows.append(BackwardRow(
+                line, block.source, code, gs.grad, gs.var, gs.step, gs.op, gs.input,
+                gs.upstream, ns[gs.upstream], _local(bwd, gs, step, ns), down,
+                gs.accumulate, ns[gs.grad], i == 0,
+            ))
+    return rows
+
+
+def _draw(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None) -> Any:
+    if shape is None:
+        return float(rng.uniform(low, high))
+    return rng.uniform(low, high, size=shape)
+
+
+def _given(value: Any, shape: tuple[int, ...] | None, integer: bool) -> Any:
+    if integer:
+        return value
+    if shape is not None:
+        return np.full(shape, float(value))
+    return np.asarray(value, dtype=float) if np.ndim(value) else float(value)
+
+
+def _check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
+    params = [p.name for p in fn.params]
+    for name in names:
+        if name not in params:
+            raise CodegenError(
+                f"{what} names '{name}', which is not a parameter of '{fn.name}'", None,
+                "parameters: " + ", ".join(params), fn.filename,
+            )
+
+
+def _candidates(
+    fn: ir.Function, at: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]], seed: int,
+) -> Iterable[dict[str, Any]]:
+    """The given point, or random points completing it (20 tries)."""
+    given = {p.name: _given(at[p.name], shapes.get(p.name), p.integer)
+             for p in fn.params if p.name in at}
+    if len(given) == len(fn.params):
+        yield given
+        return
+    rng = np.random.default_rng(seed)
+    for low, high in ((-2.0, 2.0), (0.5, 2.0)):
+        for _ in range(10):
+            yield {p.name: given[p.name] if p.name in given
+                   else _draw(rng, low, high, shapes.get(p.name)) for p in fn.params}
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return bool(np.all(np.isfinite(value)))
+    except TypeError:
+        return True
+
+
+def _failure(fn: ir.Function, source: str, err: _StepFailed) -> CodegenError:
+    return CodegenError(
+        f"at this point, '{err.code}' fails: {type(err.exc).__name__}: {err.exc}",
+        err.loc, "choose another point with --at", fn.filename, source,
+    )
+
+
+def _evaluate(
+    bwd: Backward, source: str, at: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]], seed: int,
+) -> tuple[dict[str, Any], dict[str, Any], list[ForwardRow]]:
+    """(point, namespace after the forward, forward rows) at a finite point."""
+    fn = bwd.fn
+    last: _StepFailed | None = None
+    for point in _candidates(fn, at, shapes, seed):
+        ns = _namespace() | point
+        try:
+            rows = _run_forward(bwd, ns)
+        except _StepFailed as err:
+            last = err
+            continue
+        if _finite(ns[fn.result]) or len(at) == len(fn.params):
+            return point, ns, rows
+    if last is not None and len(at) == len(fn.params):
+        raise _failure(fn, source, last)
+    raise CodegenError(
+        "could not find a point where the forward is finite", None,
+        "give every parameter a value with --at", fn.filename,
+    )
+
+
+def explain_source(
+    source: str,
+    filename: str = "<string>",
+    func: str | None = None,
+    at: Mapping[str, Any] | None = None,
+    wrt: Sequence[str] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    seed: int = 0,
+    digits: int = 2,
+) -> Explanation:
+    """Run the forward and the flat backward of `func` at a point, recording
+    every value, every upstream, local and downstream gradient.
+
+    Args:
+        source: text of the file holding the forward (parsed, never run).
+        filename: path shown in errors.
+        func: the function; default: the file's only entry point.
+        at: values of parameters; the others are drawn at random.
+        wrt: parameters to differentiate; default: every non-integer one.
+        shapes: shapes of array parameters (drawn, or filled with `at`).
+        seed: seed of the random values.
+        digits: digits after the point in the text output.
+
+    Raises:
+        CodegenError: unsupported input, a bad point, or a failing line.
+    """
+    from codegen.parse import parse
+    from codegen.reverse import reverse
+
+    at, shapes = dict(at or {}), dict(shapes or {})
+    fn = parse(source, filename, func)
+    _check_names(fn, at, "--at")
+    _check_names(fn, shapes, "--shape")
+    missing = [p.name for p in fn.params if p.integer and p.name not in at]
+    if missing:
+        raise CodegenError(
+            f"integer parameter '{missing[0]}' needs a value", None,
+            f"pass it with --at {missing[0]}=N", filename,
+        )
+    bwd = reverse(fn, wrt)
+    point, ns, forward = _evaluate(bwd, source, at, shapes, seed)
+    ns[bwd.seed] = _unit_like(ns[fn.result])
+    try:
+        backward = _run_backward(bwd, ns)
+    except _StepFailed as err:
+        raise _failure(fn, source, err) from None
+    values = {n: ns[n] for n in [*point, *(r.name for r in forward)]}
+    for step in bwd.forward:
+        values.update({t: ns[t] for t in step.extra_targets})
+    grads = {var: ns[g] for var, g in bwd.grad_names.items() if g in ns}
+    gradients = [
+        (p, g or f"grad_{p}", ns[g] if g else _zero_like(point[p]))
+        for p, g in bwd.outputs
+    ]
+    drawn = tuple(p for p in point if p not in at)
+    return Explanation(bwd, point, drawn, seed, forward, backward, values, grads, digits, gradients)
+
+
+# ----- presentation -----
+
+
+def require(module: str, what: str) -> None:
+    """A clean error when a package of the `learn` extra is not installed."""
+    if importlib.util.find_spec(module) is None:
+        raise CodegenError(f"{what} needs the '{module}' package", None,
+                           "pip install 'codegen[learn]'", what)
+
+
+#: Colours of the lectures' figures: values green, gradients red.
+VALUE_COLOR, GRAD_COLOR = "green", "red"
+_HTML_COLORS = {VALUE_COLOR: "#1a7f37", GRAD_COLOR: "#cf222e"}
+
+
+def _scalar(x: Any, digits: int) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    x = float(x)
+    if x == 0:
+        return f"{0.0:.{digits}f}"  # never "-0.00"
+    if not math.isfinite(x) or 10**-digits <= abs(x) < 1e6:
+        return f"{x:.{digits}f}"
+    return f"{x:.{digits}e}"
+
+
+def format_value(value: Any, digits: int = 2, short: bool = False) -> str:
+    """A scalar to `digits` places, or an array as shape, norm, min and max
+    (shape and norm only when `short`)."""
+    if value is None:
+        return ""
+    if np.ndim(value) == 0:
+        return _scalar(value, digits)
+    a = np.asarray(value, dtype=float)
+    shape = "x".join(map(str, a.shape))
+    if a.size == 0:
+        return f"array[{shape}] (empty)"
+    stats = (np.linalg.norm(a), a.min(), a.max())
+    norm, low, high = (_scalar(v, digits) for v in stats)
+    if short:
+        return f"[{shape}] norm {norm}"
+    return f"array[{shape}] norm {norm}, min {low}, max {high}"
+
+
+def json_value(value: Any) -> Any:
+    """A number, or {"shape", "norm", "min", "max"} for an array; non-finite
+    numbers as the strings "nan", "inf", "-inf"."""
+    if value is None:
+        return None
+    if np.ndim(value) == 0:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        x = float(value)
+        return x if math.isfinite(x) else str(x)
+    a = np.asarray(value, dtype=float)
+    stats = (np.linalg.norm(a), a.min(), a.max()) if a.size else (0.0, None, None)
+    return {"shape": list(a.shape), **{k: json_value(v) for k, v in zip(
+        ("norm", "min", "max"), stats, strict=True)}}
+
+
+def to_dict(ex: Explanation) -> dict[str, Any]:
+    """The explanation as plain JSON-ready data."""
+    return {
+        "function": ex.fn.name,
+        "file": ex.fn.filename,
+        "point": {k: json_value(v) for k, v in ex.point.items()},
+        "drawn": list(ex.drawn),
+        "seed": ex.seed,
+        "result": {"name": ex.fn.result, "value": json_value(ex.result)},
+        "forward": [
+            {"line": r.line, "source": r.source, "code": r.code, "name": r.name,
+             "value": json_value(r.value)} for r in ex.forward
+        ],
+        "backward": [
+            {"line": r.line, "source": r.source, "code": r.code, "grad": r.grad,
+             "var": r.var, "step": r.step, "op": r.op, "upstream": r.upstream,
+             "upstream_value": json_value(r.upstream_value), "local": json_value(r.local),
+             "downstream": json_value(r.downstream), "accumulate": r.accumulate,
+             "total": json_value(r.total)} for r in ex.backward
+        ],
+        "gradients": {p: {"name": g, "value": json_value(v)} for p, g, v in ex.gradients},
+    }
+
+
+def _headline(ex: Explanation) -> str:
+    args = ", ".join(f"{k}={format_value(v, ex.digits)}" for k, v in ex.point.items())
+    return f"{ex.fn.name}({args}) = {format_value(ex.result, ex.digits)}"
+
+
+def _forward_cells(ex: Explanation) -> list[tuple[str, str, str]]:
+    """(line, code, value) rows; a flattened statement is quoted first."""
+    cells = []
+    for r in ex.forward:
+        value = format_value(r.value, ex.digits)
+        group = [f for f in ex.forward if f.source == r.source]
+        if r.first and (len(group) > 1 or r.code != r.source):
+            cells.append((str(r.line), f"# {' '.join(r.source.split())}", ""))
+            cells.append(("", r.code, value))
+        else:
+            cells.append(("" if not r.first else str(r.line), r.code, value))
+    return cells
+
+
+def _backward_cells(ex: Explanation) -> list[tuple[str, ...]]:
+    """(line, code, upstream, local, downstream, sum) rows, blocks quoted."""
+    d = ex.digits
+    cells: list[tuple[str, ...]] = []
+    for r in ex.backward:
+        if r.first:
+            cells.append((str(r.line), f"# {' '.join(r.source.split())}", "", "", "", ""))
+        total = f"{r.grad} = {format_value(r.total, d)}" if r.accumulate else ""
+        local = format_value(r.local, d) if r.local is not None else "n/a"
+        cells.append(("", r.code, f"{r.upstream} = {format_value(r.upstream_value, d)}",
+                      local, format_value(r.downstream, d), total))
+    return cells
+
+
+#: Columns holding bare numbers, right-aligned so that signs line up.
+_NUMERIC = ("value", "local", "downstream")
+
+
+def _table(*columns: str) -> Table:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+    for col in columns:
+        table.add_column(col, no_wrap=True, justify="right" if col in _NUMERIC else "left")
+    return table
+
+
+def _colored(text: str, style: str) -> Text:
+    """Colour the number after '= ' (or the whole cell) in `style`."""
+    from rich.text import Text
+
+    name, sep, number = text.rpartition(" = ")
+    if sep:
+        return Text.assemble(name + sep, (number, style))
+    return Text(text, style=style)
+
+
+def _tables(ex: Explanation) -> list[Any]:
+    from rich.text import Text
+
+    fwd = _table("line", "forward pass", "value")
+    for line, code, value in _forward_cells(ex):
+        fwd.add_row(line, code, Text(value, style=VALUE_COLOR))
+    bwd = _table("line", "backward pass", "upstream", "local", "downstream", "sum")
+    for line, code, up, local, down, total in _backward_cells(ex):
+        bwd.add_row(line, code, _colored(up, GRAD_COLOR) if up else "", local,
+                    Text(down, style=GRAD_COLOR), _colored(total, GRAD_COLOR) if total else "")
+    grads = _table("gradient", "value")
+    for _, g, v in ex.gradients:
+        grads.add_row(g, Text(format_value(v, ex.digits), style=GRAD_COLOR))
+    return [fwd, bwd, grads]
+
+
+def _notes(ex: Explanation) -> list[str]:
+    notes = ["downstream = local x upstream; 'sum' adds the gradients of a value used twice"]
+    if ex.drawn:
+        notes.append(f"drawn at random (seed {ex.seed}): {', '.join(ex.drawn)}; "
+                     "set them with --at NAME=VALUE")
+    return notes
+
+
+def render_text(ex: Explanation, color: bool = False, width: int | None = None) -> str:
+    """The explanation as text tables; ANSI colours only when `color`."""
+    require("rich", "codegen explain")
+    from rich.console import Console
+    from rich.text import Text
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=width or 1000, force_terminal=color, no_color=not color,
+        color_system="standard" if color else None, highlight=False, emoji=False,
+    )
+    console.print(Text(_headline(ex), style="bold"))
+    for table in _tables(ex):
+        console.print()
+        console.print(table)
+    console.print()
+    for note in _notes(ex):
+        console.print(Text(note, style="dim"))
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def _html_rows(header: Sequence[str], rows: Iterable[Sequence[str]], colors: Sequence[str]) -> str:
+    def cell(text: str, color: str) -> str:
+        style = f' style="color:{_HTML_COLORS[color]}"' if color and text else ""
+        return f"<td{style}><code>{html.escape(text)}</code></td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(cell(t, c) for t, c in zip(row, colors, strict=True)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(ex: Explanation) -> str:
+    """The explanation as HTML tables, coloured as the lectures' figures."""
+    g, v = GRAD_COLOR, VALUE_COLOR
+    parts = [
+        f"<p><b><code>{html.escape(_headline(ex))}</code></b></p>",
+        _html_rows(("line", "forward pass", "value"), _forward_cells(ex), ("", "", v)),
+        _html_rows(("line", "backward pass", "upstream", "local", "downstream", "sum"),
+                   _backward_cells(ex), ("", "", g, "", g, g)),
+        _html_rows(("gradient", "value"),
+                   [(n, format_value(x, ex.digits)) for _, n, x in ex.gradients], ("", g)),
+    ]
+    parts += [f"<p><small>{html.escape(n)}</small></p>" for n in _notes(ex)]
+    return "<div>" + "".join(parts) + "</div>"
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set or TERM=dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(
+        isatty and isatty() and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+# ----- the Python API -----
+
+Target = Callable[..., Any] | str | Path
+
+
+def load_target(target: Target, func: str | None = None) -> tuple[str, str, str | None]:
+    """(source, filename, func) of a function, a ``PATH[:FUNC]`` or source text.
+
+    A function's file (or notebook cell) is read as text, never run again.
+    """
+    from codegen.cli import read_source, split_target
+
+    if callable(target):
+        filename = inspect.getsourcefile(target) or ""
+        lines = linecache.getlines(filename) if filename else []
+        if not lines:
+            raise CodegenError(f"cannot find the source of {target.__name__}", None,
+                               "define it in a file or a notebook cell", "codegen")
+        return "".join(lines), filename, func or target.__name__
+    text = str(target)
+    if "\n" in text:
+        return text, "<string>", func
+    path, named = split_target(text)
+    return read_source(path), path, func or named
+
+
+def explain(
+    target: Target,
+    at: Mapping[str, Any] | None = None,
+    *,
+    func: str | None = None,
+    wrt: Sequence[str] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    seed: int = 0,
+    digits: int = 2,
+) -> Explanation:
+    """Explain the backward of `target` at `at`: every value going forward,
+    every [downstream] = [local] x [upstream] going back.
+
+    `target` is a function, ``"PATH:FUNC"`` or source text; the result prints
+    as tables and shows as HTML in Jupyter. See `explain_source` for the rest.
+    """
+    source, filename, name = load_target(target, func)
+    return explain_source(source, filename, name, at, wrt, shapes, seed, digits)
