@@ -116,3 +116,5 @@ class Function:
     user_names: frozenset[str] = field(default_factory=frozenset)
     #: True when the function uses NumPy (arrays may broadcast).
     array: bool = False
+    #: Module-level numeric constants the body reads, as (name, literal).
+    constants: tuple[tuple[str, str], ...] = ()

@@ -197,6 +197,7 @@ class _Builder(ArrayExpressions):
         self.errors: list[CodegenError] = []
         self.taken: set[str] = set()
         self.bound: set[str] = set()
+        self.constants: dict[str, str] = {}
         self.source = ""
         self.display = ""
 
@@ -390,7 +391,8 @@ class _Builder(ArrayExpressions):
         if node.value in self.env:
             return self.env[node.value]
         if node.value in self.mod.literals:
-            return ir.Const(self.mod.literals[node.value])
+            self.constants[node.value] = self.mod.literals[node.value]
+            return ir.Const(node.value)
         if node.value in ("True", "False", "None"):
             return ir.Const(node.value)
         raise self.mod.error(
@@ -490,6 +492,7 @@ class _Builder(ArrayExpressions):
         fdef = self.mod.defs[helper]
         inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
         inner.taken = self.taken
+        inner.constants = self.constants
         params = _params(self.mod, fdef)
         if len(params) != len(args):
             raise self.mod.error(
@@ -694,6 +697,7 @@ def parse(source: str, filename: str = "<string>", func: str | None = None) -> i
         filename=filename,
         user_names=frozenset(b.taken),
         array=array or bool(used & _ARRAY_ONLY),
+        constants=tuple(sorted(b.constants.items())),
     )
 
 

@@ -146,6 +146,7 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         command=command,
         header_extra=list(header_extra),
         imports=_imports(body, lib),
+        constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
         helpers=helpers,
         signature=", ".join(p.name for p in bwd.fn.params),
         result=bwd.fn.result,

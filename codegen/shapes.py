@@ -69,12 +69,24 @@ _ELEMENTWISE = {
 _REDUCTIONS = {"sum", "mean", "amax", "amin", "var", "std"}
 
 
+def _length(shape: ir.Operand, tuples: dict[str, int]) -> int | None:
+    """The number of entries of a shape operand, when it is known."""
+    if isinstance(shape, ir.Var):
+        return tuples.get(shape.name)
+    text = shape.text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        return len([t for t in text[1:-1].split(",") if t.strip()])
+    return 1 if re.fullmatch(r"-?\d+", text) else None
+
+
 def ranks(fn: ir.Function) -> dict[str, int | None]:
     """The rank of every parameter and step target, or None where unknown."""
     out: dict[str, int | None] = {}
     for p in fn.params:
         dims = annotation_dims(p.annotation)
         out[p.name] = None if dims is None else len(dims)
+
+    tuples: dict[str, int] = {}
 
     def rank(o: ir.Operand) -> int | None:
         if isinstance(o, ir.Const):
@@ -91,6 +103,14 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = _matmul(args[0], args[1])
         elif step.op == "outer":
             r = 2
+        elif step.op == "tuple":
+            r, tuples[step.target] = None, len(step.args)
+        elif step.op == "reshape":
+            r = _length(step.args[1], tuples)
+        elif step.op == "expand_dims":
+            r = None if args[0] is None else args[0] + 1
+        elif step.op == "einsum" and isinstance(step.args[0], ir.Const):
+            r = len(step.args[0].text.split("->")[-1].strip("'\" "))
         else:
             r = None
         out[step.target] = r

@@ -1,0 +1,25 @@
+"""One attention head: softmax(Q K^T / sqrt(d)) V, the softmax taken stably
+over each row."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from jaxtyping import Float
+
+
+def attention(
+    Q: Float[np.ndarray, "T d"],
+    K: Float[np.ndarray, "T d"],
+    V: Float[np.ndarray, "T d"],
+):
+    d = Q.shape[1]
+    scores = Q @ K.T / np.sqrt(d)
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    e = np.exp(shifted)
+    A = e / np.sum(e, axis=1, keepdims=True)
+    out = A @ V
+    return out

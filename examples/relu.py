@@ -1,0 +1,15 @@
+"""The ReLU layer: out = max(0, x), elementwise."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from jaxtyping import Float
+
+
+def relu(x: Float[np.ndarray, "N D"]):
+    out = np.maximum(0, x)
+    return out
