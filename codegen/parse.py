@@ -70,6 +70,10 @@ CALLS: dict[str, str] = {
     **NUMPY_CALLS,
 }
 
+#: Runtime helpers that generated modules define, known by name so that a
+#: generated backward is itself valid input (second order).
+RUNTIME_CALLS: dict[str, str] = {"_unbroadcast": "unbroadcast"}
+
 #: Module attributes that are constants.
 CONSTANTS: dict[str, str] = {
     "math.pi": "math.pi",
@@ -462,6 +466,8 @@ class _Builder(ArrayExpressions):
 
     def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
         dotted = _dotted(node.func)
+        if dotted in RUNTIME_CALLS:  # helpers of generated modules: a backward re-parses
+            return self.call_op(RUNTIME_CALLS[dotted], dotted, node, name)
         if dotted is not None and dotted in self.mod.defs and dotted not in self.env:
             return self.inline(dotted, node, name)
         head = dotted.split(".")[0] if dotted else ""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from codegen import ir
 from codegen.errors import CodegenError
 from codegen.rules import RULES, Rule, bind, macros
-from codegen.shapes import ranks
+from codegen.shapes import ranks, shapes
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +173,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     namer = _Namer(fn.user_names | {s.target for s in fn.body} | set(params))
     seed = namer.grad(fn.result)
     ctx = _Context(macros(lib), lib, namer, ranks(fn) if lib == "np" else {})
+    ctx.shape = shapes(fn) if lib == "np" else {}
     has_grad = {fn.result} if fn.result in live else set()
     fresh: dict[str, bool] = {}
     blocks: list[Block] = []
@@ -189,14 +190,14 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
         pairs.sort(key=lambda p: p[1].name not in param_set)  # parameters first
         grads = []
         for name, arg, k in pairs:
-            expr = ctx.contribution(rule, step, name, k)
+            expr, made = ctx.contribution(rule, step, name, k)
             target = namer.grad(arg.name)
             accumulate = arg.name in has_grad
             grads.append(GradStep(
                 target, expr, accumulate, arg.name, step.target, step.op, name,
                 namer.grad(step.target),
             ))
-            fresh[arg.name] = accumulate or name not in rule.views
+            fresh[arg.name] = accumulate or made or name not in rule.views
             has_grad.add(arg.name)
         _append(blocks, step, grads)
     reads = _reads(blocks, {s.target for s in forward} | param_set)
@@ -217,9 +218,11 @@ class _Context:
 
     def __init__(self, module: Any, lib: str, namer: _Namer, rank: dict[str, int | None]) -> None:
         self.module, self.lib, self.namer, self.rank = module, lib, namer, rank
+        self.shape: dict[str, tuple[str, ...] | None] = {}
 
-    def contribution(self, rule: Rule, step: ir.Assign, name: str, k: int | None) -> str:
-        """The expression `name`'s operand receives from `step`'s gradient."""
+    def contribution(self, rule: Rule, step: ir.Assign, name: str, k: int | None) -> tuple[str, bool]:
+        """The expression `name`'s operand receives from `step`'s gradient, and
+        whether it certainly builds a new array (a proven broadcast reduction)."""
         fixed: list[str] = []
         rest: list[str] = []
         for _, arg, pos in bind(rule, step.args):
@@ -236,9 +239,12 @@ class _Context:
         macro = getattr(self.module, f"{step.op}_{name}")
         expr = str(macro(g, step.target, *args, **kwargs))
         operand = step.args[_position(rule, name, k)]
-        if self.lib == "np" and rule.broadcast:
-            expr = f"_unbroadcast({expr}, {_text(operand)})"
-        return expr
+        if self.lib != "np" or not rule.broadcast:
+            return expr, False
+        a, b = self.shape.get(_text(operand)), self.shape.get(step.target)
+        if a is not None and a == b:  # annotations prove there is no broadcasting
+            return expr, False
+        return f"_unbroadcast({expr}, {_text(operand)})", a is not None and b is not None
 
 
 def _position(rule: Rule, name: str, k: int | None) -> int:

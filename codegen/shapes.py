@@ -115,3 +115,115 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = None
         out[step.target] = r
     return out
+
+
+Shape = tuple[str, ...]
+
+_SAME_SHAPE = {
+    "neg", "copy", "abs", "exp", "log", "log1p", "sqrt", "square", "sin", "cos", "tan",
+    "tanh", "sigmoid", "clip", "sign", "floor", "setitem",
+}
+_BROADCAST = {
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
+    "gt", "ge", "lt", "le", "eq", "ne",
+}
+
+
+_SCALAR_RESULTS = {"item", "size", "ndim", "len"}
+
+
+def _is(o: ir.Operand, op: str, producers: dict[str, str]) -> bool:
+    return isinstance(o, ir.Var) and producers.get(o.name) == op
+
+
+def _broadcast(shapes: list[Shape | None]) -> Shape | None:
+    """The broadcast of symbolic shapes, or None when it cannot be proven."""
+    if any(s is None for s in shapes):
+        return None
+    known = [s for s in shapes if s is not None]
+    width = max((len(s) for s in known), default=0)
+    out: list[str] = []
+    for i in range(width):
+        dims = {s[len(s) - width + i] for s in known if len(s) - width + i >= 0} - {"1"}
+        if len(dims) > 1:
+            return None
+        out.append(dims.pop() if dims else "1")
+    return tuple(out)
+
+
+def _reduce_shape(shape: Shape | None, step: ir.Assign) -> Shape | None:
+    kw = dict(step.kwargs)
+    keep = kw.get("keepdims")
+    axis = kw.get("axis")
+    if keep is not None and not isinstance(keep, ir.Const):
+        return None
+    keepdims = isinstance(keep, ir.Const) and keep.text == "True"
+    if axis is None or (isinstance(axis, ir.Const) and axis.text == "None"):
+        if not keepdims:
+            return ()
+        return None if shape is None else tuple("1" for _ in shape)
+    if shape is None or not isinstance(axis, ir.Const):
+        return None
+    try:
+        axes = {int(a) % len(shape) for a in axis.text.strip("()").split(",") if a.strip()}
+    except (ValueError, ZeroDivisionError):
+        return None
+    return tuple(
+        ("1" if keepdims else None) if i in axes else d for i, d in enumerate(shape)
+        if keepdims or i not in axes
+    )  # type: ignore[return-value]
+
+
+def _index_shape(shape: Shape | None, parts: tuple[ir.Operand, ...]) -> Shape | None:
+    """Basic indexing with ':' and None only (other indices: unknown)."""
+    if shape is None:
+        return None
+    out: list[str] = []
+    dims = list(shape)
+    for p in parts:
+        if not isinstance(p, ir.Const):
+            return None
+        if p.text == "None":
+            out.append("1")
+        elif p.text == ":" and dims:
+            out.append(dims.pop(0))
+        else:
+            return None
+    return tuple(out + dims)
+
+
+def shapes(fn: ir.Function) -> dict[str, Shape | None]:
+    """Symbolic shapes (tuples of dimension names) where they can be proven
+    from annotations: enough to tell when an elementwise op broadcasts."""
+    out: dict[str, Shape | None] = {p.name: annotation_dims(p.annotation) for p in fn.params}
+    producers: dict[str, str] = {}
+
+    def shape(o: ir.Operand) -> Shape | None:
+        if isinstance(o, ir.Const):
+            return () if re.fullmatch(r"\(?-?[\d.e+-]+\)?", o.text) else None
+        return out.get(o.name)
+
+    for step in fn.body:
+        args = [shape(a) for a in step.args]
+        s: Shape | None = None
+        if step.op in _SAME_SHAPE:
+            s = args[0]
+        elif step.op in _BROADCAST:
+            s = _broadcast(args)
+        elif step.op in _REDUCTIONS:
+            s = _reduce_shape(args[0], step)
+        elif step.op == "matmul" and args[0] is not None and args[1] is not None:
+            a, b = args[0], args[1]
+            if len(a) == 2 and len(b) == 2 and a[1] == b[0]:
+                s = (a[0], b[1])
+        elif step.op == "transpose" and not step.kwargs and args[0] is not None:
+            s = tuple(reversed(args[0]))
+        elif step.op == "getitem":
+            s = () if _is(step.args[0], "shape", producers) else _index_shape(args[0], step.args[1:])
+        elif step.op in _SCALAR_RESULTS:
+            s = ()
+        elif step.op == "shape":
+            s = None
+        out[step.target] = s
+        producers[step.target] = step.op
+    return out
