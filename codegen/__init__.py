@@ -8,24 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from codegen import format as _format
-from codegen import parse as _parse
-from codegen import render as _render
-from codegen import reverse as _reverse
 from codegen.errors import CodegenError, CodegenErrors, InternalError
 
 # `codegen.explain` and `codegen.graph` are functions: the submodules of the
 # same names are imported here, first, so that no later import rebinds them.
 from codegen.explain import explain
 from codegen.graph import graph
+from codegen.notebook import show
+from codegen.workflow import build, check
 
 __all__ = [
     "CodegenError",
     "CodegenErrors",
     "InternalError",
+    "build",
+    "check",
     "explain",
     "generate",
     "graph",
+    "show",
 ]
 
 
@@ -51,6 +52,13 @@ def generate(
     Raises:
         CodegenError: the input is not supported (located, with a hint).
     """
+    # The passes are imported here, not at the top: `codegen check` on fresh
+    # modules then never pays for importing libcst, jinja2 and black.
+    from codegen import format as _format
+    from codegen import parse as _parse
+    from codegen import render as _render
+    from codegen import reverse as _reverse
+
     fn = _parse.parse(source, filename, func)
     bwd = _reverse.reverse(fn, wrt)
     origin = f"{filename}:{fn.name}"

@@ -161,6 +161,12 @@ def _verify_parser(sub: Any) -> None:
     p.set_defaults(run=cmd_verify)
 
 
+def _build_check_parsers(sub: Any) -> None:
+    from codegen.buildcli import add_parsers  # imported late: it imports this module
+
+    add_parsers(sub)
+
+
 def _explain_args(args: argparse.Namespace) -> Any:
     """The `Explanation` the explain and graph commands show."""
     from codegen.explain import explain_source
@@ -245,7 +251,7 @@ def _graph_parser(sub: Any) -> None:
 
 #: Each entry adds one subcommand; feature modules append theirs here.
 COMMANDS: list[Callable[[Any], None]] = [
-    _grad_parser, _verify_parser, _explain_parser, _graph_parser,
+    _grad_parser, _verify_parser, _build_check_parsers, _explain_parser, _graph_parser,
 ]
 
 
