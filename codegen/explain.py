@@ -4,9 +4,9 @@ Contract:
 
 * input: the forward's source text (parsed statically: the user's file is
   never imported or run), the function, a point, and the parameters to
-  differentiate; parameters missing from the point are drawn at random from
-  (-2, 2) (then (0.5, 2) when the forward is not finite there), arrays with
-  the shapes given; integer parameters must be given;
+  differentiate; parameters missing from the point are drawn as `codegen
+  verify` draws them (`codegen.verify.random_point`), but the forward that
+  decides where it is finite is made of the generated lines;
 * what runs: only the lines codegen generates, one at a time in one
   namespace (``math``, ``numpy as np`` and ``_unbroadcast``): the forward
   lines of `codegen.render.forward_line`, then the contribution expressions
@@ -15,10 +15,10 @@ Contract:
   value), one `BackwardRow` per contribution (upstream gradient, local
   gradient, downstream = local x upstream, and the running sum where a value
   branches) and the gradient of each parameter;
-* the local gradient is the rule's macro evaluated with a unit upstream (1.0,
+* the local gradient is the contribution evaluated with a unit upstream (1.0,
   or ones of the upstream's shape); rules are linear in the upstream, so for
   scalars and elementwise ops downstream = local * upstream; for other array
-  ops (sums, products of matrices) it is None.
+  ops (sums, products of matrices, broadcasts) it is None.
 
 Presentation: `render_text` (a table per pass, values in green and gradients
 in red when colour is on), `to_dict` (JSON for tools; arrays as shape and
@@ -37,6 +37,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -53,10 +54,6 @@ if TYPE_CHECKING:
 
 # The passes (libcst, jinja2) and rich are imported where they are used:
 # `import codegen` imports this module and stays quick.
-
-#: Name of the unit upstream gradient when evaluating a local gradient.
-_UNIT = "_codegen_unit"
-
 
 @dataclass(frozen=True, slots=True)
 class ForwardRow:
@@ -157,14 +154,23 @@ class _StepFailed(Exception):
         self.loc, self.code, self.exc = loc, code, exc
 
 
-def _namespace() -> dict[str, Any]:
-    """Globals for the generated lines: math, numpy and `_unbroadcast`."""
-    from codegen.rules import environment
-
+def _namespace(fn: ir.Function) -> dict[str, Any]:
+    """Globals for the generated lines: math, numpy, every runtime helper
+    (``_unbroadcast``...) and the module constants the forward reads."""
     ns: dict[str, Any] = {"math": math, "np": np}
-    helper = environment().get_template("runtime/_unbroadcast.j2").render()
-    exec(compile(helper, "<codegen runtime>", "exec"), ns)
+    exec(compile(_runtime(), "<codegen runtime>", "exec"), ns)
+    for name, literal in fn.constants:
+        ns[name] = eval(compile(literal, "<codegen constant>", "eval"), {"math": math, "np": np})
     return ns
+
+
+@cache
+def _runtime() -> str:
+    """The source of every helper in templates/runtime/."""
+    from codegen.rules import environment, templates_dir
+
+    names = sorted(p.name for p in (templates_dir() / "runtime").glob("_*.j2"))
+    return "\n\n".join(environment().get_template(f"runtime/{n}").render() for n in names)
 
 
 def _run(code: str, ns: dict[str, Any], loc: ir.Loc | None) -> None:
@@ -193,7 +199,9 @@ def _run_forward(bwd: Backward, ns: dict[str, Any]) -> list[ForwardRow]:
         _run(code, ns, step.loc)
         first = step.source != previous
         previous = step.source
-        rows.append(ForwardRow(step.loc.line, step.source, code, step.target, ns[step.target], first))
+        rows.append(
+            ForwardRow(step.loc.line, step.source, code, step.target, ns[step.target], first)
+        )
     return rows
 
 
@@ -205,22 +213,13 @@ def _unit_like(upstream: Any) -> Any:
     return 1.0 if np.ndim(upstream) == 0 else np.ones(np.shape(upstream))
 
 
-def _local(bwd: Backward, gs: GradStep, step: ir.Assign, ns: dict[str, Any]) -> Any:
-    """The rule's macro at a unit upstream: d step / d input at the point."""
-    from codegen.rules import macros
-
-    texts = [a.name if isinstance(a, ir.Var) else a.text for a in step.args]
-    kwargs = {k: v.name if isinstance(v, ir.Var) else v.text for k, v in step.kwargs}
-    macro = getattr(macros(bwd.lib), f"{gs.op}_{gs.input}")
-    expr = str(macro(_UNIT, step.target, *texts, **kwargs))
+def _local(gs: GradStep, ns: dict[str, Any], loc: ir.Loc) -> Any:
+    """d step / d var at the point: the contribution evaluated with a unit
+    upstream (rules are linear in it); None unless elementwise."""
     upstream = ns[gs.upstream]
-    ns[_UNIT] = _unit_like(upstream)
-    try:
-        local = _eval(expr, ns, step.loc)
-    finally:
-        del ns[_UNIT]
+    local = _eval(gs.expr, ns | {gs.upstream: _unit_like(upstream)}, loc)
     if np.ndim(upstream) and np.shape(local) != np.shape(upstream):
-        return None  # not elementwise: no single local factor to show
+        return None  # a reduction, a product of matrices, a broadcast: no single factor
     return local
 
 
@@ -241,16 +240,10 @@ def _run_backward(bwd: Backward, ns: dict[str, Any]) -> list[BackwardRow]:
                 code = f"{gs.grad} = {gs.expr}"
             rows.append(BackwardRow(
                 line, block.source, code, gs.grad, gs.var, gs.step, gs.op, gs.input,
-                gs.upstream, ns[gs.upstream], _local(bwd, gs, step, ns), down,
+                gs.upstream, ns[gs.upstream], _local(gs, ns, step.loc), down,
                 gs.accumulate, ns[gs.grad], i == 0,
             ))
     return rows
-
-
-def _draw(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None) -> Any:
-    if shape is None:
-        return float(rng.uniform(low, high))
-    return rng.uniform(low, high, size=shape)
 
 
 def _given(value: Any, shape: tuple[int, ...] | None, integer: bool) -> Any:
@@ -271,29 +264,6 @@ def _check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
             )
 
 
-def _candidates(
-    fn: ir.Function, at: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]], seed: int,
-) -> Iterable[dict[str, Any]]:
-    """The given point, or random points completing it (20 tries)."""
-    given = {p.name: _given(at[p.name], shapes.get(p.name), p.integer)
-             for p in fn.params if p.name in at}
-    if len(given) == len(fn.params):
-        yield given
-        return
-    rng = np.random.default_rng(seed)
-    for low, high in ((-2.0, 2.0), (0.5, 2.0)):
-        for _ in range(10):
-            yield {p.name: given[p.name] if p.name in given
-                   else _draw(rng, low, high, shapes.get(p.name)) for p in fn.params}
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return bool(np.all(np.isfinite(value)))
-    except TypeError:
-        return True
-
-
 def _failure(fn: ir.Function, source: str, err: _StepFailed) -> CodegenError:
     return CodegenError(
         f"at this point, '{err.code}' fails: {type(err.exc).__name__}: {err.exc}",
@@ -301,28 +271,60 @@ def _failure(fn: ir.Function, source: str, err: _StepFailed) -> CodegenError:
     )
 
 
+def _generated_forward(bwd: Backward) -> Callable[..., Any]:
+    """The forward as the generated lines compute it (the user's file never runs)."""
+    names = [p.name for p in bwd.fn.params]
+
+    def forward(*args: Any) -> Any:
+        ns = _namespace(bwd.fn) | dict(zip(names, args, strict=True))
+        try:
+            _run_forward(bwd, ns)
+        except _StepFailed as err:
+            raise err.exc from None  # random_point retries on math errors
+        return ns[bwd.fn.result]
+
+    return forward
+
+
+def _point(
+    bwd: Backward, source: str, at: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]], seed: int,
+) -> dict[str, Any]:
+    """`at`, completed as `codegen verify` does: values drawn from (-2, 2)
+    (or (0.5, 2)) where the forward is finite, shapes from ``--shape`` or
+    jaxtyping annotations, integer labels in [0, the smallest dimension)."""
+    from codegen.verify import VerificationError, annotated_shapes, random_point
+
+    fn = bwd.fn
+    params = [p.name for p in fn.params]
+    fixed = {p.name: _given(at[p.name], shapes.get(p.name), p.integer)
+             for p in fn.params if p.name in at}
+    if len(fixed) == len(params):
+        return fixed
+    rng = np.random.default_rng(seed)
+    float_shapes, integers = annotated_shapes(fn, shapes, rng)
+    for p in fn.params:
+        if p.integer and p.default is not None and p.name not in fixed:
+            if integers.get(p.name, (None,))[0] is None:
+                fixed[p.name] = int(p.default)
+    try:
+        return random_point(params, _generated_forward(bwd), rng, float_shapes, fixed, integers)
+    except VerificationError as exc:
+        raise CodegenError(str(exc), None, "give the parameters values with --at",
+                           fn.filename) from None
+
+
 def _evaluate(
     bwd: Backward, source: str, at: Mapping[str, Any],
     shapes: Mapping[str, tuple[int, ...]], seed: int,
 ) -> tuple[dict[str, Any], dict[str, Any], list[ForwardRow]]:
-    """(point, namespace after the forward, forward rows) at a finite point."""
-    fn = bwd.fn
-    last: _StepFailed | None = None
-    for point in _candidates(fn, at, shapes, seed):
-        ns = _namespace() | point
-        try:
-            rows = _run_forward(bwd, ns)
-        except _StepFailed as err:
-            last = err
-            continue
-        if _finite(ns[fn.result]) or len(at) == len(fn.params):
-            return point, ns, rows
-    if last is not None and len(at) == len(fn.params):
-        raise _failure(fn, source, last)
-    raise CodegenError(
-        "could not find a point where the forward is finite", None,
-        "give every parameter a value with --at", fn.filename,
-    )
+    """(point, namespace after the forward, forward rows)."""
+    point = _point(bwd, source, at, shapes, seed)
+    ns = _namespace(bwd.fn) | point
+    try:
+        return point, ns, _run_forward(bwd, ns)
+    except _StepFailed as err:
+        raise _failure(bwd.fn, source, err) from None
 
 
 def explain_source(
@@ -358,12 +360,6 @@ def explain_source(
     fn = parse(source, filename, func)
     _check_names(fn, at, "--at")
     _check_names(fn, shapes, "--shape")
-    missing = [p.name for p in fn.params if p.integer and p.name not in at]
-    if missing:
-        raise CodegenError(
-            f"integer parameter '{missing[0]}' needs a value", None,
-            f"pass it with --at {missing[0]}=N", filename,
-        )
     bwd = reverse(fn, wrt)
     point, ns, forward = _evaluate(bwd, source, at, shapes, seed)
     ns[bwd.seed] = _unit_like(ns[fn.result])
@@ -529,18 +525,30 @@ def _tables(ex: Explanation) -> list[Any]:
     fwd = _table("line", "forward pass", "value")
     for line, code, value in _forward_cells(ex):
         fwd.add_row(line, code, Text(value, style=VALUE_COLOR))
-    bwd = _table("line", "backward pass", "upstream", "local", "downstream", "sum")
+    columns = _BACKWARD_COLUMNS[: 6 if _branches(ex) else 5]
+    bwd = _table(*columns)
     for line, code, up, local, down, total in _backward_cells(ex):
-        bwd.add_row(line, code, _colored(up, GRAD_COLOR) if up else "", local,
-                    Text(down, style=GRAD_COLOR), _colored(total, GRAD_COLOR) if total else "")
+        cells = [line, code, _colored(up, GRAD_COLOR) if up else "", local,
+                 Text(down, style=GRAD_COLOR), _colored(total, GRAD_COLOR) if total else ""]
+        bwd.add_row(*cells[: len(columns)])
     grads = _table("gradient", "value")
     for _, g, v in ex.gradients:
         grads.add_row(g, Text(format_value(v, ex.digits), style=GRAD_COLOR))
     return [fwd, bwd, grads]
 
 
+_BACKWARD_COLUMNS = ("line", "backward pass", "upstream", "local", "downstream", "sum")
+
+
+def _branches(ex: Explanation) -> bool:
+    """True when some value is used twice, so its gradients add."""
+    return any(r.accumulate for r in ex.backward)
+
+
 def _notes(ex: Explanation) -> list[str]:
-    notes = ["downstream = local x upstream; 'sum' adds the gradients of a value used twice"]
+    notes = ["downstream = local x upstream"]
+    if _branches(ex):
+        notes[0] += "; 'sum' adds up the gradients of a value used more than once"
     if ex.drawn:
         notes.append(f"drawn at random (seed {ex.seed}): {', '.join(ex.drawn)}; "
                      "set them with --at NAME=VALUE")
@@ -584,11 +592,12 @@ def _html_rows(header: Sequence[str], rows: Iterable[Sequence[str]], colors: Seq
 def render_html(ex: Explanation) -> str:
     """The explanation as HTML tables, coloured as the lectures' figures."""
     g, v = GRAD_COLOR, VALUE_COLOR
+    n = 6 if _branches(ex) else 5
     parts = [
         f"<p><b><code>{html.escape(_headline(ex))}</code></b></p>",
         _html_rows(("line", "forward pass", "value"), _forward_cells(ex), ("", "", v)),
-        _html_rows(("line", "backward pass", "upstream", "local", "downstream", "sum"),
-                   _backward_cells(ex), ("", "", g, "", g, g)),
+        _html_rows(_BACKWARD_COLUMNS[:n], [c[:n] for c in _backward_cells(ex)],
+                   ("", "", g, "", g, g)[:n]),
         _html_rows(("gradient", "value"),
                    [(n, format_value(x, ex.digits)) for _, n, x in ex.gradients], ("", g)),
     ]

@@ -45,7 +45,7 @@ VALUE_COLOR, GRAD_COLOR, NAME_COLOR = "#1a7f37", "#cf222e", "#6e7781"
 
 #: Node label of each op; binary ops with a constant operand read ``+1``.
 SYMBOLS: dict[str, str] = {
-    "add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "*-1",
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "*-1", "matmul": "@",
     "copy": "=", "abs": "abs", "maximum": "max", "minimum": "min",
     "sigmoid": "σ",
 }
@@ -71,6 +71,8 @@ def _const(text: str) -> str:
 def _fold(op: str, symbol: str, left: str | None, right: str | None) -> str:
     """Label of a binary op with one constant operand (the other one is None)."""
     c = left or right
+    if op in ("getitem", "item", "slice") and right is not None:
+        return f"x[{c}]"
     if op in ("maximum", "minimum"):
         return f"{symbol}\n{c}"
     if right is not None:
@@ -97,12 +99,12 @@ def _label(name: str, value: Any, grad: Any, digits: int) -> str:
     (red) under it; the rule continues the edge, as in the lectures' figures."""
     value_text = html.escape(format_value(value, digits, short=True))
     grad_text = "" if grad is None else html.escape(format_value(grad, digits, short=True))
+    name_font = f'<font color="{NAME_COLOR}" point-size="9">{html.escape(name)} </font>'
     return (
-        '<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
-        f'<tr><td><font color="{NAME_COLOR}" point-size="9">{html.escape(name)} </font>'
-        f'<font color="{VALUE_COLOR}">{value_text}</font></td></tr>'
-        "<hr/>"
-        f'<tr><td><font color="{GRAD_COLOR}">{grad_text or " "}</font></td></tr>'
+        '<<table border="0" cellborder="0" cellspacing="0" cellpadding="0">'
+        f'<tr><td cellpadding="2">{name_font}<font color="{VALUE_COLOR}">{value_text}</font>'
+        "</td></tr><hr/>"
+        f'<tr><td cellpadding="2"><font color="{GRAD_COLOR}">{grad_text or " "}</font></td></tr>'
         "</table>>"
     )
 
@@ -195,9 +197,12 @@ def _uses(ex: Explanation) -> Counter[str]:
     return Counter(a.name for s in ex.bwd.forward for a in s.args if isinstance(a, ir.Var))
 
 
-def _contributions(ex: Explanation) -> dict[tuple[str, str], Any]:
-    """Gradient sent back along each (step, rule input), from the backward rows."""
-    return {(r.step, r.input): r.downstream for r in ex.backward}
+def _contributions(ex: Explanation) -> dict[tuple[str, str, str], list[Any]]:
+    """Gradients sent back along each (step, rule input, value), in order."""
+    sent: dict[tuple[str, str, str], list[Any]] = {}
+    for r in ex.backward:
+        sent.setdefault((r.step, r.input, r.var), []).append(r.downstream)
+    return sent
 
 
 def _producers(ex: Explanation, d: _Drawing, uses: Counter[str]) -> dict[str, str]:
@@ -209,8 +214,10 @@ def _producers(ex: Explanation, d: _Drawing, uses: Counter[str]) -> dict[str, st
             d.node(f"in_{name}", name, shape="plaintext", fontsize="14")
             producer[name] = f"in_{name}"
     for step in ex.bwd.forward:
-        d.node(f"op_{step.target}", op_label(step), shape="circle", width="0.5",
-               margin="0.02", fontsize="13")
+        label = op_label(step)
+        shape = "circle" if len(label) <= 4 else "ellipse"  # long labels: keep it flat
+        d.node(f"op_{step.target}", label, shape=shape, width="0.5", height="0.5",
+               margin="0.04", fontsize="13")
         for t in (step.target, *step.extra_targets):
             producer[t] = f"op_{step.target}"
     for name, count in uses.items():
@@ -227,7 +234,7 @@ def build_graph(ex: Explanation) -> Graph:
     require("graphviz", "codegen graph")
     import graphviz
 
-    from codegen.rules import RULES
+    from codegen.rules import RULES, bind
 
     d = _Drawing(graphviz.Digraph(
         ex.fn.name,
@@ -239,11 +246,11 @@ def build_graph(ex: Explanation) -> Graph:
     producer = _producers(ex, d, uses)
     sent = _contributions(ex)
     for step in ex.bwd.forward:
-        rule = RULES[step.op]
-        for name, arg in zip(rule.inputs, step.args, strict=False):
+        for name, arg, _ in bind(RULES[step.op], step.args):
             if isinstance(arg, ir.Var):
+                grads = sent.get((step.target, name, arg.name))
                 d.edge(producer[arg.name], f"op_{step.target}", arg.name,
-                       ex.values[arg.name], sent.get((step.target, name)))
+                       ex.values[arg.name], grads.pop(0) if grads else None)
     result = ex.fn.result
     d.node("out", result, shape="plaintext", fontsize="14")
     d.edge(producer[result], "out", result, ex.result, ex.grads.get(result))

@@ -162,6 +162,27 @@ def test_arrays_show_shape_and_summary():
     np.testing.assert_allclose(grads["w"], 2 * y * x)
 
 
+def test_numpy_calls_are_explained():
+    src = textwrap.dedent("""
+        import numpy as np
+
+
+        def f(x, w):
+            y = np.tanh(x * w)
+            L = np.sum(y)
+            return L
+    """)
+    x, w = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -0.5])
+    ex = explain_source(src, at={"x": x, "w": w})
+    assert ex.result == pytest.approx(np.sum(np.tanh(x * w)))
+    tanh = _row(ex, "grad_y_mul =")
+    np.testing.assert_allclose(tanh.local, 1 - np.tanh(x * w) ** 2)  # elementwise local
+    grads = {p: v for p, _, v in ex.gradients}
+    np.testing.assert_allclose(grads["x"], (1 - np.tanh(x * w) ** 2) * w)
+    np.testing.assert_allclose(grads["w"], (1 - np.tanh(x * w) ** 2) * x)
+    assert "array[3] norm" in str(ex)
+
+
 def test_format_value_summarises_arrays():
     a = np.array([[3.0, -4.0], [0.0, 0.0]])
     assert format_value(a) == "array[2x2] norm 5.00, min -4.00, max 3.00"
@@ -198,12 +219,24 @@ def test_cli_prints_forward_and_backward_tables(capsys):
     assert "grad_w0 -0.20" in lines
 
 
+def test_readme_shows_the_current_output(capsys):
+    readme = (ROOT / "README.md").read_text()
+    command = "$ codegen explain examples/neuron.py:neuron --at w0=2 x0=-1 w1=-3 x1=-2 w2=-3\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    argv = ["explain", "examples/neuron.py:neuron", "--at", *(f"{k}={v}" for k, v in SLIDES.items())]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        assert main(argv) == 0
+    assert capsys.readouterr().out == shown
+
+
 def test_cli_json(capsys):
     assert main(["explain", CIRCUIT, "--at", "x=-2", "y=5", "z=-4", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["result"] == {"name": "f", "value": -12.0}
     assert {p: g["value"] for p, g in data["gradients"].items()} == {"x": -4.0, "y": -4.0, "z": 3.0}
-    assert [r["code"] for r in data["backward"]][:2] == ["grad_z = grad_f * q", "grad_q = grad_f * z"]
+    codes = [r["code"] for r in data["backward"]]
+    assert codes[:2] == ["grad_z = grad_f * q", "grad_q = grad_f * z"]
     assert data["drawn"] == []
 
 
@@ -256,9 +289,35 @@ def test_unknown_parameter_in_at(capsys):
     assert "hint: parameters: x, y, z" in err
 
 
-def test_integer_parameters_must_be_given():
-    with pytest.raises(CodegenError, match="integer parameter 'n' needs a value"):
-        explain_source("def f(x, n: int):\n    y = x * n\n    return y\n")
+EXAMPLES = [
+    "affine", "attention", "circuit", "forward_ab", "layer_norm", "logistic_regression",
+    "neuron", "paraboloid", "relu", "softmax_loss", "svm_loss", "two_layer_net",
+    "two_layer_scalar",
+]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_matches_central_differences_of_its_own_forward(name):
+    path = ROOT / "examples" / f"{name}.py"
+    ex = codegen.explain(str(path), seed=2)
+    forward = getattr(load_module(path), ex.fn.name)
+    args = dict(ex.point)
+
+    def phi(**kw):  # the explanation seeds the backward with ones
+        return float(np.sum(forward(**kw)))
+
+    for param, _, grad in ex.gradients:
+        x = np.asarray(args[param], dtype=float)
+        numeric = np.zeros(x.shape)
+        for idx in np.ndindex(*x.shape):
+            h = 1e-6 * max(1.0, abs(float(x[idx])))
+            up, down = x.copy(), x.copy()
+            up[idx] += h
+            down[idx] -= h
+            as_arg = (lambda v: v) if x.shape else float
+            numeric[idx] = (phi(**{**args, param: as_arg(up)})
+                            - phi(**{**args, param: as_arg(down)})) / (2 * h)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6, err_msg=param)
 
 
 # ----- the Python API -----

@@ -15,7 +15,7 @@ from codegen.graph import GRAD_COLOR, VALUE_COLOR, build_graph
 from conftest import ROOT
 
 pytest.importorskip("graphviz")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
 
 NEURON = str(ROOT / "examples" / "neuron.py") + ":neuron"
 CIRCUIT = str(ROOT / "examples" / "circuit.py") + ":circuit"
@@ -23,14 +23,7 @@ SLIDES = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
 SVG = "{http://www.w3.org/2000/svg}"
 
 #: The lectures' first neuron figure: the sigmoid written out in primitives.
-NEURON_PRIMITIVES = textwrap.dedent("""
-    import math
-
-
-    def neuron(w0, x0, w1, x1, w2):
-        L = 1 / (1 + math.exp(-(w0 * x0 + w1 * x1 + w2)))
-        return L
-""")
+NEURON_PRIMITIVES = (ROOT / "docs" / "neuron_primitives.py").read_text()
 
 
 def _edges(graph):
