@@ -752,3 +752,12 @@ def test_entry_points_agree_with_parse_list_functions():
         assert targets.entry_points(source, "x.py") == expected
     with pytest.raises(CodegenError, match=r"x.py:1:\d+: error: invalid syntax"):
         targets.entry_points("def f(:\n", "x.py")
+
+
+def test_colour_only_on_a_terminal(project, capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    out = run(capsys, "build")[1]
+    assert "generated/circuit_grad.py: \033[32mcreated\033[0m" in out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033[" not in run(capsys, "build")[1]
