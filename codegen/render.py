@@ -75,6 +75,16 @@ def _backward_lines(blocks: Sequence[Block], lib: str) -> list[str]:
     return lines
 
 
+def _release(bwd: Backward) -> str:
+    """In NumPy modules, a `del` of the forward's arrays that the backward
+    does not read, so the flat value-and-grad holds no more memory than needed."""
+    if bwd.lib != "np":
+        return ""
+    keep = set(bwd.cache) | {bwd.fn.result} | {p.name for p in bwd.fn.params}
+    dead = [s.target for s in bwd.forward if s.target not in keep]
+    return f"del {', '.join(dead)}  # not read by the backward" if dead else ""
+
+
 def _helpers(code: str) -> list[str]:
     """Runtime helpers (templates/runtime/<name>.j2) that `code` calls."""
     available = {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
@@ -153,6 +163,7 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         seed=bwd.seed,
         seed_value=seed_value,
         forward=forward,
+        release=_release(bwd),
         backward=backward,
         cache=cache,
         cache_param=cache_param,

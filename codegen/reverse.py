@@ -91,6 +91,8 @@ class Backward:
 
 
 _IDENT = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+_SHAPE_ATTR = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\.(shape|size)\b")
+_SHAPE_CALL = re.compile(r"\bnp\.(shape|size)\(([A-Za-z_]\w*)\)")
 
 
 def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
@@ -174,6 +176,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     seed = namer.grad(fn.result)
     ctx = _Context(macros(lib), lib, namer, ranks(fn) if lib == "np" else {})
     ctx.shape = shapes(fn) if lib == "np" else {}
+    ctx.params = params
     has_grad = {fn.result} if fn.result in live else set()
     fresh: dict[str, bool] = {}
     blocks: list[Block] = []
@@ -188,6 +191,8 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
             if name in rule.diff and isinstance(arg, ir.Var) and arg.name in live
         ]
         pairs.sort(key=lambda p: p[1].name not in param_set)  # parameters first
+        if lib == "np" and rule.same and len(pairs) == 2 and pairs[0][1] == pairs[1][1]:
+            pairs = [("same", pairs[0][1], None)]  # x * x: one combined contribution
         grads = []
         for name, arg, k in pairs:
             expr, made = ctx.contribution(rule, step, name, k)
@@ -219,6 +224,7 @@ class _Context:
     def __init__(self, module: Any, lib: str, namer: _Namer, rank: dict[str, int | None]) -> None:
         self.module, self.lib, self.namer, self.rank = module, lib, namer, rank
         self.shape: dict[str, tuple[str, ...] | None] = {}
+        self.params: list[str] = []
 
     def contribution(self, rule: Rule, step: ir.Assign, name: str, k: int | None) -> tuple[str, bool]:
         """The expression `name`'s operand receives from `step`'s gradient, and
@@ -238,13 +244,34 @@ class _Context:
         g = self.namer.grad(step.target)
         macro = getattr(self.module, f"{step.op}_{name}")
         expr = str(macro(g, step.target, *args, **kwargs))
-        operand = step.args[_position(rule, name, k)]
+        operand = step.args[_position(rule, "x" if name == "same" else name, k)]
+        expr = self.shape_refs(expr)
         if self.lib != "np" or not rule.broadcast:
             return expr, False
         a, b = self.shape.get(_text(operand)), self.shape.get(step.target)
         if a is not None and a == b:  # annotations prove there is no broadcasting
             return expr, False
-        return f"_unbroadcast({expr}, {_text(operand)})", a is not None and b is not None
+        like = self.like(_text(operand))
+        return f"_unbroadcast({expr}, {like})", a is not None and b is not None
+
+    def like(self, name: str) -> str:
+        """A parameter with the same proven shape as `name`, else `name`: the
+        backward then reads the shape from a value that is alive anyway."""
+        shape = self.shape.get(name)
+        if shape is None or name in self.params:
+            return name
+        return next((p for p in self.params if self.shape.get(p) == shape), name)
+
+    def shape_refs(self, expr: str) -> str:
+        """Point `x.shape`, `x.size`, `np.shape(x)` at a same-shaped parameter."""
+        def attr(m: re.Match[str]) -> str:
+            return f"{self.like(m.group(1))}.{m.group(2)}"
+
+        def call(m: re.Match[str]) -> str:
+            return f"np.{m.group(1)}({self.like(m.group(2))})"
+
+        expr = _SHAPE_ATTR.sub(attr, expr)
+        return _SHAPE_CALL.sub(call, expr)
 
 
 def _position(rule: Rule, name: str, k: int | None) -> int:

@@ -53,6 +53,8 @@ class Rule:
     views: tuple[str, ...] = ()
     #: The macros take the operands' ranks (``x_rank``, ``y_rank``) when known.
     ranked: bool = False
+    #: Has a macro ``<op>_same`` for both inputs being one array (NumPy modules).
+    same: bool = False
 
     @property
     def variadic(self) -> str | None:
@@ -88,9 +90,9 @@ _AXIS = ("axis", "keepdims")
 
 RULES: dict[str, Rule] = _rules(
     # ----- Arithmetic -----
-    Rule("add", _XY, _XY, "{x} + {y}", broadcast=True, views=_XY),
+    Rule("add", _XY, _XY, "{x} + {y}", broadcast=True, views=_XY, same=True),
     Rule("sub", _XY, _XY, "{x} - {y}", broadcast=True, views=_X),
-    Rule("mul", _XY, _XY, "{x} * {y}", broadcast=True),
+    Rule("mul", _XY, _XY, "{x} * {y}", broadcast=True, same=True),
     Rule("div", _XY, _XY, "{x} / {y}", broadcast=True),
     Rule("pow", _XY, _XY, "{x} ** {y}", broadcast=True, domain="positive"),
     Rule("neg", _X, _X, "-{x}"),

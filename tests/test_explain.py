@@ -153,7 +153,7 @@ def test_arrays_show_shape_and_summary():
     assert ex.drawn == ("w",)
     text = str(ex)
     assert "array[2x3] norm" in text and "array[3] norm" in text
-    assert "grad_y = grad_y + " in text  # arrays accumulate out of place
+    assert "grad_x = grad_x + " in text  # arrays accumulate out of place
     # seeded with ones: dL/dx = sum over rows of (2 y w + 1), dL/dw = 2 y x
     x, w = ex.point["x"], ex.point["w"]
     y = x * w

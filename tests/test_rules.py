@@ -23,6 +23,7 @@ def test_every_differentiable_input_has_a_macro():
 
 def test_every_macro_belongs_to_a_rule():
     known = {f"{r.op}_{i}" for r in RULES.values() for i in r.diff}
+    known |= {f"{r.op}_same" for r in RULES.values() if r.same}
     assert macro_names() - known == set()
 
 
