@@ -1,0 +1,110 @@
+"""Smoke tests of benchmarks/: the harness on tiny sizes, never timed.
+
+The optional systems (autograd, JAX, PyTorch) are tested only where their
+library is installed (``pip install -e '.[bench]'``); CI has none of them and
+runs the codegen, hand-written and forward systems alone.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness, report, scaling, systems  # noqa: E402
+from benchmarks.bench import run_workload  # noqa: E402
+from benchmarks.workloads import WORKLOADS  # noqa: E402
+
+FAST = dict(tiny=True, rounds=2, target=1e-4, warmup=0.0)
+LIBRARY = {"autograd": "autograd", "jax": "jax", "torch": "torch"}
+
+
+def rows(data):
+    return {r["name"]: r for r in data["results"]}
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_numpy_systems_agree_on_every_workload(name):
+    w = WORKLOADS[name]
+    data = run_workload(w, keys=("codegen", "hand", "forward"), **FAST)
+    got = rows(data)
+    assert got[systems.HAND]["status"] == "ok"
+    assert got[systems.FORWARD]["status"] == "ok"
+    assert len(got[systems.HAND]["times"]) == 2
+    example_exists = (ROOT / w.example).is_file()
+    cg = got[systems.CODEGEN]
+    if example_exists and cg["status"] != "not generated yet":
+        assert cg["status"] == "ok", cg["note"]
+        assert cg["deviation"] <= w.atol_rel + w.rtol
+    assert "| hand-written |" in report.workload_table(data)
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [("autograd", "svm-500x3073x10"), ("jax", "neuron"), ("torch", "mlp-256x784x1024-f32")],
+)
+def test_library_systems_agree(key, name):
+    pytest.importorskip(LIBRARY[key])
+    data = run_workload(WORKLOADS[name], keys=("hand", key), **FAST)
+    for label in systems.KEYS[key]:
+        row = rows(data)[label]
+        assert row["status"] == "ok", row["note"]
+        assert row["times"] and row["ratios"]
+
+
+def _wrong(w, args):
+    """The hand-written gradient with one entry nudged by 1e-3 relative."""
+
+    def value_and_grad(*a):
+        loss, grads = w.hand_value_and_grad(*a)
+        grads = [np.array(g, dtype=float) for g in (grads if len(w.wrt) > 1 else (grads,))]
+        grads[-1].flat[0] *= 1.001
+        grads[-1].flat[0] += 1e-6
+        return loss, grads
+
+    return harness.System("wrong", value_and_grad, args,
+                          to_numpy=lambda r: harness.as_float_arrays(r[0], r[1]))
+
+
+@pytest.mark.parametrize("name", ["neuron", "svm-500x3073x10"])
+def test_a_wrong_gradient_is_caught_and_not_timed(name):
+    w = WORKLOADS[name]
+    args = w.make_args(np.random.default_rng(0), True)
+    data = run_workload(w, keys=("hand",), extra=[_wrong(w, args)], **FAST)
+    wrong = rows(data)["wrong"]
+    assert wrong["status"] == "mismatch"
+    assert w.wrt[-1] in wrong["note"]
+    assert wrong["times"] == []
+
+
+def test_compare_reports_shape_and_value_differences():
+    ref = (1.0, [np.ones((2, 3)), np.zeros(3)])
+    assert harness.compare(ref, (1.0, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)[0] == []
+    problems, dev = harness.compare(ref, (1.0, [np.ones((3, 2)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    assert problems == ["a: shape (3, 2), expected (2, 3)"]
+    problems, dev = harness.compare(ref, (1.1, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    assert problems and problems[0].startswith("loss")
+
+
+def test_a_raising_system_is_reported_not_fatal():
+    def boom(*a):
+        raise ValueError("no such op. more text")
+
+    out = harness.check_systems([harness.System("boom", boom, ())], (0.0, []), (), 1e-7, 1e-9)
+    assert out["boom"].status == "error"
+    assert out["boom"].note == "ValueError: no such op"
+
+
+def test_scaling_program_runs_through_every_stage():
+    source = scaling.program(25)
+    assert source.count("\n    v") == 25
+    times, facts = scaling.run_pipeline(source)
+    assert set(times) == set(scaling.STAGES)
+    assert facts["verified"]
+    assert facts["primitive_steps"] >= 25
