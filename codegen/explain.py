@@ -105,7 +105,7 @@ class BackwardRow:
     first: bool = True
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """Everything `codegen explain` shows; `codegen.graph` draws it."""
 
@@ -138,6 +138,8 @@ class Explanation:
 
     def __str__(self) -> str:
         return render_text(self, color=False)
+
+    __repr__ = __str__  # a REPL shows the tables too
 
     def _repr_html_(self) -> str:
         return render_html(self)

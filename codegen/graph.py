@@ -163,6 +163,9 @@ class Graph:
     def __str__(self) -> str:
         return self.source
 
+    def __repr__(self) -> str:
+        return f"<codegen.Graph: {len(self.nodes)} nodes, {len(self.edges)} edges>"
+
     def pipe(self, fmt: str) -> bytes:
         """The graph rendered as `fmt` ("svg", "png", ...) by Graphviz's dot.
 
