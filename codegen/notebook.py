@@ -42,7 +42,7 @@ class GeneratedSource:
             from pygments.lexers import PythonLexer
         except ImportError:
             return f"<pre>{html.escape(self.code)}</pre>"
-        return highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True))
+        return str(highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True)))
 
 
 def show(
@@ -73,7 +73,7 @@ def show(
 
 def _source_of(func: Callable[..., Any]) -> tuple[str, str]:
     """(filename, text) of the file or notebook cell defining `func`."""
-    filename = inspect.getsourcefile(func)  # type: ignore[arg-type]
+    filename = inspect.getsourcefile(func)
     lines = linecache.getlines(filename) if filename else []
     if not filename or not lines:
         name = getattr(func, "__name__", repr(func))
