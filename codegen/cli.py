@@ -128,14 +128,18 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from codegen.verify import verify_file
+    from codegen.verify import VerificationError, verify_file
 
     path, func = split_target(args.target)
     read_source(path)  # a clean error for a missing file
-    report = verify_file(
-        path, func, parse_wrt(args.wrt), parse_values(args.at),
-        parse_shapes(args.shape), args.seed,
-    )
+    try:
+        report = verify_file(
+            path, func, parse_wrt(args.wrt), parse_values(args.at),
+            parse_shapes(args.shape), args.seed,
+        )
+    except VerificationError as err:  # no point to check at: a failed check, not a bug
+        print(f"{path}: error: {err}", file=sys.stderr)
+        return EXIT_FAILED
     print(report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 

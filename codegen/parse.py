@@ -38,6 +38,7 @@ BINARY_OPS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Divide: "div",
     cst.Power: "pow",
     cst.MatrixMultiply: "matmul",
+    cst.FloorDivide: "floordiv",  # integer sizes only: no gradient
 }
 
 AUGMENTED_OPS: dict[type[cst.BaseAugOp], str] = {
@@ -292,6 +293,9 @@ class _Builder(ArrayExpressions):
             return True
         elif isinstance(small, cst.Pass):
             pass
+        elif isinstance(small, cst.Del):  # frees memory; later uses are errors
+            for name in _names_in(small.target):
+                self.env.pop(name.value, None)
         else:
             raise _unsupported_statement(self.mod, small)
         return False
@@ -444,7 +448,7 @@ class _Builder(ArrayExpressions):
             raise self.mod.error(
                 f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
                 node.operator,
-                "supported operators: + - * / ** @ and unary -",
+                "supported operators: + - * / ** @ // (on sizes) and unary -",
             )
         left = self.expr(node.left)
         right = self.expr(node.right)

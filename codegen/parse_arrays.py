@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen import ir
+from codegen.parse_windows import SLIDING_WINDOW_VIEW, check_pad, pooled, strided_windows
 from codegen.rules import RULES
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ _NP_SAME = (
     "outer", "tensordot", "einsum", "transpose", "reshape", "expand_dims", "squeeze",
     "broadcast_to", "concatenate", "stack", "sign", "floor", "shape", "size", "ndim",
     "arange", "zeros_like", "ones_like", "zeros", "ones", "argmax", "argmin", "abs",
+    "pad",
 )
 
 #: numpy functions (canonical ``numpy.<name>``) -> op.
@@ -43,6 +45,7 @@ NUMPY_CALLS: dict[str, str] = {
     "numpy.true_divide": "div",
     "numpy.negative": "neg",
     "numpy.copy": "copy",
+    SLIDING_WINDOW_VIEW: "sliding_window_view",
     "len": "len",
 }
 
@@ -150,6 +153,12 @@ class ArrayExpressions:
             )
         if op == "einsum":
             check_einsum(self.mod, args[0], len(args) - 1, node)
+            if len(args) > 2:  # contract pairwise through BLAS, not in one C loop
+                kwargs.setdefault("optimize", ir.Const("True"))
+        if op == "pad":
+            check_pad(self.mod, kwargs, node)
+        op = pooled(op, args, kwargs, self.steps)
+        rule = RULES[op]
         if op in ("maximum", "minimum") and len(args) > 2:  # builtin max(a, b, c)
             acc = args[0]
             for i, nxt in enumerate(args[1:], start=2):
@@ -229,6 +238,9 @@ class ArrayExpressions:
         return parts, fancy
 
     def expr_Subscript(self, node: cst.Subscript, name: str | None) -> ir.Operand:
+        fused = strided_windows(self, node, name)
+        if fused is not None:
+            return fused
         base = self.expr(node.value)
         parts, fancy = self.index_parts(node)
         return self.emit("gather" if fancy else "getitem", (base, *parts), node, name)

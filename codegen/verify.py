@@ -164,7 +164,10 @@ def check_gradients(
     rng = np.random.default_rng(seed)
     args = [point[p] for p in params]
     f_forward, f_backward = backward_pair
-    out, cache = f_forward(*args)
+    try:
+        out, cache = f_forward(*args)
+    except ValueError as exc:  # e.g. conv windows that don't fit the input
+        raise VerificationError(f"{func}: the generated forward refuses the point: {exc}") from None
     upstream: Any = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
     grads = f_backward(upstream, cache)
     grads = (grads,) if len(wrt) == 1 else tuple(grads)

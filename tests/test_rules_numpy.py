@@ -84,6 +84,29 @@ CASES: dict[str, tuple[str, dict]] = {
         {"x": (3, 4), "y": "int:4"},
     ),
     "shape_unpacking": ("N, D = x.shape\n    out = x * D + N", {"x": (3, 4)}),
+    # convolution and pooling (codegen/parse_windows.py)
+    "pad": ("out = np.pad(x, ((1, 2), (0, 1)))", {"x": (3, 4)}),
+    "pad_int_mode": ('out = np.pad(x, 1, "constant") * 2', {"x": (3, 4)}),
+    "sliding_window_view": (
+        "out = np.lib.stride_tricks.sliding_window_view(a, (2, 3), axis=(1, 2))",
+        {"a": (2, 4, 5)},
+    ),
+    "sliding_window_view_1d": ("out = np.lib.stride_tricks.sliding_window_view(v, 3)", {"v": (6,)}),
+    "strided_windows": (
+        "out = np.lib.stride_tricks.sliding_window_view(a, (2, 3), axis=(1, 2))[:, ::2, 1::2]",
+        {"a": (2, 6, 8)},
+    ),
+    "strided_windows_reversed": (
+        "out = np.lib.stride_tricks.sliding_window_view(v, 2)[::-1] * v[:5, None]", {"v": (6,)},
+    ),
+    "pool_max": ("N = x.shape[0]\n    out = x.reshape(N, 2, 2, 3).max(axis=(1, 3))", {"x": (2, 12)}),
+    "pool_max_keepdims": ("out = x.reshape(3, 2, 2).max(axis=2, keepdims=True)", {"x": (3, 4)}),
+    "pool_max_windows": (
+        "out = np.lib.stride_tricks.sliding_window_view(x, (2, 2)).max(axis=(-2, -1))",
+        {"x": (3, 4)},
+    ),
+    "pool_mean": ("out = x.reshape(3, 2, 2).mean(axis=-1)", {"x": (3, 4)}),
+    "pool_sum": ("N, D = x.shape\n    out = np.sum(x.reshape(N, D // 2, 2), axis=(1, 2))", {"x": (3, 4)}),
 }
 
 
