@@ -50,6 +50,9 @@ SYMBOLS: dict[str, str] = {
     "sigmoid": "σ",
 }
 
+#: The rule input of a contribution the reverse pass combined (``x * x``).
+_COMBINED = "same"
+
 #: Ops whose operands can swap, so ``1 + x`` reads ``+1`` like ``x + 1``.
 _COMMUTATIVE = {"add", "mul"}
 
@@ -80,11 +83,14 @@ def _fold(op: str, symbol: str, left: str | None, right: str | None) -> str:
     return f"{symbol}{c}" if op in _COMMUTATIVE else f"{c}{symbol}x"
 
 
-def op_label(step: ir.Assign) -> str:
-    """The op's symbol, with constant operands folded in (``+1``, ``1/x``)."""
+def op_label(step: ir.Assign, squared: bool = False) -> str:
+    """The op's symbol, with constant operands folded in (``+1``, ``1/x``);
+    ``x*x`` when `squared` (one operand drawn once for both inputs)."""
     symbol = SYMBOLS.get(step.op, step.op)
     consts = [None if isinstance(a, ir.Var) else _const(a.text) for a in step.args]
-    if len(consts) == 2 and consts.count(None) == 1:
+    if squared and len(consts) == 2:
+        label = f"x{symbol}x"
+    elif len(consts) == 2 and consts.count(None) == 1:
         label = _fold(step.op, symbol, *consts)
     elif any(c is not None for c in consts):
         label = f"{symbol}({', '.join(c or 'x' for c in consts)})"
@@ -195,21 +201,41 @@ class Graph:
             return None  # Jupyter then shows the text repr
 
 
-def _uses(ex: Explanation) -> Counter[str]:
-    """How many step operands read each value."""
-    return Counter(a.name for s in ex.bwd.forward for a in s.args if isinstance(a, ir.Var))
+#: Gradients sent back, by (step, rule input, value), in order.
+_Sent = dict[tuple[str, str, str], list[Any]]
+#: (value, gradient) of each edge into a step.
+_Inputs = list[tuple[str, Any]]
 
 
-def _contributions(ex: Explanation) -> dict[tuple[str, str, str], list[Any]]:
+def _operands(step: ir.Assign, sent: _Sent) -> _Inputs:
+    """(value, gradient sent back) per edge into `step`, in argument order; an
+    operand the reverse pass combined (``x * x`` -> one contribution) is one edge."""
+    from codegen.rules import RULES, bind
+
+    edges: _Inputs = []
+    combined: set[str] = set()
+    for name, arg, _ in bind(RULES[step.op], step.args):
+        if not isinstance(arg, ir.Var) or arg.name in combined:
+            continue
+        same = sent.get((step.target, _COMBINED, arg.name))
+        if same:
+            combined.add(arg.name)
+        grads = same or sent.get((step.target, name, arg.name))
+        edges.append((arg.name, grads.pop(0) if grads else None))
+    return edges
+
+
+def _contributions(ex: Explanation) -> _Sent:
     """Gradients sent back along each (step, rule input, value), in order."""
-    sent: dict[tuple[str, str, str], list[Any]] = {}
+    sent: _Sent = {}
     for r in ex.backward:
         sent.setdefault((r.step, r.input, r.var), []).append(r.downstream)
     return sent
 
 
-def _producers(ex: Explanation, d: _Drawing, uses: Counter[str]) -> dict[str, str]:
+def _producers(ex: Explanation, d: _Drawing, edges: dict[str, _Inputs]) -> dict[str, str]:
     """Add parameter, op and copy nodes; map each value to the node its edges leave."""
+    uses = Counter(var for pairs in edges.values() for var, _ in pairs)
     producer: dict[str, str] = {}
     params = {p.name for p in ex.fn.params}
     for name in [*uses, ex.fn.result]:
@@ -217,7 +243,8 @@ def _producers(ex: Explanation, d: _Drawing, uses: Counter[str]) -> dict[str, st
             d.node(f"in_{name}", name, shape="plaintext", fontsize="14")
             producer[name] = f"in_{name}"
     for step in ex.bwd.forward:
-        label = op_label(step)
+        variables = sum(isinstance(a, ir.Var) for a in step.args)
+        label = op_label(step, squared=len(edges[step.target]) < variables)
         shape = "circle" if len(label) <= 4 else "ellipse"  # long labels: keep it flat
         d.node(f"op_{step.target}", label, shape=shape, width="0.5", height="0.5",
                margin="0.04", fontsize="13")
@@ -237,23 +264,18 @@ def build_graph(ex: Explanation) -> Graph:
     require("graphviz", "codegen graph")
     import graphviz
 
-    from codegen.rules import RULES, bind
-
     d = _Drawing(graphviz.Digraph(
         ex.fn.name,
         graph_attr={"rankdir": "LR", "ordering": "in", "nodesep": "0.15", "ranksep": "0.15"},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"arrowsize": "0.6"},
     ), ex.digits)
-    uses = _uses(ex)
-    producer = _producers(ex, d, uses)
     sent = _contributions(ex)
+    edges = {step.target: _operands(step, sent) for step in ex.bwd.forward}
+    producer = _producers(ex, d, edges)
     for step in ex.bwd.forward:
-        for name, arg, _ in bind(RULES[step.op], step.args):
-            if isinstance(arg, ir.Var):
-                grads = sent.get((step.target, name, arg.name))
-                d.edge(producer[arg.name], f"op_{step.target}", arg.name,
-                       ex.values[arg.name], grads.pop(0) if grads else None)
+        for var, grad in edges[step.target]:
+            d.edge(producer[var], f"op_{step.target}", var, ex.values[var], grad)
     result = ex.fn.result
     d.node("out", result, shape="plaintext", fontsize="14")
     d.edge(producer[result], "out", result, ex.result, ex.grads.get(result))

@@ -6,6 +6,7 @@ import shutil
 import textwrap
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 import codegen
@@ -91,6 +92,19 @@ def test_gate_patterns():
     assert e[("+", "*", "q")] == 2.0 * 3 and e[("z", "*", "z")] == 2.0 * 3
     # add distributes: x and y both get grad_q
     assert e[("x", "+", "x")] == e[("y", "+", "y")] == 6.0
+
+
+def test_a_combined_square_is_one_edge_with_the_whole_gradient():
+    src = "import numpy as np\n\n\ndef f(x):\n    y = x * x\n    L = np.sum(y)\n    return L\n"
+    x = np.array([1.0, -2.0, 0.5])
+    g = build_graph(explain_source(src, at={"x": x}))
+    into = [e for e in g.edges if e.head == "op_y"]
+    if len(into) == 1:  # the reverse pass combined x * x into one contribution
+        assert g.nodes["op_y"] == "x*x"
+        np.testing.assert_allclose(into[0].grad, 2 * x)
+    else:  # one contribution per use, through a copy node that adds them
+        np.testing.assert_allclose(sum(e.grad for e in into), 2 * x)
+        assert [e.grad for e in g.edges if e.head == "copy_x"][0] == pytest.approx(2 * x)
 
 
 def test_dot_source_needs_no_binary():
