@@ -358,6 +358,8 @@ def explain_source(
     from codegen.parse import parse
     from codegen.reverse import reverse
 
+    if not 0 <= digits <= 15:
+        raise CodegenError(f"cannot show {digits} digits", None, "use 0 to 15 digits", filename)
     at, shapes = dict(at or {}), dict(shapes or {})
     fn = parse(source, filename, func)
     _check_names(fn, at, "--at")

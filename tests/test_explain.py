@@ -284,6 +284,13 @@ def test_a_failing_point_is_a_located_error(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_digits(capsys):
+    assert main(["explain", CIRCUIT, "--at", "x=-2", "y=5.125", "z=-4", "--digits", "4"]) == 0
+    assert "5     q = x + y       3.1250\n" in capsys.readouterr().out
+    assert main(["explain", CIRCUIT, "--digits", "-1"]) == 2
+    assert "cannot show -1 digits" in capsys.readouterr().err
+
+
 def test_unknown_parameter_in_at(capsys):
     assert main(["explain", CIRCUIT, "--at", "q=1"]) == 2
     err = capsys.readouterr().err
