@@ -128,13 +128,15 @@ def check_kernel(kernel: Kernel, reference: Callable[..., Any], seed: int = 0) -
     names, args = list(kernel.args), list(kernel.args.values())
     out, cache = kernel.forward(*args)
     expected = reference(*args)
-    if np.shape(out) != np.shape(expected) or not np.allclose(out, expected, rtol=1e-10, atol=1e-12):
+    same = np.shape(out) == np.shape(expected)
+    if not same or not np.allclose(out, expected, rtol=1e-10, atol=1e-12):
         return [f"{kernel.name}_forward does not match examples/{kernel.name}.py"]
     upstream = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
     grads = kernel.backward(upstream, cache)
     grads = (grads,) if len(kernel.wrt) == 1 else tuple(grads)
     if len(grads) != len(kernel.wrt):
-        return [f"{kernel.name}_backward returned {len(grads)} gradients, expected {len(kernel.wrt)}"]
+        n = len(kernel.wrt)
+        return [f"{kernel.name}_backward returned {len(grads)} gradients, expected {n}"]
 
     def phi(a: list[Any]) -> float:
         return float(np.sum(reference(*a) * upstream))
@@ -253,7 +255,8 @@ def evaluate(model: Model, params: Params, data: Split, batch: int = 500) -> tup
     return model.data_loss(scores, data.y), float(np.mean(scores.argmax(axis=1) == data.y))
 
 
-def fit(model: Model, args: argparse.Namespace, log: Callable[[str], None] = print) -> Result | None:
+def fit(model: Model, args: argparse.Namespace,
+        log: Callable[[str], None] = print) -> Result | None:
     """Check the kernels, then train; None when the gradient check fails."""
     train, val, test = load_digits()
     if args.train_size:
@@ -279,6 +282,12 @@ def fit(model: Model, args: argparse.Namespace, log: Callable[[str], None] = pri
             loss.append(split_loss)
             acc.append(split_acc)
 
+    def status(loss: float) -> dict[str, str]:
+        """The bar's postfix: this epoch's mean minibatch loss (with the L2
+        term), and the accuracies measured after the last epoch."""
+        return {"loss": f"{loss:.4f}", "train_acc": f"{history.train_acc[-1]:.3f}",
+                "val_acc": f"{history.val_acc[-1]:.3f}"}
+
     start = time.perf_counter()
     record()
     steps = math.ceil(len(train.y) / args.batch_size)
@@ -293,11 +302,9 @@ def fit(model: Model, args: argparse.Namespace, log: Callable[[str], None] = pri
             opt.step(params, grads)
             total += loss
             bar.update(1)
-            bar.set_postfix(loss=f"{total / (step + 1):.4f}", acc=f"{history.train_acc[-1]:.3f}",
-                            val_acc=f"{history.val_acc[-1]:.3f}", refresh=False)
+            bar.set_postfix(status(total / (step + 1)), refresh=False)
         record()
-        bar.set_postfix(loss=f"{total / steps:.4f}", acc=f"{history.train_acc[-1]:.3f}",
-                        val_acc=f"{history.val_acc[-1]:.3f}")
+        bar.set_postfix(status(total / steps))
     bar.close()
     seconds = time.perf_counter() - start
     return Result(history, params, evaluate(model, params, test)[1], seconds)
@@ -321,12 +328,13 @@ def plot(history: History, path: Path, title: str) -> None:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     ax_loss.plot(epochs, history.train_loss, label="training")
     ax_loss.plot(epochs, history.val_loss, label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="softmax loss", yscale="log", title="loss")
+    ax_loss.set(xlabel="epoch (0: before training)", ylabel="softmax loss", yscale="log",
+               title="loss (cross-entropy, without the L2 term)")
     ax_acc.plot(epochs, 100 * np.array(history.train_acc), label="training")
     ax_acc.plot(epochs, 100 * np.array(history.val_acc), label="validation")
     low = min(90.0, 100 * min(history.val_acc[1:] or history.val_acc))
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(max(0.0, low - 2), 100.5),
-               title="accuracy")
+    ax_acc.set(xlabel="epoch (0: before training)", ylabel="accuracy (%)",
+               ylim=(max(0.0, low - 2), 100.5), title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
