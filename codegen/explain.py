@@ -8,7 +8,8 @@ Contract:
   verify` draws them (`codegen.verify.random_point`), but the forward that
   decides where it is finite is made of the generated lines;
 * what runs: only the lines codegen generates, one at a time in one
-  namespace (``math``, ``numpy as np`` and ``_unbroadcast``): the forward
+  namespace (``math``, ``numpy as np``, the runtime helpers such as
+  ``_unbroadcast`` and the module's numeric constants): the forward
   lines of `codegen.render.forward_line`, then the contribution expressions
   of `codegen.reverse`, in the order of the generated backward;
 * output: an `Explanation` with one `ForwardRow` per forward step (line, code,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 # The passes (libcst, jinja2) and rich are imported where they are used:
 # `import codegen` imports this module and stays quick.
+
 
 @dataclass(frozen=True, slots=True)
 class ForwardRow:
@@ -398,9 +400,15 @@ VALUE_COLOR, GRAD_COLOR = "green", "red"
 _HTML_COLORS = {VALUE_COLOR: "#1a7f37", GRAD_COLOR: "#cf222e"}
 
 
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value)
+
+
 def _scalar(x: Any, digits: int) -> str:
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))  # sizes and labels
     x = float(x)
     if x == 0:
         return f"{0.0:.{digits}f}"  # never "-0.00"
@@ -410,10 +418,12 @@ def _scalar(x: Any, digits: int) -> str:
 
 
 def format_value(value: Any, digits: int = 2, short: bool = False) -> str:
-    """A scalar to `digits` places, or an array as shape, norm, min and max
-    (shape and norm only when `short`)."""
+    """A float to `digits` places, an integer or a shape as it is, or an array
+    as shape, norm, min and max (shape and norm only when `short`)."""
     if value is None:
         return ""
+    if _is_shape(value):
+        return str(tuple(int(v) for v in value))
     if np.ndim(value) == 0:
         return _scalar(value, digits)
     a = np.asarray(value, dtype=float)
@@ -428,13 +438,15 @@ def format_value(value: Any, digits: int = 2, short: bool = False) -> str:
 
 
 def json_value(value: Any) -> Any:
-    """A number, or {"shape", "norm", "min", "max"} for an array; non-finite
-    numbers as the strings "nan", "inf", "-inf"."""
+    """A number (a shape as a list), or {"shape", "norm", "min", "max"} for an
+    array; non-finite numbers as the strings "nan", "inf", "-inf"."""
     if value is None:
         return None
+    if _is_shape(value):
+        return [int(v) for v in value]
     if np.ndim(value) == 0:
-        if isinstance(value, (bool, np.bool_)):
-            return bool(value)
+        if isinstance(value, (bool, np.bool_, int, np.integer)):
+            return value.item() if isinstance(value, np.generic) else value
         x = float(value)
         return x if math.isfinite(x) else str(x)
     a = np.asarray(value, dtype=float)
