@@ -13,7 +13,6 @@ import pytest
 
 import codegen
 from codegen.cli import main
-from codegen.errors import CodegenError
 from codegen.explain import explain_source, format_value, json_value, render_text, use_color
 from codegen.verify import load_module
 from conftest import ROOT
@@ -193,8 +192,8 @@ def test_format_value_summarises_arrays():
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (0.7310585786300049, "0.73"), (-0.0, "0.00"), (1e-5, "1.00e-05"), (-12.0, "-12.00"), (-12, "-12"),
-    (True, "True"), (float("nan"), "nan"), (2.5e7, "2.50e+07"), (np.int64(5), "5"),
+    (0.7310585786300049, "0.73"), (-0.0, "0.00"), (1e-5, "1.00e-05"), (-12.0, "-12.00"),
+    (-12, "-12"), (True, "True"), (float("nan"), "nan"), (2.5e7, "2.50e+07"), (np.int64(5), "5"),
     ((5, 4), "(5, 4)"),
 ])
 def test_format_value_scalars(value, text):
@@ -226,7 +225,8 @@ def test_readme_shows_the_current_output(capsys):
     readme = (ROOT / "README.md").read_text()
     command = "$ codegen explain examples/neuron.py:neuron --at w0=2 x0=-1 w1=-3 x1=-2 w2=-3\n"
     shown = readme.split(command, 1)[1].split("```", 1)[0]
-    argv = ["explain", "examples/neuron.py:neuron", "--at", *(f"{k}={v}" for k, v in SLIDES.items())]
+    at = [f"{k}={v}" for k, v in SLIDES.items()]
+    argv = ["explain", "examples/neuron.py:neuron", "--at", *at]
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         assert main(argv) == 0
