@@ -169,3 +169,13 @@ def test_missing_graphviz_still_writes_the_dot_file(tmp_path, capsys, monkeypatc
 def test_unknown_picture_format(tmp_path, capsys):
     assert main(["graph", CIRCUIT, "-o", str(tmp_path / "c.jpeg")]) == 2
     assert "cannot tell the picture format" in capsys.readouterr().err
+
+
+@needs_dot
+def test_jupyter_displays_the_graph_as_svg_and_the_tables_as_html():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    display = formatters.DisplayFormatter()
+    data, _ = display.format(codegen.graph(CIRCUIT, {"x": -2, "y": 5, "z": -4}))
+    assert ("3.00", GRAD_COLOR) in _texts(data["image/svg+xml"].encode())
+    data, _ = display.format(codegen.explain(CIRCUIT, {"x": -2, "y": 5, "z": -4}))
+    assert "<code>grad_z = grad_f * q</code>" in data["text/html"]
