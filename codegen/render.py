@@ -158,7 +158,9 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         imports=_imports(body, lib),
         constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
         helpers=helpers,
-        signature=", ".join(p.name for p in bwd.fn.params),
+        signature=", ".join(  # defaults kept: conv_forward(x, w, b) as in the source
+            p.name if p.default is None else f"{p.name}={p.default}" for p in bwd.fn.params
+        ),
         result=bwd.fn.result,
         seed=bwd.seed,
         seed_value=seed_value,
