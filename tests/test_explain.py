@@ -10,12 +10,18 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import codegen
 from codegen.cli import main
-from codegen.explain import explain_source, format_value, json_value, render_text, use_color
+from codegen.explain import (
+    explain_source,
+    format_value,
+    json_value,
+    render_text,
+    use_color,
+)
 from codegen.verify import load_module
-from conftest import ROOT
 
 pytest.importorskip("rich")
 
