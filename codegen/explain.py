@@ -404,6 +404,20 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value)
 
 
+def _is_number(value: Any) -> bool:
+    """True for numbers and numeric arrays (not slices, strings, tuples of them)."""
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (ValueError, TypeError):  # ragged sequences
+        return False
+
+
+def _other(value: Any) -> str:
+    """A short repr of a value that is not a number (a slice, an index tuple)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _scalar(x: Any, digits: int) -> str:
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
@@ -424,6 +438,8 @@ def format_value(value: Any, digits: int = 2, short: bool = False) -> str:
         return ""
     if _is_shape(value):
         return str(tuple(int(v) for v in value))
+    if not _is_number(value):
+        return _other(value)
     if np.ndim(value) == 0:
         return _scalar(value, digits)
     a = np.asarray(value, dtype=float)
@@ -444,6 +460,8 @@ def json_value(value: Any) -> Any:
         return None
     if _is_shape(value):
         return [int(v) for v in value]
+    if not _is_number(value):
+        return _other(value)
     if np.ndim(value) == 0:
         if isinstance(value, (bool, np.bool_, int, np.integer)):
             return value.item() if isinstance(value, np.generic) else value

@@ -200,7 +200,8 @@ def test_format_value_summarises_arrays():
 @pytest.mark.parametrize(("value", "text"), [
     (0.7310585786300049, "0.73"), (-0.0, "0.00"), (1e-5, "1.00e-05"), (-12.0, "-12.00"),
     (-12, "-12"), (True, "True"), (float("nan"), "nan"), (2.5e7, "2.50e+07"), (np.int64(5), "5"),
-    ((5, 4), "(5, 4)"),
+    ((5, 4), "(5, 4)"), (slice(None, 2), "slice(None, 2, None)"),
+    ((slice(None), 1), "(slice(None, None, None), 1)"),
 ])
 def test_format_value_scalars(value, text):
     assert format_value(value) == text
