@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-SCRIPTS = ["train_mlp"]
+SCRIPTS = ["train_mlp", "train_cnn"]
 SHORT = ["--epochs", "3", "--train-size", "200", "--no-progress", "--no-plot"]
 
 
@@ -53,37 +53,64 @@ def test_a_seed_gives_the_same_run(load):
     assert a.history.train_loss != c.history.train_loss
 
 
-def _wrong_relu(dout, cache):
-    return dout  # lets the gradient through where x < 0
+def _pass_through(ref):
+    return lambda dout, cache: dout  # ReLU letting the gradient through where x < 0
 
 
-def _wrong_affine(dout, cache):
-    dx, dw, db = ref_affine_backward(dout, cache)
-    return dx, dw, 1.01 * db
+def _bias_off(ref):
+    def wrong(dout, cache):
+        dx, dw, db = ref(dout, cache)
+        return dx, dw, 1.01 * db
+    return wrong
 
 
-def _wrong_softmax(dout, cache):
-    return 2 * ref_softmax_backward(dout, cache)
+def _doubled(ref):
+    return lambda dout, cache: 2 * ref(dout, cache)
 
 
-ref_affine_backward = ref_softmax_backward = None
+def _flipped_filter(ref):
+    def wrong(dout, cache):  # convolution and correlation mixed up
+        dx, dw, db = ref(dout, cache)
+        return dx, dw[:, :, ::-1, ::-1], db
+    return wrong
 
 
-@pytest.mark.parametrize(("attr", "wrong", "message"), [
-    ("relu_backward", _wrong_relu, "relu_backward, gradient of x"),
-    ("affine_backward", _wrong_affine, "affine_backward, gradient of b"),
-    ("softmax_loss_backward", _wrong_softmax, "softmax_loss_backward, gradient of x"),
-])
-def test_a_wrong_kernel_stops_training(load, monkeypatch, capsys, attr, wrong, message):
-    global ref_affine_backward, ref_softmax_backward
-    script = load("train_mlp")
-    ref_affine_backward, ref_softmax_backward = script.affine_backward, script.softmax_loss_backward
-    monkeypatch.setattr(script, attr, wrong)
+def _average_pool(ref):  # the 2x2 average pool's gradient, not the max pool's
+    return lambda dout, cache: np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3) / 4
+
+
+WRONG = [
+    ("train_mlp", "relu_backward", _pass_through, "relu_backward, gradient of x"),
+    ("train_mlp", "affine_backward", _bias_off, "affine_backward, gradient of b"),
+    ("train_mlp", "softmax_loss_backward", _doubled, "softmax_loss_backward, gradient of x"),
+    ("train_cnn", "conv_backward", _flipped_filter, "conv_backward, gradient of w"),
+    ("train_cnn", "max_pool_backward", _average_pool, "max_pool_backward, gradient of x"),
+]
+
+
+@pytest.mark.parametrize(("name", "attr", "wrong", "message"), WRONG)
+def test_a_wrong_kernel_stops_training(load, monkeypatch, capsys, name, attr, wrong, message):
+    script = load(name)
+    monkeypatch.setattr(script, attr, wrong(getattr(script, attr)))
     assert script.T.main(script.MODEL, SHORT) == 1
     out, err = capsys.readouterr()
     assert "gradient check FAILED, not training" in err and message in err, err
     assert "run `codegen build`" in err
     assert "test accuracy" not in out and "epoch" not in err
+
+
+def test_a_wrongly_chained_model_stops_training(load, monkeypatch, capsys):
+    """Right kernels, wrong script: the L2 term's gradient forgotten."""
+    script = load("train_mlp")
+    right = script.loss_and_grads
+
+    def forgetful(p, x, y, reg):
+        loss, grads = right(p, x, y, reg)
+        return loss, {**grads, "W1": grads["W1"] - 2 * reg * p["W1"]}
+
+    monkeypatch.setattr(script, "loss_and_grads", forgetful)
+    assert script.T.main(script.MODEL, [*SHORT, "--reg", "0.1"]) == 1
+    assert "model, gradient of W1" in capsys.readouterr().err
 
 
 def test_the_check_compares_against_the_examples_forward(load):
