@@ -10,6 +10,7 @@ same `Backward` always renders to the same bytes.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 from codegen import ir
@@ -83,6 +84,34 @@ def _release(bwd: Backward) -> str:
     keep = set(bwd.cache) | {bwd.fn.result} | {p.name for p in bwd.fn.params}
     dead = [s.target for s in bwd.forward if s.target not in keep]
     return f"del {', '.join(dead)}  # not read by the backward" if dead else ""
+
+
+def _docstring(*paragraphs: str) -> str:
+    """Paragraphs wrapped to fit black's 88 columns inside a function body."""
+    wrapped = [textwrap.fill(p, width=80, subsequent_indent="    ") for p in paragraphs]
+    return "\n\n    ".join(wrapped)
+
+
+def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
+    """Docstrings of the backward and of the value-and-grad function."""
+    name, result, seed = bwd.fn.name, bwd.fn.result, bwd.seed
+    shaped = f" (shaped like {result})" if bwd.lib == "np" else ""
+    order = ", in that order" if many else ""
+    backward = _docstring(
+        f"Backpropagate `{seed}`, the gradient of a loss with respect to {result}"
+        f"{shaped}, through `{name}`; `cache` comes from `{name}_forward`.",
+        f"Returns {grads_doc}{order}.",
+    )
+    if bwd.lib == "np":
+        seeded = (f"The backward is seeded with ones shaped like {result}: for a scalar "
+                  f"{result} these are its gradients, for an array those of sum({result}).")
+    else:
+        seeded = f"The backward is seeded with d{result}/d{result} = 1."
+    vag = _docstring(
+        f"Return ({result}, grads): the forward, then the flat backward.",
+        f"{seeded} grads is {grads_doc}.",
+    )
+    return backward, vag
 
 
 def _helpers(code: str) -> list[str]:
@@ -164,6 +193,8 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         result=bwd.fn.result,
         seed=bwd.seed,
         seed_value=seed_value,
+        lib=lib,
+        params=", ".join(p.name for p in bwd.fn.params),
         forward=forward,
         release=_release(bwd),
         backward=backward,
@@ -172,6 +203,8 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         returns=returns,
         returns_bare=", ".join(grads),
         grads_doc=returns,
+        backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
+        vag_doc=_docs(bwd, returns, len(grads) > 1)[1],
         grads_count=len(grads),
     )
     return environment().get_template("module.j2").render(**context)

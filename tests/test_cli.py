@@ -94,3 +94,14 @@ def test_console_script_and_module_agree():
     a = subprocess.run([sys.executable, "-m", "codegen", "grad", NEURON], capture_output=True, text=True)
     b = subprocess.run(["codegen", "grad", NEURON], capture_output=True, text=True)
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "n.py"
+    assert main(["grad", NEURON, "-o", str(out)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

@@ -13,9 +13,9 @@ def f(x, y):
 # Regenerate with: codegen grad fanout.py:f
 """Flat backward of `f` (fanout.py:f), derived by codegen.
 
-f_forward(...)        -> (L, cache)
+f_forward(x, y) -> (L, cache)
 f_backward(grad_L, cache) -> (grad_x, grad_y)
-f_value_and_grad(...) -> (L, grads)
+f_value_and_grad(x, y) -> (L, grads)
 """
 
 import math
@@ -39,7 +39,8 @@ def f_forward(x, y):
 
 
 def f_backward(grad_L, cache):
-    """Backpropagate `grad_L` (the gradient of L) through `f`.
+    """Backpropagate `grad_L`, the gradient of a loss with respect to L, through `f`;
+    `cache` comes from `f_forward`.
 
     Returns (grad_x, grad_y), in that order.
     """
@@ -64,8 +65,7 @@ def f_backward(grad_L, cache):
 def f_value_and_grad(x, y):
     """Return (L, grads): the forward, then the flat backward.
 
-    The backward is seeded with dL/dL = 1; grads is
-    (grad_x, grad_y).
+    The backward is seeded with dL/dL = 1. grads is (grad_x, grad_y).
     """
     # forward pass
     a = x * x

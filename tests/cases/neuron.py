@@ -19,9 +19,9 @@ def neuron(w0, x0, w1, x1, w2):
 # Regenerate with: codegen grad neuron.py:neuron
 """Flat backward of `neuron` (neuron.py:neuron), derived by codegen.
 
-neuron_forward(...)        -> (L, cache)
+neuron_forward(w0, x0, w1, x1, w2) -> (L, cache)
 neuron_backward(grad_L, cache) -> (grad_w0, grad_x0, grad_w1, grad_x1, grad_w2)
-neuron_value_and_grad(...) -> (L, grads)
+neuron_value_and_grad(w0, x0, w1, x1, w2) -> (L, grads)
 """
 
 import math
@@ -42,7 +42,8 @@ def neuron_forward(w0, x0, w1, x1, w2):
 
 
 def neuron_backward(grad_L, cache):
-    """Backpropagate `grad_L` (the gradient of L) through `neuron`.
+    """Backpropagate `grad_L`, the gradient of a loss with respect to L, through
+    `neuron`; `cache` comes from `neuron_forward`.
 
     Returns (grad_w0, grad_x0, grad_w1, grad_x1, grad_w2), in that order.
     """
@@ -67,8 +68,8 @@ def neuron_backward(grad_L, cache):
 def neuron_value_and_grad(w0, x0, w1, x1, w2):
     """Return (L, grads): the forward, then the flat backward.
 
-    The backward is seeded with dL/dL = 1; grads is
-    (grad_w0, grad_x0, grad_w1, grad_x1, grad_w2).
+    The backward is seeded with dL/dL = 1. grads is (grad_w0, grad_x0, grad_w1,
+    grad_x1, grad_w2).
     """
     # forward pass
     s0 = w0 * x0
