@@ -267,6 +267,7 @@ def machine_info() -> dict[str, Any]:
         "threads": {v: os.environ.get(v) for v in THREAD_VARS},
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "openblas_env": {v: os.environ.get(v) for v in OPENBLAS_KERNEL_VARS},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     info["versions"] = {pkg: _version(pkg) for pkg in ("autograd", "jax", "jaxlib", "torch")}
     try:
@@ -279,6 +280,20 @@ def machine_info() -> dict[str, Any]:
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     return info
+
+
+def revision(root: str | os.PathLike[str]) -> str:
+    """The git commit measured, with "+changes" when codegen's sources differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "codegen", "templates", "examples", "benchmarks")
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (" +uncommitted changes" if dirty else "")
 
 
 def _version(package: str) -> str | None:

@@ -100,13 +100,15 @@ def run_gradients(ns: argparse.Namespace, env: dict[str, str]) -> str:
 
 def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
     from benchmarks import report
+    from benchmarks.harness import revision
 
-    machine = all_data[0]["machine"]
+    machine = all_data[-1]["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items() if v)
     lines = [
         "# Gradient speed",
         "",
-        f"Measured {datetime.date.today().isoformat()} with `{command_line(ns)}`.",
+        f"Measured {datetime.date.today().isoformat()} at commit {revision(ROOT)} with "
+        f"`{command_line(ns)}`.",
         "Time per call of the forward plus all gradients; median over rounds, spread is half",
         "the interquartile range; `× hand-written` is the median over rounds of the ratio to",
         "the hand-written code timed in the same round; `× forward` divides by the forward",

@@ -18,6 +18,7 @@ of the process's peak resident set size over what the imports took. Writes scali
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import random
 import resource
@@ -152,10 +153,13 @@ def measure(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]], argv: list[str]) -> str:
+    from benchmarks.harness import revision
+
     lines = [
         "# Codegen's own speed",
         "",
-        f"Measured with `python benchmarks/scaling.py{' ' + ' '.join(argv) if argv else ''}`; "
+        f"Measured {datetime.date.today().isoformat()} at commit {revision(ROOT)} with "
+        f"`python benchmarks/scaling.py{' ' + ' '.join(argv) if argv else ''}`; "
         "seconds per stage (median of the repeats; one run at 10,000 statements), each size "
         "in a fresh process; memory is the growth of that process's peak resident set size "
         "over the imports alone.",

@@ -177,6 +177,10 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     vg = getattr(mod, f"{w.func}_value_and_grad")
     _, cache = getattr(mod, f"{w.func}_forward")(*args)
     note = f"generated from {w.example} (wrt {', '.join(w.wrt)})"
+    if w.scalar:  # scalar code must stay on Python floats, no NumPy scalars
+        loss, grads = vg(*args)
+        kinds = sorted({type(v).__name__ for v in (loss, *_grads_tuple(grads, n))})
+        note += f"; returns {', '.join(kinds)}"
     return [
         System(CODEGEN, vg, args, note=note,
                to_numpy=lambda r: as_float_arrays(r[0], _grads_tuple(r[1], n))),
