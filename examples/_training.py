@@ -374,6 +374,14 @@ def parse_args(model: Model, argv: Sequence[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def main(model: Model, argv: Sequence[str] | None = None) -> int:
     args = parse_args(model, argv)
     result = fit(model, args, log=lambda s: print(s, file=sys.stderr))
@@ -383,7 +391,7 @@ def main(model: Model, argv: Sequence[str] | None = None) -> int:
     if not args.no_plot:
         plot(h, args.plot, f"{model.title}: test accuracy {result.test_acc:.1%} "
              f"({args.optimizer}, {args.epochs} epochs, seed {args.seed})")
-    where = "" if args.no_plot else f"; plot {args.plot}"
+    where = "" if args.no_plot else f"; plot {shown(args.plot)}"
     print(f"{model.name}: test accuracy {result.test_acc:.2%}, validation {h.val_acc[-1]:.2%}, "
           f"train loss {h.train_loss[0]:.3f} -> {h.train_loss[-1]:.4f}, "
           f"{args.epochs} epochs in {result.seconds:.1f} s ({args.optimizer}, lr {args.lr}, "
