@@ -140,7 +140,8 @@ class ArrayExpressions:
         if receiver is not None and what in _PACKED and len(args) > 2:
             args = [args[0], self.pack(args[1:], node)]
         fixed = [i for i in rule.inputs if not i.startswith("*")]
-        if rule.variadic is None and len(args) > len(fixed):
+        builtin_nary = what in ("max", "min")  # max(a, b, c): folded pairwise below
+        if rule.variadic is None and len(args) > len(fixed) and not builtin_nary:
             extra = args[len(fixed):]
             if len(extra) > len(rule.keywords) - len(kwargs):
                 raise self.mod.error(f"too many arguments for '{what}'", node)

@@ -90,9 +90,10 @@ class Backward:
     shared: tuple[str, ...] = ()
 
 
-_IDENT = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
-_SHAPE_ATTR = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\.(shape|size)\b")
-_SHAPE_CALL = re.compile(r"\bnp\.(shape|size)\(([A-Za-z_]\w*)\)")
+# Identifiers may be any Unicode letter or underscore first (``é``, ``变量``).
+_IDENT = re.compile(r"(?<![.\w])[^\W\d]\w*")
+_SHAPE_ATTR = re.compile(r"(?<![.\w])([^\W\d]\w*)\.(shape|size)\b")
+_SHAPE_CALL = re.compile(r"\bnp\.(shape|size)\(([^\W\d]\w*)\)")
 
 
 def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
