@@ -2,9 +2,10 @@
 the pre-training gradient check, SGD with momentum and Adam, the training loop
 with its progress bar, the plot and the command line.
 
-Not a forward: the leading underscore keeps it out of codegen's examples, and
-nothing here is differentiated. It needs NumPy, and for the data, progress bar
-and plot the `examples` extra: pip install '.[examples]'.
+A helper module, not a forward (the underscore marks it private; nothing here
+is differentiated and [tool.codegen] does not list it). It needs NumPy, and for
+the data, progress bar and plot the `examples` extra: pip install '.[examples]'.
+The gradient check is plain NumPy, so the scripts run without codegen itself.
 """
 
 from __future__ import annotations
@@ -263,24 +264,41 @@ def fit(model: Model, args: argparse.Namespace,
         train = Split(train.x[:args.train_size], train.y[:args.train_size])
     rng = np.random.default_rng(args.seed)
     params = model.init(rng)
-    check_rng = np.random.default_rng(args.seed + 1)
-    small = {k: 0.1 * check_rng.standard_normal(p.shape) + p for k, p in params.items()}
+    if not check_before_training(model, params, train, args, log):
+        return None
+    start = time.perf_counter()
+    history = train_loop(model, params, train, val, args, rng)
+    seconds = time.perf_counter() - start
+    return Result(history, params, evaluate(model, params, test)[1], seconds)
+
+
+def check_before_training(model: Model, params: Params, train: Split,
+                          args: argparse.Namespace, log: Callable[[str], None]) -> bool:
+    """The gradient check of every kernel, then of the model on 8 training
+    images (at the initial parameters moved a little, so biases are not 0)."""
+    rng = np.random.default_rng(args.seed + 1)
+    moved = {k: p + 0.1 * rng.standard_normal(p.shape) for k, p in params.items()}
 
     def model_check() -> list[str]:
-        return check_model(model.loss_and_grads, small, train.x[:8], train.y[:8], args.reg)
+        return check_model(model.loss_and_grads, moved, train.x[:8], train.y[:8], args.reg)
 
-    if not gradient_check(model.kernels(check_rng), model_check, log):
-        return None
+    return gradient_check(model.kernels(rng), model_check, log)
+
+
+def train_loop(model: Model, params: Params, train: Split, val: Split,
+               args: argparse.Namespace, rng: np.random.Generator) -> History:
+    """Minibatch training, updating params in place; the loss and accuracy of
+    both splits before training and after each epoch."""
     opt = (SGDMomentum(params, args.lr, args.momentum) if args.optimizer == "sgd"
            else Adam(params, args.lr))
     history = History()
 
     def record() -> None:
-        for split, loss, acc in ((train, history.train_loss, history.train_acc),
-                                 (val, history.val_loss, history.val_acc)):
-            split_loss, split_acc = evaluate(model, params, split)
-            loss.append(split_loss)
-            acc.append(split_acc)
+        for split, losses, accs in ((train, history.train_loss, history.train_acc),
+                                    (val, history.val_loss, history.val_acc)):
+            loss, acc = evaluate(model, params, split)
+            losses.append(loss)
+            accs.append(acc)
 
     def status(loss: float) -> dict[str, str]:
         """The bar's postfix: this epoch's mean minibatch loss (with the L2
@@ -288,26 +306,23 @@ def fit(model: Model, args: argparse.Namespace,
         return {"loss": f"{loss:.4f}", "train_acc": f"{history.train_acc[-1]:.3f}",
                 "val_acc": f"{history.val_acc[-1]:.3f}"}
 
-    start = time.perf_counter()
     record()
     steps = math.ceil(len(train.y) / args.batch_size)
-    bar = progress(args.epochs * steps, not args.no_progress)
-    for epoch in range(1, args.epochs + 1):
-        bar.set_description(f"epoch {epoch}/{args.epochs}")
-        order = rng.permutation(len(train.y))
-        total = 0.0
-        for step in range(steps):
-            batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-            loss, grads = model.loss_and_grads(params, train.x[batch], train.y[batch], args.reg)
-            opt.step(params, grads)
-            total += loss
-            bar.update(1)
-            bar.set_postfix(status(total / (step + 1)), refresh=False)
-        record()
-        bar.set_postfix(status(total / steps))
-    bar.close()
-    seconds = time.perf_counter() - start
-    return Result(history, params, evaluate(model, params, test)[1], seconds)
+    with progress(args.epochs * steps, not args.no_progress) as bar:
+        for epoch in range(1, args.epochs + 1):
+            bar.set_description(f"epoch {epoch}/{args.epochs}")
+            order, total = rng.permutation(len(train.y)), 0.0
+            for step in range(steps):
+                batch = order[step * args.batch_size:(step + 1) * args.batch_size]
+                loss, grads = model.loss_and_grads(params, train.x[batch], train.y[batch],
+                                                   args.reg)
+                opt.step(params, grads)
+                total += loss
+                bar.update(1)
+                bar.set_postfix(status(total / (step + 1)), refresh=False)
+            record()
+            bar.set_postfix(status(total / steps))
+    return history
 
 
 def progress(total: int, enabled: bool) -> Any:
