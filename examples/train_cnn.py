@@ -3,7 +3,7 @@ generated kernels: conv 3x3 (pad 1) - ReLU - 2x2 max pool - affine - softmax
 loss, each layer the pair `out, cache = f_forward(...)` /
 `f_backward(dout, cache)` from generated/.
 
-    pip install -e '.[examples]'
+    pip install '.[examples]'
     python examples/train_cnn.py                      # SGD with momentum
     python examples/train_cnn.py --optimizer adam --lr 1e-3
 

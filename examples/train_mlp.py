@@ -2,7 +2,7 @@
 kernels: affine - ReLU - affine - softmax loss, each layer the pair
 `out, cache = f_forward(...)` / `f_backward(dout, cache)` from generated/.
 
-    pip install -e '.[examples]'
+    pip install '.[examples]'
     python examples/train_mlp.py                      # SGD with momentum
     python examples/train_mlp.py --optimizer adam --lr 1e-3
 
