@@ -135,7 +135,7 @@ def autograd_system() -> System:
     import autograd.numpy as anp
 
     def forward(x: Any, w: Any, b: Any) -> Any:
-        N, C, H, W = x.shape
+        N, _, H, W = x.shape
         F = w.shape[0]
         xp = anp.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), "constant")  # autograd needs the mode
         rows = [anp.stack([xp[:, :, i : i + H, j : j + W] for j in range(3)], axis=-1)

@@ -151,13 +151,22 @@ def is_window_call(mod: _Module, node: cst.BaseExpression, env: dict[str, ir.Ope
 
 def strided_windows(builder: ArrayBuilder, node: cst.Subscript, name: str | None) -> ir.Operand | None:
     """``sliding_window_view(...)[slices]`` as one `strided_windows` step, or
-    None when `node` is not that (the caller then lowers it as usual)."""
-    if not is_window_call(builder.mod, node.value, builder.env):
-        return None
+    None when `node` is not that (the caller then lowers it as usual). The
+    view may be the call itself or a name bound to it (``win[:, :, ::S]``);
+    an unused view is then pruned from the generated forward."""
     if not all(isinstance(el.slice, cst.Slice) for el in node.slice):
         return None
-    view = builder.expr(node.value)
-    parts, _ = builder.index_parts(node)
-    at = next(i for i, s in enumerate(builder.steps) if isinstance(view, ir.Var) and s.target == view.name)
-    step = builder.steps.pop(at)
+    if is_window_call(builder.mod, node.value, builder.env):
+        view = builder.expr(node.value)
+        parts, _ = builder.index_parts(node)
+        at = next(i for i, s in enumerate(builder.steps) if isinstance(view, ir.Var) and s.target == view.name)
+        step = builder.steps.pop(at)
+    elif isinstance(node.value, cst.Name) and node.value.value in builder.env:
+        found = _producer(builder.steps, builder.env[node.value.value])
+        if found is None or found.op != "sliding_window_view":
+            return None
+        step = found
+        parts, _ = builder.index_parts(node)
+    else:
+        return None
     return builder.emit("strided_windows", (*step.args, *parts), node, name, step.kwargs)

@@ -23,7 +23,7 @@ def cnn_loss(
     b2: Float[np.ndarray, "K"],
     reg: float,
 ):
-    N, C, H, W = X.shape
+    N, _, H, W = X.shape
     F = W1.shape[0]
     xp = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
     windows = sliding_window_view(xp, (3, 3), axis=(2, 3))

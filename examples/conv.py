@@ -21,7 +21,8 @@ def conv(
     stride: int = 1,
     pad: int = 1,
 ):
-    F, C, HH, WW = w.shape
+    HH = w.shape[2]
+    WW = w.shape[3]
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     windows = sliding_window_view(xp, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
     out = np.einsum("nchwij,fcij->nfhw", windows, w) + b[None, :, None, None]

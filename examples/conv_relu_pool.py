@@ -17,7 +17,7 @@ def conv_relu_pool(
     w: Float[np.ndarray, "F C HH WW"],
     b: Float[np.ndarray, "F"],
 ):
-    N, C, H, W = x.shape
+    N, _, H, W = x.shape
     F = w.shape[0]
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     windows = sliding_window_view(xp, w.shape[2:], axis=(2, 3))
