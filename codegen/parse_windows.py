@@ -149,7 +149,9 @@ def is_window_call(mod: _Module, node: cst.BaseExpression, env: dict[str, ir.Ope
     return mod.canonical(dotted) == SLIDING_WINDOW_VIEW
 
 
-def strided_windows(builder: ArrayBuilder, node: cst.Subscript, name: str | None) -> ir.Operand | None:
+def strided_windows(
+    builder: ArrayBuilder, node: cst.Subscript, name: str | None
+) -> ir.Operand | None:
     """``sliding_window_view(...)[slices]`` as one `strided_windows` step, or
     None when `node` is not that (the caller then lowers it as usual). The
     view may be the call itself or a name bound to it (``win[:, :, ::S]``);
@@ -159,7 +161,8 @@ def strided_windows(builder: ArrayBuilder, node: cst.Subscript, name: str | None
     if is_window_call(builder.mod, node.value, builder.env):
         view = builder.expr(node.value)
         parts, _ = builder.index_parts(node)
-        at = next(i for i, s in enumerate(builder.steps) if isinstance(view, ir.Var) and s.target == view.name)
+        assert isinstance(view, ir.Var)
+        at = next(i for i, s in enumerate(builder.steps) if s.target == view.name)
         step = builder.steps.pop(at)
     elif isinstance(node.value, cst.Name) and node.value.value in builder.env:
         found = _producer(builder.steps, builder.env[node.value.value])

@@ -20,7 +20,8 @@ def conv_stride2(
 ):
     HH = w.shape[2]
     WW = w.shape[3]
-    windows = np.lib.stride_tricks.sliding_window_view(x, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
+    view = np.lib.stride_tricks.sliding_window_view(x, (HH, WW), axis=(2, 3))
+    windows = view[:, :, ::stride, ::stride]  # every stride-th window
     out = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, H', W', F)
     out = out.transpose(0, 3, 1, 2) + b[None, :, None, None]
     return out
