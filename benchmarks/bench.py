@@ -77,8 +77,10 @@ def _port_fallbacks(
     results: dict[str, Result],
     reference: tuple[float, list[np.ndarray]],
 ) -> list[System]:
-    """Where autograd or JAX could not run the example itself (a missing op),
-    fall back to the workload's port, saying so in the row's note."""
+    """Where autograd or JAX could not differentiate the example itself (a
+    missing op raises, or a NumPy-only helper such as sliding_window_view
+    silently drops the gradient), fall back to the workload's port, saying so
+    in the row's note."""
     if w.port is None or not (systems.ROOT / w.example).is_file():
         return runnable
     out = list(runnable)
@@ -88,9 +90,9 @@ def _port_fallbacks(
         (systems.JAX_JIT, systems.jax_systems),
     ):
         res = results.get(name)
-        if res is None or res.status != "error":
+        if res is None or res.status not in ("error", "mismatch"):
             continue
-        why = res.note
+        why = res.note if res.status == "error" else f"gradient mismatch ({res.note})"
         for s in build(w, args, use_port=True):
             if isinstance(s, System) and s.name == name:
                 again = harness.check_systems([s], reference, w.wrt, w.rtol, w.atol_rel)[name]

@@ -116,8 +116,22 @@ def unavailable(name: str, why: str, kind: str = "grad", status: str = "unavaila
 
 
 def as_float_arrays(loss: Any, grads: Sequence[Any]) -> tuple[float, list[np.ndarray]]:
-    """Normalise a (loss, grads) pair to a float and float64 NumPy arrays."""
-    return float(np.asarray(loss)), [np.asarray(g, dtype=np.float64) for g in grads]
+    """Normalise a (loss, grads) pair to a float and NumPy arrays (each keeps
+    its dtype, so a gradient computed in the wrong precision shows)."""
+    return float(np.asarray(loss)), [np.asarray(g) for g in grads]
+
+
+def dtype_problems(
+    reference: tuple[float, list[np.ndarray]],
+    candidate: tuple[float, list[np.ndarray]],
+    names: Sequence[str],
+) -> list[str]:
+    """Gradients whose dtype differs from the reference's ("W1 float64")."""
+    return [
+        f"{name} {c.dtype}"
+        for name, r, c in zip(names, reference[1], candidate[1], strict=False)
+        if np.asarray(c).dtype != np.asarray(r).dtype
+    ]
 
 
 def compare(
@@ -143,6 +157,7 @@ def compare(
         return [f"{len(grads)} gradients, expected {len(ref_grads)}"], float("inf")
     pairs += list(zip(names, ref_grads, grads, strict=True))
     for name, r, c in pairs:
+        r, c = np.asarray(r, dtype=np.float64), np.asarray(c, dtype=np.float64)
         if np.shape(r) != np.shape(c):
             problems.append(f"{name}: shape {np.shape(c)}, expected {np.shape(r)}")
             worst = float("inf")
@@ -174,12 +189,17 @@ def check_systems(
             value = s.fn(*s.args)
             if s.kind == "grad":
                 assert s.to_numpy is not None, f"{s.name}: no to_numpy"
-                problems, res.deviation = compare(
-                    reference, s.to_numpy(value), names, rtol, atol_rel
-                )
+                got = s.to_numpy(value)
+                problems, res.deviation = compare(reference, got, names, rtol, atol_rel)
                 if problems:
                     res.status = "mismatch"
                     res.note = "; ".join(problems)
+                wrong_dtype = dtype_problems(reference, got, names)
+                if wrong_dtype:
+                    expected = np.asarray(reference[1][0]).dtype
+                    res.note = (res.note + "; " if res.note else "") + (
+                        f"gradients not in {expected}: {', '.join(wrong_dtype)}"
+                    )
         except Exception as exc:  # a system that cannot run is reported, not fatal
             res.status = "error"
             res.note = f"{type(exc).__name__}: {_first_sentence(str(exc))}"

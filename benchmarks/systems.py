@@ -40,13 +40,16 @@ JAX = "JAX"
 JAX_JIT = "JAX + jit"
 TORCH = "PyTorch eager"
 FORWARD = "forward alone"
+CODEGEN_FWD = "codegen forward alone"
 CODEGEN_BWD = "codegen backward alone"
+HAND_FWD = "hand-written forward alone"
 HAND_BWD = "hand-written backward alone"
-ORDER = (CODEGEN, HAND, AUTOGRAD, JAX, JAX_JIT, TORCH, FORWARD, CODEGEN_BWD, HAND_BWD)
+ORDER = (CODEGEN, HAND, AUTOGRAD, JAX, JAX_JIT, TORCH, FORWARD,
+         CODEGEN_FWD, CODEGEN_BWD, HAND_FWD, HAND_BWD)
 #: Names accepted by --systems, mapped to row labels.
 KEYS = {
-    "codegen": (CODEGEN, CODEGEN_BWD),
-    "hand": (HAND, HAND_BWD),
+    "codegen": (CODEGEN, CODEGEN_FWD, CODEGEN_BWD),
+    "hand": (HAND, HAND_FWD, HAND_BWD),
     "autograd": (AUTOGRAD,),
     "jax": (JAX, JAX_JIT),
     "torch": (TORCH,),
@@ -141,6 +144,8 @@ def hand_systems(w: Workload, args: tuple[Any, ...]) -> list[System]:
                   to_numpy=lambda r: as_float_arrays(r[0], _grads_tuple(r[1], n)))]
     if w.hand_forward is not None and w.hand_backward is not None:
         _, cache = w.hand_forward(*args)
+        out.append(System(HAND_FWD, w.hand_forward, args, kind="forward",
+                          note="the forward keeping what the backward reads"))
         out.append(System(HAND_BWD, w.hand_backward, (1.0, cache), kind="backward"))
     return out
 
@@ -160,22 +165,20 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     example = ROOT / w.example
     if not example.is_file():
         why = f"{w.example} does not exist yet"
-        return [unavailable(CODEGEN, why, status="not generated yet"),
-                unavailable(CODEGEN_BWD, why, "backward", "not generated yet")]
+        return _no_codegen(why, "not generated yet")
     try:
         code = generate(example.read_text(), w.example, w.func, list(w.wrt))
     except (CodegenError, CodegenErrors) as exc:
         why = "codegen refuses it: " + str(exc).strip().splitlines()[0]
-        return [unavailable(CODEGEN, why, status="not generated yet"),
-                unavailable(CODEGEN_BWD, why, "backward", "not generated yet")]
+        return _no_codegen(why, "not generated yet")
     except Exception as exc:  # a codegen bug: report it in the table, time the others
         why = f"codegen failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
-        return [unavailable(CODEGEN, why, status="error"),
-                unavailable(CODEGEN_BWD, why, "backward", "error")]
+        return _no_codegen(why, "error")
     mod = module_from_source(code, f"{w.func}_grad")
     n = len(w.wrt)
     vg = getattr(mod, f"{w.func}_value_and_grad")
-    _, cache = getattr(mod, f"{w.func}_forward")(*args)
+    forward = getattr(mod, f"{w.func}_forward")
+    _, cache = forward(*args)
     note = f"generated from {w.example} (wrt {', '.join(w.wrt)})"
     if w.scalar:  # scalar code must stay on Python floats, no NumPy scalars
         loss, grads = vg(*args)
@@ -184,8 +187,16 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     return [
         System(CODEGEN, vg, args, note=note,
                to_numpy=lambda r: as_float_arrays(r[0], _grads_tuple(r[1], n))),
+        System(CODEGEN_FWD, forward, args, kind="forward",
+               note="the forward keeping what the backward reads"),
         System(CODEGEN_BWD, getattr(mod, f"{w.func}_backward"), (1.0, cache), kind="backward"),
     ]
+
+
+def _no_codegen(why: str, status: str) -> list[System | Result]:
+    return [unavailable(CODEGEN, why, status=status),
+            unavailable(CODEGEN_FWD, why, "forward", status),
+            unavailable(CODEGEN_BWD, why, "backward", status)]
 
 
 def _merge(idx: Sequence[int]) -> Callable[[tuple[Any, ...], tuple[Any, ...]], list[Any]]:

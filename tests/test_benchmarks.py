@@ -108,3 +108,19 @@ def test_scaling_program_runs_through_every_stage():
     assert set(times) == set(scaling.STAGES)
     assert facts["verified"]
     assert facts["primitive_steps"] >= 25
+
+
+def test_gradients_in_the_wrong_precision_are_flagged():
+    w = WORKLOADS["mlp-256x784x1024-f32"]
+    args = w.make_args(np.random.default_rng(0), True)
+
+    def upcast(*a):
+        loss, grads = w.hand_value_and_grad(*a)
+        return loss, [np.asarray(g, dtype=np.float64) for g in grads]
+
+    system = harness.System("upcast", upcast, args,
+                            to_numpy=lambda r: harness.as_float_arrays(r[0], r[1]))
+    data = run_workload(w, keys=("hand",), extra=[system], **FAST)
+    row = rows(data)["upcast"]
+    assert row["status"] == "ok"
+    assert "gradients not in float32: W1 float64" in row["note"]
