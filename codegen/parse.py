@@ -20,8 +20,10 @@ emit is always in `codegen.rules.RULES` (the table tests check it).
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -143,7 +145,61 @@ def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
     return CodegenError(f"cannot parse: {exc}", ir.Loc(1, 0, 1, 1), None, filename, source)
 
 
+#: Deepest expression nesting accepted. CPython's own parser stops near 3,000
+#: levels (and at 200 brackets); libcst's native parser overflows the C stack,
+#: a crash rather than an exception, on deeper input, so it never sees any.
+MAX_NESTING = 2000
+#: Python frames the passes use per level of nesting (libcst's position
+#: metadata and the flattening recurse on the tree).
+_FRAMES_PER_LEVEL = 12
+
+
+@contextlib.contextmanager
+def _recursion_room() -> Iterator[None]:
+    """Room for `MAX_NESTING` levels in the recursive passes, restored after."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, MAX_NESTING * _FRAMES_PER_LEVEL + 2000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _check_nesting(source: str, filename: str) -> None:
+    """Refuse, located, what Python cannot parse or what nests deeper than
+    `MAX_NESTING`, before libcst sees it. `and`/`or` chains count one level per
+    operand, since libcst nests them."""
+    text = source.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as Python allows
+    try:
+        tree = ast.parse(text, filename)
+    except SyntaxError as exc:
+        raise _syntax_error(text, filename, exc) from None
+    except ValueError:  # null bytes: libcst reports them
+        return
+    except (RecursionError, MemoryError):
+        raise CodegenError(
+            "the source is nested too deeply for Python's parser", None,
+            "split deep expressions into several assignments", filename, source,
+        ) from None
+    lines = source.splitlines()
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.expr):
+            depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
+        if depth > MAX_NESTING and isinstance(node, ast.expr):
+            line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+            col = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
+            raise CodegenError(
+                f"expression is nested too deeply (more than {MAX_NESTING} levels)",
+                ir.Loc(node.lineno, col, node.lineno, col + 1),
+                "split it into several assignments", filename, source,
+            )
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+
+
 def _load_module(source: str, filename: str) -> _Module:
+    _check_nesting(source, filename)
     try:
         tree = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
@@ -203,6 +259,8 @@ class _Builder(ArrayExpressions):
         self.taken: set[str] = set()
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
+        #: Last numeric suffix handed out per base name (see `fresh`).
+        self.suffixes: dict[str, int] = {}
         self.source = ""
         self.display = ""
 
@@ -211,10 +269,12 @@ class _Builder(ArrayExpressions):
     def fresh(self, base: str) -> str:
         """A new SSA name based on `base`, clashing with nothing seen."""
         base = f"{self.prefix}{base}"
-        name, k = base, 0
+        k = self.suffixes.get(base, 0)  # start past the last suffix: linear, not quadratic
+        name = f"{base}_{k}" if k else base
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
+        self.suffixes[base] = k
         self.taken.add(name)
         return name
 
@@ -438,7 +498,7 @@ class _Builder(ArrayExpressions):
             return inner
         if isinstance(node.operator, cst.Minus):
             if isinstance(inner, ir.Const):
-                return ir.Const(f"(-{_paren(inner.text)})")
+                return self.folded(node, f"(-{_paren(inner.text)})")
             return self.emit("neg", (inner,), node, name)
         raise _unsupported_expression(self.mod, node)
 
@@ -453,8 +513,18 @@ class _Builder(ArrayExpressions):
         left = self.expr(node.left)
         right = self.expr(node.right)
         if isinstance(left, ir.Const) and isinstance(right, ir.Const):
-            return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
+            token = self.mod.module.code_for_node(node.operator).strip()
+            return self.folded(node, f"({_paren(left.text)} {token} {_paren(right.text)})")
         return self.emit(op, (left, right), node, name)
+
+    def folded(self, node: cst.CSTNode, composed: str) -> ir.Const:
+        """A constant expression: at the top level the user's own text (flat, as
+        written, so long chains stay shallow); inside an inlined helper the text
+        `composed` from the operands, since there a parameter name stands for
+        the caller's constant and means nothing in the generated module."""
+        if self.prefix:
+            return ir.Const(composed)
+        return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
 
     def expr_Comparison(self, node: cst.Comparison, name: str | None) -> ir.Operand:
         if len(node.comparisons) != 1:
@@ -675,6 +745,11 @@ def parse(source: str, filename: str = "<string>", func: str | None = None) -> i
         CodegenError: the source has a syntax error or `func` is missing.
         CodegenErrors: one or more constructs in the function are unsupported.
     """
+    with _recursion_room():
+        return _parse(source, filename, func)
+
+
+def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     mod = _load_module(source, filename)
     name = func or _default_function(mod)
     fdef = mod.defs.get(name)
@@ -727,8 +802,9 @@ def _default_function(mod: _Module) -> str:
 
 def list_functions(mod_or_source: _Module | str, filename: str = "<string>") -> list[str]:
     """Top-level functions that are not helpers called by another function."""
-    mod = mod_or_source if isinstance(mod_or_source, _Module) else _load_module(mod_or_source, filename)
-    called: set[str] = set()
-    for fname, fdef in mod.defs.items():
-        called |= {n for n in _user_names(fdef) if n in mod.defs and n != fname}
+    with _recursion_room():
+        mod = mod_or_source if isinstance(mod_or_source, _Module) else _load_module(mod_or_source, filename)
+        called: set[str] = set()
+        for fname, fdef in mod.defs.items():
+            called |= {n for n in _user_names(fdef) if n in mod.defs and n != fname}
     return [n for n in mod.defs if n not in called and not n.startswith("_")]
