@@ -119,6 +119,31 @@ def targets(all_data: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+SUMMARY = (systems.CODEGEN, systems.HAND, systems.AUTOGRAD, systems.JAX, systems.JAX_JIT,
+           systems.TORCH)
+
+
+def summary_table(all_data: Sequence[dict[str, Any]]) -> str:
+    """One row per workload: each system's median time, and codegen's ratios."""
+    head = ["workload", "unit", *SUMMARY, "codegen / hand-written", "codegen backward / forward"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for data in all_data:
+        res = {r["name"]: r for r in data["results"]}
+        unit = data["unit"]
+        cells = [data["workload"], "µs" if unit == "us" else "ms"]
+        for name in SUMMARY:
+            r = res.get(name)
+            ok = r is not None and r["status"] == "ok" and r["times"]
+            cells.append(_fmt(harness.summary(r["times"])[0] * SCALE[unit]) if ok else "-")
+        cg = res.get(systems.CODEGEN)
+        ratio = cg and cg["status"] == "ok" and cg["ratios"]
+        cells.append(f"{statistics.median(cg['ratios']):.2f}" if ratio else "-")
+        bwd = backward_ratios(data).split(",")[0]
+        cells.append(bwd.removeprefix("codegen ").split(" ")[0] if bwd.startswith("codegen") else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def gradient_chart(all_data: Sequence[dict[str, Any]], path: Path) -> None:
     """Grouped bars: each system's time relative to hand-written, per workload."""
     import matplotlib

@@ -41,6 +41,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-gradients", action="store_true", help="skip the gradient workloads")
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the workloads")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the tables and charts from the JSON already in --out")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -68,6 +70,10 @@ def run_child(ns: argparse.Namespace) -> None:
         WORKLOADS[ns.child], tiny=ns.quick, rounds=rounds, target=target,
         warmup=0.05 if ns.quick else 0.5, keys=ns.systems.split(","), threads=ns.threads,
     )
+    from benchmarks.harness import revision
+
+    data["revision"] = revision(ROOT)
+    data["date"] = datetime.date.today().isoformat()
     ns.json.write_text(json.dumps(data, indent=1))
 
 
@@ -87,6 +93,9 @@ def run_gradients(ns: argparse.Namespace, env: dict[str, str]) -> str:
     all_data = []
     for name in names:
         out = ns.out / f"{name}.json"
+        if ns.report_only:
+            all_data.append(json.loads(out.read_text()))
+            continue
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--json", str(out),
                "--systems", ns.systems, "--rounds", str(ns.rounds),
                "--target-ms", str(ns.target_ms), "--threads", str(ns.threads)]
@@ -107,7 +116,8 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
     lines = [
         "# Gradient speed",
         "",
-        f"Measured {datetime.date.today().isoformat()} at commit {revision(ROOT)} with "
+        f"Measured {all_data[-1].get('date', datetime.date.today().isoformat())} at commit "
+        f"{all_data[-1].get('revision') or revision(ROOT)} with "
         f"`{command_line(ns)}`.",
         "Time per call of the forward plus all gradients; median over rounds, spread is half",
         "the interquartile range; `× hand-written` is the median over rounds of the ratio to",
@@ -118,6 +128,11 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
         *report.machine_lines(machine, ns.threads),
         f"* {versions}",
         "",
+        "## Summary",
+        "",
+        "Median time per call of the forward plus all gradients.",
+        "",
+        report.summary_table(all_data),
         "## Targets",
         "",
         *report.targets(all_data),
@@ -153,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = []
     if not ns.no_gradients:
         texts.append(run_gradients(ns, env))
-    if not ns.no_scaling:
+    if not ns.no_scaling and not ns.report_only:
         cmd = [sys.executable, str(ROOT / "benchmarks" / "scaling.py"), "--out", str(ns.out)]
         _spawn(cmd + (["--quick"] if ns.quick else []), env)
         texts.append((ns.out / "scaling.md").read_text())
