@@ -37,6 +37,7 @@ def generate(
     wrt: Sequence[str] | None = None,
     command: str | None = None,
     header_extra: Sequence[str] = (),
+    check_finite: bool = False,
 ) -> str:
     """Return the black-formatted backward module for `func` in `source`.
 
@@ -48,6 +49,8 @@ def generate(
             non-integer parameter.
         command: the regenerate command quoted in the header.
         header_extra: further header comment lines.
+        check_finite: make the backward raise FloatingPointError naming the
+            forward line whose gradient first became NaN or Inf.
 
     Raises:
         CodegenError: the input is not supported (located, with a hint).
@@ -63,4 +66,5 @@ def generate(
     bwd = _reverse.reverse(fn, wrt)
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
-    return _format.format_code(_render.render(bwd, origin, cmd, header_extra))
+    text = _render.render(bwd, origin, cmd, header_extra, check_finite=check_finite)
+    return _format.format_code(text)

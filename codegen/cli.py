@@ -121,15 +121,23 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
 
 def cmd_grad(args: argparse.Namespace) -> int:
     from codegen import generate
+    from codegen.lint import lint_source
 
     path, func = split_target(args.target)
     source = read_source(path)
     command = f"codegen grad {args.target}"
     if args.wrt:
         command += f" --wrt {args.wrt}"
+    if args.check_finite:
+        command += " --check-finite"
     if args.output:
         command += f" -o {args.output}"
-    code = generate(source, path, func, parse_wrt(args.wrt), command=command)
+    code = generate(
+        source, path, func, parse_wrt(args.wrt), command=command,
+        check_finite=args.check_finite,
+    )
+    for warning in lint_source(source, path, func):  # warnings never fail the command
+        print(warning, file=sys.stderr)
     if args.output:
         write_atomic(args.output, code)
         print(f"wrote {args.output}", file=sys.stderr)
@@ -164,6 +172,9 @@ def _grad_parser(sub: Any) -> None:
     p = sub.add_parser("grad", help="write the backward module of a forward function")
     _add_target(p)
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    p.add_argument("--check-finite", action="store_true",
+                   help="the backward raises FloatingPointError naming the forward line "
+                        "whose gradient first became NaN or Inf")
     p.set_defaults(run=cmd_grad)
 
 

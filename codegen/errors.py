@@ -23,6 +23,9 @@ from codegen.ir import Loc
 class CodegenError(Exception):
     """A located error in the user's input."""
 
+    #: The word printed after the location.
+    severity = "error"
+
     def __init__(
         self,
         message: str,
@@ -57,6 +60,13 @@ class CodegenErrors(CodegenError):
         return "\n".join(format_error(e) for e in self.errors)
 
 
+class CodegenWarning(CodegenError):
+    """A located warning: the input is supported but numerically fragile. It
+    prints as an error does, with ``warning:``; it is reported, never raised."""
+
+    severity = "warning"
+
+
 class InternalError(Exception):
     """A bug in codegen itself, never the user's fault."""
 
@@ -69,13 +79,13 @@ def _editor_column(line: str, col: int) -> int:
 def format_error(err: CodegenError) -> str:
     """Render `err` as `path:line:col: error: message`, source, caret and hint."""
     if err.loc is None:
-        text = f"{err.filename}: error: {err.message}"
+        text = f"{err.filename}: {err.severity}: {err.message}"
         return text + (f"\nhint: {err.hint}" if err.hint else "")
     lines = err.source.splitlines()
     loc = err.loc
     src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
     col = _editor_column(src, loc.col)
-    parts = [f"{err.filename}:{loc.line}:{col}: error: {err.message}"]
+    parts = [f"{err.filename}:{loc.line}:{col}: {err.severity}: {err.message}"]
     if src:
         shown = src.expandtabs(8)
         end = len(src) if loc.end_line != loc.line else max(loc.end_col, loc.col + 1)

@@ -23,6 +23,7 @@ import ast
 import contextlib
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -171,7 +172,9 @@ def _check_nesting(source: str, filename: str) -> None:
     operand, since libcst nests them."""
     text = source.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as Python allows
     try:
-        tree = ast.parse(text, filename)
+        with warnings.catch_warnings():  # e.g. invalid escapes: not ours to report
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename)
     except SyntaxError as exc:
         raise _syntax_error(text, filename, exc) from None
     except ValueError:  # null bytes: libcst reports them

@@ -60,7 +60,11 @@ def _one_line(source: str) -> str:
     return " ".join(source.split())
 
 
-def _backward_lines(blocks: Sequence[Block], lib: str) -> list[str]:
+def _backward_lines(
+    blocks: Sequence[Block], lib: str, places: dict[str, str] | None = None
+) -> list[str]:
+    """The backward's statements; with `places` (forward target -> ``path:line``),
+    each block ends in a check that its gradients are finite, naming the line."""
     lines: list[str] = []
     for block in blocks:
         if not block.steps:
@@ -73,7 +77,17 @@ def _backward_lines(blocks: Sequence[Block], lib: str) -> list[str]:
                 lines.append(f"{gs.grad} = {gs.grad} + {gs.expr}")
             else:
                 lines.append(f"{gs.grad} += {gs.expr}")
+        if places is not None:
+            where = f"{places[block.targets[0]]}: {_one_line(block.source)}"
+            grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))
+            check = "_check_finite" if lib == "np" else "_check_finite_scalar"
+            lines.append(f"{check}({where!r}, {grads})")
     return lines
+
+
+def _places(bwd: Backward) -> dict[str, str]:
+    """``path:line`` of the statement that produced each forward value."""
+    return {s.target: f"{bwd.fn.filename}:{s.loc.line}" for s in bwd.fn.body}
 
 
 def _release(bwd: Backward) -> str:
@@ -158,7 +172,10 @@ def _imports(code: str, lib: str) -> list[str]:
     return out
 
 
-def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str] = ()) -> str:
+def render(
+    bwd: Backward, origin: str, command: str, header_extra: Sequence[str] = (),
+    check_finite: bool = False,
+) -> str:
     """The generated module for `bwd` as unformatted Python source.
 
     Args:
@@ -166,10 +183,13 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
         origin: where the forward came from, e.g. ``examples/neuron.py:neuron``.
         command: the exact command that regenerates this module.
         header_extra: further header comment lines (the build hash).
+        check_finite: end each backward block with a check that raises
+            FloatingPointError naming the forward line when a gradient is NaN or Inf.
     """
     lib = bwd.lib
     forward = _forward_lines(bwd.forward, lib)
-    backward = _backward_lines(bwd.blocks, lib) + _zero_lines(bwd)
+    places = _places(bwd) if check_finite else None
+    backward = _backward_lines(bwd.blocks, lib, places) + _zero_lines(bwd)
     grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
     returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
     cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
@@ -177,8 +197,8 @@ def render(bwd: Backward, origin: str, command: str, header_extra: Sequence[str]
     seed_value = "np.ones_like(%s)" % bwd.fn.result if lib == "np" else "1.0"
     body = "\n".join(forward + backward) + seed_value
     helpers = _helpers(body)
-    if helpers:
-        body += "np."
+    for helper in helpers:  # the imports a helper's own code needs
+        body += (templates_dir() / "runtime" / f"{helper}.j2").read_text()
     context = dict(
         name=bwd.fn.name,
         origin=origin,
