@@ -108,14 +108,17 @@ def targets(all_data: Sequence[dict[str, Any]]) -> list[str]:
             verdict = "met" if ratio <= bound else "MISSED"
             lines.append(f"* {name}: codegen / hand-written = {ratio:.3f} (target ≤ {bound}): {verdict}")
         else:
-            lines.append(f"* {name}: codegen / hand-written Python = {ratio:.3f}")
+            verdict = "met" if ratio <= 1.2 else "MISSED"
+            lines.append(f"* {name}: codegen / hand-written Python = {ratio:.3f} "
+                         f"(target: close to 1, taken as ≤ 1.2): {verdict}")
         for other in MUST_BEAT:
             o = res.get(other)
             if o is None or o["status"] != "ok":
                 continue
             o_med = harness.summary(o["times"])[0]
             verdict = "met" if cg_med < o_med else "MISSED"
-            lines.append(f"  * faster than {other}: {o_med / cg_med:.2f}× ({verdict})")
+            lines.append(f"  * faster than {other}: {other} takes {o_med / cg_med:.2f}× "
+                         f"codegen's time: {verdict}")
     return lines
 
 
