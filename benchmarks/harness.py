@@ -200,7 +200,7 @@ def check_systems(
                     res.note = (res.note + "; " if res.note else "") + (
                         f"gradients not in {expected}: {', '.join(wrong_dtype)}"
                     )
-        except Exception as exc:  # a system that cannot run is reported, not fatal
+        except Exception as exc:  # noqa: BLE001 (a system that cannot run is reported)
             res.status = "error"
             res.note = f"{type(exc).__name__}: {_first_sentence(str(exc))}"
         out[s.name] = res

@@ -54,12 +54,12 @@ def workload_table(data: dict[str, Any]) -> str:
     lines = [
         f"### {data['title']}",
         "",
-        f"{data['shapes']}. Gradients equal to the hand-written ones within "
+        (f"{data['shapes']}. Gradients equal to the hand-written ones within "
         f"rtol={data['tolerance']['rtol']:g}, atol={data['tolerance']['atol_rel']:g}·max|g| "
-        f"before timing. {data['rounds']} rounds.",
+        f"before timing. {data['rounds']} rounds."),
         "",
-        f"| system | median ({'µs' if unit == 'us' else 'ms'}) | spread | × hand-written "
-        "| × example forward | note |",
+        (f"| system | median ({'µs' if unit == 'us' else 'ms'}) | spread | × hand-written "
+        "| × example forward | note |"),
         "|---|---:|---:|---:|---:|---|",
     ]
     lines += [_row(r, unit, fwd) for r in data["results"]]
@@ -195,9 +195,9 @@ def machine_lines(machine: dict[str, Any], threads: int | None) -> list[str]:
     return [
         f"* CPU: {machine['cpu']}, {machine['cores']} cores; {machine['platform']}",
         f"* Python {machine['python']}, NumPy {machine['numpy']}, BLAS: {blas_text}",
-        f"* threads pinned to {threads} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, "
-        f"XLA_FLAGS `{machine.get('xla_flags', '')}`)",
+        (f"* threads pinned to {threads} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, "
+        f"XLA_FLAGS `{machine.get('xla_flags', '')}`)"),
         f"* OpenBLAS kernel variables: {env or 'unset'}",
-        f"* load average when the last workload ended (1, 5, 15 min): "
-        f"{machine.get('load_average', '?')} on {machine['cores']} cores (a shared machine)",
+        (f"* load average when the last workload ended (1, 5, 15 min): "
+        f"{machine.get('load_average', '?')} on {machine['cores']} cores (a shared machine)"),
     ]

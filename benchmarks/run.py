@@ -116,9 +116,9 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
     lines = [
         "# Gradient speed",
         "",
-        f"Measured {all_data[-1].get('date', datetime.date.today().isoformat())} at commit "
+        (f"Measured {all_data[-1].get('date', datetime.date.today().isoformat())} at commit "
         f"{all_data[-1].get('revision') or revision(ROOT)} with "
-        f"`{command_line(ns)}`.",
+        f"`{command_line(ns)}`."),
         "Time per call of the forward plus all gradients; median over rounds, spread is half",
         "the interquartile range; `× hand-written` is the median over rounds of the ratio to",
         "the hand-written code timed in the same round; `× forward` divides by the forward",

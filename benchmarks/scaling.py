@@ -22,10 +22,10 @@ import datetime
 import json
 import random
 import resource
-import subprocess
-import tempfile
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,7 +110,6 @@ def measure_one(n: int, repeats: int) -> dict[str, Any]:
     """Inside a fresh process: time `repeats` runs of the pipeline on a program
     of `n` statements; memory is the growth of the peak resident set size
     over what the imports alone took."""
-    import codegen.format, codegen.parse, codegen.render, codegen.reverse, codegen.verify  # noqa: F401,E401
 
     baseline = _maxrss_mib()
     source = program(n)
@@ -158,14 +157,14 @@ def markdown(rows: list[dict[str, Any]], argv: list[str]) -> str:
     lines = [
         "# Codegen's own speed",
         "",
-        f"Measured {datetime.date.today().isoformat()} at commit {revision(ROOT)} with "
+        (f"Measured {datetime.date.today().isoformat()} at commit {revision(ROOT)} with "
         f"`python benchmarks/scaling.py{' ' + ' '.join(argv) if argv else ''}`; "
         "seconds per stage (median of the repeats; one run at 10,000 statements), each size "
         "in a fresh process; memory is the growth of that process's peak resident set size "
-        "over the imports alone.",
+        "over the imports alone."),
         "",
-        "| statements | primitive steps | parse | reverse | render | black | verify | "
-        "total (s) | ms per statement | memory (MiB) | output lines | verified |",
+        ("| statements | primitive steps | parse | reverse | render | black | verify | "
+        "total (s) | ms per statement | memory (MiB) | output lines | verified |"),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:

@@ -119,7 +119,7 @@ def exec_source(text: str, path: str, bindings: dict[str, Any]) -> dict[str, Any
     ``autograd.numpy`` or ``jax.numpy``.
     """
     namespace: dict[str, Any] = {"__name__": f"bench_source_{Path(path).stem}"}
-    exec(compile(text, path, "exec"), namespace)
+    exec(compile(text, path, "exec"), namespace)  # noqa: S102 (the benchmark runs the forward)
     namespace.update(bindings)
     return namespace
 
@@ -171,7 +171,7 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     except (CodegenError, CodegenErrors) as exc:
         why = "codegen refuses it: " + str(exc).strip().splitlines()[0]
         return _no_codegen(why, "not generated yet")
-    except Exception as exc:  # a codegen bug: report it in the table, time the others
+    except Exception as exc:  # noqa: BLE001 (a codegen bug: reported, the others timed)
         why = f"codegen failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
         return _no_codegen(why, "error")
     mod = module_from_source(code, f"{w.func}_grad")
@@ -248,7 +248,7 @@ def jax_systems(
     def with_jit(*a: Any) -> Any:
         return jax.block_until_ready(jitted(*a))
 
-    to_np = lambda r: as_float_arrays(r[0], r[1])  # noqa: E731
+    to_np = lambda r: as_float_arrays(r[0], r[1])
     return [
         System(JAX, plain, jargs, note=f"differentiates {label}, op by op", to_numpy=to_np),
         System(JAX_JIT, with_jit, jargs, note=f"differentiates {label}, compiled once",

@@ -11,17 +11,16 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import harness, report, scaling, systems  # noqa: E402
-from benchmarks.bench import run_workload  # noqa: E402
-from benchmarks.workloads import WORKLOADS  # noqa: E402
+from benchmarks import harness, report, scaling, systems
+from benchmarks.bench import run_workload
+from benchmarks.workloads import WORKLOADS
 
-FAST = dict(tiny=True, rounds=2, target=1e-4, warmup=0.0)
+FAST = {"tiny": True, "rounds": 2, "target": 1e-4, "warmup": 0.0}
 LIBRARY = {"autograd": "autograd", "jax": "jax", "torch": "torch"}
 
 
@@ -86,9 +85,9 @@ def test_a_wrong_gradient_is_caught_and_not_timed(name):
 def test_compare_reports_shape_and_value_differences():
     ref = (1.0, [np.ones((2, 3)), np.zeros(3)])
     assert harness.compare(ref, (1.0, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)[0] == []
-    problems, dev = harness.compare(ref, (1.0, [np.ones((3, 2)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    problems, _ = harness.compare(ref, (1.0, [np.ones((3, 2)), np.zeros(3)]), "ab", 1e-7, 1e-9)
     assert problems == ["a: shape (3, 2), expected (2, 3)"]
-    problems, dev = harness.compare(ref, (1.1, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    problems, _ = harness.compare(ref, (1.1, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)
     assert problems and problems[0].startswith("loss")
 
 

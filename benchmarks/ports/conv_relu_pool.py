@@ -7,7 +7,7 @@ import numpy as np
 
 
 def conv_relu_pool(x, w, b):
-    N, C, H, W = x.shape
+    N, _, H, W = x.shape
     F = w.shape[0]
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), "constant")
     out = b  # (F,), broadcast against (N, H, W, F)

@@ -47,7 +47,7 @@ WORKLOAD = Workload(
     rtol=1e-12,
     atol_rel=1e-14,
     notes=(
-        "autograd and JAX differentiate examples/neuron.py itself, its `math` "
-        "rebound to autograd.numpy / jax.numpy; PyTorch runs on 0-d float64 tensors.",
+        ("autograd and JAX differentiate examples/neuron.py itself, its `math` "
+        "rebound to autograd.numpy / jax.numpy; PyTorch runs on 0-d float64 tensors."),
     ),
 )
