@@ -132,10 +132,6 @@ _BROADCAST = {
 _SCALAR_RESULTS = {"item", "size", "ndim", "len"}
 
 
-def _is(o: ir.Operand, op: str, producers: dict[str, str]) -> bool:
-    return isinstance(o, ir.Var) and producers.get(o.name) == op
-
-
 def _broadcast(shapes: list[Shape | None]) -> Shape | None:
     """The broadcast of symbolic shapes, or None when it cannot be proven."""
     if any(s is None for s in shapes):
@@ -195,35 +191,80 @@ def _index_shape(shape: Shape | None, parts: tuple[ir.Operand, ...]) -> Shape | 
 def shapes(fn: ir.Function) -> dict[str, Shape | None]:
     """Symbolic shapes (tuples of dimension names) where they can be proven
     from annotations: enough to tell when an elementwise op broadcasts."""
-    out: dict[str, Shape | None] = {p.name: annotation_dims(p.annotation) for p in fn.params}
-    producers: dict[str, str] = {}
+    return _ShapeInference(fn).run()
 
-    def shape(o: ir.Operand) -> Shape | None:
+
+class _ShapeInference:
+    """Propagates symbolic shapes through the steps, in order."""
+
+    def __init__(self, fn: ir.Function) -> None:
+        self.fn = fn
+        self.out: dict[str, Shape | None] = {
+            p.name: annotation_dims(p.annotation) for p in fn.params
+        }
+        #: names bound to ``x.shape`` -> x; names bound to one size -> its dim.
+        self.shape_of: dict[str, str] = {}
+        self.size: dict[str, str] = {}
+
+    def of(self, o: ir.Operand) -> Shape | None:
         if isinstance(o, ir.Const):
             return () if re.fullmatch(r"\(?-?[\d.e+-]+\)?", o.text) else None
-        return out.get(o.name)
+        return self.out.get(o.name)
 
-    for step in fn.body:
-        args = [shape(a) for a in step.args]
-        s: Shape | None = None
-        if step.op in _SAME_SHAPE:
-            s = args[0]
-        elif step.op in _BROADCAST:
-            s = _broadcast(args)
-        elif step.op in _REDUCTIONS:
-            s = _reduce_shape(args[0], step)
-        elif step.op == "matmul" and args[0] is not None and args[1] is not None:
+    def run(self) -> dict[str, Shape | None]:
+        for step in self.fn.body:
+            self.out[step.target] = self.step(step)
+        return self.out
+
+    def step(self, step: ir.Assign) -> Shape | None:
+        args = [self.of(a) for a in step.args]
+        op = step.op
+        if op in _SAME_SHAPE:
+            return args[0]
+        if op in _BROADCAST:
+            return _broadcast(args)
+        if op in _REDUCTIONS:
+            return _reduce_shape(args[0], step)
+        if op == "matmul" and args[0] is not None and args[1] is not None:
             a, b = args[0], args[1]
-            if len(a) == 2 and len(b) == 2 and a[1] == b[0]:
-                s = (a[0], b[1])
-        elif step.op == "transpose" and not step.kwargs and args[0] is not None:
-            s = tuple(reversed(args[0]))
-        elif step.op == "getitem":
-            s = () if _is(step.args[0], "shape", producers) else _index_shape(args[0], step.args[1:])
-        elif step.op in _SCALAR_RESULTS:
-            s = ()
-        elif step.op == "shape":
-            s = None
-        out[step.target] = s
-        producers[step.target] = step.op
-    return out
+            return (a[0], b[1]) if len(a) == 2 and len(b) == 2 and a[1] == b[0] else None
+        if op == "transpose" and not step.kwargs and args[0] is not None:
+            return tuple(reversed(args[0]))
+        if op == "shape" and isinstance(step.args[0], ir.Var):
+            self.shape_of[step.target] = step.args[0].name
+            return None
+        if op in ("item", "getitem") and self.sized(step):
+            return ()
+        if op == "getitem":
+            return _index_shape(args[0], step.args[1:])
+        if op == "gather":
+            return self.gathered(args[0], step.args[1:])
+        if op == "arange" and len(step.args) == 1:
+            n = step.args[0]
+            dim = self.size.get(n.name) if isinstance(n, ir.Var) else n.text
+            return None if dim is None else (dim,)
+        if op in _SCALAR_RESULTS:
+            return ()
+        return None
+
+    def sized(self, step: ir.Assign) -> bool:
+        """`N = x.shape[0]` (or unpacked): record that N is x's first dim."""
+        base, index = step.args[0], step.args[1] if len(step.args) == 2 else None
+        if not isinstance(base, ir.Var) or base.name not in self.shape_of:
+            return False
+        dims = self.out.get(self.shape_of[base.name])
+        if dims is not None and isinstance(index, ir.Const) and re.fullmatch(r"-?\d+", index.text):
+            k = int(index.text)
+            if -len(dims) <= k < len(dims):
+                self.size[step.target] = dims[k]
+        return True
+
+    def gathered(self, x: Shape | None, parts: tuple[ir.Operand, ...]) -> Shape | None:
+        """``x[i, j]`` with integer arrays i, j: their broadcast shape, then
+        the axes of x they do not index."""
+        if x is None or not parts or len(parts) > len(x):
+            return None
+        if not all(isinstance(p, ir.Var) for p in parts):
+            return None
+        index = _broadcast([self.of(p) for p in parts])
+        return None if index is None else index + x[len(parts):]
