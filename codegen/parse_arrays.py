@@ -61,7 +61,9 @@ METHODS: dict[str, str] = {
 _PACKED = {"reshape": "shape", "transpose": "axes"}
 
 #: ``x.<attribute>`` -> op.
-ATTRIBUTES: dict[str, str] = {"T": "transpose", "shape": "shape", "size": "size", "ndim": "ndim"}
+ATTRIBUTES: dict[str, str] = {
+    "T": "transpose", "shape": "shape", "size": "size", "ndim": "ndim", "dtype": "dtype",
+}
 
 #: Module attributes that are constants.
 NUMPY_CONSTANTS: dict[str, str] = {

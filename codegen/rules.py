@@ -120,7 +120,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("where", ("c", "x", "y"), _XY, "np.where({c}, {x}, {y})",
          broadcast=True, smooth=False),
     # ----- NumPy: reductions -----
-    Rule("sum", _X, _X, "np.sum({x}{kw})", keywords=_AXIS, views=_X),
+    Rule("sum", _X, _X, "np.sum({x}{kw})", keywords=(*_AXIS, "dtype"), views=_X),
     Rule("mean", _X, _X, "np.mean({x}{kw})", keywords=_AXIS),
     Rule("amax", _X, _X, "np.max({x}{kw})", keywords=_AXIS, smooth=False),
     Rule("amin", _X, _X, "np.min({x}{kw})", keywords=_AXIS, smooth=False),
@@ -171,6 +171,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("sign", _X, (), "np.sign({x})"),
     Rule("item", _XY, (), "{x}[{y}]"),
     Rule("shape", _X, (), "{x}.shape"),
+    Rule("dtype", _X, (), "{x}.dtype"),
     Rule("size", _X, (), "np.size({x})"),
     Rule("ndim", _X, (), "np.ndim({x})"),
     Rule("slice", ("lo", "hi", "step"), (), "slice({lo}, {hi}, {step})"),

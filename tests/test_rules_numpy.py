@@ -42,6 +42,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "sum_keepdims": ("out = x.sum(axis=0, keepdims=True) * x", {"x": (3, 4)}),
     "sum_tuple": ("out = np.sum(a * a, axis=(0, 2))", {"a": (2, 3, 4)}),
     "sum_positional_axis": ("out = np.sum(x, 1)", {"x": (3, 4)}),
+    "sum_dtype": ("out = np.sum(x * x, axis=0, dtype=x.dtype)", {"x": (3, 4)}),
     "mean": ("out = np.mean(x * x, axis=1)", {"x": (3, 4)}),
     "mean_all": ("out = x.mean()", {"x": (3, 4)}),
     "amax": ("out = np.max(x, axis=1)", {"x": (3, 4)}),
@@ -184,3 +185,11 @@ def test_fan_out_of_arrays_accumulates_out_of_place():
     _, cache = generated.f_forward(np.ones(3))
     assert np.allclose(generated.f_backward(g, cache), 6.0)
     assert np.all(g == 1.0)
+
+
+def test_float32_stays_float32_through_the_max_shift():
+    src = _source("s = x - np.max(x, axis=1, keepdims=True)\n    out = np.sum(s * s)", {"x": (3, 4)})
+    _, generated, _ = build(src, "f", ["x"])
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    _, grad = generated.f_value_and_grad(x)
+    assert grad.dtype == np.float32
