@@ -311,7 +311,8 @@ def revision(root: str | os.PathLike[str]) -> str:
     try:
         head = git("rev-parse", "--short", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no", "--",
-                    "codegen", "templates", "examples", "benchmarks")
+                    "codegen", "templates", "examples", "benchmarks",
+                    ":(exclude)benchmarks/results")
     except OSError:
         return "unknown"
     return (head or "unknown") + (" +uncommitted changes" if dirty else "")
