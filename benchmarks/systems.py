@@ -143,10 +143,10 @@ def hand_systems(w: Workload, args: tuple[Any, ...]) -> list[System]:
     out = [System(HAND, w.hand_value_and_grad, args,
                   to_numpy=lambda r: as_float_arrays(r[0], _grads_tuple(r[1], n)))]
     if w.hand_forward is not None and w.hand_backward is not None:
-        _, cache = w.hand_forward(*args)
+        loss, cache = w.hand_forward(*args)
         out.append(System(HAND_FWD, w.hand_forward, args, kind="forward",
                           note="the forward keeping what the backward reads"))
-        out.append(System(HAND_BWD, w.hand_backward, (1.0, cache), kind="backward"))
+        out.append(System(HAND_BWD, w.hand_backward, (_seed(loss), cache), kind="backward"))
     return out
 
 
@@ -178,7 +178,7 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     n = len(w.wrt)
     vg = getattr(mod, f"{w.func}_value_and_grad")
     forward = getattr(mod, f"{w.func}_forward")
-    _, cache = forward(*args)
+    loss, cache = forward(*args)
     note = f"generated from {w.example} (wrt {', '.join(w.wrt)})"
     if w.scalar:  # scalar code must stay on Python floats, no NumPy scalars
         loss, grads = vg(*args)
@@ -189,8 +189,16 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
                to_numpy=lambda r: as_float_arrays(r[0], _grads_tuple(r[1], n))),
         System(CODEGEN_FWD, forward, args, kind="forward",
                note="the forward keeping what the backward reads"),
-        System(CODEGEN_BWD, getattr(mod, f"{w.func}_backward"), (1.0, cache), kind="backward"),
+        System(CODEGEN_BWD, getattr(mod, f"{w.func}_backward"), (_seed(loss), cache),
+               kind="backward"),
     ]
+
+
+def _seed(loss: Any) -> Any:
+    """dloss/dloss = 1 in the loss's own type: a Python float for scalar code,
+    a 0-d array of the loss's dtype for NumPy (a Python-float seed would make
+    ``np.broadcast_to(seed, ...)`` float64 and upcast a float32 backward)."""
+    return 1.0 if isinstance(loss, float) else np.ones_like(loss)
 
 
 def _no_codegen(why: str, status: str) -> list[System | Result]:
