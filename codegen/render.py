@@ -90,6 +90,25 @@ def _places(bwd: Backward) -> dict[str, str]:
     return {s.target: f"{bwd.fn.filename}:{s.loc.line}" for s in bwd.fn.body}
 
 
+def _names(names: Sequence[str]) -> str:
+    """A comma-separated tuple body: one line when it fits, else one name per
+    line with a trailing comma, the layout black keeps (and black is slow to
+    find by itself on very long lines)."""
+    if len(names) == 1:
+        return f"{names[0]},"
+    line = ", ".join(names)
+    if len(line) <= 70:
+        return line
+    return "\n" + "".join(f"        {n},\n" for n in names) + "    "
+
+
+def _grouped(names: Sequence[str]) -> str:
+    """`a, b` as written after `return`, `del` or before `= cache`; parenthesised
+    when it spans lines."""
+    body = _names(names)
+    return f"({body})" if body.startswith("\n") else body  # the layout black gives
+
+
 def _release(bwd: Backward) -> str:
     """In NumPy modules, a `del` of the forward's arrays that the backward
     does not read, so the flat value-and-grad holds no more memory than needed."""
@@ -97,7 +116,7 @@ def _release(bwd: Backward) -> str:
         return ""
     keep = set(bwd.cache) | {bwd.fn.result} | {p.name for p in bwd.fn.params}
     dead = [s.target for s in bwd.forward if s.target not in keep]
-    return f"del {', '.join(dead)}  # not read by the backward" if dead else ""
+    return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
 
 
 def _docstring(*paragraphs: str) -> str:
@@ -193,7 +212,8 @@ def render(
     grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
     returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
     cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
-    cache = ", ".join(bwd.cache) + ("," if len(bwd.cache) == 1 else "")
+    cache = _names(bwd.cache)
+    cache_target = _grouped(bwd.cache)
     seed_value = "np.ones_like(%s)" % bwd.fn.result if lib == "np" else "1.0"
     body = "\n".join(forward + backward) + seed_value
     helpers = _helpers(body)
@@ -219,9 +239,10 @@ def render(
         release=_release(bwd),
         backward=backward,
         cache=cache,
+        cache_target=cache_target,
         cache_param=cache_param,
         returns=returns,
-        returns_bare=", ".join(grads),
+        returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
         backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
         vag_doc=_docs(bwd, returns, len(grads) > 1)[1],
