@@ -87,6 +87,12 @@ CONSTANTS: dict[str, str] = {
 
 _SIGMOID_OPS = ("neg", "exp", "add", "div")
 
+#: Ops whose result may be a view of their first operand's array.
+_VIEW_OPS = frozenset({
+    "getitem", "reshape", "transpose", "squeeze", "expand_dims", "broadcast_to",
+    "sliding_window_view", "strided_windows",
+})
+
 
 def _dotted(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
@@ -264,6 +270,9 @@ class _Builder(ArrayExpressions):
         self.constants: dict[str, str] = {}
         #: Last numeric suffix handed out per base name (see `fresh`).
         self.suffixes: dict[str, int] = {}
+        #: SSA names whose array another name (or the caller) may also hold:
+        #: an in-place update of one would change the other (see `in_place`).
+        self.shared: set[str] = set()
         self.source = ""
         self.display = ""
 
@@ -388,6 +397,40 @@ class _Builder(ArrayExpressions):
             )
         self.display = target.value
         self.env[target.value] = self.expr(value, self.target_name(target.value))
+        self.note_alias(value, self.env[target.value])
+
+    def note_alias(self, value: cst.BaseExpression, var: ir.Operand) -> None:
+        """Record `var` and its source as shared when binding `value` to a name
+        makes an alias or a view (``a = x``, ``a = x[1:]``, ``a = x.T``)."""
+        step = self.steps[-1] if self.steps else None
+        if not isinstance(var, ir.Var) or step is None or step.target != var.name:
+            return
+        copied = isinstance(value, cst.Call) and (
+            self.mod.canonical(_dotted(value.func) or "") == "numpy.copy"
+            or (isinstance(value.func, cst.Attribute) and value.func.attr.value == "copy")
+        )
+        source = step.args[0] if step.args else None
+        if not isinstance(source, ir.Var):
+            return
+        if step.op == "copy" and not isinstance(value, cst.Name):
+            # a call's result: an alias only when it is an existing value (a
+            # helper returning its parameter), not a fresh one it computed
+            held = {v.name for v in self.env.values() if isinstance(v, ir.Var)} - {var.name}
+            copied = copied or not (source.name in held or source.name in self.shared)
+        if step.op in _VIEW_OPS or (step.op == "copy" and not copied):
+            self.shared.update((var.name, source.name))
+
+    def in_place(self, name: ir.Operand, node: cst.CSTNode, what: str) -> None:
+        """Refuse an in-place update of a NumPy array another name also holds:
+        Python would change both, the functional update here only one."""
+        numpy = any(v.split(".")[0] == "numpy" for v in self.mod.aliases.values())
+        if numpy and isinstance(name, ir.Var) and name.name in self.shared:
+            raise self.mod.error(
+                f"in-place update of '{what}', whose array is also held elsewhere",
+                node,
+                f"on NumPy arrays this changes the caller's array or every name bound "
+                f"to it; write '{what} = {what} + ...' (or use np.copy first)",
+            )
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         op = AUGMENTED_OPS.get(type(node.operator))
@@ -409,6 +452,7 @@ class _Builder(ArrayExpressions):
             )
         self.display = node.target.value
         left = self.name(node.target)
+        self.in_place(left, node, node.target.value)
         right = self.expr(node.value)
         self.env[node.target.value] = self.emit(
             op, (left, right), node, self.target_name(node.target.value)
@@ -576,6 +620,8 @@ class _Builder(ArrayExpressions):
         inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
         inner.taken = self.taken
         inner.constants = self.constants
+        # a helper's parameters are the caller's arrays
+        inner.shared = self.shared | {a.name for a in args if isinstance(a, ir.Var)}
         params = _params(self.mod, fdef)
         if len(params) != len(args):
             raise self.mod.error(
@@ -730,6 +776,38 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
 
 
 
+def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
+    """Refuse binding a name that generated modules define as a runtime helper
+    (``_unbroadcast``): a parameter or variable so named would shadow it."""
+    from codegen.rules import templates_dir
+
+    reserved = {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
+    clash: list[cst.Name] = []
+
+    def bound(names: Sequence[cst.Name]) -> None:
+        clash.extend(n for n in names if n.value in reserved)
+
+    class Find(cst.CSTVisitor):  # names bound, not calls: a backward calls them
+        def visit_Param(self, node: cst.Param) -> None:
+            bound([node.name])
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            bound(_names_in(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            bound(_names_in(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            bound(_names_in(node.target))
+
+    fdef.visit(Find())
+    if clash:
+        raise mod.error(
+            f"the name '{clash[0].value}' is reserved for codegen's runtime helpers",
+            clash[0], "rename it",
+        )
+
+
 def _user_names(fdef: cst.CSTNode) -> set[str]:
     names: set[str] = set()
 
@@ -764,11 +842,13 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         )
     for deco in fdef.decorators:
         raise mod.error("decorated functions are not supported", deco)
+    _check_reserved(mod, fdef)
     b = _Builder(mod)
     params = _params(mod, fdef)
     b.taken = _user_names(fdef) | {p.name for p in params}
     for p in params:
         b.env[p.name] = ir.Var(p.name)
+    b.shared = {p.name for p in params}  # the caller holds them
     result = _build_body(b, fdef)
     if isinstance(result, ir.Const):
         raise mod.error("the function returns a constant: nothing to differentiate", fdef.name)

@@ -117,6 +117,9 @@ class ArrayExpressions:
              kwargs: Sequence[tuple[str, ir.Operand]] = ()) -> ir.Var:
         raise NotImplementedError
 
+    def in_place(self, name: ir.Operand, node: cst.CSTNode, what: str) -> None:
+        raise NotImplementedError
+
     # ----- calls -----
 
     def call_op(self, op: str, what: str, node: cst.Call, name: str | None,
@@ -256,6 +259,7 @@ class ArrayExpressions:
             raise self.mod.error("only a plain name can be indexed on the left", target.value)
         base_name = target.value.value
         base = self.expr(target.value)
+        self.in_place(base, node, base_name)
         parts, fancy = self.index_parts(target)
         new = self.expr(value)
         if op is not None:

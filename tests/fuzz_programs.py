@@ -203,7 +203,7 @@ class Reduce(Node):
         kw = "" if self.axis is None else f"axis={self.axis}"
         if self.keepdims:
             kw += (", " if kw else "") + "keepdims=True"
-        if self.method:
+        if self.method and not isinstance(self.arg, Num):  # 0.5.sum() is a float's
             return f"{self.arg.src(lib)}.{self.fn}({kw})"
         return f"np.{self.fn}({self.arg.src(lib)}{', ' if kw else ''}{kw})"
 
@@ -331,7 +331,7 @@ def _helper_closure(names: tuple[str, ...]) -> list[str]:
 
 #: Names that look like generated ones: the generator must still be right.
 TRICKY = ["grad_x", "grad_out", "cache", "cache_", "out", "grad_a", "f_forward",
-          "f_backward", "grad_grad_x", "x_1", "out_mul", "é", "变量", "_unbroadcast"]
+          "f_backward", "grad_grad_x", "x_1", "out_mul", "é", "变量"]
 PLAIN = ["x", "y", "z", "a", "b", "w", "h", "s", "t1", "L"]
 
 
@@ -433,3 +433,134 @@ def _leaves(node: Node) -> list[Node]:
     kids = [v for v in vars(node).values() if isinstance(v, Node)]
     kids += [k for v in vars(node).values() if isinstance(v, tuple) for k in v if isinstance(k, Node)]
     return [node] if not kids else [leaf for k in kids for leaf in _leaves(k)]
+
+
+# ----- array programs -----
+
+
+def shape_of(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The NumPy shape `node` evaluates to, from its leaves' shapes."""
+    if isinstance(node, Var):
+        return shapes[node.name]
+    if isinstance(node, Num):
+        return ()
+    if isinstance(node, Bin):
+        a, b = shape_of(node.left, shapes), shape_of(node.right, shapes)
+        if node.op == "@":
+            return (np.zeros(a) @ np.zeros(b)).shape
+        return np.broadcast_shapes(a, b)
+    if isinstance(node, (Neg, Call)):
+        return shape_of(node.inner if isinstance(node, Neg) else node.arg, shapes)
+    if isinstance(node, (MaxMin, HelperCall)):
+        return np.broadcast_shapes(*(shape_of(a, shapes) for a in node.args))
+    if isinstance(node, Reduce):
+        return np.sum(np.zeros(shape_of(node.arg, shapes)), axis=node.axis,
+                      keepdims=node.keepdims).shape
+    raise AssertionError(node)
+
+
+@st.composite
+def array_expr(draw: st.DrawFn, avail: list[str], shapes: dict[str, tuple[int, ...]],
+               depth: int, helpers: list[str], weight: str | None) -> Node:
+    if depth <= 0 or draw(st.integers(0, 4)) == 0:
+        if draw(st.integers(0, 6)) == 0:
+            return Num(draw(st.sampled_from(["0.5", "2", "1.5"])))
+        return Var(draw(st.sampled_from(avail)))
+    sub = array_expr(avail, shapes, depth - 1, helpers, weight)
+
+    def fits(*nodes: Node) -> bool:
+        try:
+            np.broadcast_shapes(*(shape_of(n, shapes) for n in nodes))
+        except ValueError:  # e.g. (n, k) after @ against (n, c)
+            return False
+        return True
+
+    kind = draw(st.sampled_from(["+", "-", "*", "/safe", "**", "neg", "call", "call",
+                                 "maxmin", "reduce", "reduce", "matmul", "helper", "abs"]))
+    if kind in ("+", "-", "*"):
+        a, b = draw(sub), draw(sub)
+        return Bin(kind, a, b) if fits(a, b) else a
+    if kind == "/safe":
+        d, a = draw(sub), draw(sub)
+        return Bin("/", a, Bin("+", Bin("*", d, d), Num("1"))) if fits(a, d) else a
+    if kind == "**":
+        return Bin("**", draw(sub), Num(draw(st.sampled_from(["2", "3"]))))
+    if kind == "neg":
+        return Neg(draw(sub))
+    if kind == "call":
+        fn = draw(st.sampled_from(["exp", "log", "sqrt", "sin", "cos", "tanh"]))
+        return _safe_unary(draw, fn, draw(sub), "math")
+    if kind == "abs":
+        return Call("abs", draw(sub))
+    if kind == "maxmin":
+        a, b = draw(sub), draw(sub)
+        return MaxMin(draw(st.sampled_from(["max", "min"])), (a, b)) if fits(a, b) else a
+    if kind == "reduce":
+        arg = draw(sub)
+        ndim = len(shape_of(arg, shapes))
+        axis = draw(st.sampled_from([None, *range(-ndim, ndim)]))
+        method = ndim > 0 and draw(st.booleans())  # a float has no .sum()
+        return Reduce(draw(st.sampled_from(["sum", "mean", "max"])), arg, axis,
+                      draw(st.booleans()), method)
+    if kind == "matmul" and weight is not None:
+        arg = draw(sub)
+        k = shapes[weight][0]
+        if shape_of(arg, shapes)[-1:] == (k,):
+            return Bin("@", arg, Var(weight))
+        return arg
+    if kind == "helper":
+        h = draw(st.sampled_from(sorted(HELPERS)))
+        args = tuple(draw(sub) for _ in range(HELPERS[h].arity))
+        if not fits(*args):
+            return args[0]
+        helpers.append(h)
+        return HelperCall(h, args)
+    return draw(sub)
+
+
+@st.composite
+def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> Program:
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    fname = draw(st.sampled_from(["f", "loss", "layer"]))
+    reserved = {fname, "np", *HELPERS, *(f"{fname}_{s}" for s in ("forward", "backward", "value_and_grad"))}
+    params = draw(names(draw(st.integers(1, max_params)), reserved))
+    shapes = {p: draw(st.sampled_from([(n, c), (c,), (n, 1), (1, c), (n, c)])) for p in params}
+    weight = None
+    if draw(st.booleans()):
+        weight = draw(st.sampled_from([w for w in ("W", "W1", "grad_W") if w not in params]))
+        params.append(weight)
+        shapes[weight] = (c, draw(st.integers(1, 3)))
+    avail = [p for p in params if p != weight]
+    param_shapes = dict(shapes)
+    body: list[tuple[str, str, Node]] = []
+    helpers: list[str] = []
+    for _ in range(draw(st.integers(0, max_stmts))):
+        expr = draw(array_expr(avail, shapes, draw(st.integers(1, 3)), helpers, weight))
+        if isinstance(expr, Var):  # `a = x` aliases x: in-place updates are refused
+            expr = Bin("*", expr, Num("1.0"))
+        shape = shape_of(expr, shapes)
+        how = draw(st.sampled_from(["new", "new", "rebind", "aug"]))
+        same = [v for v in avail if v not in params
+                and shapes[v] == np.broadcast_shapes(shapes[v], shape)]
+        if how == "new" or not same:
+            fresh = [v for v in PLAIN + TRICKY if v not in avail and v not in reserved and v not in params]
+            target = draw(st.sampled_from(fresh))
+            avail.append(target)
+            shapes[target] = shape
+            body.append((target, "", expr))
+        elif how == "rebind":
+            target = draw(st.sampled_from(avail))
+            shapes[target] = shape
+            body.append((target, "", expr))
+        else:  # x op= e keeps x's shape only when e broadcasts into it
+            body.append((draw(st.sampled_from(same)), draw(st.sampled_from(["+", "-", "*"])), expr))
+    result = draw(array_expr(avail, shapes, draw(st.integers(0, 3)), helpers, weight))
+    if not any(isinstance(leaf, Var) for leaf in _leaves(result)):
+        result = Bin("*", result, Var(avail[0]))
+    if draw(st.booleans()):
+        result = Reduce("sum", result, None, False)
+    wrt = None
+    if draw(st.booleans()):
+        wrt = draw(st.permutations(params))[: draw(st.integers(1, len(params)))]
+    return Program(fname, params, body, result, "np", ("import numpy as np",),
+                   tuple(helpers), wrt, {p: param_shapes[p] for p in params})

@@ -4,9 +4,12 @@ checked against central differences of the user's own forward."""
 from __future__ import annotations
 
 import numpy as np
-
-from codegen.verify import check_gradients
+import pytest
 from conftest import build
+
+from codegen import generate
+from codegen.errors import CodegenError
+from codegen.verify import check_gradients
 
 
 def _check(source: str, point: dict, func: str = "f", wrt=None) -> None:
@@ -43,6 +46,58 @@ def test_long_chain_of_unary_minus_on_a_constant_stays_flat():
     # `x * ---...1` (1,000 signs) was folded to 2,000 nested parentheses, more
     # than Python compiles (200), and black exploded it to megabytes.
     src = "def f(x):\n    return x * " + "-" * 1000 + "1.5\n"
-    forward, generated, code = build(src)
+    _, _, code = build(src)
     assert len(code) < 20_000
     _check(src, {"x": 0.8})
+
+
+ALIASED = [
+    # (source body, line:col of the refused update); each gave a wrong value
+    # and gradient: Python changes both names (or the caller's array), the
+    # functional update only one.
+    ("    a = x\n    a += 1.0\n    return np.sum(a * x)\n", "6:5"),
+    ("    a = x * 2.0\n    b = a\n    a += 1.0\n    return np.sum(a * b)\n", "7:5"),
+    ("    a = x\n    a[0] = 5.0\n    return np.sum(a * x)\n", "6:5"),
+    ("    a = x[1:]\n    a *= 2.0\n    return np.sum(a * x[1:])\n", "6:5"),
+    ("    x += 1.0\n    return np.sum(x * x)\n", "5:5"),
+]
+
+
+@pytest.mark.parametrize("body,where", ALIASED)
+def test_in_place_update_of_a_shared_array_is_refused(body, where):
+    with pytest.raises(CodegenError) as info:
+        generate(f"import numpy as np\n\n\ndef f(x):\n{body}", "alias.py", "f")
+    assert str(info.value).startswith(f"alias.py:{where}: error: in-place update of ")
+
+
+def test_in_place_update_of_a_fresh_array_is_still_right():
+    src = (
+        "import numpy as np\n\n\ndef f(x):\n    a = np.copy(x)\n    a[0] = 5.0\n    a += 2.0\n"
+        "    b = x * 2.0\n    b += x\n    return np.sum(a * x * b)\n"
+    )
+    _check(src, {"x": np.array([0.3, -1.2, 0.8])})
+    _check("import math\n\n\ndef f(x):\n    a = x\n    a += 1.0\n    return a * x\n", {"x": 0.7})
+
+
+def test_user_name_of_a_runtime_helper_is_refused():
+    # A parameter named `_unbroadcast` shadowed the helper in the generated
+    # module: "'numpy.ndarray' object is not callable".
+    src = "import numpy as np\n\n\ndef f(_unbroadcast, b):\n    return np.sum(_unbroadcast * b)\n"
+    with pytest.raises(CodegenError, match=r"^h\.py:4:7: error: the name '_unbroadcast' is reserved"):
+        generate(src, "h.py", "f")
+
+
+def test_in_place_update_after_a_helper_call():
+    # A helper's fresh result may be updated in place; a helper returning its
+    # parameter hands back the caller's array, which may not.
+    fresh = (
+        "import numpy as np\n\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n\n\n"
+        "def f(x):\n    y = sigmoid(x)\n    y += 0.5\n    return np.sum(y * x)\n"
+    )
+    _check(fresh, {"x": np.array([0.2, -0.4])})
+    same = (
+        "import numpy as np\n\n\ndef ident(z):\n    return z\n\n\n"
+        "def f(x):\n    y = ident(x)\n    y += 0.5\n    return np.sum(y * x)\n"
+    )
+    with pytest.raises(CodegenError, match="in-place update of 'y'"):
+        generate(same, "h.py", "f")

@@ -9,12 +9,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from codegen import generate
 from codegen.cli import main
 from codegen.lint import lint_source
 from codegen.verify import check_gradients, module_from_source
-from conftest import ROOT
 
 UNSTABLE_SOFTMAX = """\
 import numpy as np
@@ -68,9 +68,8 @@ def test_stable_forms_do_not_warn():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("[!_]*.py")), ids=lambda p: p.stem)
 def test_examples_are_written_stably(path):
-    from codegen.parse import list_functions
-
     from codegen.errors import CodegenError
+    from codegen.parse import list_functions
 
     source = path.read_text()
     for func in list_functions(source, str(path)):
@@ -145,7 +144,8 @@ def test_finite_checks_name_the_forward_line():
     assert "import codegen" not in code and "from codegen" not in code
     gen = module_from_source(code, "checked")
     w, x = np.array([0.5, -1.0]), np.array([1.0, 2.0])
-    out, cache = gen.f_forward(w, x)
+    out, _ = gen.f_forward(w, x)
+    assert np.isfinite(out)
     with np.errstate(all="ignore"):
         far = gen.f_forward(np.array([800.0, 1.0]), np.array([-1.0, 1.0]))  # p underflows to 0
         with pytest.raises(FloatingPointError) as info:

@@ -12,13 +12,19 @@ import ast
 import math
 
 import numpy as np
+from fuzz_programs import (
+    Program,
+    Reject,
+    array_programs,
+    fuzz_settings,
+    scalar_programs,
+)
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from codegen import generate
 from codegen.format import format_code
 from codegen.verify import check_gradients, module_from_source
-from fuzz_programs import Program, Reject, fuzz_settings, scalar_programs
 
 #: Programs run by this process, reported by the long profile.
 COUNTS = {"programs": 0, "checked": 0}
@@ -88,3 +94,37 @@ def test_generation_is_deterministic(prog: Program) -> None:
     """Same input, same bytes (within a process; across processes: test_render)."""
     source, code = _generate(prog)
     assert generate(source, "prog.py", prog.name, prog.wrt) == code
+
+
+@fuzz_settings(ci=80, long=3000)
+@given(prog=array_programs(), seed=st.integers(0, 2**32 - 1))
+def test_random_array_program_gradients(prog: Program, seed: int) -> None:
+    """Broadcasting, reductions with axis/keepdims, @, helpers, fan-out and
+    re-binding over random broadcast-compatible shapes."""
+    source, code = _generate(prog)
+    COUNTS["programs"] += 1
+    _check_module_text(code)
+    user = getattr(module_from_source(source, "user_forward"), prog.name)
+    gen = module_from_source(code, "generated")
+    fwd, bwd = (getattr(gen, f"{prog.name}_{s}") for s in ("forward", "backward"))
+    rng = np.random.default_rng(seed)
+    point = {p: rng.uniform(-2, 2, prog.shapes[p]) for p in prog.params}
+    note(repr(point))
+    try:
+        expected = prog.evaluate(point)
+    except Reject:
+        assume(False)
+    args = [point[p] for p in prog.params]
+    out, cache = fwd(*args)
+    np.testing.assert_allclose(out, user(*args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9)
+
+    wrt = prog.wrt or list(prog.params)
+    report = check_gradients(user, (fwd, bwd), prog.params, point, wrt, prog.name, seed % 1000)
+    assert report.ok, report.summary()
+
+    grads = bwd(np.ones(np.shape(out)), cache)
+    grads = (grads,) if len(wrt) == 1 else grads
+    for name, g in zip(wrt, grads, strict=True):
+        assert np.shape(g) == np.shape(point[name]), name
+    COUNTS["checked"] += 1
