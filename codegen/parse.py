@@ -139,7 +139,9 @@ class _Module:
 def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
     """A located syntax error; positions come from `ast`, which are exact."""
     try:
-        ast.parse(source, filename)
+        with warnings.catch_warnings():  # the error is the message, not warnings
+            warnings.simplefilter("ignore")
+            ast.parse(source, filename)
     except SyntaxError as err:
         line = err.lineno or 1
         col = max((err.offset or 1) - 1, 0)

@@ -518,6 +518,14 @@ def array_expr(draw: st.DrawFn, avail: list[str], shapes: dict[str, tuple[int, .
     return draw(sub)
 
 
+def _into(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """True when `shape` broadcasts into `target` (so `t op= e` keeps t's shape)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 @st.composite
 def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> Program:
     n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -540,8 +548,7 @@ def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> 
             expr = Bin("*", expr, Num("1.0"))
         shape = shape_of(expr, shapes)
         how = draw(st.sampled_from(["new", "new", "rebind", "aug"]))
-        same = [v for v in avail if v not in params
-                and shapes[v] == np.broadcast_shapes(shapes[v], shape)]
+        same = [v for v in avail if v not in params and _into(shape, shapes[v])]
         if how == "new" or not same:
             fresh = [v for v in PLAIN + TRICKY if v not in avail and v not in reserved and v not in params]
             target = draw(st.sampled_from(fresh))

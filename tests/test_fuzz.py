@@ -289,3 +289,13 @@ def test_generate_matches_the_command_byte_for_byte():
     assert generate(source, "examples/two_layer_net.py") == generate(
         source, "examples/two_layer_net.py"
     )
+
+
+def test_syntax_error_output_starts_with_the_error_line(tmp_path):
+    # Python's SyntaxWarnings (here "invalid decimal literal") were printed
+    # before the located error by the real command.
+    path = tmp_path / "warns.py"
+    path.write_text("def f(x):\n    y = 1if x else 2\n    return y +\n")
+    proc = _cli("grad", f"{path}:f")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{path}:3:"), proc.stderr
