@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codegen import ir
 from codegen.errors import CodegenError
@@ -194,6 +194,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
         pairs.sort(key=lambda p: p[1].name not in param_set)  # parameters first
         if lib == "np" and rule.same and len(pairs) == 2 and pairs[0][1] == pairs[1][1]:
             pairs = [("same", pairs[0][1], None)]  # x * x: one combined contribution
+            _keep_unexpanded(blocks, namer.grad(step.target))
         grads = []
         for name, arg, k in pairs:
             expr, made = ctx.contribution(rule, step, name, k)
@@ -278,6 +279,27 @@ class _Context:
 def _position(rule: Rule, name: str, k: int | None) -> int:
     fixed = [i for i in rule.inputs if not i.startswith("*")]
     return len(fixed) + k if k is not None else fixed.index(name)
+
+
+_BROADCAST_TO = re.compile(r"^np\.broadcast_to\((?P<g>.+), [\w.]+\.shape\)$")
+
+
+def _keep_unexpanded(blocks: list[Block], grad: str) -> None:
+    """Before `x * x`'s one contribution 2 g x, leave its upstream `g` as the
+    reduction's adjoint wrote it, without `np.broadcast_to`: the product has
+    x's shape either way, and a scalar g then costs one pass over x, not two
+    (the L2 term `reg * np.sum(W * W)`)."""
+    writes = [(i, j) for i, b in enumerate(blocks) for j, gs in enumerate(b.steps) if gs.grad == grad]
+    if len(writes) != 1:
+        return
+    i, j = writes[0]
+    gs = blocks[i].steps[j]
+    match = _BROADCAST_TO.match(gs.expr)
+    if match is None or gs.accumulate:
+        return
+    steps = list(blocks[i].steps)
+    steps[j] = replace(gs, expr=match.group("g"))
+    blocks[i] = replace(blocks[i], steps=tuple(steps))
 
 
 def _append(blocks: list[Block], step: ir.Assign, grads: list[GradStep]) -> None:
