@@ -31,9 +31,26 @@ _ATOM = rf"(?:{_NAME}(?:\.{_NAME})*|\d+(?:\.\d+)?\b)"
 #: unary minus; no `**` (black hugs it), strings, subscripts or keywords.
 _PLAIN = re.compile(
     rf"^(?P<indent> {{4,8}})(?:{_NAME} \+?= "
-    rf"(?:-?{_ATOM}|-?\(|\)| [-+*/@<>] | [<>=!]= |, )+$"  # one way to read each token
+    rf"(?:{_ATOM}\*\*-?{_ATOM}|-?{_ATOM}|-?\(|\)| [-+*/@<>] | [<>=!]= |, )+$"
     rf"|# \S.*)$"
 )
+
+
+#: `a ** b` between simple operands, as black writes it: `a**b` (black's
+#: "simple power operands": names, attribute chains, numbers, and a unary
+#: minus on the right). A unary minus on the left is left to black, which
+#: writes `-(a**b)`.
+_POWER = re.compile(
+    r"(?<=[ (])(?P<l>[A-Za-z_0-9][\w.]*) \*\* (?P<r>-?[A-Za-z_0-9][\w.]*)(?![\w.(\[]| \*\*)"
+)
+_ASSIGNMENT = re.compile(rf"^ {{4,8}}{_NAME} \+?= [^'\"#]*$")
+
+
+def _hug(line: str) -> str:
+    """Write simple powers in an assignment line the way black does."""
+    if " ** " not in line or not _ASSIGNMENT.match(line):
+        return line
+    return _POWER.sub(lambda m: f"{m.group('l')}**{m.group('r')}", line)
 
 
 def _plain(line: str) -> bool:
@@ -67,31 +84,52 @@ def _wrapped(rhs: str) -> bool:
     return False
 
 
+#: A tuple of names laid out one per line, as render.py writes long ones
+#: (`return out, (`, `(` ... `) = cache`, `del (` ... `)  # ...`).
+_TUPLE_OPEN = re.compile(r"^    (?:return \w+, \(|\(|del \()$")
+_TUPLE_ITEM = re.compile(r"^        \w+,$")
+_TUPLE_CLOSE = re.compile(r"^    \)(?: = \w+|  # [^\n]*)?$")
+
+
+def _unit(lines: list[str], i: int) -> tuple[int, bool]:
+    """(number of lines, whether black keeps them) of the statement at `i`."""
+    if _TUPLE_OPEN.match(lines[i]):
+        j = i + 1
+        while j < len(lines) and _TUPLE_ITEM.match(lines[j]):
+            j += 1
+        if j > i + 1 and j < len(lines) and _TUPLE_CLOSE.match(lines[j]):
+            return j - i + 1, True
+    return 1, _plain(lines[i])
+
+
 def _skeleton(source: str) -> tuple[str, list[list[str]]]:
-    """Replace each run of plain lines (same indent) by `pass  # codegen-run N`."""
+    """Replace each run of plain statements (same indent) by a placeholder
+    statement `pass  # codegen-run N`."""
     out: list[str] = []
     runs: list[list[str]] = []
     lines = source.split("\n")
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if not _plain(line):
-            out.append(line)
-            i += 1
+        size, plain = _unit(lines, i)
+        if not plain:
+            out.extend(lines[i : i + size])
+            i += size
             continue
-        indent = line[: len(line) - len(line.lstrip())]
-        run = [line]
-        while i + len(run) < len(lines):
-            nxt = lines[i + len(run)]
-            if not _plain(nxt) or not nxt.startswith(indent) or nxt[len(indent)] == " ":
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        j = i + size
+        while j < len(lines):
+            nxt, ok = _unit(lines, j)
+            line = lines[j]
+            if not ok or not line.startswith(indent) or line[len(indent)] == " ":
                 break
-            run.append(nxt)
-        if len(run) < 3 or all(r.lstrip().startswith("#") for r in run):
+            j += nxt
+        run = lines[i:j]
+        if j - i < 3 or all(r.lstrip().startswith("#") for r in run):
             out.extend(run)
         else:
             out.append(f"{indent}pass  # codegen-run {len(runs)}")
             runs.append(run)
-        i += len(run)
+        i = j
     return "\n".join(out), runs
 
 
@@ -104,6 +142,7 @@ def format_code(source: str) -> str:
     Raises:
         InternalError: the rendered source does not parse.
     """
+    source = "\n".join(_hug(line) for line in source.split("\n"))
     skeleton, runs = _skeleton(source)
     formatted = _black(skeleton, source)
     return _RUN.sub(lambda m: "\n".join(runs[int(m.group(1))]), formatted)
