@@ -382,7 +382,7 @@ def parse_args(model: Model, argv: Sequence[str] | None) -> argparse.Namespace:
                     help="L2 weight decay lambda, loss + lambda sum(W^2) (default %(default)s)")
     ap.add_argument("--train-size", type=int, default=0,
                     help="train on the first N training images only (default: all 1,197)")
-    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / f"training_{model.name}.png",
+    ap.add_argument("--plot", type=Path, default=Path(f"training_{model.name}.png"),
                     help="where to write the loss and accuracy plot (default %(default)s)")
     ap.add_argument("--no-plot", action="store_true", help="write no plot")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
