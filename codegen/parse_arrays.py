@@ -19,7 +19,7 @@ from codegen.parse_windows import SLIDING_WINDOW_VIEW, check_pad, pooled, stride
 from codegen.rules import RULES
 
 if TYPE_CHECKING:
-    from codegen.parse import _Module
+    from codegen.source import _Module
 
 _NP_SAME = (
     "exp", "log", "log1p", "sqrt", "square", "sin", "cos", "tan", "tanh", "maximum",

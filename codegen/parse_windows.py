@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from codegen import ir
+from codegen.source import _dotted
 
 if TYPE_CHECKING:
-    from codegen.parse import _Module
+    from codegen.source import _Module
     from codegen.parse_arrays import ArrayExpressions as ArrayBuilder
 
 #: Canonical name of NumPy's window view.
@@ -128,15 +129,6 @@ def pooled(op: str, args: Sequence[ir.Operand], kwargs: dict[str, ir.Operand],
     else:
         small = False
     return POOLED[op] if small else op
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr.value}"
-    return None
 
 
 def is_window_call(mod: _Module, node: cst.BaseExpression, env: dict[str, ir.Operand]) -> bool:
