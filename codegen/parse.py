@@ -30,6 +30,7 @@ import libcst as cst
 from codegen import ir
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.parse_arrays import NUMPY_CALLS, ArrayExpressions
+from codegen.rules import NONDIFF
 from codegen.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
     _check_nesting,
@@ -116,6 +117,8 @@ class _Builder(ArrayExpressions):
         self.taken: set[str] = set()
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
+        #: Values without gradient already computed, by (op, operands).
+        self.pure: dict[tuple[object, ...], str] = {}
         #: Last numeric suffix handed out per base name (see `fresh`).
         self.suffixes: dict[str, int] = {}
         #: SSA names whose array another name (or the caller) may also hold:
@@ -146,7 +149,12 @@ class _Builder(ArrayExpressions):
         name: str | None,
         kwargs: Sequence[tuple[str, ir.Operand]] = (),
     ) -> ir.Var:
+        key = (op, tuple(args), tuple(kwargs))
+        if name is None and op in NONDIFF and key in self.pure:
+            return ir.Var(self.pure[key])  # np.arange(N) twice: computed once
         target = name or self.fresh(f"{self.display}_{op}")
+        if op in NONDIFF:
+            self.pure[key] = target
         step = ir.Assign(
             target, op, tuple(args), tuple(kwargs), self.mod.loc(node), self.source,
             display=target,
