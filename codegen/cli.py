@@ -38,12 +38,17 @@ def read_source(path: str) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise CodegenError(f"cannot read file: {exc.strerror or exc}", None, None, path) from None
+        raise CodegenError(
+            f"cannot read file: {exc.strerror or exc}", None, None, path
+        ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CodegenError(
-            f"file is not UTF-8 text (byte {exc.start})", None, "save the source as UTF-8", path
+            f"file is not UTF-8 text (byte {exc.start})",
+            None,
+            "save the source as UTF-8",
+            path,
         ) from None
 
 
@@ -83,7 +88,9 @@ def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip().isidentifier() or not value.strip():
-            raise UsageError(f"bad {what} '{item}': expected NAME=VALUE", None, None, "codegen")
+            raise UsageError(
+                f"bad {what} '{item}': expected NAME=VALUE", None, None, "codegen"
+            )
         out[name.strip()] = value.strip()
     return out
 
@@ -100,7 +107,10 @@ def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
             shapes[name] = tuple(int(d) for d in value.split(",") if d.strip())
         except ValueError:
             raise UsageError(
-                f"bad --shape '{name}={value}': dimensions are integers", None, None, "codegen"
+                f"bad --shape '{name}={value}': dimensions are integers",
+                None,
+                None,
+                "codegen",
             ) from None
     return shapes
 
@@ -112,7 +122,9 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
         try:
             values[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
         except ValueError:
-            raise UsageError(f"bad --at '{name}={value}': not a number", None, None, "codegen") from None
+            raise UsageError(
+                f"bad --at '{name}={value}': not a number", None, None, "codegen"
+            ) from None
     return values
 
 
@@ -133,7 +145,11 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if args.output:
         command += f" -o {args.output}"
     code = generate(
-        source, path, func, parse_wrt(args.wrt), command=command,
+        source,
+        path,
+        func,
+        parse_wrt(args.wrt),
+        command=command,
         check_finite=args.check_finite,
     )
     for warning in lint_source(source, path, func):  # warnings never fail the command
@@ -153,8 +169,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     read_source(path)  # a clean error for a missing file
     try:
         report = verify_file(
-            path, func, parse_wrt(args.wrt), parse_values(args.at),
-            parse_shapes(args.shape), args.seed,
+            path,
+            func,
+            parse_wrt(args.wrt),
+            parse_values(args.at),
+            parse_shapes(args.shape),
+            args.seed,
         )
     except VerificationError as err:  # no point to check at: a failed check, not a bug
         print(f"{path}: error: {err}", file=sys.stderr)
@@ -164,26 +184,58 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", metavar="PATH:FUNC", help="source file and function, e.g. examples/neuron.py:neuron")
-    p.add_argument("--wrt", metavar="A,B", help="parameters to differentiate (default: all non-integer ones)")
+    p.add_argument(
+        "target",
+        metavar="PATH:FUNC",
+        help="source file and function, e.g. examples/neuron.py:neuron",
+    )
+    p.add_argument(
+        "--wrt",
+        metavar="A,B",
+        help="parameters to differentiate (default: all non-integer ones)",
+    )
 
 
 def _grad_parser(sub: Any) -> None:
     p = sub.add_parser("grad", help="write the backward module of a forward function")
     _add_target(p)
-    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
-    p.add_argument("--check-finite", action="store_true",
-                   help="the backward raises FloatingPointError naming the forward line "
-                        "whose gradient first became NaN or Inf")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write here (atomically) instead of stdout",
+    )
+    p.add_argument(
+        "--check-finite",
+        action="store_true",
+        help="the backward raises FloatingPointError naming the forward line "
+        "whose gradient first became NaN or Inf",
+    )
     p.set_defaults(run=cmd_grad)
 
 
 def _verify_parser(sub: Any) -> None:
-    p = sub.add_parser("verify", help="check generated gradients against central differences")
+    p = sub.add_parser(
+        "verify", help="check generated gradients against central differences"
+    )
     _add_target(p)
-    p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE", help="the point (random where not given)")
-    p.add_argument("--shape", nargs="*", default=[], metavar="NAME=D1,D2", help="array shapes for random points")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the point (default 0)")
+    p.add_argument(
+        "--at",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the point (random where not given)",
+    )
+    p.add_argument(
+        "--shape",
+        nargs="*",
+        default=[],
+        metavar="NAME=D1,D2",
+        help="array shapes for random points",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed for the point (default 0)"
+    )
     p.set_defaults(run=cmd_verify)
 
 
@@ -200,8 +252,14 @@ def _explain_args(args: argparse.Namespace) -> Any:
     path, func = split_target(args.target)
     source = read_source(path)
     return explain_source(
-        source, path, func, parse_values(args.at), parse_wrt(args.wrt),
-        parse_shapes(args.shape), args.seed, args.digits,
+        source,
+        path,
+        func,
+        parse_values(args.at),
+        parse_wrt(args.wrt),
+        parse_shapes(args.shape),
+        args.seed,
+        args.digits,
     )
 
 
@@ -229,8 +287,12 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     fmt = Path(args.output).suffix.lstrip(".").lower() if args.output else "dot"
     if fmt not in GRAPH_FORMATS:
-        raise UsageError(f"cannot tell the picture format of '{args.output}'", None,
-                         "end the file name in .svg, .png, .pdf or .dot", "codegen graph")
+        raise UsageError(
+            f"cannot tell the picture format of '{args.output}'",
+            None,
+            "end the file name in .svg, .png, .pdf or .dot",
+            "codegen graph",
+        )
     graph = build_graph(_explain_args(args))
     if not args.output:
         sys.stdout.write(graph.source)
@@ -240,8 +302,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     except GraphvizMissing as err:
         dot = Path(args.output).with_suffix(".dot")
         write_atomic(dot, graph.source)
-        print(f"{err}\nwrote {dot} (render it with: dot -T{fmt} {dot} -o {args.output})",
-              file=sys.stderr)
+        print(
+            f"{err}\nwrote {dot} (render it with: dot -T{fmt} {dot} -o {args.output})",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     write_atomic(args.output, data)
     print(f"wrote {args.output}", file=sys.stderr)
@@ -249,35 +313,68 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _add_point(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE",
-                   help="parameter values (others are drawn at random from (-2, 2))")
-    p.add_argument("--shape", nargs="*", default=[], metavar="NAME=D1,D2",
-                   help="shapes of array parameters")
-    p.add_argument("--seed", type=int, default=0, help="random seed for values not given (default 0)")
-    p.add_argument("--digits", type=int, default=2, help="digits after the point (default 2)")
+    p.add_argument(
+        "--at",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter values (others are drawn at random from (-2, 2))",
+    )
+    p.add_argument(
+        "--shape",
+        nargs="*",
+        default=[],
+        metavar="NAME=D1,D2",
+        help="shapes of array parameters",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed for values not given (default 0)",
+    )
+    p.add_argument(
+        "--digits", type=int, default=2, help="digits after the point (default 2)"
+    )
 
 
 def _explain_parser(sub: Any) -> None:
-    p = sub.add_parser("explain", help="show every value forward and every gradient backward")
+    p = sub.add_parser(
+        "explain", help="show every value forward and every gradient backward"
+    )
     _add_target(p)
     _add_point(p)
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text tables (coloured on a terminal) or JSON for tools")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text tables (coloured on a terminal) or JSON for tools",
+    )
     p.set_defaults(run=cmd_explain)
 
 
 def _graph_parser(sub: Any) -> None:
-    p = sub.add_parser("graph", help="draw the computational graph with values and gradients")
+    p = sub.add_parser(
+        "graph", help="draw the computational graph with values and gradients"
+    )
     _add_target(p)
     _add_point(p)
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="a .svg, .png, .pdf or .dot file (DOT text on stdout without it)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="a .svg, .png, .pdf or .dot file (DOT text on stdout without it)",
+    )
     p.set_defaults(run=cmd_graph)
 
 
 #: Each entry adds one subcommand; feature modules append theirs here.
 COMMANDS: list[Callable[[Any], None]] = [
-    _grad_parser, _verify_parser, _build_check_parsers, _explain_parser, _graph_parser,
+    _grad_parser,
+    _verify_parser,
+    _build_check_parsers,
+    _explain_parser,
+    _graph_parser,
 ]
 
 
@@ -286,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="codegen",
         description="Static source-to-source gradients for straight-line Python and NumPy.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of internal errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in COMMANDS:
@@ -313,5 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         else:
-            print(f"codegen: internal error: {exc}\n(rerun with --debug for the traceback)", file=sys.stderr)
+            print(
+                f"codegen: internal error: {exc}\n(rerun with --debug for the traceback)",
+                file=sys.stderr,
+            )
         return EXIT_INTERNAL

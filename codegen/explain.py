@@ -167,7 +167,9 @@ def _namespace(fn: ir.Function) -> dict[str, Any]:
     ns: dict[str, Any] = {"math": math, "np": np}
     exec(compile(_runtime(), "<codegen runtime>", "exec"), ns)
     for name, literal in fn.constants:
-        ns[name] = eval(compile(literal, "<codegen constant>", "eval"), {"math": math, "np": np})
+        ns[name] = eval(
+            compile(literal, "<codegen constant>", "eval"), {"math": math, "np": np}
+        )
     return ns
 
 
@@ -177,7 +179,9 @@ def _runtime() -> str:
     from codegen.rules import environment, templates_dir
 
     names = sorted(p.name for p in (templates_dir() / "runtime").glob("_*.j2"))
-    return "\n\n".join(environment().get_template(f"runtime/{n}").render() for n in names)
+    return "\n\n".join(
+        environment().get_template(f"runtime/{n}").render() for n in names
+    )
 
 
 def _run(code: str, ns: dict[str, Any], loc: ir.Loc | None) -> None:
@@ -207,7 +211,9 @@ def _run_forward(bwd: Backward, ns: dict[str, Any]) -> list[ForwardRow]:
         first = step.source != previous
         previous = step.source
         rows.append(
-            ForwardRow(step.loc.line, step.source, code, step.target, ns[step.target], first)
+            ForwardRow(
+                step.loc.line, step.source, code, step.target, ns[step.target], first
+            )
         )
     return rows
 
@@ -245,11 +251,25 @@ def _run_backward(bwd: Backward, ns: dict[str, Any]) -> list[BackwardRow]:
             else:
                 ns[gs.grad] = down
                 code = f"{gs.grad} = {gs.expr}"
-            rows.append(BackwardRow(
-                line, block.source, code, gs.grad, gs.var, gs.step, gs.op, gs.input,
-                gs.upstream, ns[gs.upstream], _local(gs, ns, step.loc), down,
-                gs.accumulate, ns[gs.grad], i == 0,
-            ))
+            rows.append(
+                BackwardRow(
+                    line,
+                    block.source,
+                    code,
+                    gs.grad,
+                    gs.var,
+                    gs.step,
+                    gs.op,
+                    gs.input,
+                    gs.upstream,
+                    ns[gs.upstream],
+                    _local(gs, ns, step.loc),
+                    down,
+                    gs.accumulate,
+                    ns[gs.grad],
+                    i == 0,
+                )
+            )
     return rows
 
 
@@ -266,15 +286,20 @@ def _check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
     for name in names:
         if name not in params:
             raise CodegenError(
-                f"{what} names '{name}', which is not a parameter of '{fn.name}'", None,
-                "parameters: " + ", ".join(params), fn.filename,
+                f"{what} names '{name}', which is not a parameter of '{fn.name}'",
+                None,
+                "parameters: " + ", ".join(params),
+                fn.filename,
             )
 
 
 def _failure(fn: ir.Function, source: str, err: _StepFailed) -> CodegenError:
     return CodegenError(
         f"at this point, '{err.code}' fails: {type(err.exc).__name__}: {err.exc}",
-        err.loc, "choose another point with --at", fn.filename, source,
+        err.loc,
+        "choose another point with --at",
+        fn.filename,
+        source,
     )
 
 
@@ -294,8 +319,11 @@ def _generated_forward(bwd: Backward) -> Callable[..., Any]:
 
 
 def _point(
-    bwd: Backward, source: str, at: Mapping[str, Any],
-    shapes: Mapping[str, tuple[int, ...]], seed: int,
+    bwd: Backward,
+    source: str,
+    at: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]],
+    seed: int,
 ) -> dict[str, Any]:
     """`at`, completed as `codegen verify` does: values drawn from (-2, 2)
     (or (0.5, 2)) where the forward is finite, shapes from ``--shape`` or
@@ -304,8 +332,11 @@ def _point(
 
     fn = bwd.fn
     params = [p.name for p in fn.params]
-    fixed = {p.name: _given(at[p.name], shapes.get(p.name), p.integer)
-             for p in fn.params if p.name in at}
+    fixed = {
+        p.name: _given(at[p.name], shapes.get(p.name), p.integer)
+        for p in fn.params
+        if p.name in at
+    }
     if len(fixed) == len(params):
         return fixed
     rng = np.random.default_rng(seed)
@@ -315,15 +346,21 @@ def _point(
             if integers.get(p.name, (None,))[0] is None:
                 fixed[p.name] = int(p.default)
     try:
-        return random_point(params, _generated_forward(bwd), rng, float_shapes, fixed, integers)
+        return random_point(
+            params, _generated_forward(bwd), rng, float_shapes, fixed, integers
+        )
     except VerificationError as exc:
-        raise CodegenError(str(exc), None, "give the parameters values with --at",
-                           fn.filename) from None
+        raise CodegenError(
+            str(exc), None, "give the parameters values with --at", fn.filename
+        ) from None
 
 
 def _evaluate(
-    bwd: Backward, source: str, at: Mapping[str, Any],
-    shapes: Mapping[str, tuple[int, ...]], seed: int,
+    bwd: Backward,
+    source: str,
+    at: Mapping[str, Any],
+    shapes: Mapping[str, tuple[int, ...]],
+    seed: int,
 ) -> tuple[dict[str, Any], dict[str, Any], list[ForwardRow]]:
     """(point, namespace after the forward, forward rows)."""
     point = _point(bwd, source, at, shapes, seed)
@@ -364,7 +401,9 @@ def explain_source(
     from codegen.reverse import reverse
 
     if not 0 <= digits <= 15:
-        raise CodegenError(f"cannot show {digits} digits", None, "use 0 to 15 digits", filename)
+        raise CodegenError(
+            f"cannot show {digits} digits", None, "use 0 to 15 digits", filename
+        )
     at, shapes = dict(at or {}), dict(shapes or {})
     fn = parse(source, filename, func)
     _check_names(fn, at, "--at")
@@ -385,7 +424,9 @@ def explain_source(
         for p, g in bwd.outputs
     ]
     drawn = tuple(p for p in point if p not in at)
-    return Explanation(bwd, point, drawn, seed, forward, backward, values, grads, digits, gradients)
+    return Explanation(
+        bwd, point, drawn, seed, forward, backward, values, grads, digits, gradients
+    )
 
 
 # ----- presentation -----
@@ -405,8 +446,12 @@ def load_target(target: Target, func: str | None = None) -> tuple[str, str, str 
         filename = inspect.getsourcefile(target) or ""
         lines = linecache.getlines(filename) if filename else []
         if not lines:
-            raise CodegenError(f"cannot find the source of {target.__name__}", None,
-                               "define it in a file or a notebook cell", "codegen")
+            raise CodegenError(
+                f"cannot find the source of {target.__name__}",
+                None,
+                "define it in a file or a notebook cell",
+                "codegen",
+            )
         return "".join(lines), filename, func or target.__name__
     text = str(target)
     if "\n" in text:

@@ -28,8 +28,12 @@ if TYPE_CHECKING:
 def require(module: str, what: str) -> None:
     """A clean error when a package of the `learn` extra is not installed."""
     if importlib.util.find_spec(module) is None:
-        raise CodegenError(f"{what} needs the '{module}' package", None,
-                           "pip install 'codegen[learn]'", what)
+        raise CodegenError(
+            f"{what} needs the '{module}' package",
+            None,
+            "pip install 'codegen[learn]'",
+            what,
+        )
 
 
 #: Colours of the lectures' figures: values green, gradients red.
@@ -38,7 +42,9 @@ _HTML_COLORS = {VALUE_COLOR: "#1a7f37", GRAD_COLOR: "#cf222e"}
 
 
 def _is_shape(value: Any) -> bool:
-    return isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value)
+    return isinstance(value, tuple) and all(
+        isinstance(v, (int, np.integer)) for v in value
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -106,8 +112,12 @@ def json_value(value: Any) -> Any:
         return x if math.isfinite(x) else str(x)
     a = np.asarray(value, dtype=float)
     stats = (np.linalg.norm(a), a.min(), a.max()) if a.size else (0.0, None, None)
-    return {"shape": list(a.shape), **{k: json_value(v) for k, v in zip(
-        ("norm", "min", "max"), stats, strict=True)}}
+    return {
+        "shape": list(a.shape),
+        **{
+            k: json_value(v) for k, v in zip(("norm", "min", "max"), stats, strict=True)
+        },
+    }
 
 
 def to_dict(ex: Explanation) -> dict[str, Any]:
@@ -120,17 +130,36 @@ def to_dict(ex: Explanation) -> dict[str, Any]:
         "seed": ex.seed,
         "result": {"name": ex.fn.result, "value": json_value(ex.result)},
         "forward": [
-            {"line": r.line, "source": r.source, "code": r.code, "name": r.name,
-             "value": json_value(r.value)} for r in ex.forward
+            {
+                "line": r.line,
+                "source": r.source,
+                "code": r.code,
+                "name": r.name,
+                "value": json_value(r.value),
+            }
+            for r in ex.forward
         ],
         "backward": [
-            {"line": r.line, "source": r.source, "code": r.code, "grad": r.grad,
-             "var": r.var, "step": r.step, "op": r.op, "upstream": r.upstream,
-             "upstream_value": json_value(r.upstream_value), "local": json_value(r.local),
-             "downstream": json_value(r.downstream), "accumulate": r.accumulate,
-             "total": json_value(r.total)} for r in ex.backward
+            {
+                "line": r.line,
+                "source": r.source,
+                "code": r.code,
+                "grad": r.grad,
+                "var": r.var,
+                "step": r.step,
+                "op": r.op,
+                "upstream": r.upstream,
+                "upstream_value": json_value(r.upstream_value),
+                "local": json_value(r.local),
+                "downstream": json_value(r.downstream),
+                "accumulate": r.accumulate,
+                "total": json_value(r.total),
+            }
+            for r in ex.backward
         ],
-        "gradients": {p: {"name": g, "value": json_value(v)} for p, g, v in ex.gradients},
+        "gradients": {
+            p: {"name": g, "value": json_value(v)} for p, g, v in ex.gradients
+        },
     }
 
 
@@ -159,11 +188,21 @@ def _backward_cells(ex: Explanation) -> list[tuple[str, ...]]:
     cells: list[tuple[str, ...]] = []
     for r in ex.backward:
         if r.first:
-            cells.append((str(r.line), f"# {' '.join(r.source.split())}", "", "", "", ""))
+            cells.append(
+                (str(r.line), f"# {' '.join(r.source.split())}", "", "", "", "")
+            )
         total = f"{r.grad} = {format_value(r.total, d)}" if r.accumulate else ""
         local = format_value(r.local, d) if r.local is not None else "n/a"
-        cells.append(("", r.code, f"{r.upstream} = {format_value(r.upstream_value, d)}",
-                      local, format_value(r.downstream, d), total))
+        cells.append(
+            (
+                "",
+                r.code,
+                f"{r.upstream} = {format_value(r.upstream_value, d)}",
+                local,
+                format_value(r.downstream, d),
+                total,
+            )
+        )
     return cells
 
 
@@ -176,7 +215,9 @@ def _table(*columns: str) -> Table:
 
     table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
     for col in columns:
-        table.add_column(col, no_wrap=True, justify="right" if col in _NUMERIC else "left")
+        table.add_column(
+            col, no_wrap=True, justify="right" if col in _NUMERIC else "left"
+        )
     return table
 
 
@@ -199,8 +240,14 @@ def _tables(ex: Explanation) -> list[Any]:
     columns = _BACKWARD_COLUMNS[: 6 if _branches(ex) else 5]
     bwd = _table(*columns)
     for line, code, up, local, down, total in _backward_cells(ex):
-        cells = [line, code, _colored(up, GRAD_COLOR) if up else "", local,
-                 Text(down, style=GRAD_COLOR), _colored(total, GRAD_COLOR) if total else ""]
+        cells = [
+            line,
+            code,
+            _colored(up, GRAD_COLOR) if up else "",
+            local,
+            Text(down, style=GRAD_COLOR),
+            _colored(total, GRAD_COLOR) if total else "",
+        ]
         bwd.add_row(*cells[: len(columns)])
     grads = _table("gradient", "value")
     for _, g, v in ex.gradients:
@@ -221,8 +268,10 @@ def _notes(ex: Explanation) -> list[str]:
     if _branches(ex):
         notes[0] += "; 'sum' adds up the gradients of a value used more than once"
     if ex.drawn:
-        notes.append(f"drawn at random (seed {ex.seed}): {', '.join(ex.drawn)}; "
-                     "set them with --at NAME=VALUE")
+        notes.append(
+            f"drawn at random (seed {ex.seed}): {', '.join(ex.drawn)}; "
+            "set them with --at NAME=VALUE"
+        )
     return notes
 
 
@@ -234,8 +283,13 @@ def render_text(ex: Explanation, color: bool = False, width: int | None = None) 
 
     buf = io.StringIO()
     console = Console(
-        file=buf, width=width or 1000, force_terminal=color, no_color=not color,
-        color_system="standard" if color else None, highlight=False, emoji=False,
+        file=buf,
+        width=width or 1000,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
     )
     console.print(Text(_headline(ex), style="bold"))
     for table in _tables(ex):
@@ -247,7 +301,9 @@ def render_text(ex: Explanation, color: bool = False, width: int | None = None) 
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 
-def _html_rows(header: Sequence[str], rows: Iterable[Sequence[str]], colors: Sequence[str]) -> str:
+def _html_rows(
+    header: Sequence[str], rows: Iterable[Sequence[str]], colors: Sequence[str]
+) -> str:
     def cell(text: str, color: str) -> str:
         style = f' style="color:{_HTML_COLORS[color]}"' if color and text else ""
         return f"<td{style}><code>{html.escape(text)}</code></td>"
@@ -267,10 +323,16 @@ def render_html(ex: Explanation) -> str:
     parts = [
         f"<p><b><code>{html.escape(_headline(ex))}</code></b></p>",
         _html_rows(("line", "forward pass", "value"), _forward_cells(ex), ("", "", v)),
-        _html_rows(_BACKWARD_COLUMNS[:n], [c[:n] for c in _backward_cells(ex)],
-                   ("", "", g, "", g, g)[:n]),
-        _html_rows(("gradient", "value"),
-                   [(n, format_value(x, ex.digits)) for _, n, x in ex.gradients], ("", g)),
+        _html_rows(
+            _BACKWARD_COLUMNS[:n],
+            [c[:n] for c in _backward_cells(ex)],
+            ("", "", g, "", g, g)[:n],
+        ),
+        _html_rows(
+            ("gradient", "value"),
+            [(n, format_value(x, ex.digits)) for _, n, x in ex.gradients],
+            ("", g),
+        ),
     ]
     parts += [f"<p><small>{html.escape(n)}</small></p>" for n in _notes(ex)]
     return "<div>" + "".join(parts) + "</div>"
@@ -280,7 +342,9 @@ def use_color(stream: IO[str]) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set or TERM=dumb."""
     isatty = getattr(stream, "isatty", None)
     return bool(
-        isatty and isatty() and not os.environ.get("NO_COLOR")
+        isatty
+        and isatty()
+        and not os.environ.get("NO_COLOR")
         and os.environ.get("TERM") != "dumb"
     )
 

@@ -45,8 +45,17 @@ VALUE_COLOR, GRAD_COLOR, NAME_COLOR = "#1a7f37", "#cf222e", "#6e7781"
 
 #: Node label of each op; binary ops with a constant operand read ``+1``.
 SYMBOLS: dict[str, str] = {
-    "add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "*-1", "matmul": "@",
-    "copy": "=", "abs": "abs", "maximum": "max", "minimum": "min",
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "pow": "**",
+    "neg": "*-1",
+    "matmul": "@",
+    "copy": "=",
+    "abs": "abs",
+    "maximum": "max",
+    "minimum": "min",
     "sigmoid": "σ",
 }
 
@@ -96,7 +105,10 @@ def op_label(step: ir.Assign, squared: bool = False) -> str:
         label = f"{symbol}({', '.join(c or 'x' for c in consts)})"
     else:
         label = symbol
-    kw = [f"{k}={_const(v.text) if isinstance(v, ir.Const) else v.name}" for k, v in step.kwargs]
+    kw = [
+        f"{k}={_const(v.text) if isinstance(v, ir.Const) else v.name}"
+        for k, v in step.kwargs
+    ]
     return "\n".join([label, *kw])
 
 
@@ -104,7 +116,9 @@ def _label(name: str, value: Any, grad: Any, digits: int) -> str:
     """An HTML table: the name and the value (green) over a rule, the gradient
     (red) under it; the rule continues the edge, as in the lectures' figures."""
     value_text = html.escape(format_value(value, digits, short=True))
-    grad_text = "" if grad is None else html.escape(format_value(grad, digits, short=True))
+    grad_text = (
+        "" if grad is None else html.escape(format_value(grad, digits, short=True))
+    )
     name_font = f'<font color="{NAME_COLOR}" point-size="9">{html.escape(name)} </font>'
     return (
         '<<table border="0" cellborder="0" cellspacing="0" cellpadding="0">'
@@ -144,8 +158,14 @@ class _Drawing:
         rule continues the edge."""
         self.edges.append(Edge(tail, head, name, value, grad))
         mid = f"e{len(self.edges)}"
-        self.g.node(mid, _label(name, value, grad, self.digits), shape="plaintext",
-                    margin="0", width="0", height="0")
+        self.g.node(
+            mid,
+            _label(name, value, grad, self.digits),
+            shape="plaintext",
+            margin="0",
+            width="0",
+            height="0",
+        )
         self.g.edge(tail, f"{mid}:w", arrowhead="none")
         self.g.edge(f"{mid}:e", head)
 
@@ -153,7 +173,9 @@ class _Drawing:
 class Graph:
     """A drawn computational graph; shows itself as SVG in Jupyter."""
 
-    def __init__(self, digraph: graphviz.Digraph, nodes: dict[str, str], edges: list[Edge]) -> None:
+    def __init__(
+        self, digraph: graphviz.Digraph, nodes: dict[str, str], edges: list[Edge]
+    ) -> None:
         #: The `graphviz.Digraph`, for further styling or rendering.
         self.digraph = digraph
         #: Node id -> label (``op_s3`` -> ``+``, ``in_w0`` -> ``w0``).
@@ -191,7 +213,9 @@ class Graph:
         except graphviz.ExecutableNotFound:
             raise GraphvizMissing(
                 f"cannot render {fmt.upper()}: the Graphviz 'dot' binary is not installed",
-                None, INSTALL_HINT, "codegen graph",
+                None,
+                INSTALL_HINT,
+                "codegen graph",
             ) from None
 
     def _repr_svg_(self) -> str | None:
@@ -233,7 +257,9 @@ def _contributions(ex: Explanation) -> _Sent:
     return sent
 
 
-def _producers(ex: Explanation, d: _Drawing, edges: dict[str, _Inputs]) -> dict[str, str]:
+def _producers(
+    ex: Explanation, d: _Drawing, edges: dict[str, _Inputs]
+) -> dict[str, str]:
     """Add parameter, op and copy nodes; map each value to the node its edges leave."""
     uses = Counter(var for pairs in edges.values() for var, _ in pairs)
     producer: dict[str, str] = {}
@@ -246,15 +272,35 @@ def _producers(ex: Explanation, d: _Drawing, edges: dict[str, _Inputs]) -> dict[
         variables = sum(isinstance(a, ir.Var) for a in step.args)
         label = op_label(step, squared=len(edges[step.target]) < variables)
         shape = "circle" if len(label) <= 4 else "ellipse"  # long labels: keep it flat
-        d.node(f"op_{step.target}", label, shape=shape, width="0.5", height="0.5",
-               margin="0.04", fontsize="13")
+        d.node(
+            f"op_{step.target}",
+            label,
+            shape=shape,
+            width="0.5",
+            height="0.5",
+            margin="0.04",
+            fontsize="13",
+        )
         for t in (step.target, *step.extra_targets):
             producer[t] = f"op_{step.target}"
     for name, count in uses.items():
         if count > 1 and name in producer:  # the copy gate: gradients add
-            d.node(f"copy_{name}", "copy", shape="circle", width="0.35", fixedsize="true",
-                   fontsize="8", fontcolor=NAME_COLOR)
-            d.edge(producer[name], f"copy_{name}", name, ex.values[name], ex.grads.get(name))
+            d.node(
+                f"copy_{name}",
+                "copy",
+                shape="circle",
+                width="0.35",
+                fixedsize="true",
+                fontsize="8",
+                fontcolor=NAME_COLOR,
+            )
+            d.edge(
+                producer[name],
+                f"copy_{name}",
+                name,
+                ex.values[name],
+                ex.grads.get(name),
+            )
             producer[name] = f"copy_{name}"
     return producer
 
@@ -264,12 +310,20 @@ def build_graph(ex: Explanation) -> Graph:
     require("graphviz", "codegen graph")
     import graphviz
 
-    d = _Drawing(graphviz.Digraph(
-        ex.fn.name,
-        graph_attr={"rankdir": "LR", "ordering": "in", "nodesep": "0.15", "ranksep": "0.15"},
-        node_attr={"fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"arrowsize": "0.6"},
-    ), ex.digits)
+    d = _Drawing(
+        graphviz.Digraph(
+            ex.fn.name,
+            graph_attr={
+                "rankdir": "LR",
+                "ordering": "in",
+                "nodesep": "0.15",
+                "ranksep": "0.15",
+            },
+            node_attr={"fontname": "Helvetica", "fontsize": "11"},
+            edge_attr={"arrowsize": "0.6"},
+        ),
+        ex.digits,
+    )
     sent = _contributions(ex)
     edges = {step.target: _operands(step, sent) for step in ex.bwd.forward}
     producer = _producers(ex, d, edges)
@@ -297,5 +351,6 @@ def graph(
 
     The arguments are those of `codegen.explain`.
     """
-    return build_graph(explain(target, at, func=func, wrt=wrt, shapes=shapes,
-                               seed=seed, digits=digits))
+    return build_graph(
+        explain(target, at, func=func, wrt=wrt, shapes=shapes, seed=seed, digits=digits)
+    )

@@ -26,10 +26,18 @@ from codegen import ir
 from codegen.errors import CodegenWarning
 
 #: Ops that move or select values without changing them.
-_PASS_THROUGH = frozenset({
-    "copy", "getitem", "gather", "reshape", "transpose", "squeeze", "expand_dims",
-    "broadcast_to",
-})
+_PASS_THROUGH = frozenset(
+    {
+        "copy",
+        "getitem",
+        "gather",
+        "reshape",
+        "transpose",
+        "squeeze",
+        "expand_dims",
+        "broadcast_to",
+    }
+)
 #: Ops through which an exp still reaches a sum as a sum of exps.
 _CARRY = _PASS_THROUGH | {"mul", "div"}
 
@@ -112,7 +120,8 @@ def _warnings(fn: ir.Function, source: str) -> Iterator[CodegenWarning]:
                 step.loc,
                 "subtract the max first: shifted = s - np.max(s, axis=1, keepdims=True), "
                 "then np.exp(shifted)",
-                fn.filename, source,
+                fn.filename,
+                source,
             )
         elif step.op == "log" and step.args and graph.probability(step.args[0]):
             yield CodegenWarning(
@@ -120,7 +129,8 @@ def _warnings(fn: ir.Function, source: str) -> Iterator[CodegenWarning]:
                 step.loc,
                 "clip it: np.log(np.clip(p, 1e-12, 1.0)), or take log-probabilities "
                 "directly: shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
-                fn.filename, source,
+                fn.filename,
+                source,
             )
 
 
@@ -141,7 +151,9 @@ def lint(fn: ir.Function, source: str = "") -> list[CodegenWarning]:
     return out
 
 
-def lint_source(source: str, filename: str = "<string>", func: str | None = None) -> list[CodegenWarning]:
+def lint_source(
+    source: str, filename: str = "<string>", func: str | None = None
+) -> list[CodegenWarning]:
     """Parse `func` from `source` (never running it) and lint it.
 
     Raises:

@@ -98,10 +98,18 @@ CONSTANTS: dict[str, str] = {
 _SIGMOID_OPS = ("neg", "exp", "add", "div")
 
 #: Ops whose result may be a view of their first operand's array.
-_VIEW_OPS = frozenset({
-    "getitem", "reshape", "transpose", "squeeze", "expand_dims", "broadcast_to",
-    "sliding_window_view", "strided_windows",
-})
+_VIEW_OPS = frozenset(
+    {
+        "getitem",
+        "reshape",
+        "transpose",
+        "squeeze",
+        "expand_dims",
+        "broadcast_to",
+        "sliding_window_view",
+        "strided_windows",
+    }
+)
 
 
 class _Builder(ArrayExpressions):
@@ -132,7 +140,9 @@ class _Builder(ArrayExpressions):
     def fresh(self, base: str) -> str:
         """A new SSA name based on `base`, clashing with nothing seen."""
         base = f"{self.prefix}{base}"
-        k = self.suffixes.get(base, 0)  # start past the last suffix: linear, not quadratic
+        k = self.suffixes.get(
+            base, 0
+        )  # start past the last suffix: linear, not quadratic
         name = f"{base}_{k}" if k else base
         while name in self.taken:
             k += 1
@@ -156,7 +166,12 @@ class _Builder(ArrayExpressions):
         if op in NONDIFF:
             self.pure[key] = target
         step = ir.Assign(
-            target, op, tuple(args), tuple(kwargs), self.mod.loc(node), self.source,
+            target,
+            op,
+            tuple(args),
+            tuple(kwargs),
+            self.mod.loc(node),
+            self.source,
             display=target,
         )
         self.steps.append(step)
@@ -231,12 +246,15 @@ class _Builder(ArrayExpressions):
     def assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1:
             raise self.mod.error(
-                "chained assignment is not supported", node,
+                "chained assignment is not supported",
+                node,
                 "assign one name per statement: 'a = expr' then 'b = a'",
             )
         self.bind(node.targets[0].target, node.value, node)
 
-    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+    def bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode
+    ) -> None:
         if isinstance(target, (cst.Tuple, cst.List)):
             self.unpack(target, value)
             return
@@ -263,7 +281,10 @@ class _Builder(ArrayExpressions):
             return
         copied = isinstance(value, cst.Call) and (
             self.mod.canonical(_dotted(value.func) or "") == "numpy.copy"
-            or (isinstance(value.func, cst.Attribute) and value.func.attr.value == "copy")
+            or (
+                isinstance(value.func, cst.Attribute)
+                and value.func.attr.value == "copy"
+            )
         )
         source = step.args[0] if step.args else None
         if not isinstance(source, ir.Var):
@@ -271,7 +292,9 @@ class _Builder(ArrayExpressions):
         if step.op == "copy" and not isinstance(value, cst.Name):
             # a call's result: an alias only when it is an existing value (a
             # helper returning its parameter), not a fresh one it computed
-            held = {v.name for v in self.env.values() if isinstance(v, ir.Var)} - {var.name}
+            held = {v.name for v in self.env.values() if isinstance(v, ir.Var)} - {
+                var.name
+            }
             copied = copied or not (source.name in held or source.name in self.shared)
         if step.op in _VIEW_OPS or (step.op == "copy" and not copied):
             self.shared.update((var.name, source.name))
@@ -332,7 +355,14 @@ class _Builder(ArrayExpressions):
 
     def check_unpack(self, base: ir.Operand, node: cst.CSTNode) -> None:
         """Refuse unpacking of differentiable values (no gradient through tuples)."""
-        step = next((s for s in self.steps if isinstance(base, ir.Var) and s.target == base.name), None)
+        step = next(
+            (
+                s
+                for s in self.steps
+                if isinstance(base, ir.Var) and s.target == base.name
+            ),
+            None,
+        )
         if step is None or step.op not in ("shape",):
             raise self.mod.error(
                 "tuple unpacking is only supported for shapes",
@@ -348,7 +378,8 @@ class _Builder(ArrayExpressions):
             raise self.mod.error("'return' needs a value", ret)
         if isinstance(ret.value, cst.Tuple):
             raise self.mod.error(
-                "returning several values is not supported", ret.value,
+                "returning several values is not supported",
+                ret.value,
                 "return one scalar loss or one array; write one function per output",
             )
         self.display = "out"
@@ -379,9 +410,7 @@ class _Builder(ArrayExpressions):
         if handler is None:
             raise _unsupported_expression(self.mod, node)
         result: ir.Operand = handler(node, name)
-        if name is not None and (
-            not isinstance(result, ir.Var) or result.name != name
-        ):
+        if name is not None and (not isinstance(result, ir.Var) or result.name != name):
             op = "const" if isinstance(result, ir.Const) else "copy"
             result = self.emit(op, (result,), node, name)
         return result
@@ -395,7 +424,9 @@ class _Builder(ArrayExpressions):
     def expr_Float(self, node: cst.Float, name: str | None) -> ir.Operand:
         return ir.Const(node.value)
 
-    def expr_UnaryOperation(self, node: cst.UnaryOperation, name: str | None) -> ir.Operand:
+    def expr_UnaryOperation(
+        self, node: cst.UnaryOperation, name: str | None
+    ) -> ir.Operand:
         inner = self.expr(node.expression)
         if isinstance(node.operator, cst.Plus):
             return inner
@@ -405,7 +436,9 @@ class _Builder(ArrayExpressions):
             return self.emit("neg", (inner,), node, name)
         raise _unsupported_expression(self.mod, node)
 
-    def expr_BinaryOperation(self, node: cst.BinaryOperation, name: str | None) -> ir.Operand:
+    def expr_BinaryOperation(
+        self, node: cst.BinaryOperation, name: str | None
+    ) -> ir.Operand:
         op = BINARY_OPS.get(type(node.operator))
         if op is None:
             raise self.mod.error(
@@ -417,7 +450,9 @@ class _Builder(ArrayExpressions):
         right = self.expr(node.right)
         if isinstance(left, ir.Const) and isinstance(right, ir.Const):
             token = self.mod.module.code_for_node(node.operator).strip()
-            return self.folded(node, f"({_paren(left.text)} {token} {_paren(right.text)})")
+            return self.folded(
+                node, f"({_paren(left.text)} {token} {_paren(right.text)})"
+            )
         return self.emit(op, (left, right), node, name)
 
     def folded(self, node: cst.CSTNode, composed: str) -> ir.Const:
@@ -435,15 +470,20 @@ class _Builder(ArrayExpressions):
         target = node.comparisons[0]
         op = COMPARE_OPS.get(type(target.operator))
         if op is None:
-            raise self.mod.error("this comparison is not supported", target.operator,
-                                 "supported: < <= > >= == !=")
+            raise self.mod.error(
+                "this comparison is not supported",
+                target.operator,
+                "supported: < <= > >= == !=",
+            )
         left = self.expr(node.left)
         right = self.expr(target.comparator)
         return self.emit(op, (left, right), node, name)
 
     def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
         dotted = _dotted(node.func)
-        if dotted in RUNTIME_CALLS:  # helpers of generated modules: a backward re-parses
+        if (
+            dotted in RUNTIME_CALLS
+        ):  # helpers of generated modules: a backward re-parses
             return self.call_op(RUNTIME_CALLS[dotted], dotted, node, name)
         if dotted is not None and dotted in self.mod.defs and dotted not in self.env:
             return self.inline(dotted, node, name)
@@ -459,7 +499,8 @@ class _Builder(ArrayExpressions):
             raise self.mod.error(
                 f"no adjoint rule for '{what}'",
                 node,
-                "supported calls: " + ", ".join(sorted(_short(c) for c in CALLS))
+                "supported calls: "
+                + ", ".join(sorted(_short(c) for c in CALLS))
                 + ", and straight-line functions defined in the same file",
             )
         return self.call_op(op, canonical or "", node, name)
@@ -467,7 +508,9 @@ class _Builder(ArrayExpressions):
     def inline(self, helper: str, node: cst.Call, name: str | None) -> ir.Operand:
         """Inline a same-file straight-line helper (or recognise the sigmoid)."""
         if self.depth > 20:
-            raise self.mod.error(f"'{helper}' calls itself (recursion is not supported)", node)
+            raise self.mod.error(
+                f"'{helper}' calls itself (recursion is not supported)", node
+            )
         for arg in node.args:
             if arg.star or arg.keyword is not None:
                 raise self.mod.error("helper calls take positional arguments only", arg)
@@ -492,7 +535,9 @@ class _Builder(ArrayExpressions):
             return self.emit("sigmoid", args, node, name)
         site = self.source
         for s in inner.steps:
-            self.steps.append(replace(s, source=f"{s.source}  (in {helper}, called as: {site})"))
+            self.steps.append(
+                replace(s, source=f"{s.source}  (in {helper}, called as: {site})")
+            )
         return result
 
     def expr_Attribute(self, node: cst.Attribute, name: str | None) -> ir.Operand:
@@ -503,7 +548,8 @@ class _Builder(ArrayExpressions):
         lowered = self.array_attribute(node, canonical, name)
         if lowered is None:
             raise self.mod.error(
-                f"attribute '{canonical}' is not supported", node,
+                f"attribute '{canonical}' is not supported",
+                node,
                 "supported: .T, .shape, .size, .ndim, np.newaxis and the constants "
                 "math.pi, math.e, np.pi, np.e, np.inf",
             )
@@ -543,7 +589,8 @@ def _is_sigmoid(steps: Sequence[ir.Assign], args: Sequence[ir.Operand]) -> bool:
     return (
         neg.args == (args[0],)
         and exp.args[0] == ir.Var(neg.target)
-        and sorted((is_one(a), is_var(a, exp)) for a in add.args) == [(False, True), (True, False)]
+        and sorted((is_one(a), is_var(a, exp)) for a in add.args)
+        == [(False, True), (True, False)]
         and is_one(div.args[0])
         and is_var(div.args[1], add)
     )
@@ -551,12 +598,21 @@ def _is_sigmoid(steps: Sequence[ir.Assign], args: Sequence[ir.Operand]) -> bool:
 
 def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
     kind = {
-        cst.If: "'if' statements", cst.For: "'for' loops", cst.While: "'while' loops",
-        cst.With: "'with' blocks", cst.Try: "'try' blocks", cst.FunctionDef: "nested functions",
-        cst.ClassDef: "class definitions", cst.Global: "'global' statements",
-        cst.Nonlocal: "'nonlocal' statements", cst.Del: "'del' statements",
-        cst.Expr: "expression statements", cst.Raise: "'raise'", cst.Assert: "'assert'",
-        cst.Import: "imports inside the function", cst.ImportFrom: "imports inside the function",
+        cst.If: "'if' statements",
+        cst.For: "'for' loops",
+        cst.While: "'while' loops",
+        cst.With: "'with' blocks",
+        cst.Try: "'try' blocks",
+        cst.FunctionDef: "nested functions",
+        cst.ClassDef: "class definitions",
+        cst.Global: "'global' statements",
+        cst.Nonlocal: "'nonlocal' statements",
+        cst.Del: "'del' statements",
+        cst.Expr: "expression statements",
+        cst.Raise: "'raise'",
+        cst.Assert: "'assert'",
+        cst.Import: "imports inside the function",
+        cst.ImportFrom: "imports inside the function",
     }.get(type(node), f"'{type(node).__name__}' statements")
     return mod.error(
         f"{kind} are not supported",
@@ -580,10 +636,14 @@ def _params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
     p = fdef.params
     for bad in (p.star_arg, p.star_kwarg):
         if isinstance(bad, cst.Param):
-            raise mod.error("star-parameters are not supported", bad, "list every parameter")
+            raise mod.error(
+                "star-parameters are not supported", bad, "list every parameter"
+            )
     if p.kwonly_params or p.posonly_params:
         node = (p.kwonly_params or p.posonly_params)[0]
-        raise mod.error("keyword-only and positional-only parameters are not supported", node)
+        raise mod.error(
+            "keyword-only and positional-only parameters are not supported", node
+        )
     out = []
     for param in p.params:
         ann = (
@@ -591,7 +651,9 @@ def _params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
             if param.annotation
             else None
         )
-        default = mod.module.code_for_node(param.default).strip() if param.default else None
+        default = (
+            mod.module.code_for_node(param.default).strip() if param.default else None
+        )
         out.append(ir.Param(param.name.value, ann, _is_int_annotation(ann), default))
     return out
 
@@ -600,7 +662,9 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
     """Flatten `fdef`'s body into `b`; returns the returned operand."""
     body = fdef.body
     if not isinstance(body, cst.IndentedBlock):
-        body_stmts: Sequence[cst.BaseStatement] = [cst.SimpleStatementLine(body=body.body)]
+        body_stmts: Sequence[cst.BaseStatement] = [
+            cst.SimpleStatementLine(body=body.body)
+        ]
     else:
         body_stmts = body.body
     result: ir.Operand | None = None
@@ -608,7 +672,9 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
         try:
             if b.statement(stmt):
                 if i != len(body_stmts) - 1:
-                    raise b.mod.error("code after 'return' is not supported", body_stmts[i + 1])
+                    raise b.mod.error(
+                        "code after 'return' is not supported", body_stmts[i + 1]
+                    )
                 result = b.returned(stmt)
         except CodegenErrors as errs:
             b.errors.extend(errs.errors)
@@ -621,15 +687,14 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
             b.poison(stmt)
     if result is None and not b.errors:
         raise b.mod.error(
-            f"function '{fdef.name.value}' has no final 'return'", fdef.name,
+            f"function '{fdef.name.value}' has no final 'return'",
+            fdef.name,
             "end the function with 'return <value>'",
         )
     if b.errors:
         raise CodegenErrors(b.errors)
     assert result is not None
     return result
-
-
 
 
 def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
@@ -660,11 +725,14 @@ def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
     if clash:
         raise mod.error(
             f"the name '{clash[0].value}' is reserved for codegen's runtime helpers",
-            clash[0], "rename it",
+            clash[0],
+            "rename it",
         )
 
 
-def parse(source: str, filename: str = "<string>", func: str | None = None) -> ir.Function:
+def parse(
+    source: str, filename: str = "<string>", func: str | None = None
+) -> ir.Function:
     """Parse `func` (or the file's only public function) from `source`.
 
     Raises:
@@ -682,8 +750,11 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     if fdef is None:
         known = ", ".join(sorted(mod.defs)) or "none"
         raise CodegenError(
-            f"no function '{name}' at the top level of {filename}", None,
-            f"functions defined there: {known}", filename, source,
+            f"no function '{name}' at the top level of {filename}",
+            None,
+            f"functions defined there: {known}",
+            filename,
+            source,
         )
     for deco in fdef.decorators:
         raise mod.error("decorated functions are not supported", deco)
@@ -696,7 +767,9 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b.shared = {p.name for p in params}  # the caller holds them
     result = _build_body(b, fdef)
     if isinstance(result, ir.Const):
-        raise mod.error("the function returns a constant: nothing to differentiate", fdef.name)
+        raise mod.error(
+            "the function returns a constant: nothing to differentiate", fdef.name
+        )
     doc = fdef.get_docstring()
     used = {a.op for a in b.steps}
     array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())

@@ -15,18 +15,61 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen import ir
-from codegen.parse_windows import SLIDING_WINDOW_VIEW, check_pad, pooled, strided_windows
+from codegen.parse_windows import (
+    SLIDING_WINDOW_VIEW,
+    check_pad,
+    pooled,
+    strided_windows,
+)
 from codegen.rules import RULES
 
 if TYPE_CHECKING:
     from codegen.source import _Module
 
 _NP_SAME = (
-    "exp", "log", "log1p", "sqrt", "square", "sin", "cos", "tan", "tanh", "maximum",
-    "minimum", "clip", "where", "sum", "mean", "amax", "amin", "var", "std", "matmul",
-    "outer", "tensordot", "einsum", "transpose", "reshape", "expand_dims", "squeeze",
-    "broadcast_to", "concatenate", "stack", "sign", "floor", "shape", "size", "ndim",
-    "arange", "zeros_like", "ones_like", "zeros", "ones", "argmax", "argmin", "abs",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "maximum",
+    "minimum",
+    "clip",
+    "where",
+    "sum",
+    "mean",
+    "amax",
+    "amin",
+    "var",
+    "std",
+    "matmul",
+    "outer",
+    "tensordot",
+    "einsum",
+    "transpose",
+    "reshape",
+    "expand_dims",
+    "squeeze",
+    "broadcast_to",
+    "concatenate",
+    "stack",
+    "sign",
+    "floor",
+    "shape",
+    "size",
+    "ndim",
+    "arange",
+    "zeros_like",
+    "ones_like",
+    "zeros",
+    "ones",
+    "argmax",
+    "argmin",
+    "abs",
     "pad",
 )
 
@@ -51,9 +94,19 @@ NUMPY_CALLS: dict[str, str] = {
 
 #: ``x.<method>(...)`` -> op; x becomes the first operand.
 METHODS: dict[str, str] = {
-    "sum": "sum", "mean": "mean", "max": "amax", "min": "amin", "var": "var",
-    "std": "std", "dot": "matmul", "reshape": "reshape", "transpose": "transpose",
-    "clip": "clip", "copy": "copy", "squeeze": "squeeze", "argmax": "argmax",
+    "sum": "sum",
+    "mean": "mean",
+    "max": "amax",
+    "min": "amin",
+    "var": "var",
+    "std": "std",
+    "dot": "matmul",
+    "reshape": "reshape",
+    "transpose": "transpose",
+    "clip": "clip",
+    "copy": "copy",
+    "squeeze": "squeeze",
+    "argmax": "argmax",
     "argmin": "argmin",
 }
 
@@ -62,44 +115,63 @@ _PACKED = {"reshape": "shape", "transpose": "axes"}
 
 #: ``x.<attribute>`` -> op.
 ATTRIBUTES: dict[str, str] = {
-    "T": "transpose", "shape": "shape", "size": "size", "ndim": "ndim", "dtype": "dtype",
+    "T": "transpose",
+    "shape": "shape",
+    "size": "size",
+    "ndim": "ndim",
+    "dtype": "dtype",
 }
 
 #: Module attributes that are constants.
 NUMPY_CONSTANTS: dict[str, str] = {
-    "numpy.newaxis": "None", "numpy.pi": "np.pi", "numpy.e": "np.e", "numpy.inf": "np.inf",
+    "numpy.newaxis": "None",
+    "numpy.pi": "np.pi",
+    "numpy.e": "np.e",
+    "numpy.inf": "np.inf",
 }
 
 
 def _slice_text(parts: Sequence[ir.Operand]) -> str:
     """``lo:hi`` or ``lo:hi:step`` from constant bounds (None prints empty)."""
-    texts = ["" if isinstance(p, ir.Const) and p.text == "None" else p.text  # type: ignore[union-attr]
-             for p in parts]
+    texts = [
+        "" if isinstance(p, ir.Const) and p.text == "None" else p.text  # type: ignore[union-attr]
+        for p in parts
+    ]
     return ":".join(texts if texts[2] else texts[:2])
 
 
 def check_einsum(mod: _Module, spec: ir.Operand, n: int, node: cst.CSTNode) -> None:
     """Refuse einsum specs whose adjoint is not an einsum of the same kind."""
-    hint = "write an explicit spec like 'ij,jk->ik' with each operand's letters distinct"
+    hint = (
+        "write an explicit spec like 'ij,jk->ik' with each operand's letters distinct"
+    )
     if not isinstance(spec, ir.Const):
         raise mod.error("the einsum spec must be a string literal", node, hint)
     try:
         text = ast.literal_eval(spec.text)
     except (ValueError, SyntaxError):
-        raise mod.error("the einsum spec must be a string literal", node, hint) from None
+        raise mod.error(
+            "the einsum spec must be a string literal", node, hint
+        ) from None
     text = str(text).replace(" ", "")
     if "->" not in text or "." in text:
-        raise mod.error(f"einsum spec {spec.text} needs an explicit '->' and no '...'", node, hint)
+        raise mod.error(
+            f"einsum spec {spec.text} needs an explicit '->' and no '...'", node, hint
+        )
     ins, out = text.split("->")
     parts = ins.split(",")
     if len(parts) != n:
-        raise mod.error(f"einsum spec {spec.text} names {len(parts)} operands, got {n}", node)
+        raise mod.error(
+            f"einsum spec {spec.text} names {len(parts)} operands, got {n}", node
+        )
     for i, p in enumerate(parts):
         others = out + "".join(q for k, q in enumerate(parts) if k != i)
         if len(set(p)) != len(p) or any(c not in others for c in p):
             raise mod.error(
                 f"einsum operand {i} ('{p}') repeats a letter or sums over a letter "
-                "no other operand has", node, hint,
+                "no other operand has",
+                node,
+                hint,
             )
 
 
@@ -113,8 +185,14 @@ class ArrayExpressions:
     def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand:
         raise NotImplementedError
 
-    def emit(self, op: str, args: Sequence[ir.Operand], node: cst.CSTNode, name: str | None,
-             kwargs: Sequence[tuple[str, ir.Operand]] = ()) -> ir.Var:
+    def emit(
+        self,
+        op: str,
+        args: Sequence[ir.Operand],
+        node: cst.CSTNode,
+        name: str | None,
+        kwargs: Sequence[tuple[str, ir.Operand]] = (),
+    ) -> ir.Var:
         raise NotImplementedError
 
     def in_place(self, name: ir.Operand, node: cst.CSTNode, what: str) -> None:
@@ -122,8 +200,14 @@ class ArrayExpressions:
 
     # ----- calls -----
 
-    def call_op(self, op: str, what: str, node: cst.Call, name: str | None,
-                receiver: ir.Operand | None = None) -> ir.Operand:
+    def call_op(
+        self,
+        op: str,
+        what: str,
+        node: cst.Call,
+        name: str | None,
+        receiver: ir.Operand | None = None,
+    ) -> ir.Operand:
         """Lower ``what(args...)`` (or ``receiver.what(...)``) to one `op` step."""
         rule = RULES[op]
         args: list[ir.Operand] = [] if receiver is None else [receiver]
@@ -138,7 +222,8 @@ class ArrayExpressions:
             if key not in rule.keywords:
                 allowed = ", ".join(rule.keywords) or "none"
                 raise self.mod.error(
-                    f"keyword '{key}' is not supported for '{what}'", arg,
+                    f"keyword '{key}' is not supported for '{what}'",
+                    arg,
                     f"supported keywords: {allowed}",
                 )
             kwargs[key] = self.expr(arg.value)
@@ -147,7 +232,7 @@ class ArrayExpressions:
         fixed = [i for i in rule.inputs if not i.startswith("*")]
         builtin_nary = what in ("max", "min")  # max(a, b, c): folded pairwise below
         if rule.variadic is None and len(args) > len(fixed) and not builtin_nary:
-            extra = args[len(fixed):]
+            extra = args[len(fixed) :]
             if len(extra) > len(rule.keywords) - len(kwargs):
                 raise self.mod.error(f"too many arguments for '{what}'", node)
             free = [k for k in rule.keywords if k not in kwargs]
@@ -184,15 +269,20 @@ class ArrayExpressions:
         """A tuple operand: a constant when every part is, else a `tuple` step."""
         if all(isinstance(p, ir.Const) for p in parts):
             texts = [p.text for p in parts]  # type: ignore[union-attr]
-            return ir.Const("(" + ", ".join(texts) + ("," if len(texts) == 1 else "") + ")")
+            return ir.Const(
+                "(" + ", ".join(texts) + ("," if len(texts) == 1 else "") + ")"
+            )
         return self.emit("tuple", parts, node, None)
 
-    def method_call(self, node: cst.Call, attr: cst.Attribute, name: str | None) -> ir.Operand:
+    def method_call(
+        self, node: cst.Call, attr: cst.Attribute, name: str | None
+    ) -> ir.Operand:
         method = attr.attr.value
         op = METHODS.get(method)
         if op is None:
             raise self.mod.error(
-                f"no adjoint rule for the method '.{method}()'", node,
+                f"no adjoint rule for the method '.{method}()'",
+                node,
                 "supported methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)),
             )
         receiver = self.expr(attr.value)
@@ -200,7 +290,9 @@ class ArrayExpressions:
 
     # ----- attributes, tuples, subscripts -----
 
-    def array_attribute(self, node: cst.Attribute, canonical: str, name: str | None) -> ir.Operand | None:
+    def array_attribute(
+        self, node: cst.Attribute, canonical: str, name: str | None
+    ) -> ir.Operand | None:
         if canonical in NUMPY_CONSTANTS:
             return ir.Const(NUMPY_CONSTANTS[canonical])
         op = ATTRIBUTES.get(node.attr.value)
@@ -217,7 +309,9 @@ class ArrayExpressions:
         if not all(isinstance(p, ir.Const) for p in parts):
             raise self.mod.error(
                 "lists of arrays are only supported as the operands of np.concatenate "
-                "and np.stack", node, "use a tuple (a, b) for shapes and axes",
+                "and np.stack",
+                node,
+                "use a tuple (a, b) for shapes and axes",
             )
         return ir.Const("[" + ", ".join(p.text for p in parts) + "]")  # type: ignore[union-attr]
 
@@ -231,8 +325,10 @@ class ArrayExpressions:
         for el in node.slice:
             s = el.slice
             if isinstance(s, cst.Slice):
-                bounds = [ir.Const("None") if b is None else self.expr(b)
-                          for b in (s.lower, s.upper, s.step)]
+                bounds = [
+                    ir.Const("None") if b is None else self.expr(b)
+                    for b in (s.lower, s.upper, s.step)
+                ]
                 if all(isinstance(b, ir.Const) for b in bounds):
                     parts.append(ir.Const(_slice_text(bounds)))
                 else:
@@ -251,18 +347,30 @@ class ArrayExpressions:
         parts, fancy = self.index_parts(node)
         return self.emit("gather" if fancy else "getitem", (base, *parts), node, name)
 
-    def set_item(self, target: cst.Subscript, value: cst.BaseExpression,
-                 node: cst.CSTNode, fresh: Any, op: str | None = None) -> None:
+    def set_item(
+        self,
+        target: cst.Subscript,
+        value: cst.BaseExpression,
+        node: cst.CSTNode,
+        fresh: Any,
+        op: str | None = None,
+    ) -> None:
         """``x[idx] = v`` (or ``x[idx] op= v``) as a functional update: a new
         version of x equal to the old one except at idx."""
         if not isinstance(target.value, cst.Name):
-            raise self.mod.error("only a plain name can be indexed on the left", target.value)
+            raise self.mod.error(
+                "only a plain name can be indexed on the left", target.value
+            )
         base_name = target.value.value
         base = self.expr(target.value)
         self.in_place(base, node, base_name)
         parts, fancy = self.index_parts(target)
         new = self.expr(value)
         if op is not None:
-            old = self.emit("gather" if fancy else "getitem", (base, *parts), target, None)
+            old = self.emit(
+                "gather" if fancy else "getitem", (base, *parts), target, None
+            )
             new = self.emit(op, (old, new), node, None)
-        self.env[base_name] = self.emit("setitem", (base, new, *parts), node, fresh(base_name))
+        self.env[base_name] = self.emit(
+            "setitem", (base, new, *parts), node, fresh(base_name)
+        )

@@ -59,7 +59,8 @@ def check_pad(mod: _Module, kwargs: dict[str, ir.Operand], node: cst.CSTNode) ->
     if value != "constant":
         shown = repr(value) if isinstance(value, str) else "given as a variable"
         raise mod.error(
-            f"np.pad mode {shown} is not supported", node,
+            f"np.pad mode {shown} is not supported",
+            node,
             "only mode='constant' (the default), whose gradient is the interior slice",
         )
 
@@ -113,8 +114,12 @@ def _window_rank(steps: Sequence[ir.Assign], window: ir.Operand) -> int | None:
     return 1 if isinstance(value, int) else None
 
 
-def pooled(op: str, args: Sequence[ir.Operand], kwargs: dict[str, ir.Operand],
-           steps: Sequence[ir.Assign]) -> str:
+def pooled(
+    op: str,
+    args: Sequence[ir.Operand],
+    kwargs: dict[str, ir.Operand],
+    steps: Sequence[ir.Assign],
+) -> str:
     """`op`, or its small-window form when `args[0]`'s reduced axes are
     pooling windows (see the module docstring)."""
     axes = _axes(kwargs)
@@ -131,7 +136,9 @@ def pooled(op: str, args: Sequence[ir.Operand], kwargs: dict[str, ir.Operand],
     return POOLED[op] if small else op
 
 
-def is_window_call(mod: _Module, node: cst.BaseExpression, env: dict[str, ir.Operand]) -> bool:
+def is_window_call(
+    mod: _Module, node: cst.BaseExpression, env: dict[str, ir.Operand]
+) -> bool:
     """True for a call of numpy's sliding_window_view, however imported."""
     if not isinstance(node, cst.Call):
         return False
@@ -164,4 +171,6 @@ def strided_windows(
         parts, _ = builder.index_parts(node)
     else:
         return None
-    return builder.emit("strided_windows", (*step.args, *parts), node, name, step.kwargs)
+    return builder.emit(
+        "strided_windows", (*step.args, *parts), node, name, step.kwargs
+    )

@@ -30,7 +30,9 @@ def forward_line(step: ir.Assign, lib: str) -> str:
             rest.append(_text(arg))
     if rule.variadic is not None:
         values[rule.variadic] = ", ".join(rest)
-        values[f"{rule.variadic}_tuple"] = f"({rest[0]},)" if len(rest) == 1 else f"({', '.join(rest)})"
+        values[f"{rule.variadic}_tuple"] = (
+            f"({rest[0]},)" if len(rest) == 1 else f"({', '.join(rest)})"
+        )
     kw = "".join(f", {k}={_text(v)}" for k, v in step.kwargs)
     targets = ", ".join((step.target, *step.extra_targets))
     return f"{targets} = " + rule.forward_for(lib).format(kw=kw, **values)
@@ -46,7 +48,10 @@ def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
     i = 0
     while i < len(steps):
         group = [steps[i]]
-        while i + len(group) < len(steps) and steps[i + len(group)].source == steps[i].source:
+        while (
+            i + len(group) < len(steps)
+            and steps[i + len(group)].source == steps[i].source
+        ):
             group.append(steps[i + len(group)])
         code = [forward_line(s, lib) for s in group]
         if len(code) > 1 or code[0] != steps[i].source:
@@ -136,8 +141,10 @@ def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
         f"Returns {grads_doc}{order}.",
     )
     if bwd.lib == "np":
-        seeded = (f"The backward is seeded with ones shaped like {result}: for a scalar "
-                  f"{result} these are its gradients, for an array those of sum({result}).")
+        seeded = (
+            f"The backward is seeded with ones shaped like {result}: for a scalar "
+            f"{result} these are its gradients, for an array those of sum({result})."
+        )
     else:
         seeded = f"The backward is seeded with d{result}/d{result} = 1."
     vag = _docstring(
@@ -161,7 +168,10 @@ _CALL = re.compile(r"(?<![.\w])(_\w+)\(")
 
 
 def _zero_lines(bwd: Backward) -> list[str]:
-    lines = [f"{g} = np.copy({g})  # a fresh array, not a view of another" for g in bwd.shared]
+    lines = [
+        f"{g} = np.copy({g})  # a fresh array, not a view of another"
+        for g in bwd.shared
+    ]
     for param, grad in bwd.outputs:
         if grad is None:
             zero = f"np.zeros_like({param})" if bwd.lib == "np" else "0.0"
@@ -192,7 +202,10 @@ def _imports(code: str, lib: str) -> list[str]:
 
 
 def render(
-    bwd: Backward, origin: str, command: str, header_extra: Sequence[str] = (),
+    bwd: Backward,
+    origin: str,
+    command: str,
+    header_extra: Sequence[str] = (),
     check_finite: bool = False,
 ) -> str:
     """The generated module for `bwd` as unformatted Python source.
@@ -228,7 +241,8 @@ def render(
         constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
         helpers=helpers,
         signature=", ".join(  # defaults kept: conv_forward(x, w, b) as in the source
-            p.name if p.default is None else f"{p.name}={p.default}" for p in bwd.fn.params
+            p.name if p.default is None else f"{p.name}={p.default}"
+            for p in bwd.fn.params
         ),
         result=bwd.fn.result,
         seed=bwd.seed,

@@ -165,8 +165,10 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     for name in wrt:
         if name not in params:
             raise CodegenError(
-                f"'{name}' is not a parameter of '{fn.name}'", None,
-                "parameters: " + ", ".join(params), fn.filename,
+                f"'{name}' is not a parameter of '{fn.name}'",
+                None,
+                "parameters: " + ", ".join(params),
+                fn.filename,
             )
     lib = "np" if fn.array else "math"
     active = _activity(fn, wrt)
@@ -200,35 +202,59 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
             expr, made = ctx.contribution(rule, step, name, k)
             target = namer.grad(arg.name)
             accumulate = arg.name in has_grad
-            grads.append(GradStep(
-                target, expr, accumulate, arg.name, step.target, step.op, name,
-                namer.grad(step.target),
-            ))
+            grads.append(
+                GradStep(
+                    target,
+                    expr,
+                    accumulate,
+                    arg.name,
+                    step.target,
+                    step.op,
+                    name,
+                    namer.grad(step.target),
+                )
+            )
             fresh[arg.name] = accumulate or made or name not in rule.views
             has_grad.add(arg.name)
         _append(blocks, step, grads)
     reads = _reads(blocks, {s.target for s in forward} | param_set)
     outputs = tuple((p, namer.names[p] if p in has_grad else None) for p in wrt)
     zeros = [p for p, g in outputs if g is None and lib == "np"]
-    cache = tuple(n for n in [*params, *(s.target for s in forward)] if n in reads or n in zeros)
+    cache = tuple(
+        n for n in [*params, *(s.target for s in forward)] if n in reads or n in zeros
+    )
     shared = tuple(
-        g for p, g in outputs if g is not None and lib == "np" and not fresh.get(p, False)
+        g
+        for p, g in outputs
+        if g is not None and lib == "np" and not fresh.get(p, False)
     )
     return Backward(
-        fn, tuple(wrt), forward, cache, seed, tuple(blocks), outputs,
-        dict(namer.names), lib, shared,
+        fn,
+        tuple(wrt),
+        forward,
+        cache,
+        seed,
+        tuple(blocks),
+        outputs,
+        dict(namer.names),
+        lib,
+        shared,
     )
 
 
 class _Context:
     """Renders one contribution from its rule's macro."""
 
-    def __init__(self, module: Any, lib: str, namer: _Namer, rank: dict[str, int | None]) -> None:
+    def __init__(
+        self, module: Any, lib: str, namer: _Namer, rank: dict[str, int | None]
+    ) -> None:
         self.module, self.lib, self.namer, self.rank = module, lib, namer, rank
         self.shape: dict[str, tuple[str, ...] | None] = {}
         self.params: list[str] = []
 
-    def contribution(self, rule: Rule, step: ir.Assign, name: str, k: int | None) -> tuple[str, bool]:
+    def contribution(
+        self, rule: Rule, step: ir.Assign, name: str, k: int | None
+    ) -> tuple[str, bool]:
         """The expression `name`'s operand receives from `step`'s gradient, and
         whether it certainly builds a new array (a proven broadcast reduction)."""
         fixed: list[str] = []
@@ -241,7 +267,10 @@ class _Context:
             kwargs["i"] = k
         if rule.ranked:
             kwargs.update(
-                {f"{n}_rank": self.rank.get(_text(a)) for n, a in zip(rule.inputs, step.args, strict=False)}
+                {
+                    f"{n}_rank": self.rank.get(_text(a))
+                    for n, a in zip(rule.inputs, step.args, strict=False)
+                }
             )
         g = self.namer.grad(step.target)
         macro = getattr(self.module, f"{step.op}_{name}")
@@ -266,6 +295,7 @@ class _Context:
 
     def shape_refs(self, expr: str) -> str:
         """Point `x.shape`, `x.size`, `np.shape(x)` at a same-shaped parameter."""
+
         def attr(m: re.Match[str]) -> str:
             return f"{self.like(m.group(1))}.{m.group(2)}"
 
@@ -289,7 +319,12 @@ def _keep_unexpanded(blocks: list[Block], grad: str) -> None:
     reduction's adjoint wrote it, without `np.broadcast_to`: the product has
     x's shape either way, and a scalar g then costs one pass over x, not two
     (the L2 term `reg * np.sum(W * W)`)."""
-    writes = [(i, j) for i, b in enumerate(blocks) for j, gs in enumerate(b.steps) if gs.grad == grad]
+    writes = [
+        (i, j)
+        for i, b in enumerate(blocks)
+        for j, gs in enumerate(b.steps)
+        if gs.grad == grad
+    ]
     if len(writes) != 1:
         return
     i, j = writes[0]
@@ -306,7 +341,9 @@ def _append(blocks: list[Block], step: ir.Assign, grads: list[GradStep]) -> None
     """Add `grads` to the block of `step.source`, opening one if needed."""
     if blocks and blocks[-1].source == step.source:
         last = blocks[-1]
-        blocks[-1] = Block(last.source, last.steps + tuple(grads), last.targets + (step.target,))
+        blocks[-1] = Block(
+            last.source, last.steps + tuple(grads), last.targets + (step.target,)
+        )
     else:
         blocks.append(Block(step.source, tuple(grads), (step.target,)))
 

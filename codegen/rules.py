@@ -75,7 +75,7 @@ def bind(rule: Rule, args: Sequence[T]) -> list[tuple[str, T, int | None]]:
         (n, a, None) for n, a in zip(fixed, args, strict=False)
     ]
     if rule.variadic is not None:
-        pairs += [(rule.variadic, a, k) for k, a in enumerate(args[len(fixed):])]
+        pairs += [(rule.variadic, a, k) for k, a in enumerate(args[len(fixed) :])]
     return pairs
 
 
@@ -99,10 +99,24 @@ RULES: dict[str, Rule] = _rules(
     Rule("copy", _X, _X, "{x}", views=_X),
     # ----- Routers -----
     Rule("abs", _X, _X, "abs({x})", smooth=False),
-    Rule("maximum", _XY, _XY, "max({x}, {y})", "np.maximum({x}, {y})",
-         broadcast=True, smooth=False),
-    Rule("minimum", _XY, _XY, "min({x}, {y})", "np.minimum({x}, {y})",
-         broadcast=True, smooth=False),
+    Rule(
+        "maximum",
+        _XY,
+        _XY,
+        "max({x}, {y})",
+        "np.maximum({x}, {y})",
+        broadcast=True,
+        smooth=False,
+    ),
+    Rule(
+        "minimum",
+        _XY,
+        _XY,
+        "min({x}, {y})",
+        "np.minimum({x}, {y})",
+        broadcast=True,
+        smooth=False,
+    ),
     # ----- Elementary functions -----
     Rule("exp", _X, _X, "math.exp({x})", "np.exp({x})"),
     Rule("log", _X, _X, "math.log({x})", "np.log({x})", domain="positive"),
@@ -115,10 +129,22 @@ RULES: dict[str, Rule] = _rules(
     # ----- NumPy: elementwise -----
     Rule("log1p", _X, _X, "math.log1p({x})", "np.log1p({x})", domain="positive"),
     Rule("square", _X, _X, "{x} ** 2", "np.square({x})"),
-    Rule("clip", ("x", "lo", "hi"), _X, "min(max({x}, {lo}), {hi})",
-         "np.clip({x}, {lo}, {hi})", smooth=False),
-    Rule("where", ("c", "x", "y"), _XY, "np.where({c}, {x}, {y})",
-         broadcast=True, smooth=False),
+    Rule(
+        "clip",
+        ("x", "lo", "hi"),
+        _X,
+        "min(max({x}, {lo}), {hi})",
+        "np.clip({x}, {lo}, {hi})",
+        smooth=False,
+    ),
+    Rule(
+        "where",
+        ("c", "x", "y"),
+        _XY,
+        "np.where({c}, {x}, {y})",
+        broadcast=True,
+        smooth=False,
+    ),
     # ----- NumPy: reductions -----
     Rule("sum", _X, _X, "np.sum({x}{kw})", keywords=(*_AXIS, "dtype"), views=_X),
     Rule("mean", _X, _X, "np.mean({x}{kw})", keywords=_AXIS),
@@ -130,8 +156,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("matmul", _XY, _XY, "{x} @ {y}", ranked=True),
     Rule("outer", _XY, _XY, "np.outer({x}, {y})"),
     Rule("tensordot", _XY, _XY, "np.tensordot({x}, {y}{kw})", keywords=("axes",)),
-    Rule("einsum", ("spec", "*xs"), ("xs",), "np.einsum({spec}, {xs}{kw})",
-         keywords=("optimize",)),
+    Rule(
+        "einsum",
+        ("spec", "*xs"),
+        ("xs",),
+        "np.einsum({spec}, {xs}{kw})",
+        keywords=("optimize",),
+    ),
     # ----- NumPy: shapes -----
     Rule("transpose", _X, _X, "np.transpose({x}{kw})", keywords=("axes",), views=_X),
     Rule("reshape", ("x", "shape"), _X, "np.reshape({x}, {shape})", views=_X),
@@ -139,25 +170,68 @@ RULES: dict[str, Rule] = _rules(
     Rule("squeeze", _X, _X, "np.squeeze({x}{kw})", keywords=("axis",), views=_X),
     Rule("broadcast_to", ("x", "shape"), _X, "np.broadcast_to({x}, {shape})"),
     Rule("unbroadcast", ("x", "like"), _X, "_unbroadcast({x}, {like})", views=_X),
-    Rule("concatenate", ("*xs",), ("xs",), "np.concatenate([{xs}]{kw})", keywords=("axis",)),
+    Rule(
+        "concatenate",
+        ("*xs",),
+        ("xs",),
+        "np.concatenate([{xs}]{kw})",
+        keywords=("axis",),
+    ),
     Rule("stack", ("*xs",), ("xs",), "np.stack([{xs}]{kw})", keywords=("axis",)),
     # ----- NumPy: convolution and pooling (codegen/parse_windows.py) -----
-    Rule("pad", ("x", "pad_width"), _X, "np.pad({x}, {pad_width}{kw})",
-         keywords=("mode", "constant_values"), views=_X),
-    Rule("sliding_window_view", ("x", "window_shape"), _X,
-         "np.lib.stride_tricks.sliding_window_view({x}, {window_shape}{kw})", keywords=("axis",)),
-    Rule("strided_windows", ("x", "window_shape", "*idx"), _X,
-         "_windows({x}, {window_shape}, np.s_[{idx}]{kw})", keywords=("axis",)),
-    Rule("pool_max", _X, _X, "np.max({x}{kw})", "_pool_max({x}{kw})", keywords=_AXIS,
-         smooth=False),
-    Rule("pool_mean", _X, _X, "np.mean({x}{kw})", "_pool_mean({x}{kw})", keywords=_AXIS),
-    Rule("pool_sum", _X, _X, "np.sum({x}{kw})", "_pool_sum({x}{kw})", keywords=_AXIS,
-         views=_X),
+    Rule(
+        "pad",
+        ("x", "pad_width"),
+        _X,
+        "np.pad({x}, {pad_width}{kw})",
+        keywords=("mode", "constant_values"),
+        views=_X,
+    ),
+    Rule(
+        "sliding_window_view",
+        ("x", "window_shape"),
+        _X,
+        "np.lib.stride_tricks.sliding_window_view({x}, {window_shape}{kw})",
+        keywords=("axis",),
+    ),
+    Rule(
+        "strided_windows",
+        ("x", "window_shape", "*idx"),
+        _X,
+        "_windows({x}, {window_shape}, np.s_[{idx}]{kw})",
+        keywords=("axis",),
+    ),
+    Rule(
+        "pool_max",
+        _X,
+        _X,
+        "np.max({x}{kw})",
+        "_pool_max({x}{kw})",
+        keywords=_AXIS,
+        smooth=False,
+    ),
+    Rule(
+        "pool_mean", _X, _X, "np.mean({x}{kw})", "_pool_mean({x}{kw})", keywords=_AXIS
+    ),
+    Rule(
+        "pool_sum",
+        _X,
+        _X,
+        "np.sum({x}{kw})",
+        "_pool_sum({x}{kw})",
+        keywords=_AXIS,
+        views=_X,
+    ),
     # ----- NumPy: indexing (x[idx], and the functional update of x[idx] = v) -----
     Rule("getitem", ("x", "*idx"), _X, "{x}[{idx}]"),
     Rule("gather", ("x", "*idx"), _X, "{x}[{idx}]"),
-    Rule("setitem", ("x", "v", "*idx"), _XY_V, "_setitem({x}, np.s_[{idx}], {v})",
-         broadcast=True),
+    Rule(
+        "setitem",
+        ("x", "v", "*idx"),
+        _XY_V,
+        "_setitem({x}, np.s_[{idx}], {v})",
+        broadcast=True,
+    ),
     # ----- No gradient: comparisons, constants -----
     Rule("const", _X, (), "{x}"),
     Rule("gt", _XY, (), "{x} > {y}"),

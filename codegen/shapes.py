@@ -13,7 +13,9 @@ import re
 
 from codegen import ir
 
-_JAXTYPING = re.compile(r"""^\s*\w+\[\s*[\w.]+\s*,\s*(?P<q>["'])(?P<dims>[^"']*)(?P=q)\s*\]\s*$""")
+_JAXTYPING = re.compile(
+    r"""^\s*\w+\[\s*[\w.]+\s*,\s*(?P<q>["'])(?P<dims>[^"']*)(?P=q)\s*\]\s*$"""
+)
 _SCALARS = {"float", "int", "bool", "complex"}
 
 
@@ -61,10 +63,39 @@ def _matmul(rx: int | None, ry: int | None) -> int | None:
 
 
 _ELEMENTWISE = {
-    "add", "sub", "mul", "div", "pow", "neg", "copy", "abs", "maximum", "minimum",
-    "exp", "log", "log1p", "sqrt", "square", "sin", "cos", "tan", "tanh", "sigmoid",
-    "clip", "where", "gt", "ge", "lt", "le", "eq", "ne", "sign", "floor",
-    "transpose", "unbroadcast", "setitem",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "copy",
+    "abs",
+    "maximum",
+    "minimum",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "clip",
+    "where",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "eq",
+    "ne",
+    "sign",
+    "floor",
+    "transpose",
+    "unbroadcast",
+    "setitem",
 }
 _REDUCTIONS = {"sum", "mean", "amax", "amin", "var", "std"}
 
@@ -120,12 +151,39 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
 Shape = tuple[str, ...]
 
 _SAME_SHAPE = {
-    "neg", "copy", "abs", "exp", "log", "log1p", "sqrt", "square", "sin", "cos", "tan",
-    "tanh", "sigmoid", "clip", "sign", "floor", "setitem",
+    "neg",
+    "copy",
+    "abs",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "clip",
+    "sign",
+    "floor",
+    "setitem",
 }
 _BROADCAST = {
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where",
-    "gt", "ge", "lt", "le", "eq", "ne",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
+    "where",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "eq",
+    "ne",
 }
 
 
@@ -161,11 +219,14 @@ def _reduce_shape(shape: Shape | None, step: ir.Assign) -> Shape | None:
     if shape is None or not isinstance(axis, ir.Const):
         return None
     try:
-        axes = {int(a) % len(shape) for a in axis.text.strip("()").split(",") if a.strip()}
+        axes = {
+            int(a) % len(shape) for a in axis.text.strip("()").split(",") if a.strip()
+        }
     except (ValueError, ZeroDivisionError):
         return None
     return tuple(
-        ("1" if keepdims else None) if i in axes else d for i, d in enumerate(shape)
+        ("1" if keepdims else None) if i in axes else d
+        for i, d in enumerate(shape)
         if keepdims or i not in axes
     )  # type: ignore[return-value]
 
@@ -227,7 +288,9 @@ class _ShapeInference:
             return _reduce_shape(args[0], step)
         if op == "matmul" and args[0] is not None and args[1] is not None:
             a, b = args[0], args[1]
-            return (a[0], b[1]) if len(a) == 2 and len(b) == 2 and a[1] == b[0] else None
+            return (
+                (a[0], b[1]) if len(a) == 2 and len(b) == 2 and a[1] == b[0] else None
+            )
         if op == "transpose" and not step.kwargs and args[0] is not None:
             return tuple(reversed(args[0]))
         if op == "shape" and isinstance(step.args[0], ir.Var):
@@ -253,7 +316,11 @@ class _ShapeInference:
         if not isinstance(base, ir.Var) or base.name not in self.shape_of:
             return False
         dims = self.out.get(self.shape_of[base.name])
-        if dims is not None and isinstance(index, ir.Const) and re.fullmatch(r"-?\d+", index.text):
+        if (
+            dims is not None
+            and isinstance(index, ir.Const)
+            and re.fullmatch(r"-?\d+", index.text)
+        ):
             k = int(index.text)
             if -len(dims) <= k < len(dims):
                 self.size[step.target] = dims[k]
@@ -267,4 +334,4 @@ class _ShapeInference:
         if not all(isinstance(p, ir.Var) for p in parts):
             return None
         index = _broadcast([self.of(p) for p in parts])
-        return None if index is None else index + x[len(parts):]
+        return None if index is None else index + x[len(parts) :]

@@ -77,11 +77,17 @@ def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
         col = max((err.offset or 1) - 1, 0)
         end = max((err.end_offset or err.offset or 1) - 1, col + 1)
         loc = ir.Loc(line, col, err.end_lineno or line, end)
-        msg = "invalid syntax" if err.msg == "invalid syntax" else f"invalid syntax: {err.msg}"
+        msg = (
+            "invalid syntax"
+            if err.msg == "invalid syntax"
+            else f"invalid syntax: {err.msg}"
+        )
         return CodegenError(msg, loc, "fix the syntax first", filename, source)
     except ValueError as err:  # null bytes and the like
         return CodegenError(f"cannot parse: {err}", None, None, filename, source)
-    return CodegenError(f"cannot parse: {exc}", ir.Loc(1, 0, 1, 1), None, filename, source)
+    return CodegenError(
+        f"cannot parse: {exc}", ir.Loc(1, 0, 1, 1), None, filename, source
+    )
 
 
 #: Deepest expression nesting accepted. CPython's own parser stops near 3,000
@@ -119,8 +125,11 @@ def _check_nesting(source: str, filename: str) -> None:
         return
     except (RecursionError, MemoryError):
         raise CodegenError(
-            "the source is nested too deeply for Python's parser", None,
-            "split deep expressions into several assignments", filename, source,
+            "the source is nested too deeply for Python's parser",
+            None,
+            "split deep expressions into several assignments",
+            filename,
+            source,
         ) from None
     lines = source.splitlines()
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -130,11 +139,15 @@ def _check_nesting(source: str, filename: str) -> None:
             depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
         if depth > MAX_NESTING and isinstance(node, ast.expr):
             line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-            col = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
+            col = len(
+                line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")
+            )
             raise CodegenError(
                 f"expression is nested too deeply (more than {MAX_NESTING} levels)",
                 ir.Loc(node.lineno, col, node.lineno, col + 1),
-                "split it into several assignments", filename, source,
+                "split it into several assignments",
+                filename,
+                source,
             )
         stack.extend((child, depth) for child in ast.iter_child_nodes(node))
 
@@ -167,7 +180,9 @@ def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
                 name = _dotted(alias.name) or ""
                 local = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
                 mod.aliases[local] = name if alias.asname else local
-        elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+        elif isinstance(small, cst.ImportFrom) and not isinstance(
+            small.names, cst.ImportStar
+        ):
             base = _dotted(small.module) if small.module else None
             if base is None:
                 continue
@@ -203,16 +218,25 @@ def _default_function(mod: _Module) -> str:
     tops = list_functions(mod)
     if len(tops) != 1:
         raise CodegenError(
-            "name the function to differentiate as PATH:FUNC", None,
-            "functions here: " + (", ".join(tops) or "none"), mod.filename, mod.source,
+            "name the function to differentiate as PATH:FUNC",
+            None,
+            "functions here: " + (", ".join(tops) or "none"),
+            mod.filename,
+            mod.source,
         )
     return tops[0]
 
 
-def list_functions(mod_or_source: _Module | str, filename: str = "<string>") -> list[str]:
+def list_functions(
+    mod_or_source: _Module | str, filename: str = "<string>"
+) -> list[str]:
     """Top-level functions that are not helpers called by another function."""
     with _recursion_room():
-        mod = mod_or_source if isinstance(mod_or_source, _Module) else _load_module(mod_or_source, filename)
+        mod = (
+            mod_or_source
+            if isinstance(mod_or_source, _Module)
+            else _load_module(mod_or_source, filename)
+        )
         called: set[str] = set()
         for fname, fdef in mod.defs.items():
             called |= {n for n in _user_names(fdef) if n in mod.defs and n != fname}

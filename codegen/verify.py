@@ -116,7 +116,9 @@ def _phi(forward: Callable[..., Any], seed: Any) -> Callable[..., float]:
     return phi
 
 
-def _numeric(phi: Callable[..., float], args: list[Any], i: int, idx: tuple[int, ...]) -> float:
+def _numeric(
+    phi: Callable[..., float], args: list[Any], i: int, idx: tuple[int, ...]
+) -> float:
     """Fourth-order central difference of `phi` along entry `idx` of argument
     `i`: (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h, h = 1e-5 max(1, |x|)."""
     x = args[i]
@@ -133,7 +135,9 @@ def _numeric(phi: Callable[..., float], args: list[Any], i: int, idx: tuple[int,
             moved[i] = v
         return phi(*moved)
 
-    return (-at(value + 2 * h) + 8 * at(value + h) - 8 * at(value - h) + at(value - 2 * h)) / (12 * h)
+    return (
+        -at(value + 2 * h) + 8 * at(value + h) - 8 * at(value - h) + at(value - 2 * h)
+    ) / (12 * h)
 
 
 def rel_error(a: float, n: float) -> float:
@@ -167,7 +171,9 @@ def check_gradients(
     try:
         out, cache = f_forward(*args)
     except ValueError as exc:  # e.g. conv windows that don't fit the input
-        raise VerificationError(f"{func}: the generated forward refuses the point: {exc}") from None
+        raise VerificationError(
+            f"{func}: the generated forward refuses the point: {exc}"
+        ) from None
     upstream: Any = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
     grads = f_backward(upstream, cache)
     grads = (grads,) if len(wrt) == 1 else tuple(grads)
@@ -176,8 +182,12 @@ def check_gradients(
     grads2 = (grads2,) if len(wrt) == 1 else tuple(grads2)
     report = Report(func, dict(point))
     report.linear = all(
-        np.allclose(2 * np.asarray(g1, dtype=float), np.asarray(g2, dtype=float),
-                    rtol=1e-12, atol=1e-12)
+        np.allclose(
+            2 * np.asarray(g1, dtype=float),
+            np.asarray(g2, dtype=float),
+            rtol=1e-12,
+            atol=1e-12,
+        )
         for g1, g2 in zip(grads, grads2, strict=True)
     )
     phi = _phi(forward, upstream)
@@ -195,7 +205,9 @@ def check_gradients(
         worst = max(bad or rows, key=lambda r: r[1])
         ok = not bad
         error = scaled_error([(r[3], r[4]) for r in rows])
-        report.params.append(ParamReport(name, error, ok, (worst[2], worst[3], worst[4])))
+        report.params.append(
+            ParamReport(name, error, ok, (worst[2], worst[3], worst[4]))
+        )
     return report
 
 
@@ -224,7 +236,11 @@ def random_point(
                     point[p] = fixed[p]
                 elif p in integers:
                     shape, bound = integers[p]
-                    point[p] = rng.integers(0, bound, size=shape) if shape else int(rng.integers(0, bound))
+                    point[p] = (
+                        rng.integers(0, bound, size=shape)
+                        if shape
+                        else int(rng.integers(0, bound))
+                    )
                 else:
                     point[p] = _draw(rng, low, high, shapes.get(p))
             try:
@@ -237,11 +253,17 @@ def random_point(
             except ValueError as exc:
                 if "math domain" in str(exc):
                     continue
-                raise VerificationError(f"the forward fails at a random point: {exc}") from None
-    raise VerificationError("could not find a point where the forward is finite; pass --at")
+                raise VerificationError(
+                    f"the forward fails at a random point: {exc}"
+                ) from None
+    raise VerificationError(
+        "could not find a point where the forward is finite; pass --at"
+    )
 
 
-def _draw(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None) -> Any:
+def _draw(
+    rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None
+) -> Any:
     if shape is None:
         return float(rng.uniform(low, high))
     return rng.uniform(low, high, size=shape)
@@ -308,9 +330,17 @@ def verify_file(
     float_shapes, integers = annotated_shapes(fn, shapes or {}, rng)
     fixed = dict(at or {})
     for p in fn.params:
-        if p.integer and p.default is not None and p.name not in fixed and p.name not in float_shapes:
+        if (
+            p.integer
+            and p.default is not None
+            and p.name not in fixed
+            and p.name not in float_shapes
+        ):
             if integers.get(p.name, (None,))[0] is None:
                 fixed[p.name] = int(p.default)
     point = random_point(params, forward, rng, float_shapes, fixed, integers)
-    pair = (getattr(generated, f"{fn.name}_forward"), getattr(generated, f"{fn.name}_backward"))
+    pair = (
+        getattr(generated, f"{fn.name}_forward"),
+        getattr(generated, f"{fn.name}_backward"),
+    )
     return check_gradients(forward, pair, params, point, chosen, fn.name, seed)
