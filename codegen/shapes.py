@@ -62,17 +62,10 @@ def _matmul(rx: int | None, ry: int | None) -> int | None:
     return max(rx, ry)
 
 
-_ELEMENTWISE = {
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
+_SAME_SHAPE = {
     "neg",
     "copy",
     "abs",
-    "maximum",
-    "minimum",
     "exp",
     "log",
     "log1p",
@@ -84,6 +77,18 @@ _ELEMENTWISE = {
     "tanh",
     "sigmoid",
     "clip",
+    "sign",
+    "floor",
+    "setitem",
+}
+_BROADCAST = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
     "where",
     "gt",
     "ge",
@@ -91,12 +96,10 @@ _ELEMENTWISE = {
     "le",
     "eq",
     "ne",
-    "sign",
-    "floor",
-    "transpose",
-    "unbroadcast",
-    "setitem",
 }
+
+#: Ops whose result's rank is the largest of their operands' ranks.
+_ELEMENTWISE = _SAME_SHAPE | _BROADCAST | {"transpose", "unbroadcast"}
 _REDUCTIONS = {"sum", "mean", "amax", "amin", "var", "std"}
 
 
@@ -149,42 +152,6 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
 
 
 Shape = tuple[str, ...]
-
-_SAME_SHAPE = {
-    "neg",
-    "copy",
-    "abs",
-    "exp",
-    "log",
-    "log1p",
-    "sqrt",
-    "square",
-    "sin",
-    "cos",
-    "tan",
-    "tanh",
-    "sigmoid",
-    "clip",
-    "sign",
-    "floor",
-    "setitem",
-}
-_BROADCAST = {
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "maximum",
-    "minimum",
-    "where",
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "eq",
-    "ne",
-}
 
 
 _SCALAR_RESULTS = {"item", "size", "ndim", "len"}
