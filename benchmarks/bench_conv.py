@@ -58,7 +58,7 @@ def make_args(seed: int = 0) -> tuple[Any, Any, Any]:
 
 def codegen_system() -> System:
     from codegen import generate
-    from codegen.verify import module_from_source
+    from codegen.checks.verify import module_from_source
 
     code = generate(EXAMPLE.read_text(), "examples/conv_relu_pool.py", "conv_relu_pool")
     return module_from_source(code, "conv_relu_pool_grad").conv_relu_pool_value_and_grad

@@ -72,11 +72,11 @@ def run_pipeline(source: str, seed: int = 0) -> tuple[dict[str, float], dict[str
     """Run every pass once; (seconds per stage, facts about the output)."""
     import numpy as np
 
-    from codegen.format import format_code
-    from codegen.parse import parse
-    from codegen.render import render
-    from codegen.reverse import reverse
-    from codegen.verify import check_gradients, module_from_source, random_point
+    from codegen.back.format import format_code
+    from codegen.front.parse import parse
+    from codegen.back.render import render
+    from codegen.core.reverse import reverse
+    from codegen.checks.verify import check_gradients, module_from_source, random_point
 
     times: dict[str, float] = {}
 

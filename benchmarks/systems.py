@@ -160,7 +160,7 @@ def codegen_systems(w: Workload, args: tuple[Any, ...]) -> list[System | Result]
     """The generated module's value_and_grad and backward, or why there is none."""
     from codegen import generate
     from codegen.errors import CodegenError, CodegenErrors
-    from codegen.verify import module_from_source
+    from codegen.checks.verify import module_from_source
 
     example = ROOT / w.example
     if not example.is_file():

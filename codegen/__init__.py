@@ -1,21 +1,27 @@
 """codegen: static source-to-source gradients for straight-line Python and NumPy.
 
-The pipeline is parse -> reverse -> render -> format (-> verify); `generate`
-composes it and nothing else.
+The pipeline is parse -> reverse -> render -> format (-> verify), one
+subpackage a stage: `codegen.front` (source to IR), `codegen.core` (the
+primitives, the reverse pass, shapes), `codegen.back` (render, format),
+`codegen.checks` (verify, lint), `codegen.learn` (explain, graph, notebook),
+`codegen.project` (pyproject configuration, build and check).
+`codegen.pipeline.generate` composes the first four.
+
+`import codegen` is light: the functions below are imported on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from codegen.errors import CodegenError, CodegenErrors, InternalError
 
-# `codegen.explain` and `codegen.graph` are functions: the submodules of the
-# same names are imported here, first, so that no later import rebinds them.
-from codegen.explain import explain
-from codegen.graph import graph
-from codegen.notebook import show
-from codegen.workflow import build, check
+if TYPE_CHECKING:
+    from codegen.learn.explain import explain
+    from codegen.learn.graph import graph
+    from codegen.learn.notebook import show
+    from codegen.pipeline import generate
+    from codegen.project.workflow import build, check
 
 __all__ = [
     "CodegenError",
@@ -29,42 +35,22 @@ __all__ = [
     "show",
 ]
 
+#: Public functions by name -> the module defining them.
+_LAZY = {
+    "generate": "codegen.pipeline",
+    "explain": "codegen.learn.explain",
+    "graph": "codegen.learn.graph",
+    "show": "codegen.learn.notebook",
+    "build": "codegen.project.workflow",
+    "check": "codegen.project.workflow",
+}
 
-def generate(
-    source: str,
-    filename: str = "<string>",
-    func: str | None = None,
-    wrt: Sequence[str] | None = None,
-    command: str | None = None,
-    header_extra: Sequence[str] = (),
-    check_finite: bool = False,
-) -> str:
-    """Return the black-formatted backward module for `func` in `source`.
 
-    Args:
-        source: text of the file holding the forward function (never executed).
-        filename: path shown in errors and in the generated header.
-        func: the function to differentiate; default: the file's only entry point.
-        wrt: parameters to differentiate, in output order; default: every
-            non-integer parameter.
-        command: the regenerate command quoted in the header.
-        header_extra: further header comment lines.
-        check_finite: make the backward raise FloatingPointError naming the
-            forward line whose gradient first became NaN or Inf.
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'codegen' has no attribute {name!r}")
+    import importlib
 
-    Raises:
-        CodegenError: the input is not supported (located, with a hint).
-    """
-    # The passes are imported here, not at the top: `codegen check` on fresh
-    # modules then never pays for importing libcst, jinja2 and black.
-    from codegen import format as _format
-    from codegen import parse as _parse
-    from codegen import render as _render
-    from codegen import reverse as _reverse
-
-    fn = _parse.parse(source, filename, func)
-    bwd = _reverse.reverse(fn, wrt)
-    origin = f"{filename}:{fn.name}"
-    cmd = command or f"codegen grad {origin}"
-    text = _render.render(bwd, origin, cmd, header_extra, check_finite=check_finite)
-    return _format.format_code(text)
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

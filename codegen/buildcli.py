@@ -1,6 +1,6 @@
 """CLI glue for `codegen build` and `codegen check`: arguments in, lines out.
 
-Contract: parses the options, calls `codegen.workflow`, prints one line per
+Contract: parses the options, calls `codegen.project.workflow`, prints one line per
 module as it goes (`generated/neuron_grad.py: regenerated`), diffs and
 messages under it, then a summary; colour only when stdout is a terminal (and
 NO_COLOR is unset). Returns the `Result`'s exit code: 0 fresh, 1 stale,
@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from codegen import workflow as wf
+from codegen.project import workflow as wf
 
 _GREEN, _RED, _YELLOW, _CYAN, _BOLD = "32", "31", "33", "36", "1"
 _COLOURS = {

@@ -8,78 +8,20 @@ Exit codes: 0 success, 1 a check failed (verification, stale output),
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from codegen.errors import CodegenError, InternalError
+from codegen.files import read_source, split_target, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class UsageError(CodegenError):
     """A bad command-line value."""
-
-
-def split_target(target: str) -> tuple[str, str | None]:
-    """``PATH:FUNC`` -> (PATH, FUNC); a bare PATH names the file's entry point."""
-    path, sep, func = target.rpartition(":")
-    if not sep or not func.isidentifier():
-        return target, None
-    return path, func
-
-
-def read_source(path: str) -> str:
-    """The text of `path`, or a clean error."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise CodegenError(
-            f"cannot read file: {exc.strerror or exc}", None, None, path
-        ) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CodegenError(
-            f"file is not UTF-8 text (byte {exc.start})",
-            None,
-            "save the source as UTF-8",
-            path,
-        ) from None
-
-
-def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Write `text` (or bytes) to `path` through a temporary file and a
-    rename, so an interrupted write never leaves a partial or empty file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        if isinstance(text, bytes):
-            with os.fdopen(fd, "wb") as fb:
-                fb.write(text)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; keep the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The existing file's mode, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
@@ -132,8 +74,8 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
-    from codegen import generate
-    from codegen.lint import lint_source
+    from codegen.checks.lint import lint_source
+    from codegen.pipeline import generate
 
     path, func = split_target(args.target)
     source = read_source(path)
@@ -163,7 +105,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from codegen.verify import VerificationError, verify_file
+    from codegen.checks.verify import VerificationError, verify_file
 
     path, func = split_target(args.target)
     read_source(path)  # a clean error for a missing file
@@ -247,7 +189,7 @@ def _build_check_parsers(sub: Any) -> None:
 
 def _explain_args(args: argparse.Namespace) -> Any:
     """The `Explanation` the explain and graph commands show."""
-    from codegen.explain import explain_source
+    from codegen.learn.explain import explain_source
 
     path, func = split_target(args.target)
     source = read_source(path)
@@ -267,7 +209,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import json
     import shutil
 
-    from codegen.explain import render_text, to_dict, use_color
+    from codegen.learn.explain import render_text, to_dict, use_color
 
     ex = _explain_args(args)
     if args.format == "json":
@@ -283,7 +225,7 @@ GRAPH_FORMATS = ("svg", "png", "dot", "pdf")
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from codegen.graph import GraphvizMissing, build_graph
+    from codegen.learn.graph import GraphvizMissing, build_graph
 
     fmt = Path(args.output).suffix.lstrip(".").lower() if args.output else "dot"
     if fmt not in GRAPH_FORMATS:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from codegen.ir import Loc
+from codegen.core.ir import Loc
 
 
 class CodegenError(Exception):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codegen import generate
-from codegen.verify import module_from_source
+from codegen.checks.verify import module_from_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from codegen.verify import check_gradients
+from codegen.checks.verify import check_gradients
 from conftest import build
 
 OPS = {

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 import codegen
-from codegen import stamp, targets
-from codegen import workflow as wf
+from codegen.project import stamp
+from codegen.project import targets
+from codegen.project import workflow as wf
 from codegen.cli import main
 from codegen.errors import CodegenError
-from codegen.verify import module_from_source
+from codegen.checks.verify import module_from_source
 from conftest import ROOT
 
 CIRCUIT = """\
@@ -510,7 +511,7 @@ def test_check_verify_runs_where_shapes_are_known(tmp_path, monkeypatch, capsys)
 def test_check_verify_fails_on_a_gradient_mismatch(project, capsys, monkeypatch):
     """A wrong gradient makes `check --verify` exit 1: the check is real."""
     run(capsys, "build")
-    import codegen.verify as verify
+    import codegen.checks.verify as verify
 
     real = verify.verify_file
 
@@ -564,7 +565,7 @@ def test_show_a_function_a_target_and_a_generated_module(project):
 
 def test_show_without_pygments_escapes(monkeypatch):
     monkeypatch.setitem(sys.modules, "pygments", None)
-    html = codegen.notebook.GeneratedSource("a = b < c\n")._repr_html_()
+    html = codegen.learn.notebook.GeneratedSource("a = b < c\n")._repr_html_()
     assert html == "<pre>a = b &lt; c\n</pre>"
 
 
@@ -721,7 +722,7 @@ def test_check_verify_takes_shapes_from_annotations(tmp_path, monkeypatch, capsy
 
 def test_entry_points_agree_with_parse_list_functions():
     """The workflow's fast listing of a whole-file entry is parse's rule."""
-    from codegen.parse import list_functions
+    from codegen.front.parse import list_functions
 
     files = [*ROOT.glob("examples/*.py"), *ROOT.glob("tests/cases/**/*.py")]
     g = "import math\n\n\ndef g(x):\n    return x\n\n\n"

@@ -66,12 +66,14 @@ def test_verify_passes_and_prints_rel_error(capsys):
 
 
 def test_verify_fails_with_exit_1_on_a_wrong_gradient(tmp_path, monkeypatch, capsys):
-    import codegen.rules as rules
+    import dataclasses
+
+    from codegen.core.rules import RULES
 
     src = tmp_path / "f.py"
     src.write_text("import math\n\ndef f(x):\n    y = math.sin(x)\n    return y\n")
-    broken = rules.macros("math")
-    monkeypatch.setattr(broken, "sin_x", lambda g, ans, x: f"{g} * math.sin({x})")
+    broken = dataclasses.replace(RULES["sin"], grads={"x": "g * LIB.sin(x)"})
+    monkeypatch.setitem(RULES, "sin", broken)
     assert main(["verify", f"{src}:f", "--at", "x=0.7"]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "analytic:" in out and "numeric:" in out

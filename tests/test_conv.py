@@ -16,7 +16,7 @@ from conftest import ROOT, build
 
 from codegen import generate
 from codegen.errors import CodegenError
-from codegen.verify import (
+from codegen.checks.verify import (
     VerificationError,
     load_module,
     module_from_source,

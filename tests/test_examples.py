@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from codegen.verify import load_module, verify_file
+from codegen.checks.verify import load_module, verify_file
 from conftest import ROOT
 
 EXAMPLES = [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from codegen import generate
-from codegen.verify import module_from_source, verify_file
+from codegen.checks.verify import module_from_source, verify_file
 from conftest import ROOT
 
 EXAMPLES = [

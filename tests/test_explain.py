@@ -14,14 +14,14 @@ from conftest import ROOT
 
 import codegen
 from codegen.cli import main
-from codegen.explain import (
+from codegen.learn.explain import (
     explain_source,
     format_value,
     json_value,
     render_text,
     use_color,
 )
-from codegen.verify import load_module
+from codegen.checks.verify import load_module
 
 pytest.importorskip("rich")
 

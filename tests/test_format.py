@@ -7,10 +7,10 @@ import black
 from hypothesis import HealthCheck, given, settings
 
 from codegen import generate
-from codegen.format import MODE, _plain, format_code
-from codegen.parse import parse
-from codegen.render import render
-from codegen.reverse import reverse
+from codegen.back.format import MODE, _plain, format_code
+from codegen.front.parse import parse
+from codegen.back.render import render
+from codegen.core.reverse import reverse
 from conftest import ROOT
 from fuzz_programs import array_programs, scalar_programs
 

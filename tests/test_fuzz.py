@@ -172,6 +172,7 @@ _LONG_ONLY = pytest.mark.skipif(not LONG, reason="same path as 'add'; CODEGEN_FU
     "x" + " ** 1" * 1000,  # right-nested; the constant 1 ** 1 ** ... folds
     "(" * 150 + "x" + ")" * 150,
 ], ids=["neg", "add", "mul", "pow", "parens"])
+@pytest.mark.slow
 def test_thousand_deep_expressions_generate(expr):
     code, out, err = run_cli(f"def f(x):\n    return {expr}\n")
     assert_clean(code, out, err)
@@ -195,11 +196,12 @@ def _many_statements(n: int) -> str:
     return f"def f(x):\n    y = x\n{body}    return y\n"
 
 
+@pytest.mark.slow
 def test_ten_thousand_statements_parse_and_reverse():
     """The passes before formatting scale to 10,000 statements."""
-    from codegen.parse import parse
-    from codegen.render import render
-    from codegen.reverse import reverse
+    from codegen.front.parse import parse
+    from codegen.back.render import render
+    from codegen.core.reverse import reverse
 
     fn = parse(_many_statements(10_000), "big.py", "f")
     assert len(fn.body) == 30_001  # y = x, then three steps a statement
@@ -207,6 +209,7 @@ def test_ten_thousand_statements_parse_and_reverse():
     assert text.count("grad_y") > 10_000
 
 
+@pytest.mark.slow
 def test_ten_thousand_statements_generate():
     # the whole command, black-formatted: seconds since codegen/format.py
     # passes the lines black keeps unchanged around it

@@ -9,7 +9,7 @@ from conftest import build
 
 from codegen import generate
 from codegen.errors import CodegenError
-from codegen.verify import check_gradients
+from codegen.checks.verify import check_gradients
 
 
 def _check(source: str, point: dict, func: str = "f", wrt=None) -> None:

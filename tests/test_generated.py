@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from codegen import workflow as wf
-from codegen.config import load_config
-from codegen.targets import plan
+from codegen.project import workflow as wf
+from codegen.project.config import load_config
+from codegen.project.targets import plan
 from conftest import ROOT
 
 CONFIG = load_config(ROOT / "pyproject.toml")

@@ -12,8 +12,8 @@ from conftest import ROOT
 
 import codegen
 from codegen.cli import main
-from codegen.explain import explain_source, format_value
-from codegen.graph import GRAD_COLOR, VALUE_COLOR, build_graph
+from codegen.learn.explain import explain_source, format_value
+from codegen.learn.graph import GRAD_COLOR, VALUE_COLOR, build_graph
 
 pytest.importorskip("graphviz")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")

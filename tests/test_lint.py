@@ -13,8 +13,8 @@ from conftest import ROOT
 
 from codegen import generate
 from codegen.cli import main
-from codegen.lint import lint_source
-from codegen.verify import check_gradients, module_from_source
+from codegen.checks.lint import lint_source
+from codegen.checks.verify import check_gradients, module_from_source
 
 UNSTABLE_SOFTMAX = """\
 import numpy as np
@@ -69,7 +69,7 @@ def test_stable_forms_do_not_warn():
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("[!_]*.py")), ids=lambda p: p.stem)
 def test_examples_are_written_stably(path):
     from codegen.errors import CodegenError
-    from codegen.parse import list_functions
+    from codegen.front.parse import list_functions
 
     source = path.read_text()
     for func in list_functions(source, str(path)):

@@ -23,8 +23,8 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from codegen import generate
-from codegen.format import format_code
-from codegen.verify import check_gradients, module_from_source
+from codegen.back.format import format_code
+from codegen.checks.verify import check_gradients, module_from_source
 
 #: Programs run by this process, reported by the long profile.
 COUNTS = {"programs": 0, "checked": 0}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codegen.ir import Assign, Const, Function, Loc, Param, Var
-from codegen.reverse import reverse
+from codegen.core.ir import Assign, Const, Function, Loc, Param, Var
+from codegen.core.reverse import reverse
 from conftest import build
 
 LOC = Loc(1, 0, 1, 1)

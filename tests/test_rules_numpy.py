@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codegen.rules import RULES
-from codegen.verify import check_gradients
+from codegen.core.rules import RULES
+from codegen.checks.verify import check_gradients
 from conftest import build
 
 # name: (body, {param: shape}); the body's last line assigns `out`.
@@ -39,6 +39,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "where": ("out = np.where(x > 0, x * b, b)", {"x": (3, 4), "b": (4,)}),
     "sum": ("out = np.sum(x * x, axis=1)", {"x": (3, 4)}),
     "sum_all": ("out = np.sum(x * x)", {"x": (3, 4)}),
+    "cumsum": ("out = np.cumsum(x, axis=1) * x + x.cumsum(axis=0) + np.cumsum(x)[3]", {"x": (3, 4)}),
     "sum_keepdims": ("out = x.sum(axis=0, keepdims=True) * x", {"x": (3, 4)}),
     "sum_tuple": ("out = np.sum(a * a, axis=(0, 2))", {"a": (2, 3, 4)}),
     "sum_positional_axis": ("out = np.sum(x, 1)", {"x": (3, 4)}),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from codegen import generate
-from codegen.verify import check_gradients, module_from_source
+from codegen.checks.verify import check_gradients, module_from_source
 
 FORWARDS = {
     # f(x) = sum(tanh(x) * x): H = diag(2 sech^2 x - 2 x tanh x sech^2 x)

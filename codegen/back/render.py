@@ -1,0 +1,314 @@
+"""Render pass: `Backward` -> Python source text (not yet black-formatted).
+
+Contract: every line of code is produced here from the `Backward` value (names
+and expressions are final); ``templates/module.j2`` only places the lines. The
+output defines ``<f>_forward``, ``<f>_backward`` and ``<f>_value_and_grad``,
+imports only what its lines use, and is a pure function of its input, so the
+same `Backward` always renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Iterable, Sequence
+
+from codegen.core import expr as E
+from codegen.core import ir
+from codegen.core.reverse import Backward, Block, operand
+from codegen.core.rules import RULES, bind, environment, runtime_helpers
+
+
+def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
+    """The expression one forward step computes, from its primitive's code;
+    the step's keywords go to the outer call."""
+    rule = RULES[step.op]
+    env: dict[str, E.Expr | list[E.Expr]] = {}
+    rest: list[E.Expr] = []
+    for name, arg, k in bind(rule, step.args):
+        if k is None:
+            env[name] = operand(arg)
+        else:
+            rest.append(operand(arg))
+    if rule.variadic is not None:
+        env[rule.variadic] = rest
+    e = E.subst(E.template(rule.forward_for(lib)), env)
+    if step.kwargs:
+        assert isinstance(e, E.Call), step.op
+        extra = tuple((k, operand(v)) for k, v in step.kwargs)
+        e = E.Call(e.func, e.args, e.kwargs + extra)
+    return e
+
+
+def forward_line(step: ir.Assign, lib: str) -> str:
+    """``target = <expression>`` for one forward step."""
+    targets = ", ".join((step.target, *step.extra_targets))
+    return f"{targets} = " + E.show(forward_expr(step, lib))
+
+
+def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
+    """Forward code, with the user's line quoted above flattened statements."""
+    lines: list[str] = []
+    i = 0
+    while i < len(steps):
+        group = [steps[i]]
+        while (
+            i + len(group) < len(steps)
+            and steps[i + len(group)].source == steps[i].source
+        ):
+            group.append(steps[i + len(group)])
+        code = [forward_line(s, lib) for s in group]
+        if len(code) > 1 or code[0] != steps[i].source:
+            lines.append(f"# {_one_line(steps[i].source)}")
+        lines.extend(code)
+        i += len(group)
+    return lines
+
+
+def _one_line(source: str) -> str:
+    return " ".join(source.split())
+
+
+def _backward_lines(
+    blocks: Sequence[Block], lib: str, places: dict[str, str] | None = None
+) -> list[str]:
+    """The backward's statements; with `places` (forward target -> ``path:line``),
+    each block ends in a check that its gradients are finite, naming the line."""
+    lines: list[str] = []
+    for block in blocks:
+        if not block.steps:
+            continue
+        lines.append(f"# {_one_line(block.source)}")
+        for gs in block.steps:
+            if not gs.accumulate:
+                lines.append(f"{gs.grad} = {E.show(gs.expr)}")
+            elif lib == "np":  # out of place: never write through an alias
+                total = E.BinOp("+", E.Name(gs.grad), gs.expr)
+                lines.append(f"{gs.grad} = {E.show(total)}")
+            else:
+                lines.append(f"{gs.grad} += {E.show(gs.expr)}")
+        if places is not None:
+            where = f"{places[block.targets[0]]}: {_one_line(block.source)}"
+            grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))
+            check = "_check_finite" if lib == "np" else "_check_finite_scalar"
+            lines.append(f"{check}({where!r}, {grads})")
+    return lines
+
+
+def _places(bwd: Backward) -> dict[str, str]:
+    """``path:line`` of the statement that produced each forward value."""
+    return {s.target: f"{bwd.fn.filename}:{s.loc.line}" for s in bwd.fn.body}
+
+
+def _names(names: Sequence[str]) -> str:
+    """A comma-separated tuple body: one line when it fits, else one name per
+    line with a trailing comma, the layout black keeps (and black is slow to
+    find by itself on very long lines)."""
+    if len(names) == 1:
+        return f"{names[0]},"
+    line = ", ".join(names)
+    if len(line) <= 70:
+        return line
+    return "\n" + "".join(f"        {n},\n" for n in names) + "    "
+
+
+def _grouped(names: Sequence[str]) -> str:
+    """`a, b` as written after `return`, `del` or before `= cache`; parenthesised
+    when it spans lines."""
+    body = _names(names)
+    return f"({body})" if body.startswith("\n") else body  # the layout black gives
+
+
+def _release(bwd: Backward) -> str:
+    """In NumPy modules, a `del` of the forward's arrays that the backward
+    does not read, so the flat value-and-grad holds no more memory than needed."""
+    if bwd.lib != "np":
+        return ""
+    keep = set(bwd.cache) | {bwd.fn.result} | {p.name for p in bwd.fn.params}
+    dead = [s.target for s in bwd.forward if s.target not in keep]
+    return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
+
+
+def _docstring(*paragraphs: str) -> str:
+    """Paragraphs wrapped to fit black's 88 columns inside a function body."""
+    wrapped = [textwrap.fill(p, width=80, subsequent_indent="    ") for p in paragraphs]
+    return "\n\n    ".join(wrapped)
+
+
+def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
+    """Docstrings of the backward and of the value-and-grad function."""
+    name, result, seed = bwd.fn.name, bwd.fn.result, bwd.seed
+    shaped = f" (shaped like {result})" if bwd.lib == "np" else ""
+    order = ", in that order" if many else ""
+    backward = _docstring(
+        f"Backpropagate `{seed}`, the gradient of a loss with respect to {result}"
+        f"{shaped}, through `{name}`; `cache` comes from `{name}_forward`.",
+        f"Returns {grads_doc}{order}.",
+    )
+    if bwd.lib == "np":
+        seeded = (
+            f"The backward is seeded with ones shaped like {result}: for a scalar "
+            f"{result} these are its gradients, for an array those of sum({result})."
+        )
+    else:
+        seeded = f"The backward is seeded with d{result}/d{result} = 1."
+    vag = _docstring(
+        f"Return ({result}, grads): the forward, then the flat backward.",
+        f"{seeded} grads is {grads_doc}.",
+    )
+    return backward, vag
+
+
+def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
+    """(modules, runtime helpers) the module's code refers to, read off the IR
+    of its lines and off the helpers' own code."""
+    exprs: list[E.Expr] = [forward_expr(s, bwd.lib) for s in bwd.forward]
+    exprs += [gs.expr for b in bwd.blocks for gs in b.steps]
+    mods: set[str] = set().union(*(E.modules(e) for e in exprs))
+    calls: set[str] = set().union(*(E.helpers(e) for e in exprs))
+    if bwd.lib == "np":  # the seed, zeros and copies
+        mods.add("np")
+    if check_finite:
+        calls.add("_check_finite" if bwd.lib == "np" else "_check_finite_scalar")
+    sources = runtime_helpers()
+    helpers: set[str] = set()
+    todo = sorted(calls & set(sources))
+    while todo:  # helpers may call helpers
+        name = todo.pop()
+        if name in helpers:
+            continue
+        helpers.add(name)
+        inner_mods, inner_calls = _code_uses(sources[name])
+        mods |= inner_mods
+        todo += sorted((inner_calls & set(sources)) - helpers)
+    return mods, helpers
+
+
+def _code_uses(code: str) -> tuple[set[str], set[str]]:
+    """(module names used as attribute bases, ``_helper`` calls) in `code`."""
+    tree = ast.parse(code)
+    mods = {
+        n.value.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+    }
+    calls = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Name)
+        and n.func.id.startswith("_")
+    }
+    return mods, calls
+
+
+def _zero_lines(bwd: Backward) -> list[str]:
+    lines = [
+        f"{g} = np.copy({g})  # a fresh array, not a view of another"
+        for g in bwd.shared
+    ]
+    for param, grad in bwd.outputs:
+        if grad is None:
+            zero = f"np.zeros_like({param})" if bwd.lib == "np" else "0.0"
+            name = _zero_name(bwd, param)
+            lines.append(f"{name} = {zero}  # {param} does not affect {_result(bwd)}")
+    return lines
+
+
+def _zero_name(bwd: Backward, param: str) -> str:
+    name = f"grad_{param}"
+    taken = set(bwd.grad_names.values()) | bwd.fn.user_names
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _result(bwd: Backward) -> str:
+    return bwd.fn.result
+
+
+def _returned(bwd: Backward) -> str:
+    """What `f_forward` returns: the result, or a copy of it when it may share
+    memory with the cache (it is cached itself, or a view of an array), so a
+    caller's in-place update of the output never changes what the backward
+    reads."""
+    result = bwd.fn.result
+    if bwd.lib != "np":
+        return result
+    producer = next((s for s in bwd.forward if s.target == result), None)
+    view = producer is not None and RULES[producer.op].view_result
+    if result in bwd.cache or (view and bwd.cache):
+        return f"np.copy({result})"
+    return result
+
+
+def _imports(mods: Iterable[str]) -> list[str]:
+    out = []
+    if "math" in mods:
+        out.append("import math")
+    if "np" in mods:
+        out.append("import numpy as np")
+    return out
+
+
+def render(
+    bwd: Backward,
+    origin: str,
+    command: str,
+    header_extra: Sequence[str] = (),
+    check_finite: bool = False,
+) -> str:
+    """The generated module for `bwd` as unformatted Python source.
+
+    Args:
+        bwd: the reverse pass's output.
+        origin: where the forward came from, e.g. ``examples/neuron.py:neuron``.
+        command: the exact command that regenerates this module.
+        header_extra: further header comment lines (the build hash).
+        check_finite: end each backward block with a check that raises
+            FloatingPointError naming the forward line when a gradient is NaN or Inf.
+    """
+    lib = bwd.lib
+    forward = _forward_lines(bwd.forward, lib)
+    places = _places(bwd) if check_finite else None
+    backward = _backward_lines(bwd.blocks, lib, places) + _zero_lines(bwd)
+    grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
+    returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
+    cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
+    cache = _names(bwd.cache)
+    cache_target = _grouped(bwd.cache)
+    seed_value = f"np.ones_like({bwd.fn.result})" if lib == "np" else "1.0"
+    mods, used = _uses(bwd, check_finite)
+    helpers = sorted(used)
+    context = dict(
+        name=bwd.fn.name,
+        origin=origin,
+        command=command,
+        header_extra=list(header_extra),
+        imports=_imports(mods),
+        constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
+        helpers=helpers,
+        signature=", ".join(  # defaults kept: conv_forward(x, w, b) as in the source
+            p.name if p.default is None else f"{p.name}={p.default}"
+            for p in bwd.fn.params
+        ),
+        result=bwd.fn.result,
+        returned=_returned(bwd),
+        seed=bwd.seed,
+        seed_value=seed_value,
+        lib=lib,
+        params=", ".join(p.name for p in bwd.fn.params),
+        forward=forward,
+        release=_release(bwd),
+        backward=backward,
+        cache=cache,
+        cache_target=cache_target,
+        cache_param=cache_param,
+        returns=returns,
+        returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
+        grads_doc=returns,
+        backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
+        vag_doc=_docs(bwd, returns, len(grads) > 1)[1],
+        grads_count=len(grads),
+    )
+    return environment().get_template("module.j2").render(**context)

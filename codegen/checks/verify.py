@@ -1,0 +1,345 @@
+"""Verify pass: check generated gradients against central differences.
+
+Contract: `check_gradients` takes the user's forward function (imported and
+run, which verification must do) and the generated ``<f>_backward`` pair, a
+point, and an upstream gradient, and compares every analytic gradient entry
+with a central difference of ``phi(params) = sum(f(params) * seed)``. It
+never trusts the generator: the reference is computed from the user's
+forward alone.
+
+Tolerance: an entry passes when ``|a - n| <= ATOL + RTOL * |n|``. The report
+gives, per parameter, the relative error ``max |a - n| / max(1e-8, max |a| +
+max |n|)`` (cs231n's rel_error taken over the whole gradient, so entries that
+are zero up to rounding do not dominate it). The numeric derivative is the
+fourth-order central difference with ``h = 1e-5 * max(1, |x|)``. It also checks linearity in the seed: the
+backward of ``2 * seed`` must be twice the backward of ``seed``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codegen.core import ir
+from codegen.core.shapes import annotation_dims
+
+#: Absolute and relative tolerance of one gradient entry.
+ATOL = 1e-6
+RTOL = 1e-5
+#: Largest number of entries of one array checked one by one (others sampled).
+MAX_ENTRIES = 200
+
+
+class VerificationError(AssertionError):
+    """The analytic gradient disagrees with the numeric one."""
+
+
+@dataclass
+class ParamReport:
+    """How one parameter's gradient compared."""
+
+    name: str
+    rel_error: float
+    ok: bool
+    #: The worst entry: (index, analytic, numeric).
+    worst: tuple[Any, float, float] = ((), 0.0, 0.0)
+
+
+@dataclass
+class Report:
+    """The outcome of one gradient check."""
+
+    func: str
+    point: dict[str, Any]
+    params: list[ParamReport] = field(default_factory=list)
+    linear: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.linear and all(p.ok for p in self.params)
+
+    def summary(self) -> str:
+        lines = [f"{self.func}: {'ok' if self.ok else 'FAILED'}"]
+        for p in self.params:
+            status = "ok" if p.ok else "MISMATCH"
+            lines.append(f"  {p.name:<12} rel_error {p.rel_error:.2e}  {status}")
+            if not p.ok:
+                idx, a, n = p.worst
+                where = f"[{', '.join(map(str, idx))}]" if idx else ""
+                lines.append(f"    at {p.name}{where}: analytic: {a!r}  numeric: {n!r}")
+        if not self.linear:
+            lines.append("  backward is not linear in the upstream gradient")
+        return "\n".join(lines)
+
+
+def load_module(path: str | Path, name: str | None = None) -> types.ModuleType:
+    """Import a Python file by path under a private module name."""
+    path = Path(path)
+    modname = name or f"_codegen_user_{path.stem}_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def module_from_source(source: str, name: str) -> types.ModuleType:
+    """Execute generated `source` as a fresh module."""
+    module = types.ModuleType(name)
+    exec(compile(source, f"<generated {name}>", "exec"), module.__dict__)
+    return module
+
+
+def _entries(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """Indices to check: all of them, or a random sample for big arrays."""
+    size = int(np.prod(shape)) if shape else 1
+    if size <= MAX_ENTRIES:
+        return [tuple(int(i) for i in idx) for idx in np.ndindex(*shape)]
+    flat = rng.choice(size, MAX_ENTRIES, replace=False)
+    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in sorted(flat)]
+
+
+def _phi(forward: Callable[..., Any], seed: Any) -> Callable[..., float]:
+    def phi(*args: Any) -> float:
+        return float(np.sum(np.asarray(forward(*args), dtype=float) * seed))
+
+    return phi
+
+
+def _numeric(
+    phi: Callable[..., float], args: list[Any], i: int, idx: tuple[int, ...]
+) -> float:
+    """Fourth-order central difference of `phi` along entry `idx` of argument
+    `i`: (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / 12h, h = 1e-5 max(1, |x|)."""
+    x = args[i]
+    value = float(x[idx]) if idx else float(x)
+    h = 1e-5 * max(1.0, abs(value))
+
+    def at(v: float) -> float:
+        moved = list(args)
+        if idx:
+            arr = np.array(x, dtype=float, copy=True)
+            arr[idx] = v
+            moved[i] = arr
+        else:
+            moved[i] = v
+        return phi(*moved)
+
+    return (
+        -at(value + 2 * h) + 8 * at(value + h) - 8 * at(value - h) + at(value - 2 * h)
+    ) / (12 * h)
+
+
+def rel_error(a: float, n: float) -> float:
+    """cs231n's relative error of one entry."""
+    return abs(a - n) / max(1e-8, abs(a) + abs(n))
+
+
+def scaled_error(rows: Sequence[tuple[float, float]]) -> float:
+    """The largest entry error relative to the gradient's scale:
+    max |a - n| / max(1e-8, max |a| + max |n|). Unlike the per-entry error it
+    stays meaningful for entries that are zero up to rounding."""
+    diff = max(abs(a - n) for a, n in rows)
+    scale = max(abs(a) for a, _ in rows) + max(abs(n) for _, n in rows)
+    return diff / max(1e-8, scale)
+
+
+def check_gradients(
+    forward: Callable[..., Any],
+    backward_pair: tuple[Callable[..., Any], Callable[..., Any]],
+    params: Sequence[str],
+    point: Mapping[str, Any],
+    wrt: Sequence[str],
+    func: str = "f",
+    seed: int = 0,
+) -> Report:
+    """Compare the generated gradients of `forward` at `point` with central
+    differences; returns a `Report` (`report.ok` says whether all passed)."""
+    rng = np.random.default_rng(seed)
+    args = [point[p] for p in params]
+    f_forward, f_backward = backward_pair
+    try:
+        out, cache = f_forward(*args)
+    except ValueError as exc:  # e.g. conv windows that don't fit the input
+        raise VerificationError(
+            f"{func}: the generated forward refuses the point: {exc}"
+        ) from None
+    upstream: Any = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
+    grads = f_backward(upstream, cache)
+    grads = (grads,) if len(wrt) == 1 else tuple(grads)
+    _, cache2 = f_forward(*args)
+    grads2 = f_backward(2 * upstream, cache2)
+    grads2 = (grads2,) if len(wrt) == 1 else tuple(grads2)
+    report = Report(func, dict(point))
+    report.linear = all(
+        np.allclose(
+            2 * np.asarray(g1, dtype=float),
+            np.asarray(g2, dtype=float),
+            rtol=1e-12,
+            atol=1e-12,
+        )
+        for g1, g2 in zip(grads, grads2, strict=True)
+    )
+    phi = _phi(forward, upstream)
+    for name, grad in zip(wrt, grads, strict=True):
+        i = list(params).index(name)
+        shape = np.shape(args[i])
+        analytic = np.broadcast_to(np.asarray(grad, dtype=float), shape)
+        rows = []
+        for idx in _entries(shape, rng):
+            a = float(analytic[idx]) if idx else float(analytic)
+            n = _numeric(phi, args, i, idx)
+            good = abs(a - n) <= ATOL + RTOL * abs(n) and math.isfinite(a)
+            rows.append((good, rel_error(a, n), idx, a, n))
+        bad = [r for r in rows if not r[0]]
+        worst = max(bad or rows, key=lambda r: r[1])
+        ok = not bad
+        error = scaled_error([(r[3], r[4]) for r in rows])
+        report.params.append(
+            ParamReport(name, error, ok, (worst[2], worst[3], worst[4]))
+        )
+    return report
+
+
+def random_point(
+    params: Sequence[str],
+    forward: Callable[..., Any],
+    rng: np.random.Generator,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    integers: Mapping[str, tuple[tuple[int, ...] | None, int]] | None = None,
+) -> dict[str, Any]:
+    """A point where `forward` is finite: values in (-2, 2), or (0.5, 2) when
+    the forward needs positive inputs (log, sqrt); `fixed` values are kept.
+
+    `shapes` gives array shapes (scalars otherwise); `integers` maps integer
+    parameters to (shape or None, bound): values drawn from [0, bound).
+    """
+    shapes = shapes or {}
+    fixed = fixed or {}
+    integers = integers or {}
+    for low, high in ((-2.0, 2.0), (0.5, 2.0)):
+        for _ in range(10):
+            point = {}
+            for p in params:
+                if p in fixed:
+                    point[p] = fixed[p]
+                elif p in integers:
+                    shape, bound = integers[p]
+                    point[p] = (
+                        rng.integers(0, bound, size=shape)
+                        if shape
+                        else int(rng.integers(0, bound))
+                    )
+                else:
+                    point[p] = _draw(rng, low, high, shapes.get(p))
+            try:
+                with np.errstate(all="raise"):
+                    value = forward(*(point[p] for p in params))
+                if np.all(np.isfinite(value)):
+                    return point
+            except (ZeroDivisionError, FloatingPointError, OverflowError):
+                continue
+            except ValueError as exc:
+                if "math domain" in str(exc):
+                    continue
+                raise VerificationError(
+                    f"the forward fails at a random point: {exc}"
+                ) from None
+    raise VerificationError(
+        "could not find a point where the forward is finite; pass --at"
+    )
+
+
+def _draw(
+    rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...] | None
+) -> Any:
+    if shape is None:
+        return float(rng.uniform(low, high))
+    return rng.uniform(low, high, size=shape)
+
+
+def annotated_shapes(
+    fn: ir.Function,
+    given: Mapping[str, tuple[int, ...]],
+    rng: np.random.Generator,
+) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[tuple[int, ...] | None, int]]]:
+    """Shapes of the float parameters and (shape, bound) of the integer ones.
+
+    Sizes come from `given` (``--shape``), else from jaxtyping annotations:
+    a number is used as is, a named dimension gets one random size in [2, 5]
+    shared by every parameter that names it. Integer parameters are labels:
+    drawn from [0, the smallest dimension size), so they index any axis; an
+    integer scalar with a default keeps it.
+    """
+    sizes: dict[str, int] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for p in fn.params:
+        dims = annotation_dims(p.annotation)
+        if p.name in given:
+            shapes[p.name] = tuple(given[p.name])
+        elif dims:
+            shapes[p.name] = tuple(
+                int(d) if d.isdigit() else sizes.setdefault(d, int(rng.integers(2, 6)))
+                for d in dims
+            )
+    all_sizes = [d for shape in shapes.values() for d in shape]
+    bound = min(all_sizes, default=3)
+    integers: dict[str, tuple[tuple[int, ...] | None, int]] = {}
+    for p in fn.params:
+        if p.integer:
+            integers[p.name] = (shapes.pop(p.name, None) or None, bound)
+    return shapes, integers
+
+
+def verify_file(
+    path: str | Path,
+    func: str | None = None,
+    wrt: Sequence[str] | None = None,
+    at: Mapping[str, Any] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    seed: int = 0,
+) -> Report:
+    """Generate the backward of `func` in `path` and check it numerically.
+
+    Values in `at` are used as given; other parameters are drawn at random
+    (see `random_point`), arrays with the shapes in `shapes`.
+    """
+    from codegen.front.parse import parse
+    from codegen.pipeline import generate  # the verifier sits downstream of generate
+
+    source = Path(path).read_text()
+    fn = parse(source, str(path), func)
+    code = generate(source, str(path), fn.name, wrt)
+    generated = module_from_source(code, f"{fn.name}_grad")
+    user = load_module(path)
+    forward = getattr(user, fn.name)
+    params = [p.name for p in fn.params]
+    chosen = list(wrt) if wrt else [p.name for p in fn.params if not p.integer]
+    rng = np.random.default_rng(seed)
+    float_shapes, integers = annotated_shapes(fn, shapes or {}, rng)
+    fixed = dict(at or {})
+    for p in fn.params:
+        if (
+            p.integer
+            and p.default is not None
+            and p.name not in fixed
+            and p.name not in float_shapes
+        ) and integers.get(p.name, (None,))[0] is None:
+            fixed[p.name] = int(p.default)
+    point = random_point(params, forward, rng, float_shapes, fixed, integers)
+    pair = (
+        getattr(generated, f"{fn.name}_forward"),
+        getattr(generated, f"{fn.name}_backward"),
+    )
+    return check_gradients(forward, pair, params, point, chosen, fn.name, seed)

@@ -1,0 +1,445 @@
+"""Expression IR: the code of forward lines and of adjoint contributions.
+
+Adjoint rules are written as Python expressions (``"g * y"``) in the subset
+codegen parses; `template` parses one once into these frozen nodes, `subst`
+puts operands in place of its names, and `show` prints a tree back as Python
+with the fewest parentheses. What a backward reads (`names`), which modules
+and runtime helpers it needs (`modules`, `helpers`) are read off the trees,
+never searched for in text.
+
+A `Lit` keeps the user's own spelling of a constant (``1e-5`` stays ``1e-5``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A variable."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """A constant, as Python source text (``0.5``, ``None``, ``"ij->ji"``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """``left <op> right`` for an arithmetic operator (``+``, ``@``, ``**``...)."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    """``-operand``, ``+operand``, ``~operand`` or ``not operand``."""
+
+    op: str
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``left <op> right`` for one comparison (``>=``, ``==``...)."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """``func(*args, **kwargs)``."""
+
+    func: Expr
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """``value.attr``."""
+
+    value: Expr
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """``value[items]``; several items print as ``value[a, b]``."""
+
+    value: Expr
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """``lo:hi:step`` inside an index; missing parts are None."""
+
+    lo: Expr | None = None
+    hi: Expr | None = None
+    step: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tuple:
+    """``(a, b)``."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class List:
+    """``[a, b]``."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Star:
+    """``*value`` in a call or a display: `subst` splices a sequence there."""
+
+    value: Expr
+
+
+Expr = (
+    Name
+    | Lit
+    | BinOp
+    | Unary
+    | Compare
+    | Call
+    | Attr
+    | Index
+    | Slice
+    | Tuple
+    | List
+    | Star
+)
+
+_BINARY = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not "}
+_COMPARE = {
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+}
+
+# Binding strength, loosest first (Python's grammar).
+_NOT, _COMPARE_P, _ADD, _MUL, _UNARY_P, _POW, _ATOM = 1, 2, 3, 4, 5, 6, 7
+_BIN_P = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "//": _MUL, "%": _MUL}
+
+
+def from_ast(node: ast.expr) -> Expr:
+    """Convert a Python expression tree (from `ast.parse`) into this IR.
+
+    Raises:
+        ValueError: a construct outside the subset (lambda, comprehension...).
+    """
+    if isinstance(node, ast.Name):
+        return Name(node.id)
+    if isinstance(node, ast.Constant):
+        return Lit(ast.unparse(node))
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        return BinOp(_BINARY[type(node.op)], from_ast(node.left), from_ast(node.right))
+    if isinstance(node, ast.UnaryOp):
+        operand = from_ast(node.operand)
+        if isinstance(node.op, ast.USub) and isinstance(operand, Lit):
+            return Lit("-" + operand.text)  # a negative literal is one constant
+        return Unary(_UNARY[type(node.op)], operand)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        op = _COMPARE[type(node.ops[0])]
+        return Compare(op, from_ast(node.left), from_ast(node.comparators[0]))
+    if isinstance(node, ast.Call):
+        kwargs = []
+        for k in node.keywords:
+            if k.arg is None:
+                raise ValueError("**kwargs is outside the subset")
+            kwargs.append((k.arg, from_ast(k.value)))
+        return Call(
+            from_ast(node.func), tuple(from_ast(a) for a in node.args), tuple(kwargs)
+        )
+    if isinstance(node, ast.Attribute):
+        return Attr(from_ast(node.value), node.attr)
+    if isinstance(node, ast.Subscript):
+        sl = node.slice
+        items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+        return Index(from_ast(node.value), tuple(from_ast(i) for i in items))
+    if isinstance(node, ast.Slice):
+        parts = (node.lower, node.upper, node.step)
+        return Slice(*(None if p is None else from_ast(p) for p in parts))
+    if isinstance(node, ast.Tuple):
+        return Tuple(tuple(from_ast(e) for e in node.elts))
+    if isinstance(node, ast.List):
+        return List(tuple(from_ast(e) for e in node.elts))
+    if isinstance(node, ast.Starred):
+        return Star(from_ast(node.value))
+    raise ValueError(f"{type(node).__name__} is outside the expression subset")
+
+
+@cache
+def template(text: str) -> Expr:
+    """Parse a rule's expression once: ``template("g * y")``."""
+    return from_ast(ast.parse(text.strip(), mode="eval").body)
+
+
+def subst(e: Expr, env: Mapping[str, Expr | Sequence[Expr]]) -> Expr:
+    """Replace each `Name` bound in `env`; a `Star` of a name bound to a
+    sequence splices the sequence into the enclosing call or display."""
+    if isinstance(e, Name):
+        value = env.get(e.id)
+        if value is None:
+            return e
+        if isinstance(value, (list, tuple)):
+            return List(tuple(value))
+        return value  # type: ignore[return-value]
+    if isinstance(e, Lit):
+        return e
+    if isinstance(e, Call):
+        return Call(
+            subst(e.func, env),
+            _spliced(e.args, env),
+            tuple((k, subst(v, env)) for k, v in e.kwargs),
+        )
+    if isinstance(e, (Tuple, List)):
+        return type(e)(_spliced(e.items, env))
+    if isinstance(e, Index):  # x[idx] with idx bound to operands: x[a, b]
+        items: list[Expr] = []
+        for item in e.items:
+            value = env.get(item.id) if isinstance(item, Name) else None
+            if isinstance(value, (list, tuple)):
+                items.extend(value)
+            else:
+                items.extend(_spliced((item,), env))
+        return Index(subst(e.value, env), tuple(items))
+    values: dict[str, Any] = {
+        f.name: _subst_field(getattr(e, f.name), env)
+        for f in fields(e)  # type: ignore[arg-type]
+    }
+    return type(e)(**values)
+
+
+def _subst_field(value: object, env: Mapping[str, Expr | Sequence[Expr]]) -> object:
+    if isinstance(value, tuple):
+        return tuple(_subst_field(v, env) for v in value)
+    if isinstance(value, str) or value is None:
+        return value
+    return subst(value, env)  # type: ignore[arg-type]
+
+
+def _spliced(
+    items: Sequence[Expr], env: Mapping[str, Expr | Sequence[Expr]]
+) -> tuple[Expr, ...]:
+    out: list[Expr] = []
+    for item in items:
+        if isinstance(item, Star) and isinstance(item.value, Name):
+            value = env.get(item.value.id)
+            if isinstance(value, (list, tuple)):
+                out.extend(value)
+                continue
+        out.append(subst(item, env))
+    return tuple(out)
+
+
+def walk(e: Expr | None) -> Iterator[Expr]:
+    """Every node of `e`, parents before children."""
+    if e is None:
+        return
+    yield e
+    for f in fields(e):  # type: ignore[arg-type]
+        value = getattr(e, f.name)
+        children = value if isinstance(value, tuple) else (value,)
+        for child in children:
+            if isinstance(child, tuple):  # keyword pairs
+                child = child[1]
+            if child is not None and not isinstance(child, str):
+                yield from walk(child)
+
+
+def names(e: Expr) -> set[str]:
+    """The variables `e` reads: not the functions it calls, nor the modules
+    of ``np.exp``."""
+    nodes = list(walk(e))
+    skip = {id(n.func) for n in nodes if isinstance(n, Call)}
+    skip |= {
+        id(n.value)
+        for n in nodes
+        if isinstance(n, Attr)
+        and isinstance(n.value, Name)
+        and n.value.id in ("np", "math")
+    }
+    return {n.id for n in nodes if isinstance(n, Name) and id(n) not in skip}
+
+
+def modules(e: Expr) -> set[str]:
+    """Module names used as attribute bases: ``np`` for ``np.exp(x)``, and in
+    constants such as ``math.pi``."""
+    out: set[str] = set()
+    for n in walk(e):
+        if isinstance(n, Attr) and isinstance(n.value, Name):
+            out.add(n.value.id)
+        elif isinstance(n, Lit):
+            out |= _lit_modules(n.text)
+    return out
+
+
+@cache
+def _lit_modules(text: str) -> frozenset[str]:
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:  # a slice such as 1:
+        return frozenset()
+    return frozenset(
+        n.value.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+    )
+
+
+def helpers(e: Expr) -> set[str]:
+    """Runtime helpers called (functions whose name starts with ``_``)."""
+    return {
+        n.func.id
+        for n in walk(e)
+        if isinstance(n, Call)
+        and isinstance(n.func, Name)
+        and n.func.id.startswith("_")
+    }
+
+
+def rewrite(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """Bottom-up rewrite: `fn` returns a replacement node or None to keep it."""
+    rebuilt = _rebuild(e, fn)
+    out = fn(rebuilt)
+    return rebuilt if out is None else out
+
+
+def _rebuild(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    if isinstance(e, (Name, Lit)):
+        return e
+    values: dict[str, Any] = {}
+    for f in fields(e):  # type: ignore[arg-type]
+        value = getattr(e, f.name)
+        values[f.name] = _rebuild_value(value, fn)
+    return type(e)(**values)
+
+
+def _rebuild_value(value: object, fn: Callable[[Expr], Expr | None]) -> object:
+    if isinstance(value, tuple):
+        return tuple(_rebuild_value(v, fn) for v in value)
+    if isinstance(value, str) or value is None:
+        return value
+    return rewrite(value, fn)  # type: ignore[arg-type]
+
+
+# ----- Printing -----
+
+
+@cache
+def _lit_strength(text: str) -> int:
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return _ATOM
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY_P
+    if isinstance(node, ast.BinOp):
+        return _POW if isinstance(node.op, ast.Pow) else _BIN_P[_BINARY[type(node.op)]]
+    if isinstance(node, (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda)):
+        return _NOT
+    if isinstance(node, ast.Tuple) and not text.lstrip().startswith("("):
+        return _NOT
+    return _ATOM
+
+
+def strength(e: Expr) -> int:
+    """How tightly `e` binds when printed (higher: tighter)."""
+    if isinstance(e, Lit):
+        return _lit_strength(e.text)
+    if isinstance(e, BinOp):
+        return _POW if e.op == "**" else _BIN_P[e.op]
+    if isinstance(e, Unary):
+        return _NOT if e.op == "not " else _UNARY_P
+    if isinstance(e, Compare):
+        return _COMPARE_P
+    return _ATOM
+
+
+def _wrap(e: Expr, need: int) -> str:
+    text = show(e)
+    return f"({text})" if strength(e) < need else text
+
+
+def show(e: Expr) -> str:
+    """Python source for `e`, parenthesised only where the grammar needs it."""
+    if isinstance(e, Name):
+        return e.id
+    if isinstance(e, Lit):
+        return e.text
+    if isinstance(e, BinOp):
+        if e.op == "**":  # right-associative; a unary minus on the right is fine
+            return f"{_wrap(e.left, _POW + 1)} ** {_wrap(e.right, _UNARY_P)}"
+        p = _BIN_P[e.op]
+        return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
+    if isinstance(e, Unary):
+        return f"{e.op}{_wrap(e.operand, _UNARY_P if e.op != 'not ' else _NOT)}"
+    if isinstance(e, Compare):
+        return f"{_wrap(e.left, _ADD)} {e.op} {_wrap(e.right, _ADD)}"
+    if isinstance(e, Call):
+        parts = [show(a) for a in e.args] + [f"{k}={show(v)}" for k, v in e.kwargs]
+        return f"{_wrap(e.func, _ATOM)}({', '.join(parts)})"
+    if isinstance(e, Attr):
+        base = _wrap(e.value, _ATOM)
+        if isinstance(e.value, Lit) and base[-1].isdigit():
+            base = f"({base})"
+        return f"{base}.{e.attr}"
+    if isinstance(e, Index):
+        items = ", ".join(_item(i) for i in e.items) if e.items else "()"
+        return f"{_wrap(e.value, _ATOM)}[{items}]"
+    if isinstance(e, Slice):
+        lo, hi = _part(e.lo), _part(e.hi)
+        return f"{lo}:{hi}" + (f":{_part(e.step)}" if e.step is not None else "")
+    if isinstance(e, Tuple):
+        if len(e.items) == 1:
+            return f"({_item(e.items[0])},)"
+        return "(" + ", ".join(_item(i) for i in e.items) + ")"
+    if isinstance(e, List):
+        return "[" + ", ".join(_item(i) for i in e.items) + "]"
+    if isinstance(e, Star):
+        return f"*{_wrap(e.value, _ATOM)}"
+    raise TypeError(f"not an expression node: {e!r}")
+
+
+def _item(e: Expr) -> str:
+    """An element of a display or an index: anything but a bare tuple."""
+    if isinstance(e, Slice):
+        return show(e)
+    return _wrap(e, _COMPARE_P)
+
+
+def _part(e: Expr | None) -> str:
+    return "" if e is None else _wrap(e, _COMPARE_P)

@@ -1,0 +1,119 @@
+"""The intermediate representation shared by every pass.
+
+A forward function becomes a `Function`: its parameters, a body of `Assign`
+steps in source order (each one primitive operation, so the body is already a
+topological order of the computational graph) and the name it returns.
+
+Invariants, established by `parse` and relied on by `reverse` and `render`:
+
+* every name is assigned exactly once (re-bindings get fresh SSA names);
+* operands are `Var` (a parameter or an earlier target) or `Const`;
+* `op` is a key of `codegen.core.rules.RULES` or a member of `codegen.core.rules.NONDIFF`;
+* `source` is the text of the user's statement that produced the step, shared
+  by every primitive step flattened out of that statement.
+
+The IR holds no libcst nodes, so passes can be tested with IR built by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A source range: lines are 1-based, columns 0-based (LibCST convention)."""
+
+    #: First line of the node.
+    line: int
+    #: Column of the node's first character.
+    col: int
+    #: Last line of the node.
+    end_line: int
+    #: Column just past the node's last character.
+    end_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """A reference to a named value."""
+
+    #: The (SSA) name.
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A literal: a number, a string, None, a slice or a tuple of literals.
+
+    `text` is the Python source that evaluates to the value, used verbatim
+    when rendering, so `0.5` stays `0.5` and `np.newaxis` stays readable.
+    """
+
+    #: Python source text for the constant.
+    text: str
+
+
+Operand = Var | Const
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`target = op(*args, **kwargs)`: one primitive step."""
+
+    #: Name bound by this step (SSA, unique in the function).
+    target: str
+    #: Rule-table key, e.g. ``"mul"`` or ``"exp"``.
+    op: str
+    #: Positional operands.
+    args: tuple[Operand, ...]
+    #: Keyword operands (``axis=1``), in source order.
+    kwargs: tuple[tuple[str, Operand], ...]
+    #: Where the producing expression sits in the source.
+    loc: Loc
+    #: The user's statement this step was flattened out of (one line of text).
+    source: str
+    #: Further names bound when the step unpacks a tuple (``N, D = x.shape``).
+    extra_targets: tuple[str, ...] = ()
+    #: The name the user wrote (targets of re-bindings get SSA suffixes).
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter of the forward function."""
+
+    #: Parameter name.
+    name: str
+    #: Annotation source text, if any.
+    annotation: str | None = None
+    #: True when the annotation says integer: not differentiated by default.
+    integer: bool = False
+    #: Literal default value text, if any.
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A parsed forward function."""
+
+    #: Function name.
+    name: str
+    #: Parameters in order.
+    params: tuple[Param, ...]
+    #: Primitive steps in source (topological) order.
+    body: tuple[Assign, ...]
+    #: The name the function returns.
+    result: str
+    #: Module import lines the forward relies on (``import numpy as np``).
+    imports: tuple[str, ...] = ()
+    #: The function's docstring, if any.
+    doc: str | None = None
+    #: Path of the source file, as given.
+    filename: str = "<string>"
+    #: Every name a user wrote in the source: generated names avoid them.
+    user_names: frozenset[str] = field(default_factory=frozenset)
+    #: True when the function uses NumPy (arrays may broadcast).
+    array: bool = False
+    #: Module-level numeric constants the body reads, as (name, literal).
+    constants: tuple[tuple[str, str], ...] = ()

@@ -1,0 +1,151 @@
+"""Arithmetic and the routers: + - * / ** and unary -, abs, max, min."""
+
+from __future__ import annotations
+
+from codegen.core.primitive import Facts, declare
+
+
+def _pow_x(f: Facts) -> str | None:
+    """d(x ** y)/dx = y x**(y - 1); a constant exponent is folded: 0 gives a
+    known zero (no 0 ** -1 at x = 0), 1 gives g, 2 gives 2 x."""
+    y = f.const.get("y")
+    if y in ("0", "0.0"):
+        return None
+    if y in ("1", "1.0"):
+        return "g"
+    if y in ("2", "2.0"):
+        return "g * 2 * x"
+    return "g * y * x ** (y - 1)"
+
+
+def _pow_y(f: Facts) -> str:
+    """d(x ** y)/dy = x**y log(x); where x = 0 (and y > 0) the true gradient
+    is 0, so log reads 1 there instead of giving 0 * -inf."""
+    return f"g * ans * {f.lib}.log(x + (x == 0))"
+
+
+def _abs_x(f: Facts) -> str:
+    return "g * np.sign(x)" if f.lib == "np" else "g * ((x > 0) - (x < 0))"
+
+
+declare(
+    "add",
+    ("x", "y"),
+    "x + y",
+    grads={"x": "g", "y": "g"},
+    same="2 * g",
+    operator="+",
+    calls=("numpy.add",),
+    broadcast=True,
+    shape="broadcast",
+    views=("x", "y"),
+    symbol="+",
+    tangents={"x": "dx", "y": "dy"},
+)
+declare(
+    "sub",
+    ("x", "y"),
+    "x - y",
+    grads={"x": "g", "y": "-g"},
+    operator="-",
+    calls=("numpy.subtract",),
+    broadcast=True,
+    shape="broadcast",
+    views=("x",),
+    symbol="-",
+)
+declare(
+    "mul",
+    ("x", "y"),
+    "x * y",
+    grads={"x": "g * y", "y": "g * x"},
+    same="2 * g * x",
+    operator="*",
+    calls=("numpy.multiply",),
+    broadcast=True,
+    shape="broadcast",
+    symbol="*",
+    tangents={"x": "dx * y", "y": "x * dy"},
+)
+declare(
+    "div",
+    ("x", "y"),
+    "x / y",
+    grads={"x": "g / y", "y": "-g * x / y ** 2"},
+    operator="/",
+    calls=("numpy.divide", "numpy.true_divide"),
+    broadcast=True,
+    shape="broadcast",
+    symbol="/",
+)
+declare(
+    "pow",
+    ("x", "y"),
+    "x ** y",
+    grads={"x": _pow_x, "y": _pow_y},
+    operator="**",
+    calls=("numpy.power",),
+    broadcast=True,
+    shape="broadcast",
+    domain="positive",
+    symbol="**",
+)
+declare(
+    "neg",
+    ("x",),
+    "-x",
+    grads={"x": "-g"},
+    calls=("numpy.negative",),
+    shape="same",
+    symbol="*-1",
+)
+declare(
+    "copy",
+    ("x",),
+    "x",
+    grads={"x": "g"},
+    calls=("numpy.copy",),
+    methods=("copy",),
+    shape="same",
+    views=("x",),
+    symbol="=",
+    passthrough=True,
+)
+declare(
+    "abs",
+    ("x",),
+    "np.abs(x)",
+    forward="abs(x)",
+    # |x|' = sign(x), 0 at x = 0 (scalar modules need no NumPy for it)
+    grads={"x": _abs_x},
+    calls=("abs", "math.fabs", "numpy.abs", "numpy.absolute"),
+    shape="same",
+    smooth=False,
+    symbol="abs",
+)
+declare(
+    "maximum",
+    ("x", "y"),
+    "np.maximum(x, y)",
+    forward="max(x, y)",
+    # the gradient goes to the larger input; ties go to x
+    grads={"x": "g * (x >= y)", "y": "g * (x < y)"},
+    calls=("max", "numpy.maximum"),
+    broadcast=True,
+    shape="broadcast",
+    smooth=False,
+    symbol="max",
+)
+declare(
+    "minimum",
+    ("x", "y"),
+    "np.minimum(x, y)",
+    forward="min(x, y)",
+    # the gradient goes to the smaller input; ties go to x
+    grads={"x": "g * (x <= y)", "y": "g * (x > y)"},
+    calls=("min", "numpy.minimum"),
+    broadcast=True,
+    shape="broadcast",
+    smooth=False,
+    symbol="min",
+)

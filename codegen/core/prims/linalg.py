@@ -1,0 +1,99 @@
+"""Linear algebra: @ (np.matmul, np.dot of 1-d/2-d), outer, tensordot, einsum."""
+
+from __future__ import annotations
+
+import ast
+
+from codegen.core.primitive import Facts, declare
+
+
+def _matmul(part: str):
+    """x @ y: with both ranks known the rule reads like the math (g y^T,
+    x^T g, outer products for vectors); otherwise a helper handles any rank
+    and the contribution is summed over broadcast batch axes."""
+
+    def adjoint(f: Facts) -> str:
+        ranks = (f.rank.get("x"), f.rank.get("y"))
+        known = {
+            "x": {
+                (2, 2): "g @ y.T",
+                (1, 2): "y @ g",
+                (2, 1): "np.outer(g, y)",
+                (1, 1): "g * y",
+            },
+            "y": {
+                (2, 2): "x.T @ g",
+                (1, 2): "np.outer(x, g)",
+                (2, 1): "g @ x",
+                (1, 1): "g * x",
+            },
+        }[part]
+        if ranks in known:
+            return known[ranks]
+        return f"_unbroadcast(_matmul_vjp_{part}(g, x, y), {part})"
+
+    return adjoint
+
+
+def einsum_vjp_spec(spec: str, i: int) -> str:
+    """The einsum spec giving operand `i`'s gradient: ``"ij,jk->ik"`` with
+    i = 0 becomes ``"ik,jk->ij"`` (g first, then the other operands)."""
+    text = str(ast.literal_eval(spec)).replace(" ", "")
+    ins, out = text.split("->")
+    parts = ins.split(",")
+    others = [p for k, p in enumerate(parts) if k != i]
+    return '"' + ",".join([out, *others]) + "->" + parts[i] + '"'
+
+
+def _einsum_xs(f: Facts) -> str:
+    """einsum(spec, *xs): operand i's gradient is the einsum of g with the others."""
+    assert f.i is not None
+    others = "".join(f", xs_{k}" for k in range(f.n) if k != f.i)
+    optimize = "" if f.kw["optimize"] == "False" else ", optimize=optimize"
+    return f"np.einsum({einsum_vjp_spec(f.const['spec'], f.i)}, g{others}{optimize})"
+
+
+declare(
+    "matmul",
+    ("x", "y"),
+    "x @ y",
+    grads={"x": _matmul("x"), "y": _matmul("y")},
+    operator="@",
+    calls=("numpy.matmul", "numpy.dot"),
+    methods=("dot",),
+    shape="matmul",
+    symbol="@",
+)
+# z = outer(x, y):  dz/dx = g y,  dz/dy = g^T x  (over the raveled operands)
+declare(
+    "outer",
+    ("x", "y"),
+    "np.outer(x, y)",
+    grads={
+        "x": "np.reshape(g @ np.reshape(y, -1), np.shape(x))",
+        "y": "np.reshape(np.reshape(x, -1) @ g, np.shape(y))",
+    },
+    calls=("numpy.outer",),
+    shape="outer",
+)
+# z = tensordot(x, y, axes):  contract g with the other operand over its free axes
+declare(
+    "tensordot",
+    ("x", "y"),
+    "np.tensordot(x, y)",
+    grads={
+        "x": "_tensordot_vjp_x(g, x, y, axes)",
+        "y": "_tensordot_vjp_y(g, x, y, axes)",
+    },
+    keywords={"axes": "2"},
+    calls=("numpy.tensordot",),
+)
+declare(
+    "einsum",
+    ("spec", "*xs"),
+    "np.einsum(spec, *xs)",
+    grads={"xs": _einsum_xs},
+    keywords={"optimize": "False"},
+    calls=("numpy.einsum",),
+    shape="einsum",
+)

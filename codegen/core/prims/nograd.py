@@ -1,0 +1,78 @@
+"""Values that carry no gradient: comparisons, shapes, sizes, constants,
+integer arithmetic, index objects and masks. Their results are inactive,
+never a silent zero: a primitive with no `grads` is not differentiated."""
+
+from __future__ import annotations
+
+from codegen.core.primitive import declare
+
+
+def _nograd(
+    op: str, inputs: tuple[str, ...], forward_np: str, **fields: object
+) -> None:
+    declare(op, inputs, forward_np, **fields)
+
+
+_XY = ("x", "y")
+_X = ("x",)
+
+for _op, _sym in (
+    ("gt", ">"),
+    ("ge", ">="),
+    ("lt", "<"),
+    ("le", "<="),
+    ("eq", "=="),
+    ("ne", "!="),
+):
+    _nograd(_op, _XY, f"x {_sym} y", operator=_sym, shape="broadcast")
+
+_nograd("const", _X, "x")
+_nograd(
+    "floor",
+    _X,
+    "np.floor(x)",
+    forward="math.floor(x)",
+    calls=("math.floor", "numpy.floor"),
+    shape="same",
+)
+_nograd("floordiv", _XY, "x // y", operator="//")
+_nograd("sign", _X, "np.sign(x)", calls=("numpy.sign",), shape="same")
+_nograd("item", _XY, "x[y]")
+_nograd("shape", _X, "x.shape", calls=("numpy.shape",), attributes=("shape",))
+_nograd("dtype", _X, "x.dtype", attributes=("dtype",))
+_nograd("size", _X, "np.size(x)", calls=("numpy.size",), attributes=("size",))
+_nograd("ndim", _X, "np.ndim(x)", calls=("numpy.ndim",), attributes=("ndim",))
+_nograd("result_type", ("*xs",), "np.result_type(*xs)", calls=("numpy.result_type",))
+_nograd("slice", ("lo", "hi", "step"), "slice(lo, hi, step)", calls=("slice",))
+_nograd("index", ("*parts",), "np.s_[parts]")
+_nograd("arange", ("*xs",), "np.arange(*xs)", calls=("numpy.arange",))
+_nograd("zeros_like", _X, "np.zeros_like(x)", calls=("numpy.zeros_like",), shape="same")
+_nograd("ones_like", _X, "np.ones_like(x)", calls=("numpy.ones_like",), shape="same")
+_nograd("zeros", ("shape",), "np.zeros(shape)", calls=("numpy.zeros",))
+_nograd("ones", ("shape",), "np.ones(shape)", calls=("numpy.ones",))
+_nograd(
+    "argmax",
+    _X,
+    "np.argmax(x)",
+    keywords={"axis": "None"},
+    calls=("numpy.argmax",),
+    methods=("argmax",),
+)
+_nograd(
+    "argmin",
+    _X,
+    "np.argmin(x)",
+    keywords={"axis": "None"},
+    calls=("numpy.argmin",),
+    methods=("argmin",),
+)
+_nograd("len", _X, "len(x)", forward="len(x)", calls=("len",))
+_nograd("tuple", ("*xs",), "(*xs,)")
+# The mask of positions an integer-array assignment x[index] = v writes last.
+_nograd(
+    "last_write",
+    ("x", "index"),
+    "_last_write(x, index)",
+    calls=("_last_write",),
+    helper="_last_write",
+)

@@ -1,0 +1,138 @@
+"""Reductions: sum, mean, max, min, var, std over an axis (int or tuple).
+
+Each adjoint first puts the reduced axes back (`_expand`), so that the
+upstream gradient broadcasts against x; with ``keepdims`` they are there.
+"""
+
+from __future__ import annotations
+
+from codegen.core.primitive import Facts, declare
+
+_AXIS = {"axis": "None", "keepdims": "False"}
+
+
+def _kept(f: Facts) -> bool:
+    return f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
+
+
+def _expand(name: str, f: Facts) -> str:
+    """`name` with the reduced axes back in place (size 1)."""
+    return name if _kept(f) else f"np.expand_dims({name}, axis)"
+
+
+def _sum_x(f: Facts) -> str:
+    # z = sum(x, axis):  dz/dx = 1, copied back along the summed axes
+    return f"np.broadcast_to({_expand('g', f)}, np.shape(x))"
+
+
+def _mean_x(f: Facts) -> str:
+    # z = mean(x, axis):  dz/dx = 1 / n, n the number of entries averaged
+    return (
+        f"np.broadcast_to({_expand('g', f)}, np.shape(x)) / (np.size(x) / np.size(g))"
+    )
+
+
+def _max_x(f: Facts) -> str:
+    # z = max(x, axis):  routes to the maxima; tied maxima share g equally
+    hit = f"(x == {_expand('ans', f)})"
+    count = f"np.sum({hit}, axis=axis, keepdims=True, dtype=np.result_type(x))"
+    return f"{_expand('g', f)} * {hit} / {count}"
+
+
+def _var_x(f: Facts) -> str:
+    # z = var(x, axis) = mean((x - mean(x))**2):  dz/dx = 2 (x - mean(x)) / n
+    centred = "(x - np.mean(x, axis=axis, keepdims=True))"
+    return f"{_expand('g', f)} * 2 * {centred} / (np.size(x) / np.size(g))"
+
+
+def _std_x(f: Facts) -> str:
+    # z = std(x, axis) = sqrt(var(x)):  dz/dx = (x - mean(x)) / (n z); where
+    # z = 0 every x - mean(x) is 0 too and the gradient is 0, not 0 / 0.
+    centred = "(x - np.mean(x, axis=axis, keepdims=True))"
+    std = _expand("ans", f)
+    safe = f"np.where({std} == 0, 1.0, {std})"
+    return f"{_expand('g', f)} * {centred} / ((np.size(x) / np.size(g)) * {safe})"
+
+
+declare(
+    "sum",
+    ("x",),
+    "np.sum(x)",
+    grads={"x": _sum_x},
+    keywords={**_AXIS, "dtype": "None"},
+    calls=("numpy.sum",),
+    methods=("sum",),
+    shape="reduce",
+    views=("x",),
+)
+declare(
+    "mean",
+    ("x",),
+    "np.mean(x)",
+    grads={"x": _mean_x},
+    keywords=_AXIS,
+    calls=("numpy.mean",),
+    methods=("mean",),
+    shape="reduce",
+)
+declare(
+    "amax",
+    ("x",),
+    "np.max(x)",
+    grads={"x": _max_x},
+    keywords=_AXIS,
+    calls=("numpy.max", "numpy.amax"),
+    methods=("max",),
+    shape="reduce",
+    smooth=False,
+)
+declare(
+    "amin",
+    ("x",),
+    "np.min(x)",
+    grads={"x": _max_x},  # the same routing, to the minima
+    keywords=_AXIS,
+    calls=("numpy.min", "numpy.amin"),
+    methods=("min",),
+    shape="reduce",
+    smooth=False,
+)
+declare(
+    "var",
+    ("x",),
+    "np.var(x)",
+    grads={"x": _var_x},
+    keywords=_AXIS,
+    calls=("numpy.var",),
+    methods=("var",),
+    shape="reduce",
+)
+declare(
+    "std",
+    ("x",),
+    "np.std(x)",
+    grads={"x": _std_x},
+    keywords=_AXIS,
+    calls=("numpy.std",),
+    methods=("std",),
+    shape="reduce",
+)
+
+
+def _cumsum_x(f: Facts) -> str:
+    # z = cumsum(x, axis): z_i = sum of x_j for j <= i, so dz/dx_j sums g_i
+    # over i >= j: the total of g, less its running sum, plus g itself
+    if f.kw["axis"] == "None":  # cumsum of the flattened x
+        return "np.reshape(np.sum(g) - np.cumsum(g) + g, np.shape(x))"
+    return "np.sum(g, axis=axis, keepdims=True) - np.cumsum(g, axis=axis) + g"
+
+
+declare(
+    "cumsum",
+    ("x",),
+    "np.cumsum(x)",
+    grads={"x": _cumsum_x},
+    keywords={"axis": "None"},
+    calls=("numpy.cumsum",),
+    methods=("cumsum",),
+)

@@ -1,0 +1,122 @@
+"""Moving entries around: transpose, reshape, expand_dims, squeeze,
+broadcast_to, concatenate, stack. Each adjoint undoes the move."""
+
+from __future__ import annotations
+
+import ast
+
+from codegen.core.primitive import Facts, declare
+
+
+def _transpose_x(f: Facts) -> str:
+    """Transposing back: by the inverse permutation, computed here when the
+    axes are a literal (negative axes counted from the end)."""
+    axes = f.kw["axes"]
+    if axes == "None":
+        return "np.transpose(g)"
+    try:
+        perm = [int(a) for a in ast.literal_eval(axes)]
+    except (ValueError, SyntaxError, TypeError):
+        return "np.transpose(g, np.argsort(np.mod(axes, np.ndim(g))))"
+    n = len(perm)
+    perm = [a % n for a in perm]
+    inverse = sorted(range(n), key=perm.__getitem__)
+    return f"np.transpose(g, {tuple(inverse)!r})"
+
+
+def _concatenate_xs(f: Facts) -> str:
+    """concatenate(xs, axis): operand i gets its slice of g."""
+    sizes = ", ".join(f"np.shape(xs_{k})[axis]" for k in range(f.n))
+    return f"np.split(g, np.cumsum([{sizes}])[:-1], axis=axis)[{f.i}]"
+
+
+_BACK = "np.reshape(g, np.shape(x))"
+
+declare(
+    "transpose",
+    ("x",),
+    "np.transpose(x)",
+    grads={"x": _transpose_x},
+    keywords={"axes": "None"},
+    calls=("numpy.transpose",),
+    methods=("transpose",),
+    attributes=("T",),
+    packed="axes",
+    shape="transpose",
+    views=("x",),
+    view_result=True,
+    passthrough=True,
+)
+declare(
+    "reshape",
+    ("x", "shape"),
+    "np.reshape(x, shape)",
+    grads={"x": _BACK},
+    calls=("numpy.reshape",),
+    methods=("reshape",),
+    packed="shape",
+    shape="reshape",
+    views=("x",),
+    view_result=True,
+    passthrough=True,
+)
+declare(
+    "expand_dims",
+    ("x", "axis"),
+    "np.expand_dims(x, axis)",
+    grads={"x": _BACK},
+    calls=("numpy.expand_dims",),
+    shape="expand_dims",
+    views=("x",),
+    view_result=True,
+    passthrough=True,
+)
+declare(
+    "squeeze",
+    ("x",),
+    "np.squeeze(x)",
+    grads={"x": _BACK},
+    keywords={"axis": "None"},
+    calls=("numpy.squeeze",),
+    methods=("squeeze",),
+    views=("x",),
+    view_result=True,
+    passthrough=True,
+)
+declare(
+    "broadcast_to",
+    ("x", "shape"),
+    "np.broadcast_to(x, shape)",
+    grads={"x": "_unbroadcast(g, x)"},
+    calls=("numpy.broadcast_to",),
+    view_result=True,
+    passthrough=True,
+)
+# The sum back to an operand's shape that the reverse pass writes around
+# broadcast contributions; declared so that a generated backward parses again.
+declare(
+    "unbroadcast",
+    ("x", "like"),
+    "_unbroadcast(x, like)",
+    grads={"x": "np.broadcast_to(g, np.shape(x))"},
+    calls=("_unbroadcast",),
+    shape="unbroadcast",
+    views=("x",),
+    helper="_unbroadcast",
+)
+declare(
+    "concatenate",
+    ("*xs",),
+    "np.concatenate(xs)",
+    grads={"xs": _concatenate_xs},
+    keywords={"axis": "0"},
+    calls=("numpy.concatenate",),
+)
+declare(
+    "stack",
+    ("*xs",),
+    "np.stack(xs)",
+    grads={"xs": lambda f: f"np.take(g, {f.i}, axis=axis)"},
+    keywords={"axis": "0"},
+    calls=("numpy.stack",),
+)

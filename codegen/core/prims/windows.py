@@ -1,0 +1,135 @@
+"""Convolution and pooling: np.pad, sliding_window_view (with strides taken
+by slicing it), and reductions over small pooling windows
+(`codegen/front/parse_windows.py` recognises them)."""
+
+from __future__ import annotations
+
+from codegen.core.primitive import declare
+
+SLIDING_WINDOW_VIEW = "numpy.lib.stride_tricks.sliding_window_view"
+_AXIS = {"axis": "None", "keepdims": "False"}
+
+# z = pad(x, pad_width) (constant mode):  x gets the interior of g
+declare(
+    "pad",
+    ("x", "pad_width"),
+    "np.pad(x, pad_width)",
+    grads={"x": "_unpad(g, pad_width)"},
+    keywords={"mode": "None", "constant_values": "None"},
+    calls=("numpy.pad",),
+    views=("x",),
+)
+declare(
+    "unpad",
+    ("x", "pad_width"),
+    "_unpad(x, pad_width)",
+    grads={"x": "np.pad(g, pad_width)"},
+    calls=("_unpad",),
+    views=("x",),
+    helper="_unpad",
+)
+# z = sliding_window_view(x, window_shape, axis): every window adds its
+# gradient back where it read x (col2im), one shifted add per window offset
+declare(
+    "sliding_window_view",
+    ("x", "window_shape"),
+    "np.lib.stride_tricks.sliding_window_view(x, window_shape)",
+    grads={"x": "_unwindow(g, x, window_shape, axis, ())"},
+    keywords={"axis": "None"},
+    calls=(SLIDING_WINDOW_VIEW,),
+    view_result=True,
+)
+# z = sliding_window_view(x, window_shape, axis)[idx] (strides): the same,
+# added straight at the strided positions
+declare(
+    "strided_windows",
+    ("x", "window_shape", "*idx"),
+    "_windows(x, window_shape, np.s_[idx])",
+    grads={"x": "_unwindow(g, x, window_shape, axis, np.s_[idx])"},
+    keywords={"axis": "None"},
+    calls=("_windows",),
+    view_result=True,
+    helper="_windows",
+)
+# z = max(x, axis) over small pooling windows: routes to the maxima; tied
+# maxima share the gradient equally (np.max's rule), slice by slice
+declare(
+    "pool_max",
+    ("x",),
+    "_pool_max(x)",
+    forward="np.max(x)",
+    grads={"x": "_pool_route(g, x, ans, axis, keepdims)"},
+    keywords=_AXIS,
+    calls=("_pool_max",),
+    smooth=False,
+    shape="reduce",
+    helper="_pool_max",
+)
+declare(
+    "pool_mean",
+    ("x",),
+    "_pool_mean(x)",
+    forward="np.mean(x)",
+    grads={
+        "x": lambda f: (
+            "np.broadcast_to(g, np.shape(x)) / (np.size(x) / np.size(g))"
+            if f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
+            else "np.broadcast_to(np.expand_dims(g, axis), np.shape(x))"
+            " / (np.size(x) / np.size(g))"
+        )
+    },
+    keywords=_AXIS,
+    calls=("_pool_mean",),
+    shape="reduce",
+    helper="_pool_mean",
+)
+declare(
+    "pool_sum",
+    ("x",),
+    "_pool_sum(x)",
+    forward="np.sum(x)",
+    grads={
+        "x": lambda f: (
+            "np.broadcast_to(g, np.shape(x))"
+            if f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
+            else "np.broadcast_to(np.expand_dims(g, axis), np.shape(x))"
+        )
+    },
+    keywords=_AXIS,
+    calls=("_pool_sum",),
+    views=("x",),
+    shape="reduce",
+    helper="_pool_sum",
+)
+# The adjoints above, declared so that a generated backward parses again.
+# _unwindow adds window gradients back into x's shape: linear in v, so its
+# adjoint takes the same windows of g.
+declare(
+    "unwindow",
+    ("v", "x", "window_shape", "axis", "index"),
+    "_unwindow(v, x, window_shape, axis, index)",
+    grads={"v": "_windows(g, window_shape, index, axis=axis)"},
+    calls=("_unwindow",),
+    helper="_unwindow",
+)
+# _pool_route sends each window's gradient to its maxima: linear in v, so its
+# adjoint sums g times each entry's share of its window's gradient.
+declare(
+    "pool_route",
+    ("v", "x", "ans", "axis", "keepdims"),
+    "_pool_route(v, x, ans, axis, keepdims)",
+    grads={
+        "v": "_pool_sum(g * _pool_share(x, ans, axis, keepdims),"
+        " axis=axis, keepdims=keepdims)"
+    },
+    calls=("_pool_route",),
+    helper="_pool_route",
+)
+# The share of its window's gradient each entry gets (1 / ties at a maximum).
+declare(
+    "pool_share",
+    ("x", "ans", "axis", "keepdims"),
+    "_pool_share(x, ans, axis, keepdims)",
+    calls=("_pool_share",),
+    helper="_pool_share",
+)

@@ -1,0 +1,90 @@
+"""Every table the passes use, derived from the primitive declarations.
+
+Nothing here is written by hand beside `codegen/core/prims/`: the parse
+tables (which spelling reaches which primitive), the reverse pass's rules,
+graph's symbols, lint's pass-through ops and the runtime helpers all come
+from the one declaration of each primitive. `tests/test_primitives.py` checks
+the derivation both ways.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from functools import cache
+from pathlib import Path
+
+import codegen.core.prims  # noqa: F401 - declares every primitive
+from codegen.core.primitive import PRIMITIVES, Primitive, bind
+
+__all__ = ["NONDIFF", "RULES", "Primitive", "bind"]
+
+#: Every primitive by op name.
+RULES: dict[str, Primitive] = PRIMITIVES
+
+#: Ops whose output carries no gradient (comparisons, shapes, constants).
+NONDIFF: frozenset[str] = frozenset(op for op, p in RULES.items() if not p.diff)
+
+#: Function spellings (canonical dotted names, builtins bare) -> op.
+CALLS: dict[str, str] = {c: p.op for p in RULES.values() for c in p.calls}
+
+#: ``x.<method>(...)`` -> op; x becomes the first operand.
+METHODS: dict[str, str] = {m: p.op for p in RULES.values() for m in p.methods}
+
+#: ``x.<attribute>`` -> op.
+ATTRIBUTES: dict[str, str] = {a: p.op for p in RULES.values() for a in p.attributes}
+
+#: Operator symbol (``"+"``, ``">="``) -> op.
+OPERATORS: dict[str, str] = {p.operator: p.op for p in RULES.values() if p.operator}
+
+#: Methods whose several positional arguments form one operand -> its name.
+PACKED: dict[str, str] = {
+    m: p.packed for p in RULES.values() if p.packed for m in p.methods
+}
+
+#: Ops whose result may be a view of their first operand's array.
+VIEW_OPS: frozenset[str] = frozenset(op for op, p in RULES.items() if p.view_result)
+
+#: Ops that move or select values without changing them.
+PASS_THROUGH: frozenset[str] = frozenset(op for op, p in RULES.items() if p.passthrough)
+
+#: Node label of each op in `codegen graph`.
+SYMBOLS: dict[str, str] = {op: p.symbol for op, p in RULES.items() if p.symbol}
+
+#: Runtime helpers that are primitives, by name -> op: a generated backward
+#: calling them parses again (second order).
+RUNTIME_CALLS: dict[str, str] = {
+    p.helper: p.op for p in RULES.values() if p.helper is not None
+}
+
+
+def shape_ops(rule: str) -> frozenset[str]:
+    """The ops declared with shape rule `rule` (``"same"``, ``"broadcast"``...)."""
+    return frozenset(op for op, p in RULES.items() if p.shape == rule)
+
+
+def templates_dir() -> Path:
+    """The folder holding the jinja2 templates, in a checkout or an install."""
+    package = Path(__file__).resolve().parent.parent  # codegen/
+    for candidate in (package.parent / "templates", package / "templates"):
+        if (candidate / "module.j2").is_file():
+            return candidate
+    return Path(str(importlib.resources.files("codegen") / "templates"))
+
+
+def runtime_helpers() -> dict[str, str]:
+    """Every runtime helper's source (templates/runtime/<name>.j2) by name."""
+    folder = templates_dir() / "runtime"
+    return {p.stem: p.read_text() for p in sorted(folder.glob("_*.j2"))}
+
+
+@cache
+def environment():  # type: ignore[no-untyped-def]
+    """The jinja2 environment for the module layout (templates/module.j2)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )

@@ -1,0 +1,790 @@
+"""Parse pass: Python source -> `ir.Function`, statically, with libcst.
+
+Contract:
+
+* input: the text of one file and the name of a top-level ``def`` in it; the
+  file is never imported or executed;
+* output: an `ir.Function` whose body lists one primitive step per operation,
+  in evaluation order, each carrying the location and the text of the user's
+  statement; nested expressions become named intermediates (``L_sub`` for the
+  subtraction inside ``L = ...``), re-bound names become SSA versions
+  (``x_1``) and calls to straight-line helpers of the same file are inlined;
+* errors: every unsupported construct in the function raises, together, as
+  `CodegenErrors`, each located at its node with a hint naming what is
+  supported instead.
+
+The tables below map source constructs to rule-table keys; an op this pass can
+emit is always in `codegen.core.rules.RULES` (the table tests check it). Reading the
+file (imports, top-level names, syntax errors) is `codegen/source.py`; NumPy
+constructs are `codegen/parse_arrays.py` and `codegen/parse_windows.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import cache
+
+import libcst as cst
+
+from codegen.core import ir
+from codegen.core.rules import CALLS as DECLARED_CALLS
+from codegen.core.rules import (
+    NONDIFF,
+    OPERATORS,
+    RUNTIME_CALLS,
+    VIEW_OPS,
+    runtime_helpers,
+)
+from codegen.errors import CodegenError, CodegenErrors
+from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions
+from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
+    MAX_NESTING,
+    _check_nesting,
+    _default_function,
+    _dotted,
+    _is_int_annotation,
+    _load_module,
+    _Module,
+    _recursion_room,
+    _user_names,
+    list_functions,
+)
+
+# Operator spellings: libcst node -> symbol; the symbol's primitive comes
+# from the declarations (`codegen.core.rules.OPERATORS`).
+_BINARY_SYMBOLS: dict[type[cst.BaseBinaryOp], str] = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.Power: "**",
+    cst.MatrixMultiply: "@",
+    cst.FloorDivide: "//",  # integer sizes only: no gradient
+}
+_AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
+    cst.AddAssign: "+",
+    cst.SubtractAssign: "-",
+    cst.MultiplyAssign: "*",
+    cst.DivideAssign: "/",
+    cst.PowerAssign: "**",
+    cst.MatrixMultiplyAssign: "@",
+}
+_COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+}
+BINARY_OPS = {k: OPERATORS[s] for k, s in _BINARY_SYMBOLS.items()}
+AUGMENTED_OPS = {k: OPERATORS[s] for k, s in _AUGMENTED_SYMBOLS.items()}
+COMPARE_OPS = {k: OPERATORS[s] for k, s in _COMPARE_SYMBOLS.items()}
+
+#: Calls by canonical dotted name (after resolving imports) -> op.
+CALLS: dict[str, str] = {**DECLARED_CALLS, **NUMPY_CALLS}
+
+#: Module attributes that are constants.
+CONSTANTS: dict[str, str] = {
+    "math.pi": "math.pi",
+    "math.e": "math.e",
+    "math.inf": "math.inf",
+}
+
+_SIGMOID_OPS = ("neg", "exp", "add", "div")
+
+#: Ops whose result may be a view of their first operand's array.
+_VIEW_OPS = VIEW_OPS
+
+
+class _Builder(ArrayExpressions):
+    """Flattens one function body into primitive steps."""
+
+    def __init__(self, mod: _Module, prefix: str = "", depth: int = 0) -> None:
+        self.mod = mod
+        self.prefix = prefix
+        self.depth = depth
+        self.steps: list[ir.Assign] = []
+        self.env: dict[str, ir.Operand] = {}
+        self.errors: list[CodegenError] = []
+        self.taken: set[str] = set()
+        self.bound: set[str] = set()
+        self.constants: dict[str, str] = {}
+        #: Values without gradient already computed, by (op, operands).
+        self.pure: dict[tuple[object, ...], str] = {}
+        #: Last numeric suffix handed out per base name (see `fresh`).
+        self.suffixes: dict[str, int] = {}
+        #: SSA names whose array another name (or the caller) may also hold:
+        #: an in-place update of one would change the other (see `in_place`).
+        self.shared: set[str] = set()
+        self.source = ""
+        self.display = ""
+
+    # ----- names -----
+
+    def fresh(self, base: str) -> str:
+        """A new SSA name based on `base`, clashing with nothing seen."""
+        base = f"{self.prefix}{base}"
+        k = self.suffixes.get(
+            base, 0
+        )  # start past the last suffix: linear, not quadratic
+        name = f"{base}_{k}" if k else base
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.suffixes[base] = k
+        self.taken.add(name)
+        return name
+
+    def emit(
+        self,
+        op: str,
+        args: Sequence[ir.Operand],
+        node: cst.CSTNode,
+        name: str | None,
+        kwargs: Sequence[tuple[str, ir.Operand]] = (),
+    ) -> ir.Var:
+        key = (op, tuple(args), tuple(kwargs))
+        if name is None and op in NONDIFF and key in self.pure:
+            return ir.Var(self.pure[key])  # np.arange(N) twice: computed once
+        target = name or self.fresh(f"{self.display}_{op}")
+        if op in NONDIFF:
+            self.pure[key] = target
+        step = ir.Assign(
+            target,
+            op,
+            tuple(args),
+            tuple(kwargs),
+            self.mod.loc(node),
+            self.source,
+            display=target,
+        )
+        self.steps.append(step)
+        return ir.Var(target)
+
+    def target_name(self, name: str) -> str:
+        """The SSA name for a binding of user name `name`: the name itself the
+        first time (so the output reads like the source), a fresh one after."""
+        if self.prefix or name in self.env or name in self.bound:
+            return self.fresh(name)
+        self.bound.add(name)
+        return name
+
+    def poison(self, stmt: cst.BaseStatement) -> None:
+        """Bind the names a failed statement assigns, so that their later uses
+        raise no second error (one mistake, one message)."""
+
+        class Targets(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.names: list[str] = []
+
+            def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+            def visit_AugAssign(self, node: cst.AugAssign) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+            def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+                self.names += [n.value for n in _names_in(node.target)]
+
+        found = Targets()
+        stmt.visit(found)
+        for name in found.names:
+            self.env.setdefault(name, ir.Var(name))
+
+    # ----- statements -----
+
+    def statement(self, stmt: cst.BaseStatement) -> bool:
+        """Flatten one statement; returns True for the final return."""
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            raise _unsupported_statement(self.mod, stmt)
+        self.source = self.mod.module.code_for_node(stmt).strip()
+        done = False
+        for small in stmt.body:
+            if done:
+                raise self.mod.error("code after 'return' is not supported", small)
+            done = self.small_statement(small)
+        return done
+
+    def small_statement(self, small: cst.BaseSmallStatement) -> bool:
+        if isinstance(small, cst.Expr) and isinstance(
+            small.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            return False  # docstring or a string comment
+        if isinstance(small, cst.Assign):
+            self.assign(small)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            self.bind(small.target, small.value, small)
+        elif isinstance(small, cst.AugAssign):
+            self.aug_assign(small)
+        elif isinstance(small, cst.Return):
+            return True
+        elif isinstance(small, cst.Pass):
+            pass
+        elif isinstance(small, cst.Del):  # frees memory; later uses are errors
+            for name in _names_in(small.target):
+                self.env.pop(name.value, None)
+        else:
+            raise _unsupported_statement(self.mod, small)
+        return False
+
+    def assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            raise self.mod.error(
+                "chained assignment is not supported",
+                node,
+                "assign one name per statement: 'a = expr' then 'b = a'",
+            )
+        self.bind(node.targets[0].target, node.value, node)
+
+    def bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode
+    ) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            self.unpack(target, value)
+            return
+        if isinstance(target, cst.Subscript):
+            self.display = _dotted(target.value) or "item"
+            self.set_item(target, value, node, self.target_name)
+            return
+        if not isinstance(target, cst.Name):
+            raise self.mod.error(
+                f"assignment to '{self.mod.module.code_for_node(target)}' is not supported",
+                target,
+                "assign to a plain name; in-place updates of arrays and attributes "
+                "are not differentiable here",
+            )
+        self.display = target.value
+        self.env[target.value] = self.expr(value, self.target_name(target.value))
+        self.note_alias(value, self.env[target.value])
+
+    def note_alias(self, value: cst.BaseExpression, var: ir.Operand) -> None:
+        """Record `var` and its source as shared when binding `value` to a name
+        makes an alias or a view (``a = x``, ``a = x[1:]``, ``a = x.T``)."""
+        step = self.steps[-1] if self.steps else None
+        if not isinstance(var, ir.Var) or step is None or step.target != var.name:
+            return
+        copied = isinstance(value, cst.Call) and (
+            self.mod.canonical(_dotted(value.func) or "") == "numpy.copy"
+            or (
+                isinstance(value.func, cst.Attribute)
+                and value.func.attr.value == "copy"
+            )
+        )
+        source = step.args[0] if step.args else None
+        if not isinstance(source, ir.Var):
+            return
+        if step.op == "copy" and not isinstance(value, cst.Name):
+            # a call's result: an alias only when it is an existing value (a
+            # helper returning its parameter), not a fresh one it computed
+            held = {v.name for v in self.env.values() if isinstance(v, ir.Var)} - {
+                var.name
+            }
+            copied = copied or not (source.name in held or source.name in self.shared)
+        if step.op in _VIEW_OPS or (step.op == "copy" and not copied):
+            self.shared.update((var.name, source.name))
+
+    def in_place(self, name: ir.Operand, node: cst.CSTNode, what: str) -> None:
+        """Refuse an in-place update of a NumPy array another name also holds:
+        Python would change both, the functional update here only one."""
+        numpy = any(v.split(".")[0] == "numpy" for v in self.mod.aliases.values())
+        if numpy and isinstance(name, ir.Var) and name.name in self.shared:
+            raise self.mod.error(
+                f"in-place update of '{what}', whose array is also held elsewhere",
+                node,
+                f"on NumPy arrays this changes the caller's array or every name bound "
+                f"to it; write '{what} = {what} + ...' (or use np.copy first)",
+            )
+
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        op = AUGMENTED_OPS.get(type(node.operator))
+        if op is None:
+            raise self.mod.error(
+                f"augmented assignment '{node.operator.__class__.__name__}' is not supported",
+                node.operator,
+                "supported: += -= *= /= **=",
+            )
+        if isinstance(node.target, cst.Subscript):
+            self.display = _dotted(node.target.value) or "item"
+            self.set_item(node.target, node.value, node, self.target_name, op)
+            return
+        if not isinstance(node.target, cst.Name):
+            raise self.mod.error(
+                "augmented assignment to an attribute is not supported",
+                node.target,
+                "write 'a = a + b' with a plain name",
+            )
+        self.display = node.target.value
+        left = self.name(node.target)
+        self.in_place(left, node, node.target.value)
+        right = self.expr(node.value)
+        self.env[node.target.value] = self.emit(
+            op, (left, right), node, self.target_name(node.target.value)
+        )
+
+    def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+        """`N, D = X.shape`: unpacking is allowed for values without gradient."""
+        names = []
+        for el in target.elements:
+            if not isinstance(el.value, cst.Name):
+                raise self.mod.error("only names can be unpacked into", el.value)
+            names.append(el.value.value)
+        self.display = names[0]
+        base = self.expr(value)
+        for i, name in enumerate(names):
+            var = self.emit(
+                "item", (base, ir.Const(str(i))), target, self.target_name(name)
+            )
+            self.env[name] = var
+        self.check_unpack(base, value)
+
+    def check_unpack(self, base: ir.Operand, node: cst.CSTNode) -> None:
+        """Refuse unpacking of differentiable values (no gradient through tuples)."""
+        step = next(
+            (
+                s
+                for s in self.steps
+                if isinstance(base, ir.Var) and s.target == base.name
+            ),
+            None,
+        )
+        if step is None or step.op not in ("shape",):
+            raise self.mod.error(
+                "tuple unpacking is only supported for shapes",
+                node,
+                "unpack shapes ('N, D = X.shape'); assign other values one by one",
+            )
+
+    def returned(self, stmt: cst.BaseStatement) -> ir.Operand:
+        assert isinstance(stmt, cst.SimpleStatementLine)
+        ret = stmt.body[-1]
+        assert isinstance(ret, cst.Return)
+        if ret.value is None:
+            raise self.mod.error("'return' needs a value", ret)
+        if isinstance(ret.value, cst.Tuple):
+            raise self.mod.error(
+                "returning several values is not supported",
+                ret.value,
+                "return one scalar loss or one array; write one function per output",
+            )
+        self.display = "out"
+        if isinstance(ret.value, cst.Name):
+            return self.expr(ret.value)
+        return self.expr(ret.value, self.fresh("out"))
+
+    # ----- expressions -----
+
+    def name(self, node: cst.Name) -> ir.Operand:
+        if node.value in self.env:
+            return self.env[node.value]
+        if node.value in self.mod.literals:
+            self.constants[node.value] = self.mod.literals[node.value]
+            return ir.Const(node.value)
+        if node.value in ("True", "False", "None"):
+            return ir.Const(node.value)
+        raise self.mod.error(
+            f"name '{node.value}' is not defined in the function",
+            node,
+            "use parameters, names assigned earlier in the function, or module-level "
+            "numeric constants",
+        )
+
+    def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand:
+        """Flatten `node`; the outermost step is named `name` when given."""
+        handler = getattr(self, f"expr_{type(node).__name__}", None)
+        if handler is None:
+            raise _unsupported_expression(self.mod, node)
+        result: ir.Operand = handler(node, name)
+        if name is not None and (not isinstance(result, ir.Var) or result.name != name):
+            op = "const" if isinstance(result, ir.Const) else "copy"
+            result = self.emit(op, (result,), node, name)
+        return result
+
+    def expr_Name(self, node: cst.Name, name: str | None) -> ir.Operand:
+        return self.name(node)
+
+    def expr_Integer(self, node: cst.Integer, name: str | None) -> ir.Operand:
+        return ir.Const(node.value)
+
+    def expr_Float(self, node: cst.Float, name: str | None) -> ir.Operand:
+        return ir.Const(node.value)
+
+    def expr_UnaryOperation(
+        self, node: cst.UnaryOperation, name: str | None
+    ) -> ir.Operand:
+        inner = self.expr(node.expression)
+        if isinstance(node.operator, cst.Plus):
+            return inner
+        if isinstance(node.operator, cst.Minus):
+            if isinstance(inner, ir.Const):
+                return self.folded(node, f"(-{_paren(inner.text)})")
+            return self.emit("neg", (inner,), node, name)
+        raise _unsupported_expression(self.mod, node)
+
+    def expr_BinaryOperation(
+        self, node: cst.BinaryOperation, name: str | None
+    ) -> ir.Operand:
+        op = BINARY_OPS.get(type(node.operator))
+        if op is None:
+            raise self.mod.error(
+                f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
+                node.operator,
+                "supported operators: + - * / ** @ // (on sizes) and unary -",
+            )
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if isinstance(left, ir.Const) and isinstance(right, ir.Const):
+            token = self.mod.module.code_for_node(node.operator).strip()
+            return self.folded(
+                node, f"({_paren(left.text)} {token} {_paren(right.text)})"
+            )
+        return self.emit(op, (left, right), node, name)
+
+    def folded(self, node: cst.CSTNode, composed: str) -> ir.Const:
+        """A constant expression: at the top level the user's own text (flat, as
+        written, so long chains stay shallow); inside an inlined helper the text
+        `composed` from the operands, since there a parameter name stands for
+        the caller's constant and means nothing in the generated module."""
+        if self.prefix:
+            return ir.Const(composed)
+        return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
+
+    def expr_Comparison(self, node: cst.Comparison, name: str | None) -> ir.Operand:
+        if len(node.comparisons) != 1:
+            raise self.mod.error("chained comparisons are not supported", node)
+        target = node.comparisons[0]
+        op = COMPARE_OPS.get(type(target.operator))
+        if op is None:
+            raise self.mod.error(
+                "this comparison is not supported",
+                target.operator,
+                "supported: < <= > >= == !=",
+            )
+        left = self.expr(node.left)
+        right = self.expr(target.comparator)
+        return self.emit(op, (left, right), node, name)
+
+    def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
+        dotted = _dotted(node.func)
+        if (
+            dotted in RUNTIME_CALLS
+        ):  # helpers of generated modules: a backward re-parses
+            return self.call_op(RUNTIME_CALLS[dotted], dotted, node, name)
+        if dotted in _runtime_helpers() and dotted not in self.env:
+            raise self.mod.error(
+                f"no adjoint rule for '{dotted}', a runtime helper of generated code",
+                node,
+                "a second derivative through this helper's op is not supported yet "
+                "(see the README's 'Second order')",
+            )
+        if dotted is not None and dotted in self.mod.defs and dotted not in self.env:
+            return self.inline(dotted, node, name)
+        head = dotted.split(".")[0] if dotted else ""
+        if isinstance(node.func, cst.Attribute) and (
+            head in self.env or head not in self.mod.aliases
+        ):
+            return self.method_call(node, node.func, name)
+        canonical = self.mod.canonical(dotted) if dotted else None
+        op = CALLS.get(canonical or "")
+        if op is None:
+            what = canonical or self.mod.module.code_for_node(node.func)
+            raise self.mod.error(
+                f"no adjoint rule for '{what}'",
+                node,
+                "supported calls: "
+                + ", ".join(sorted(_short(c) for c in CALLS))
+                + ", and straight-line functions defined in the same file",
+            )
+        return self.call_op(op, canonical or "", node, name)
+
+    def inline(self, helper: str, node: cst.Call, name: str | None) -> ir.Operand:
+        """Inline a same-file straight-line helper (or recognise the sigmoid)."""
+        if self.depth > 20:
+            raise self.mod.error(
+                f"'{helper}' calls itself (recursion is not supported)", node
+            )
+        for arg in node.args:
+            if arg.star or arg.keyword is not None:
+                raise self.mod.error("helper calls take positional arguments only", arg)
+        args = [self.expr(a.value) for a in node.args]
+        fdef = self.mod.defs[helper]
+        inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
+        inner.taken = self.taken
+        inner.constants = self.constants
+        # a helper's parameters are the caller's arrays
+        inner.shared = self.shared | {a.name for a in args if isinstance(a, ir.Var)}
+        params = _params(self.mod, fdef)
+        if len(params) != len(args):
+            raise self.mod.error(
+                f"'{helper}' takes {len(params)} argument(s), got {len(args)}", node
+            )
+        for p, a in zip(params, args, strict=True):
+            inner.env[p.name] = a
+        result = _build_body(inner, fdef)
+        if _is_sigmoid(inner.steps, args):
+            for s in inner.steps:
+                self.taken.discard(s.target)
+            return self.emit("sigmoid", args, node, name)
+        site = self.source
+        for s in inner.steps:
+            self.steps.append(
+                replace(s, source=f"{s.source}  (in {helper}, called as: {site})")
+            )
+        return result
+
+    def expr_Attribute(self, node: cst.Attribute, name: str | None) -> ir.Operand:
+        dotted = _dotted(node)
+        canonical = self.mod.canonical(dotted) if dotted else ""
+        if canonical in CONSTANTS:
+            return ir.Const(CONSTANTS[canonical])
+        lowered = self.array_attribute(node, canonical, name)
+        if lowered is None:
+            raise self.mod.error(
+                f"attribute '{canonical}' is not supported",
+                node,
+                "supported: .T, .shape, .size, .ndim, np.newaxis and the constants "
+                "math.pi, math.e, np.pi, np.e, np.inf",
+            )
+        return lowered
+
+
+@cache
+def _runtime_helpers() -> frozenset[str]:
+    """Names of the helpers generated modules define (templates/runtime/)."""
+    return frozenset(runtime_helpers())
+
+
+def _short(canonical: str) -> str:
+    return canonical.replace("numpy.", "np.")
+
+
+def _names_in(node: cst.BaseExpression) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for el in node.elements for n in _names_in(el.value)]
+    return []
+
+
+def _paren(text: str) -> str:
+    """Parenthesise constant text unless it is a plain literal or name."""
+    return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+
+def _is_sigmoid(steps: Sequence[ir.Assign], args: Sequence[ir.Operand]) -> bool:
+    """True when a helper computes 1 / (1 + exp(-x)) of its single argument."""
+    if len(args) != 1 or tuple(s.op for s in steps) != _SIGMOID_OPS:
+        return False
+    neg, exp, add, div = steps
+    ones = {"1", "1.0", "1."}
+
+    def is_one(o: ir.Operand) -> bool:
+        return isinstance(o, ir.Const) and o.text in ones
+
+    def is_var(o: ir.Operand, s: ir.Assign) -> bool:
+        return isinstance(o, ir.Var) and o.name == s.target
+
+    return (
+        neg.args == (args[0],)
+        and exp.args[0] == ir.Var(neg.target)
+        and sorted((is_one(a), is_var(a, exp)) for a in add.args)
+        == [(False, True), (True, False)]
+        and is_one(div.args[0])
+        and is_var(div.args[1], add)
+    )
+
+
+def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
+    kind = {
+        cst.If: "'if' statements",
+        cst.For: "'for' loops",
+        cst.While: "'while' loops",
+        cst.With: "'with' blocks",
+        cst.Try: "'try' blocks",
+        cst.FunctionDef: "nested functions",
+        cst.ClassDef: "class definitions",
+        cst.Global: "'global' statements",
+        cst.Nonlocal: "'nonlocal' statements",
+        cst.Del: "'del' statements",
+        cst.Expr: "expression statements",
+        cst.Raise: "'raise'",
+        cst.Assert: "'assert'",
+        cst.Import: "imports inside the function",
+        cst.ImportFrom: "imports inside the function",
+    }.get(type(node), f"'{type(node).__name__}' statements")
+    return mod.error(
+        f"{kind} are not supported",
+        node,
+        "the forward must be straight-line: assignments and one final 'return'",
+    )
+
+
+def _unsupported_expression(mod: _Module, node: cst.CSTNode) -> CodegenError:
+    text = mod.module.code_for_node(node).strip().splitlines()[0]
+    kind = type(node).__name__
+    return mod.error(
+        f"'{text}' ({kind}) is not supported",
+        node,
+        "supported: names, numbers, + - * / **, comparisons, and calls to "
+        "supported functions",
+    )
+
+
+def _params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
+    p = fdef.params
+    for bad in (p.star_arg, p.star_kwarg):
+        if isinstance(bad, cst.Param):
+            raise mod.error(
+                "star-parameters are not supported", bad, "list every parameter"
+            )
+    if p.kwonly_params or p.posonly_params:
+        node = (p.kwonly_params or p.posonly_params)[0]
+        raise mod.error(
+            "keyword-only and positional-only parameters are not supported", node
+        )
+    out = []
+    for param in p.params:
+        ann = (
+            mod.module.code_for_node(param.annotation.annotation).strip()
+            if param.annotation
+            else None
+        )
+        default = (
+            mod.module.code_for_node(param.default).strip() if param.default else None
+        )
+        out.append(ir.Param(param.name.value, ann, _is_int_annotation(ann), default))
+    return out
+
+
+def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
+    """Flatten `fdef`'s body into `b`; returns the returned operand."""
+    body = fdef.body
+    if not isinstance(body, cst.IndentedBlock):
+        body_stmts: Sequence[cst.BaseStatement] = [
+            cst.SimpleStatementLine(body=body.body)  # type: ignore[arg-type]
+        ]
+    else:
+        body_stmts = body.body
+    result: ir.Operand | None = None
+    for i, stmt in enumerate(body_stmts):
+        try:
+            if b.statement(stmt):
+                if i != len(body_stmts) - 1:
+                    raise b.mod.error(
+                        "code after 'return' is not supported", body_stmts[i + 1]
+                    )
+                result = b.returned(stmt)
+        except CodegenErrors as errs:
+            b.errors.extend(errs.errors)
+            b.poison(stmt)
+        except CodegenError as err:
+            b.errors.append(err)
+            b.poison(stmt)
+        except RecursionError:
+            b.errors.append(b.mod.error("expression is nested too deeply", stmt))
+            b.poison(stmt)
+    if result is None and not b.errors:
+        raise b.mod.error(
+            f"function '{fdef.name.value}' has no final 'return'",
+            fdef.name,
+            "end the function with 'return <value>'",
+        )
+    if b.errors:
+        raise CodegenErrors(b.errors)
+    assert result is not None
+    return result
+
+
+def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
+    """Refuse binding a name that generated modules define as a runtime helper
+    (``_unbroadcast``): a parameter or variable so named would shadow it."""
+    from codegen.core.rules import templates_dir
+
+    reserved = {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
+    clash: list[cst.Name] = []
+
+    def bound(names: Sequence[cst.Name]) -> None:
+        clash.extend(n for n in names if n.value in reserved)
+
+    class Find(cst.CSTVisitor):  # names bound, not calls: a backward calls them
+        def visit_Param(self, node: cst.Param) -> None:
+            bound([node.name])
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            bound(_names_in(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            bound(_names_in(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            bound(_names_in(node.target))
+
+    fdef.visit(Find())
+    if clash:
+        raise mod.error(
+            f"the name '{clash[0].value}' is reserved for codegen's runtime helpers",
+            clash[0],
+            "rename it",
+        )
+
+
+def parse(
+    source: str, filename: str = "<string>", func: str | None = None
+) -> ir.Function:
+    """Parse `func` (or the file's only public function) from `source`.
+
+    Raises:
+        CodegenError: the source has a syntax error or `func` is missing.
+        CodegenErrors: one or more constructs in the function are unsupported.
+    """
+    with _recursion_room():
+        return _parse(source, filename, func)
+
+
+def _parse(source: str, filename: str, func: str | None) -> ir.Function:
+    mod = _load_module(source, filename)
+    name = func or _default_function(mod)
+    fdef = mod.defs.get(name)
+    if fdef is None:
+        known = ", ".join(sorted(mod.defs)) or "none"
+        raise CodegenError(
+            f"no function '{name}' at the top level of {filename}",
+            None,
+            f"functions defined there: {known}",
+            filename,
+            source,
+        )
+    for deco in fdef.decorators:
+        raise mod.error("decorated functions are not supported", deco)
+    _check_reserved(mod, fdef)
+    b = _Builder(mod)
+    params = _params(mod, fdef)
+    b.taken = _user_names(fdef) | {p.name for p in params}
+    for p in params:
+        b.env[p.name] = ir.Var(p.name)
+    b.shared = {p.name for p in params}  # the caller holds them
+    result = _build_body(b, fdef)
+    if isinstance(result, ir.Const):
+        raise mod.error(
+            "the function returns a constant: nothing to differentiate", fdef.name
+        )
+    doc = fdef.get_docstring()
+    used = {a.op for a in b.steps}
+    array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())
+    return ir.Function(
+        name=name,
+        params=tuple(params),
+        body=tuple(b.steps),
+        result=result.name,
+        imports=tuple(mod.imports),
+        doc=doc,
+        filename=filename,
+        user_names=frozenset(b.taken),
+        array=array or bool(used & _ARRAY_ONLY),
+        constants=tuple(sorted(b.constants.items())),
+    )
+
+
+_ARRAY_ONLY: set[str] = set()

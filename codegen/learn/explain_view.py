@@ -1,0 +1,352 @@
+"""Presentation of an `Explanation` (codegen/explain.py): text tables with
+values in green and gradients in red when colour is on (`render_text`), HTML
+for Jupyter (`render_html`) and JSON for tools (`to_dict`). Arrays are shown
+by shape, norm, min and max, never in full.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import io
+import math
+import os
+from collections.abc import Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from codegen.errors import CodegenError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from codegen.learn.explain import Explanation
+
+
+def require(module: str, what: str) -> None:
+    """A clean error when a package of the `learn` extra is not installed."""
+    if importlib.util.find_spec(module) is None:
+        raise CodegenError(
+            f"{what} needs the '{module}' package",
+            None,
+            "pip install 'codegen[learn]'",
+            what,
+        )
+
+
+#: Colours of the lectures' figures: values green, gradients red.
+VALUE_COLOR, GRAD_COLOR = "green", "red"
+_HTML_COLORS = {VALUE_COLOR: "#1a7f37", GRAD_COLOR: "#cf222e"}
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(v, (int, np.integer)) for v in value
+    )
+
+
+def _is_number(value: Any) -> bool:
+    """True for numbers and numeric arrays (not slices, strings, tuples of them)."""
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (ValueError, TypeError):  # ragged sequences
+        return False
+
+
+def _other(value: Any) -> str:
+    """A short repr of a value that is not a number (a slice, an index tuple)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _scalar(x: Any, digits: int) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))  # sizes and labels
+    x = float(x)
+    if x == 0:
+        return f"{0.0:.{digits}f}"  # never "-0.00"
+    if not math.isfinite(x) or 10**-digits <= abs(x) < 1e6:
+        return f"{x:.{digits}f}"
+    return f"{x:.{digits}e}"
+
+
+def format_value(value: Any, digits: int = 2, short: bool = False) -> str:
+    """A float to `digits` places, an integer or a shape as it is, or an array
+    as shape, norm, min and max (shape and norm only when `short`)."""
+    if value is None:
+        return ""
+    if _is_shape(value):
+        return str(tuple(int(v) for v in value))
+    if not _is_number(value):
+        return _other(value)
+    if np.ndim(value) == 0:
+        return _scalar(value, digits)
+    a = np.asarray(value, dtype=float)
+    shape = "x".join(map(str, a.shape))
+    if a.size == 0:
+        return f"array[{shape}] (empty)"
+    stats = (np.linalg.norm(a), a.min(), a.max())
+    norm, low, high = (_scalar(v, digits) for v in stats)
+    if short:
+        return f"[{shape}] norm {norm}"
+    return f"array[{shape}] norm {norm}, min {low}, max {high}"
+
+
+def json_value(value: Any) -> Any:
+    """A number (a shape as a list), or {"shape", "norm", "min", "max"} for an
+    array; non-finite numbers as the strings "nan", "inf", "-inf"."""
+    if value is None:
+        return None
+    if _is_shape(value):
+        return [int(v) for v in value]
+    if not _is_number(value):
+        return _other(value)
+    if np.ndim(value) == 0:
+        if isinstance(value, (bool, np.bool_, int, np.integer)):
+            return value.item() if isinstance(value, np.generic) else value
+        x = float(value)
+        return x if math.isfinite(x) else str(x)
+    a = np.asarray(value, dtype=float)
+    stats = (np.linalg.norm(a), a.min(), a.max()) if a.size else (0.0, None, None)
+    return {
+        "shape": list(a.shape),
+        **{
+            k: json_value(v) for k, v in zip(("norm", "min", "max"), stats, strict=True)
+        },
+    }
+
+
+def to_dict(ex: Explanation) -> dict[str, Any]:
+    """The explanation as plain JSON-ready data."""
+    return {
+        "function": ex.fn.name,
+        "file": ex.fn.filename,
+        "point": {k: json_value(v) for k, v in ex.point.items()},
+        "drawn": list(ex.drawn),
+        "seed": ex.seed,
+        "result": {"name": ex.fn.result, "value": json_value(ex.result)},
+        "forward": [
+            {
+                "line": r.line,
+                "source": r.source,
+                "code": r.code,
+                "name": r.name,
+                "value": json_value(r.value),
+            }
+            for r in ex.forward
+        ],
+        "backward": [
+            {
+                "line": r.line,
+                "source": r.source,
+                "code": r.code,
+                "grad": r.grad,
+                "var": r.var,
+                "step": r.step,
+                "op": r.op,
+                "upstream": r.upstream,
+                "upstream_value": json_value(r.upstream_value),
+                "local": json_value(r.local),
+                "downstream": json_value(r.downstream),
+                "accumulate": r.accumulate,
+                "total": json_value(r.total),
+            }
+            for r in ex.backward
+        ],
+        "gradients": {
+            p: {"name": g, "value": json_value(v)} for p, g, v in ex.gradients
+        },
+    }
+
+
+def _headline(ex: Explanation) -> str:
+    args = ", ".join(f"{k}={format_value(v, ex.digits)}" for k, v in ex.point.items())
+    return f"{ex.fn.name}({args}) = {format_value(ex.result, ex.digits)}"
+
+
+def _forward_cells(ex: Explanation) -> list[tuple[str, str, str]]:
+    """(line, code, value) rows; a flattened statement is quoted first."""
+    cells = []
+    for r in ex.forward:
+        value = format_value(r.value, ex.digits)
+        group = [f for f in ex.forward if f.source == r.source]
+        if r.first and (len(group) > 1 or r.code != r.source):
+            cells.append((str(r.line), f"# {' '.join(r.source.split())}", ""))
+            cells.append(("", r.code, value))
+        else:
+            cells.append(("" if not r.first else str(r.line), r.code, value))
+    return cells
+
+
+def _backward_cells(ex: Explanation) -> list[tuple[str, ...]]:
+    """(line, code, upstream, local, downstream, sum) rows, blocks quoted."""
+    d = ex.digits
+    cells: list[tuple[str, ...]] = []
+    for r in ex.backward:
+        if r.first:
+            cells.append(
+                (str(r.line), f"# {' '.join(r.source.split())}", "", "", "", "")
+            )
+        total = f"{r.grad} = {format_value(r.total, d)}" if r.accumulate else ""
+        local = format_value(r.local, d) if r.local is not None else "n/a"
+        cells.append(
+            (
+                "",
+                r.code,
+                f"{r.upstream} = {format_value(r.upstream_value, d)}",
+                local,
+                format_value(r.downstream, d),
+                total,
+            )
+        )
+    return cells
+
+
+#: Columns holding bare numbers, right-aligned so that signs line up.
+_NUMERIC = ("value", "local", "downstream")
+
+
+def _table(*columns: str) -> Table:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+    for col in columns:
+        table.add_column(
+            col, no_wrap=True, justify="right" if col in _NUMERIC else "left"
+        )
+    return table
+
+
+def _colored(text: str, style: str) -> Text:
+    """Colour the number after '= ' (or the whole cell) in `style`."""
+    from rich.text import Text
+
+    name, sep, number = text.rpartition(" = ")
+    if sep:
+        return Text.assemble(name + sep, (number, style))
+    return Text(text, style=style)
+
+
+def _tables(ex: Explanation) -> list[Any]:
+    from rich.text import Text
+
+    fwd = _table("line", "forward pass", "value")
+    for line, code, value in _forward_cells(ex):
+        fwd.add_row(line, code, Text(value, style=VALUE_COLOR))
+    columns = _BACKWARD_COLUMNS[: 6 if _branches(ex) else 5]
+    bwd = _table(*columns)
+    for line, code, up, local, down, total in _backward_cells(ex):
+        cells = [
+            line,
+            code,
+            _colored(up, GRAD_COLOR) if up else "",
+            local,
+            Text(down, style=GRAD_COLOR),
+            _colored(total, GRAD_COLOR) if total else "",
+        ]
+        bwd.add_row(*cells[: len(columns)])
+    grads = _table("gradient", "value")
+    for _, g, v in ex.gradients:
+        grads.add_row(g, Text(format_value(v, ex.digits), style=GRAD_COLOR))
+    return [fwd, bwd, grads]
+
+
+_BACKWARD_COLUMNS = ("line", "backward pass", "upstream", "local", "downstream", "sum")
+
+
+def _branches(ex: Explanation) -> bool:
+    """True when some value is used twice, so its gradients add."""
+    return any(r.accumulate for r in ex.backward)
+
+
+def _notes(ex: Explanation) -> list[str]:
+    notes = ["downstream = local x upstream"]
+    if _branches(ex):
+        notes[0] += "; 'sum' adds up the gradients of a value used more than once"
+    if ex.drawn:
+        notes.append(
+            f"drawn at random (seed {ex.seed}): {', '.join(ex.drawn)}; "
+            "set them with --at NAME=VALUE"
+        )
+    return notes
+
+
+def render_text(ex: Explanation, color: bool = False, width: int | None = None) -> str:
+    """The explanation as text tables; ANSI colours only when `color`."""
+    require("rich", "codegen explain")
+    from rich.console import Console
+    from rich.text import Text
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width or 1000,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+    )
+    console.print(Text(_headline(ex), style="bold"))
+    for table in _tables(ex):
+        console.print()
+        console.print(table)
+    console.print()
+    for note in _notes(ex):
+        console.print(Text(note, style="dim"))
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def _html_rows(
+    header: Sequence[str], rows: Iterable[Sequence[str]], colors: Sequence[str]
+) -> str:
+    def cell(text: str, color: str) -> str:
+        style = f' style="color:{_HTML_COLORS[color]}"' if color and text else ""
+        return f"<td{style}><code>{html.escape(text)}</code></td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(cell(t, c) for t, c in zip(row, colors, strict=True)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(ex: Explanation) -> str:
+    """The explanation as HTML tables, coloured as the lectures' figures."""
+    g, v = GRAD_COLOR, VALUE_COLOR
+    n = 6 if _branches(ex) else 5
+    parts = [
+        f"<p><b><code>{html.escape(_headline(ex))}</code></b></p>",
+        _html_rows(("line", "forward pass", "value"), _forward_cells(ex), ("", "", v)),
+        _html_rows(
+            _BACKWARD_COLUMNS[:n],
+            [c[:n] for c in _backward_cells(ex)],
+            ("", "", g, "", g, g)[:n],
+        ),
+        _html_rows(
+            ("gradient", "value"),
+            [(n, format_value(x, ex.digits)) for _, n, x in ex.gradients],
+            ("", g),
+        ),
+    ]
+    parts += [f"<p><small>{html.escape(n)}</small></p>" for n in _notes(ex)]
+    return "<div>" + "".join(parts) + "</div>"
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set or TERM=dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(
+        isatty
+        and isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+# ----- the Python API -----

@@ -1,0 +1,365 @@
+"""Build-time generation: `codegen build` and `codegen check` over a project.
+
+Contract:
+
+* The modules are `targets.plan(config)`: one per configured function. Each
+  module `build` writes is stamped (`codegen.project.stamp`) with the hash of its
+  inputs and the hash of its own text. A module is *fresh* when both match,
+  *stale* when its inputs changed, and *edited by hand* when its text no
+  longer matches its output hash (or it has none). Telling them apart reads
+  files and hashes text: the generator (libcst, jinja2, black) is imported
+  only to write a module, to print a diff, or in `deep` mode (which
+  regenerates every module and compares bytes instead of trusting hashes).
+* `build` skips fresh modules, never overwrites a hand-edited one without
+  `force`, writes atomically (`codegen.files.write_atomic`), removes the modules it
+  wrote earlier for sources no longer configured (*orphans*), and keeps
+  going past a source that fails, reporting it. `check` changes nothing.
+* Both return a `Result` (values, no printing) and stream each `Outcome` to
+  an optional `report` callback; `codegen.buildcli` prints them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from codegen.errors import CodegenError
+from codegen.files import read_source, write_atomic
+from codegen.project.config import Config, ConfigError, load_config
+from codegen.project.stamp import (
+    BUILD_COMMAND,
+    HEADER_CHARS,
+    input_hash,
+    lf,
+    output_hash,
+    recorded,
+    render_module,
+)
+from codegen.project.targets import Target, disk_path, plan
+
+# Statuses of one module (or, for verification, one function).
+UP_TO_DATE, CREATED, REGENERATED, REMOVED = (
+    "up to date",
+    "created",
+    "regenerated",
+    "removed",
+)
+MISSING, STALE, EDITED, ORPHANED = "missing", "stale", "edited by hand", "orphaned"
+VERIFIED, NOT_VERIFIED, VERIFY_FAILED = (
+    "verified",
+    "not verified",
+    "verification failed",
+)
+ERROR = "error"
+DEEP_STALE = (
+    "its inputs hash matches but codegen now writes it differently "
+    "(codegen changed without a version bump); run: codegen build --force"
+)
+FAILURES = frozenset({MISSING, STALE, EDITED, ORPHANED, VERIFY_FAILED})
+NEEDS_BUILD = frozenset({MISSING, STALE, ORPHANED})
+
+
+@dataclass
+class Outcome:
+    """What `build` or `check` found or did for one module or function."""
+
+    #: The module's path (or, for verification, `PATH:FUNC`).
+    path: str
+    status: str
+    #: Unified diff from the file on disk to the regenerated module.
+    diff: str = ""
+    #: An error, a refusal's reason or a verification summary.
+    message: str = ""
+
+
+@dataclass
+class Result:
+    """The outcomes of one `build` or `check`, in configuration order."""
+
+    command: str
+    outcomes: list[Outcome]
+    #: The command that rebuilds this project, e.g. ``codegen build``.
+    fix: str = BUILD_COMMAND
+
+    @property
+    def exit_code(self) -> int:
+        """0 all fresh, 1 something is stale, edited or failed, 2 a bad source."""
+        statuses = {o.status for o in self.outcomes}
+        return 2 if ERROR in statuses else 1 if statuses & FAILURES else 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def summary(self) -> str:
+        """One line: the counts and, when something must change, the fix."""
+        counts = Counter(o.status for o in self.outcomes)
+        text = _counted(self.outcomes, "module", lambda o: o.status not in _CHECKS)
+        functions = _counted(self.outcomes, "function", lambda o: o.status in _CHECKS)
+        text = "; ".join(t for t in (text, functions) if t) or "nothing configured"
+        if counts.keys() & NEEDS_BUILD and self.command == "check":
+            text += f"; run: {self.fix}"
+        if counts[EDITED]:
+            text += f"; to discard hand edits run: {self.fix} --force"
+        return text
+
+    def __str__(self) -> str:
+        lines = [
+            f"{o.path}: {o.status}" + (f"\n{o.message}" if o.message else "") + o.diff
+            for o in self.outcomes
+        ]
+        return "\n".join([*lines, self.summary()])
+
+
+Reporter = Callable[[Outcome], None]
+_CHECKS = frozenset({VERIFIED, NOT_VERIFIED, VERIFY_FAILED})
+
+
+def _counted(
+    outcomes: list[Outcome], noun: str, keep: Callable[[Outcome], bool]
+) -> str:
+    """``5 modules up to date`` or ``5 modules: 2 regenerated, 3 up to date``."""
+    counts = Counter(o.status for o in outcomes if keep(o))
+    total = sum(counts.values())
+    if not total:
+        return ""
+    nouns = f"{total} {noun}" + ("s" if total != 1 else "")
+    if len(counts) == 1:
+        return f"{nouns} {next(iter(counts))}"
+    return f"{nouns}: " + ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+# ----- one module -----
+
+
+class _Module:
+    """A target with its source and current module read from disk."""
+
+    def __init__(self, target: Target, root: Path) -> None:
+        self.target = target
+        self.root = root
+        self.source = read_source(disk_path(root, target.source))
+        out = root / target.output
+        self.current = out.read_text(encoding="utf-8") if out.is_file() else None
+
+    def state(self) -> str:
+        """MISSING, EDITED, STALE or UP_TO_DATE, from the hashes alone."""
+        if self.current is None:
+            return MISSING
+        inputs, output = recorded(self.current)
+        if output is None or output != output_hash(self.current):
+            return EDITED
+        return UP_TO_DATE if inputs == input_hash(self.source, self.target) else STALE
+
+    def why_edited(self) -> str:
+        if recorded(self.current or "")[1] is None:
+            return "it has no codegen-output hash: codegen build did not write it"
+        return "its text no longer matches its codegen-output hash"
+
+    @functools.cached_property
+    def fresh(self) -> str:
+        return render_module(self.source, self.target)
+
+    def diff(self) -> str:
+        import difflib
+
+        before = lf(self.current or "").splitlines(keepends=True)
+        after = self.fresh.splitlines(keepends=True)
+        path = self.target.output
+        lines = difflib.unified_diff(
+            before, after, f"{path} (on disk)", f"{path} (regenerated)"
+        )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _check_one(target: Target, root: Path, deep: bool) -> Outcome:
+    try:
+        module = _Module(target, root)
+        status = module.state()
+        why = module.why_edited() if status == EDITED else ""
+        if status == UP_TO_DATE and deep and module.fresh != lf(module.current or ""):
+            status, why = STALE, DEEP_STALE
+        diff = module.diff() if status in (STALE, EDITED) else ""
+        return Outcome(target.output, status, diff, why)
+    except CodegenError as err:
+        return Outcome(target.output, ERROR, message=str(err))
+    except (OSError, UnicodeDecodeError) as exc:
+        return Outcome(
+            target.output, ERROR, message=f"{target.output}: error: cannot read: {exc}"
+        )
+
+
+def _build_one(target: Target, root: Path, force: bool) -> Outcome:
+    try:
+        module = _Module(target, root)
+        status = module.state()
+        if status == UP_TO_DATE and not force:
+            return Outcome(target.output, UP_TO_DATE)
+        if status == EDITED and not force:
+            why = f"{module.why_edited()}; not overwritten (rerun with --force to replace it)"
+            return Outcome(target.output, EDITED, message=why)
+        if module.fresh == lf(module.current or ""):
+            return Outcome(target.output, UP_TO_DATE)
+        write_atomic(root / target.output, module.fresh)
+        return Outcome(target.output, CREATED if status == MISSING else REGENERATED)
+    except CodegenError as err:
+        return Outcome(target.output, ERROR, message=str(err))
+    except (OSError, UnicodeDecodeError) as exc:
+        return Outcome(
+            target.output, ERROR, message=f"{target.output}: error: cannot write: {exc}"
+        )
+
+
+# ----- orphans: modules `build` wrote for sources no longer configured -----
+
+
+def _orphans(config: Config, targets: list[Target]) -> list[tuple[str, Path, bool]]:
+    """(path, file, edited) of built modules in the output directory that no
+    target produces."""
+    expected = {t.output for t in targets}
+    found = []
+    for file in sorted((config.root / config.output).glob("*.py")):
+        rel = str(PurePosixPath(config.output, file.name))
+        if rel in expected:
+            continue
+        text = file.read_text(encoding="utf-8", errors="replace")
+        built = f"\n# Regenerate with: {BUILD_COMMAND}\n" in text[:HEADER_CHARS]
+        if text.startswith("# Generated by codegen") and built:
+            found.append((rel, file, recorded(text)[1] != output_hash(text)))
+    return found
+
+
+def _sweep(
+    config: Config, targets: list[Target], remove: bool, force: bool
+) -> list[Outcome]:
+    outcomes = []
+    for rel, file, edited in _orphans(config, targets):
+        if remove and (force or not edited):
+            file.unlink()
+            outcomes.append(Outcome(rel, REMOVED))
+        else:
+            why = "its source is no longer configured"
+            if edited and remove:
+                why += "; edited by hand, so not removed (delete it, or rerun with --force)"
+            outcomes.append(Outcome(rel, ORPHANED, message=why))
+    return outcomes
+
+
+# ----- verification -----
+
+
+def _verify_one(target: Target, root: Path) -> Outcome:
+    """Run the numeric gradient check when every array parameter's shape is known."""
+    from codegen.checks.verify import VerificationError, verify_file
+    from codegen.core.shapes import annotation_dims
+    from codegen.front.parse import parse
+
+    opts = target.options
+    try:
+        fn = parse(
+            read_source(disk_path(root, target.source)), target.source, target.func
+        )
+        known = {*opts.shapes, *opts.at}
+        unknown = [
+            p.name
+            for p in fn.params
+            if not p.integer
+            and p.name not in known
+            and annotation_dims(p.annotation) is None
+        ]
+        if fn.array and unknown:
+            why = f"shapes unknown for {', '.join(unknown)}; add shapes = {{ {unknown[0]} = [...] }}"
+            return Outcome(target.origin, NOT_VERIFIED, message=why)
+        path = root / target.source
+        report = verify_file(
+            path, target.func, opts.wrt, opts.at, opts.shapes, opts.seed
+        )
+    except CodegenError as err:
+        return Outcome(target.origin, ERROR, message=str(err))
+    except VerificationError as err:
+        return Outcome(target.origin, VERIFY_FAILED, message=str(err))
+    except Exception as exc:  # noqa: BLE001 - the user's forward ran and raised
+        return Outcome(
+            target.origin, ERROR, message=f"running the forward failed: {exc!r}"
+        )
+    status = VERIFIED if report.ok else VERIFY_FAILED
+    return Outcome(target.origin, status, message=report.summary())
+
+
+# ----- the API -----
+
+
+def _load(config: Config | str | Path | None) -> Config:
+    return config if isinstance(config, Config) else load_config(config)
+
+
+def _fix_command(config: Config) -> str:
+    if config.path.resolve() == Path("pyproject.toml").resolve():
+        return BUILD_COMMAND
+    return f"{BUILD_COMMAND} --config {disk_path(config.root, config.path.name)}"
+
+
+def _reported(outcomes: Iterable[Outcome], report: Reporter | None) -> list[Outcome]:
+    """Collect `outcomes`, passing each to `report` as soon as it exists."""
+    done = []
+    for outcome in outcomes:
+        done.append(outcome)
+        if report:
+            report(outcome)
+    return done
+
+
+def build(
+    config: Config | str | Path | None = None,
+    *,
+    force: bool = False,
+    report: Reporter | None = None,
+) -> Result:
+    """Regenerate every configured module that is missing or stale.
+
+    Args:
+        config: a `Config`, or the path of pyproject.toml (default: the nearest one).
+        force: regenerate every module, overwriting hand edits.
+        report: called with each `Outcome` as it happens.
+
+    Raises:
+        ConfigError: the `[tool.codegen]` table is invalid.
+    """
+    config = _load(config)
+    targets = plan(config)
+    outcomes = _reported((_build_one(t, config.root, force) for t in targets), report)
+    outcomes += _reported(_sweep(config, targets, remove=True, force=force), report)
+    return Result("build", outcomes, _fix_command(config))
+
+
+def check(
+    config: Config | str | Path | None = None,
+    *,
+    verify: bool = False,
+    deep: bool = False,
+    report: Reporter | None = None,
+) -> Result:
+    """Report modules that are missing, stale, edited by hand or orphaned.
+
+    Args:
+        config: a `Config`, or the path of pyproject.toml (default: the nearest one).
+        verify: also check gradients numerically (where shapes are known).
+        deep: regenerate every module and compare bytes instead of trusting the hashes.
+        report: called with each `Outcome` as it happens.
+
+    Raises:
+        ConfigError: the `[tool.codegen]` table is invalid.
+    """
+    config = _load(config)
+    targets = plan(config)
+    outcomes = _reported((_check_one(t, config.root, deep) for t in targets), report)
+    outcomes += _reported(_sweep(config, targets, remove=False, force=False), report)
+    if verify:
+        outcomes += _reported((_verify_one(t, config.root) for t in targets), report)
+    return Result("check", outcomes, _fix_command(config))
+
+
+__all__ = ["ConfigError", "Outcome", "Result", "Target", "build", "check", "plan"]
