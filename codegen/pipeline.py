@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from codegen.back.format import format_code
 from codegen.back.render import render
+from codegen.core.passes import cache_shapes, fuse_sum_of_squares, share
 from codegen.core.reverse import reverse
 from codegen.front.parse import parse
 
@@ -39,8 +40,8 @@ def generate(
     Raises:
         CodegenError: the input is not supported (located, with a hint).
     """
-    fn = parse(source, filename, func)
-    bwd = reverse(fn, wrt)
+    fn = fuse_sum_of_squares(share(parse(source, filename, func)))
+    bwd = cache_shapes(reverse(fn, wrt))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

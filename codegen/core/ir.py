@@ -77,6 +77,8 @@ class Assign:
     extra_targets: tuple[str, ...] = ()
     #: The name the user wrote (targets of re-bindings get SSA suffixes).
     display: str = ""
+    #: True for a value codegen named (``L_sub``), flattened out of a statement.
+    intermediate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

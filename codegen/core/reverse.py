@@ -303,7 +303,9 @@ class _Context:
         a, b = self.shape.get(_text(operand_)), self.shape.get(step.target)
         if a is not None and a == b:  # annotations prove there is no broadcasting
             return expr, False
-        like = E.Name(self.like(_text(operand_)))
+        like = E.Call(
+            E.Attr(E.Name("np"), "shape"), (E.Name(self.like(_text(operand_))),)
+        )
         return (
             E.Call(E.Name("_unbroadcast"), (expr, like)),
             a is not None and b is not None,

@@ -122,7 +122,7 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = 0  # a Python int
         else:
             r = None
-        if step.op == "shape":
+        if step.op in _SHAPES:
             shape_tuples.add(step.target)
         elif step.op in ("item", "getitem") and isinstance(step.args[0], ir.Var):
             index = step.args[1] if len(step.args) == 2 else None
@@ -136,6 +136,9 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
 
 Shape = tuple[str, ...]
 
+
+#: Ops whose result is an array's shape.
+_SHAPES = shape_ops("shape")
 
 #: Ops whose result is a boolean mask (a comparison).
 _MASKS = frozenset(
@@ -248,7 +251,7 @@ class _ShapeInference:
             )
         if op == "transpose" and not step.kwargs and args[0] is not None:
             return tuple(reversed(args[0]))
-        if op == "shape" and isinstance(step.args[0], ir.Var):
+        if op in _SHAPES and isinstance(step.args[0], ir.Var):
             self.shape_of[step.target] = step.args[0].name
             return None
         if op in ("item", "getitem") and self.sized(step):

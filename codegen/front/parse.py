@@ -160,6 +160,7 @@ class _Builder(ArrayExpressions):
             self.mod.loc(node),
             self.source,
             display=target,
+            intermediate=name is None,
         )
         self.steps.append(step)
         return ir.Var(target)
@@ -350,7 +351,7 @@ class _Builder(ArrayExpressions):
             ),
             None,
         )
-        if step is None or step.op not in ("shape",):
+        if step is None or step.op not in ("shape", "shape_of"):
             raise self.mod.error(
                 "tuple unpacking is only supported for shapes",
                 node,

@@ -23,7 +23,7 @@ def _getitem_x(f: Facts) -> str:
     only ``:`` and None adds axes, undone by a reshape."""
     if all(t in (":", "None") for t in _index_consts(f)):
         return "np.reshape(g, np.shape(x))"
-    return "_scatter(g, x, np.s_[idx])"
+    return "_scatter(g, np.shape(x), np.s_[idx])"
 
 
 def _setitem_v(f: Facts) -> str:
@@ -48,7 +48,7 @@ declare(
     "gather",
     ("x", "*idx"),
     "x[idx]",
-    grads={"x": "_scatter_add(g, x, np.s_[idx])"},
+    grads={"x": "_scatter_add(g, np.shape(x), np.s_[idx])"},
     passthrough=True,
     shape="gather",
 )
@@ -65,16 +65,16 @@ declare(
 )
 declare(
     "scatter",
-    ("v", "x", "index"),
-    "_scatter(v, x, index)",
+    ("v", "shape", "index"),
+    "_scatter(v, shape, index)",
     grads={"v": "g[index]"},
     calls=("_scatter",),
     helper="_scatter",
 )
 declare(
     "scatter_add",
-    ("v", "x", "index"),
-    "_scatter_add(v, x, index)",
+    ("v", "shape", "index"),
+    "_scatter_add(v, shape, index)",
     grads={"v": "g[index]"},
     calls=("_scatter_add",),
     helper="_scatter_add",

@@ -30,7 +30,7 @@ def _matmul(part: str):
         }[part]
         if ranks in known:
             return known[ranks]
-        return f"_unbroadcast(_matmul_vjp_{part}(g, x, y), {part})"
+        return f"_unbroadcast(_matmul_vjp_{part}(g, x, y), np.shape({part}))"
 
     return adjoint
 
@@ -95,5 +95,17 @@ declare(
     grads={"xs": _einsum_xs},
     keywords={"optimize": "False"},
     calls=("numpy.einsum",),
+    # a contracted axis of size 1 broadcasts against a longer one: sum back
+    broadcast=True,
     shape="einsum",
+)
+# z = vdot(x, y) = sum(x * y) over same-sized operands; written by the
+# `fuse_sum_of_squares` pass for np.sum(x * x), one pass over x instead of three
+declare(
+    "vdot",
+    ("x", "y"),
+    "np.vdot(x, y)",
+    grads={"x": "g * y", "y": "g * x"},
+    same="2 * g * x",
+    calls=("numpy.vdot",),
 )

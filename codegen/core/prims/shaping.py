@@ -87,7 +87,7 @@ declare(
     "broadcast_to",
     ("x", "shape"),
     "np.broadcast_to(x, shape)",
-    grads={"x": "_unbroadcast(g, x)"},
+    grads={"x": "_unbroadcast(g, np.shape(x))"},
     calls=("numpy.broadcast_to",),
     view_result=True,
     passthrough=True,
@@ -96,8 +96,8 @@ declare(
 # broadcast contributions; declared so that a generated backward parses again.
 declare(
     "unbroadcast",
-    ("x", "like"),
-    "_unbroadcast(x, like)",
+    ("x", "shape"),
+    "_unbroadcast(x, shape)",
     grads={"x": "np.broadcast_to(g, np.shape(x))"},
     calls=("_unbroadcast",),
     shape="unbroadcast",

@@ -1,0 +1,205 @@
+"""Small pure passes over the IR, between parse and reverse and after reverse.
+
+* `share` (forward IR): an intermediate computed twice from the same operands
+  (``x[1:]`` in ``np.sum(x[1:] * x[1:])``) is computed once;
+* `fuse_sum_of_squares` (forward IR): ``np.sum(x * x)`` over the whole array
+  is ``np.vdot(x, x)``: no temporary the size of x, and its gradient
+  ``2 * g * x`` is one pass;
+* `cache_shapes` (backward IR): a forward array the backward reads only for
+  its shape is cached as its shape, so the cache (and the flat
+  value-and-grad) no longer holds the array.
+
+Symbolic zeros are the reverse pass's own: an adjoint that is known to be zero
+returns None there and is never computed. Each pass takes and returns plain
+values and has its own tests (tests/test_passes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from codegen.core import expr as E
+from codegen.core import ir
+from codegen.core.reverse import Backward, Block, GradStep
+
+
+def share(fn: ir.Function) -> ir.Function:
+    """Common-subexpression elimination over the forward steps: a step whose
+    op and operands repeat an earlier step's is dropped, and its uses read the
+    earlier target. Only intermediates codegen named (`ir.Assign.intermediate`)
+    are merged; the user's own names, and the result, are kept."""
+    seen: dict[tuple[object, ...], str] = {}
+    rename: dict[str, str] = {}
+    body: list[ir.Assign] = []
+
+    def operand(o: ir.Operand) -> ir.Operand:
+        return ir.Var(rename.get(o.name, o.name)) if isinstance(o, ir.Var) else o
+
+    for step in fn.body:
+        step = replace(
+            step,
+            args=tuple(operand(a) for a in step.args),
+            kwargs=tuple((k, operand(v)) for k, v in step.kwargs),
+        )
+        key = (step.op, step.args, step.kwargs)
+        mergeable = (
+            step.intermediate and not step.extra_targets and step.target != fn.result
+        )
+        if mergeable and key in seen:
+            rename[step.target] = seen[key]
+            continue
+        if not step.extra_targets:
+            seen.setdefault(key, step.target)
+        body.append(step)
+    if not rename:
+        return fn
+    return replace(fn, body=tuple(body))
+
+
+def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
+    """``t = x * x; s = np.sum(t)`` (or ``x ** 2``, ``np.square(x)``; no axis,
+    t read nowhere else, codegen's own intermediate) becomes
+    ``s = np.vdot(x, x)``."""
+    uses: dict[str, int] = {}
+    for step in fn.body:
+        for o in (*step.args, *(v for _, v in step.kwargs)):
+            if isinstance(o, ir.Var):
+                uses[o.name] = uses.get(o.name, 0) + 1
+    uses[fn.result] = uses.get(fn.result, 0) + 1
+    squares = {
+        s.target: s.args[0]
+        for s in fn.body
+        if s.intermediate
+        and isinstance(s.args[0], ir.Var)
+        and uses.get(s.target) == 1
+        and _is_square(s)
+    }
+    fused: set[str] = set()
+    body: list[ir.Assign] = []
+    for step in fn.body:
+        arg = step.args[0] if step.args else None
+        if (
+            step.op == "sum"
+            and not step.kwargs
+            and isinstance(arg, ir.Var)
+            and arg.name in squares
+        ):
+            x = squares[arg.name]
+            fused.add(arg.name)
+            step = replace(step, op="vdot", args=(x, x))
+        body.append(step)
+    if not fused:
+        return fn
+    return replace(fn, body=tuple(s for s in body if s.target not in fused))
+
+
+def _is_square(s: ir.Assign) -> bool:
+    """``x * x``, ``x ** 2`` or ``np.square(x)``."""
+    if s.op == "mul":
+        return len(s.args) == 2 and s.args[0] == s.args[1]
+    if s.op == "pow":
+        return isinstance(s.args[1], ir.Const) and s.args[1].text in ("2", "2.0")
+    return s.op == "square"
+
+
+def _shape_of(e: E.Expr) -> str | None:
+    """The name `e` takes the shape of: ``np.shape(v)`` or ``v.shape``."""
+    if (
+        isinstance(e, E.Call)
+        and e.func == E.Attr(E.Name("np"), "shape")
+        and len(e.args) == 1
+        and not e.kwargs
+        and isinstance(e.args[0], E.Name)
+    ):
+        return e.args[0].id
+    if (
+        isinstance(e, E.Attr)
+        and e.attr == "shape"
+        and isinstance(e.value, E.Name)
+        and e.value.id not in ("np", "math")
+    ):
+        return e.value.id
+    return None
+
+
+def _shape_uses(e: E.Expr) -> tuple[set[str], set[str]]:
+    """(names read only through a shape, names read otherwise) in `e`."""
+    shaped: set[str] = set()
+    for node in E.walk(e):
+        name = _shape_of(node)
+        if name is not None:
+            shaped.add(name)
+    other = E.names(E.rewrite(e, lambda n: E.Lit("()") if _shape_of(n) else None))
+    return shaped, other
+
+
+def cache_shapes(bwd: Backward) -> Backward:
+    """Cache ``v_shape = v.shape`` instead of an intermediate array `v` that the
+    backward reads only for its shape."""
+    if bwd.lib != "np":
+        return bwd
+    params = {p.name for p in bwd.fn.params}
+    exprs = [gs.expr for b in bwd.blocks for gs in b.steps]
+    shaped: set[str] = set()
+    other: set[str] = set()
+    for e in exprs:
+        s, o = _shape_uses(e)
+        shaped |= s
+        other |= o
+    targets = {s.target for s in bwd.forward}
+    only = sorted((shaped - other - params - {bwd.fn.result}) & targets)
+    if not only:
+        return bwd
+    taken = set(bwd.fn.user_names) | targets | params | set(bwd.grad_names.values())
+    names: dict[str, str] = {}
+    for v in only:
+        name, k = f"{v}_shape", 0
+        while name in taken:
+            k += 1
+            name = f"{v}_shape_{k}"
+        taken.add(name)
+        names[v] = name
+
+    def point(e: E.Expr) -> E.Expr | None:
+        v = _shape_of(e)
+        return E.Name(names[v]) if v in names else None
+
+    blocks = tuple(
+        replace(
+            b,
+            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
+        )
+        for b in bwd.blocks
+    )
+    forward: list[ir.Assign] = []
+    for step in bwd.forward:
+        forward.append(step)
+        if step.target in names:
+            forward.append(
+                replace(
+                    step,
+                    target=names[step.target],
+                    op="shape_of",
+                    args=(ir.Var(step.target),),
+                    kwargs=(),
+                    extra_targets=(),
+                    display="",
+                )
+            )
+    reads = _reads(blocks, {s.target for s in forward} | params)
+    zeros = {p for p, g in bwd.outputs if g is None}
+    order = [p.name for p in bwd.fn.params] + [s.target for s in forward]
+    cache = tuple(n for n in order if n in reads or n in zeros)
+    return replace(bwd, forward=tuple(forward), blocks=blocks, cache=cache)
+
+
+def _reads(blocks: Iterable[Block], forward_names: set[str]) -> set[str]:
+    used: set[str] = set()
+    for block in blocks:
+        for gs in block.steps:
+            used |= E.names(gs.expr) & forward_names
+    return used
+
+
+__all__ = ["share", "fuse_sum_of_squares", "cache_shapes", "GradStep"]

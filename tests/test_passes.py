@@ -1,0 +1,103 @@
+"""The IR passes, each on its own: `share` (common subexpressions) and
+`cache_shapes` (cache a shape, not an array read only for its shape)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import build
+
+from codegen.core.ir import Assign, Const, Function, Loc, Param, Var
+from codegen.core.passes import cache_shapes, fuse_sum_of_squares, share
+from codegen.core.reverse import reverse
+from codegen.front.parse import parse
+
+LOC = Loc(1, 0, 1, 1)
+
+
+def _step(target, op, *args):
+    return Assign(target, op, tuple(args), (), LOC, "src")
+
+
+def test_share_merges_a_repeated_intermediate():
+    x = Var("x")
+    fn = Function(
+        "f",
+        (Param("x"),),
+        (
+            _step("a", "getitem", x, Const("1:")),
+            replace(_step("b", "getitem", x, Const("1:")), intermediate=True),
+            _step("out", "mul", Var("a"), Var("b")),
+        ),
+        "out",
+        user_names=frozenset({"x", "out"}),
+        array=True,
+    )
+    shared = share(fn)
+    assert [s.target for s in shared.body] == ["a", "out"]
+    assert shared.body[-1].args == (Var("a"), Var("a"))
+
+
+def test_share_keeps_the_users_names_and_different_operands():
+    src = (
+        "import numpy as np\n\ndef f(x):\n"
+        "    a = x[1:]\n    b = x[1:]\n    c = x[:1]\n    return np.sum(a * b * c)\n"
+    )
+    fn = share(parse(src, "t.py", "f"))
+    targets = [s.target for s in fn.body]
+    assert "a" in targets and "b" in targets and "c" in targets
+
+
+def test_shared_square_gets_one_pass_and_the_right_gradient():
+    src = "import numpy as np\n\ndef f(x):\n    return np.sum(x[1:] * x[1:])\n"
+    _, generated, code = build(src, "f")
+    lines = [ln.strip() for ln in code.splitlines() if not ln.strip().startswith("#")]
+    assert sum(ln.endswith("= x[1:]") for ln in lines) == 2  # forward, value-and-grad
+    x = np.array([1.0, 2.0, 3.0])
+    _, g = generated.f_value_and_grad(x)
+    assert np.allclose(g, [0.0, 4.0, 6.0])
+
+
+def test_cache_shapes_caches_the_shape_of_an_array_read_only_for_it():
+    src = (
+        "import numpy as np\n\ndef f(x, b):\n"
+        "    h = np.exp(x)\n    out = np.sum(h + b)\n    return out\n"
+    )
+    fn = parse(src, "t.py", "f")
+    bwd = cache_shapes(reverse(fn))
+    assert "out_add" not in bwd.cache  # h + b is read only for its shape
+    assert "out_add_shape" in bwd.cache
+    _, generated, _ = build(src, "f")
+    x, b = np.array([[0.5, 1.0]]), np.array([2.0, 3.0])
+    _, (gx, gb) = generated.f_value_and_grad(x, b)
+    assert np.allclose(gx, np.exp(x)) and np.allclose(gb, [1.0, 1.0])
+
+
+def test_cache_shapes_leaves_arrays_read_for_their_values():
+    src = (
+        "import numpy as np\n\ndef f(x):\n    h = np.exp(x)\n    return np.sum(h * h)\n"
+    )
+    bwd = cache_shapes(reverse(parse(src, "t.py", "f")))
+    assert "h" in bwd.cache
+
+
+@pytest.mark.parametrize("square", ["W * W", "W ** 2", "np.square(W)"])
+def test_sum_of_squares_is_one_vdot(square):
+    src = f"import numpy as np\n\ndef f(W, reg):\n    return reg * np.sum({square})\n"
+    fn = fuse_sum_of_squares(parse(src, "t.py", "f"))
+    assert [s.op for s in fn.body] == ["vdot", "mul"]
+    _, generated, code = build(src, "f")
+    assert "np.vdot(W, W)" in code
+    W = np.arange(6.0).reshape(2, 3)
+    value, (gW, greg) = generated.f_value_and_grad(W, 0.5)
+    assert np.isclose(value, 0.5 * np.sum(W * W))
+    assert np.allclose(gW, W) and np.isclose(greg, np.sum(W * W))
+
+
+def test_sum_over_an_axis_or_a_product_is_left_alone():
+    for body in ("np.sum(W * W, axis=0)", "np.sum(W * V)"):
+        src = f"import numpy as np\n\ndef f(W, V):\n    return {body}\n"
+        fn = fuse_sum_of_squares(parse(src, "t.py", "f"))
+        assert "vdot" not in [s.op for s in fn.body]
