@@ -10,7 +10,12 @@ from collections.abc import Sequence
 
 from codegen.back.format import format_code
 from codegen.back.render import render
-from codegen.core.passes import cache_shapes, fuse_sum_of_squares, share
+from codegen.core.passes import (
+    cache_shapes,
+    fuse_sum_of_squares,
+    scalar_floats,
+    share,
+)
 from codegen.core.reverse import reverse
 from codegen.front.parse import parse
 
@@ -40,7 +45,7 @@ def generate(
     Raises:
         CodegenError: the input is not supported (located, with a hint).
     """
-    fn = fuse_sum_of_squares(share(parse(source, filename, func)))
+    fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
     bwd = cache_shapes(reverse(fn, wrt))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"

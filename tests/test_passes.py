@@ -10,7 +10,7 @@ import pytest
 from conftest import build
 
 from codegen.core.ir import Assign, Const, Function, Loc, Param, Var
-from codegen.core.passes import cache_shapes, fuse_sum_of_squares, share
+from codegen.core.passes import cache_shapes, fuse_sum_of_squares, scalar_floats, share
 from codegen.core.reverse import reverse
 from codegen.front.parse import parse
 
@@ -101,3 +101,27 @@ def test_sum_over_an_axis_or_a_product_is_left_alone():
         src = f"import numpy as np\n\ndef f(W, V):\n    return {body}\n"
         fn = fuse_sum_of_squares(parse(src, "t.py", "f"))
         assert "vdot" not in [s.op for s in fn.body]
+
+
+def test_numpy_spelled_float_code_becomes_math_code():
+    src = (
+        "import numpy as np\n\ndef f(w: float, x: float):\n"
+        "    return 1 / (1 + np.exp(-(w * x)))\n"
+    )
+    fn = scalar_floats(parse(src, "t.py", "f"))
+    assert not fn.array
+    _, generated, code = build(src, "f")
+    assert "import math" in code and "import numpy" not in code
+    value, (gw, gx) = generated.f_value_and_grad(2.0, -1.0)
+    s = 1 / (1 + np.exp(2.0))
+    assert type(value) is float and np.isclose(value, s)
+    assert np.isclose(gw, s * (1 - s) * -1.0) and np.isclose(gx, s * (1 - s) * 2.0)
+
+
+def test_unannotated_or_array_code_stays_numpy():
+    for sig, body in (
+        ("w, x", "np.exp(w * x)"),
+        ("w: float, x: float", "np.sum(w * x)"),
+    ):
+        src = f"import numpy as np\n\ndef f({sig}):\n    return {body}\n"
+        assert scalar_floats(parse(src, "t.py", "f")).array

@@ -5,6 +5,9 @@
 * `fuse_sum_of_squares` (forward IR): ``np.sum(x * x)`` over the whole array
   is ``np.vdot(x, x)``: no temporary the size of x, and its gradient
   ``2 * g * x`` is one pass;
+* `scalar_floats` (forward IR): a function written with ``np.exp`` whose
+  parameters are all annotated ``float`` (or ``int``) is scalar code: it is
+  generated as a ``math`` module, as fast as hand-written Python floats;
 * `cache_shapes` (backward IR): a forward array the backward reads only for
   its shape is cached as its shape, so the cache (and the flat
   value-and-grad) no longer holds the array.
@@ -22,6 +25,7 @@ from dataclasses import replace
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward, Block, GradStep
+from codegen.core.rules import RULES
 
 
 def share(fn: ir.Function) -> ir.Function:
@@ -92,6 +96,24 @@ def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
     if not fused:
         return fn
     return replace(fn, body=tuple(s for s in body if s.target not in fused))
+
+
+_SCALAR_ANNOTATIONS = ("float", "int")
+
+
+def scalar_floats(fn: ir.Function) -> ir.Function:
+    """Treat a NumPy-spelled function as scalar code when every parameter is
+    annotated ``float`` or ``int`` and every step has a ``math`` form."""
+    if not fn.array or not fn.params:
+        return fn
+    if any(p.annotation not in _SCALAR_ANNOTATIONS for p in fn.params):
+        return fn
+    for step in fn.body:
+        prim = RULES[step.op]
+        scalar = prim.forward_for("math")
+        if step.kwargs or "np." in scalar or "_" in scalar.split("(")[0]:
+            return fn
+    return replace(fn, array=False)
 
 
 def _is_square(s: ir.Assign) -> bool:
@@ -202,4 +224,4 @@ def _reads(blocks: Iterable[Block], forward_names: set[str]) -> set[str]:
     return used
 
 
-__all__ = ["share", "fuse_sum_of_squares", "cache_shapes", "GradStep"]
+__all__ = ["share", "fuse_sum_of_squares", "scalar_floats", "cache_shapes", "GradStep"]
