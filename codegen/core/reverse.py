@@ -196,6 +196,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
             if step.op == "mul":
                 _keep_unexpanded(blocks, namer.grad(step.target))
         grads = []
+        views = sum(name in rule.views or name == "same" for name, _, _ in pairs)
         for name, arg, k in pairs:
             made_expr = ctx.contribution(rule, step, name, k)
             if made_expr is None:  # known to be zero: never computed
@@ -215,7 +216,11 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
                     namer.grad(step.target),
                 )
             )
-            fresh[arg.name] = accumulate or made or name not in rule.views
+            # a view of an upstream gradient the backward allocated itself, and
+            # the only view taken of it, shares memory with nothing the
+            # caller holds: no defensive copy (np.pad's interior, a reshape)
+            owned = fresh.get(step.target, False) and views == 1
+            fresh[arg.name] = accumulate or made or name not in rule.views or owned
             has_grad.add(arg.name)
         _append(blocks, step, grads)
     reads = _reads(blocks, {s.target for s in forward} | param_set)
