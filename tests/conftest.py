@@ -14,7 +14,9 @@ from codegen.checks.verify import module_from_source
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def build(source: str, func: str | None = None, wrt=None) -> tuple[types.ModuleType, types.ModuleType, str]:
+def build(
+    source: str, func: str | None = None, wrt=None
+) -> tuple[types.ModuleType, types.ModuleType, str]:
     """(forward module, generated module, generated code) for `source`."""
     source = textwrap.dedent(source)
     code = generate(source, "<test>", func, wrt)

@@ -22,13 +22,17 @@ from hypothesis import strategies as st
 
 LONG = os.environ.get("CODEGEN_FUZZ", "") == "long"
 
+
 #: Settings of every property and fuzz test: (examples in CI, examples when long).
 def fuzz_settings(ci: int, long: int) -> settings:
     return settings(
         max_examples=long if LONG else ci,
         deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                               HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
         derandomize=not LONG and os.environ.get("CI") == "true",
         database=None if os.environ.get("CI") == "true" else settings.default.database,
     )
@@ -86,7 +90,9 @@ class Num(Node):
         return self.text
 
     def eval(self, env: dict[str, np.ndarray]) -> np.ndarray:
-        return env[self.text] if self.text.isidentifier() else np.float64(float(self.text))
+        return (
+            env[self.text] if self.text.isidentifier() else np.float64(float(self.text))
+        )
 
 
 @dataclass(frozen=True)
@@ -142,8 +148,16 @@ def _domain(fn: str, x: np.ndarray) -> None:
         _guard(np.abs(x) > GAP)
 
 
-_NP = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
-       "tan": np.tan, "tanh": np.tanh, "abs": np.abs}
+_NP = {
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "tanh": np.tanh,
+    "abs": np.abs,
+}
 
 
 @dataclass(frozen=True)
@@ -210,7 +224,11 @@ class Reduce(Node):
     def eval(self, env: dict[str, np.ndarray]) -> np.ndarray:
         x = np.asarray(self.arg.eval(env))
         if self.fn == "max":
-            srt = np.sort(x, axis=self.axis) if self.axis is not None else np.sort(x.ravel())
+            srt = (
+                np.sort(x, axis=self.axis)
+                if self.axis is not None
+                else np.sort(x.ravel())
+            )
             ax = -1 if self.axis is None else self.axis
             if srt.shape[ax] > 1:  # a unique maximum: ties make the gradient a kink
                 top = np.take(srt, [-1], axis=ax) - np.take(srt, [-2], axis=ax)
@@ -263,10 +281,18 @@ HELPERS = {
     h.name: h
     for h in (
         Helper("sigmoid", 1, "def sigmoid(z):\n    return 1 / (1 + {m}exp(-z))\n"),
-        Helper("mix", 2, "def mix(a, b):\n    t = a * b\n    t = t + a\n    return {m}tanh(t) * b\n"),
+        Helper(
+            "mix",
+            2,
+            "def mix(a, b):\n    t = a * b\n    t = t + a\n    return {m}tanh(t) * b\n",
+        ),
         Helper("squash", 1, "def squash(a):\n    u = a * a\n    return u / (u + 1)\n"),
-        Helper("both", 2, "def both(a, b):\n    return squash(a) + sigmoid(b)\n",
-               ("squash", "sigmoid")),
+        Helper(
+            "both",
+            2,
+            "def both(a, b):\n    return squash(a) + sigmoid(b)\n",
+            ("squash", "sigmoid"),
+        ),
     )
 }
 
@@ -330,8 +356,21 @@ def _helper_closure(names: tuple[str, ...]) -> list[str]:
 
 
 #: Names that look like generated ones: the generator must still be right.
-TRICKY = ["grad_x", "grad_out", "cache", "cache_", "out", "grad_a", "f_forward",
-          "f_backward", "grad_grad_x", "x_1", "out_mul", "é", "变量"]
+TRICKY = [
+    "grad_x",
+    "grad_out",
+    "cache",
+    "cache_",
+    "out",
+    "grad_a",
+    "f_forward",
+    "f_backward",
+    "grad_grad_x",
+    "x_1",
+    "out_mul",
+    "é",
+    "变量",
+]
 PLAIN = ["x", "y", "z", "a", "b", "w", "h", "s", "t1", "L"]
 
 
@@ -347,21 +386,41 @@ def _safe_unary(draw: st.DrawFn, fn: str, inner: Node, style: str) -> Node:
     if fn in ("log", "sqrt"):
         inner = Bin("+", Bin("*", inner, inner), one)
     elif fn in ("exp", "tan"):
-        inner = Call("tanh", inner, style) if draw(st.booleans()) else Call("sin", inner, style)
+        inner = (
+            Call("tanh", inner, style)
+            if draw(st.booleans())
+            else Call("sin", inner, style)
+        )
     return Call(fn, inner, style)
 
 
 @st.composite
-def scalar_expr(draw: st.DrawFn, avail: list[str], depth: int, style: str,
-                helpers: list[str]) -> Node:
+def scalar_expr(
+    draw: st.DrawFn, avail: list[str], depth: int, style: str, helpers: list[str]
+) -> Node:
     if depth <= 0 or draw(st.integers(0, 4)) == 0:
         if draw(st.integers(0, 5)) == 0:
             return Num(draw(st.sampled_from(["0.5", "2", "3.0", "1e-1", "1.5", "C"])))
         return Var(draw(st.sampled_from(avail)))
     sub = scalar_expr(avail, depth - 1, style, helpers)
-    kind = draw(st.sampled_from(
-        ["+", "-", "*", "/", "/safe", "**", "neg", "call", "call", "maxmin", "helper", "abs"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            [
+                "+",
+                "-",
+                "*",
+                "/",
+                "/safe",
+                "**",
+                "neg",
+                "call",
+                "call",
+                "maxmin",
+                "helper",
+                "abs",
+            ]
+        )
+    )
     if kind in ("+", "-", "*"):
         return Bin(kind, draw(sub), draw(sub))
     if kind == "/":
@@ -385,20 +444,35 @@ def scalar_expr(draw: st.DrawFn, avail: list[str], depth: int, style: str,
         return Call("abs", draw(sub), style)
     if kind == "maxmin":
         k = draw(st.integers(2, 3))
-        return MaxMin(draw(st.sampled_from(["max", "min"])), tuple(draw(sub) for _ in range(k)))
+        return MaxMin(
+            draw(st.sampled_from(["max", "min"])), tuple(draw(sub) for _ in range(k))
+        )
     h = draw(st.sampled_from(sorted(HELPERS)))
     helpers.append(h)
     return HelperCall(h, tuple(draw(sub) for _ in range(HELPERS[h].arity)))
 
 
 @st.composite
-def scalar_programs(draw: st.DrawFn, max_params: int = 4, max_stmts: int = 6) -> Program:
+def scalar_programs(
+    draw: st.DrawFn, max_params: int = 4, max_stmts: int = 6
+) -> Program:
     fname = draw(st.sampled_from(["f", "loss", "grad_f", "g", "forward"]))
-    reserved = {fname, "math", "m", "np", "C", *HELPERS, *(f"{fname}_{s}" for s in ("forward", "backward", "value_and_grad"))}
+    reserved = {
+        fname,
+        "math",
+        "m",
+        "np",
+        "C",
+        *HELPERS,
+        *(f"{fname}_{s}" for s in ("forward", "backward", "value_and_grad")),
+    }
     params = draw(names(draw(st.integers(1, max_params)), reserved))
     style = draw(st.sampled_from(["math", "bare", "alias"]))
-    imports = {"math": ("import math",), "alias": ("import math", "import math as m"),
-               "bare": ("import math", "from math import cos, exp, log, sin, sqrt, tan, tanh")}[style]
+    imports = {
+        "math": ("import math",),
+        "alias": ("import math", "import math as m"),
+        "bare": ("import math", "from math import cos, exp, log, sin, sqrt, tan, tanh"),
+    }[style]
     avail = list(params)
     body: list[tuple[str, str, Node]] = []
     helpers: list[str] = []
@@ -425,13 +499,28 @@ def scalar_programs(draw: st.DrawFn, max_params: int = 4, max_stmts: int = 6) ->
     wrt = None
     if draw(st.booleans()):
         wrt = draw(st.permutations(params))[: draw(st.integers(1, len(params)))]
-    return Program(fname, params, body, result, "math", imports, tuple(helpers), wrt,
-                   constants=(("C", "0.25"),))
+    return Program(
+        fname,
+        params,
+        body,
+        result,
+        "math",
+        imports,
+        tuple(helpers),
+        wrt,
+        constants=(("C", "0.25"),),
+    )
 
 
 def _leaves(node: Node) -> list[Node]:
     kids = [v for v in vars(node).values() if isinstance(v, Node)]
-    kids += [k for v in vars(node).values() if isinstance(v, tuple) for k in v if isinstance(k, Node)]
+    kids += [
+        k
+        for v in vars(node).values()
+        if isinstance(v, tuple)
+        for k in v
+        if isinstance(k, Node)
+    ]
     return [node] if not kids else [leaf for k in kids for leaf in _leaves(k)]
 
 
@@ -454,14 +543,21 @@ def shape_of(node: Node, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
     if isinstance(node, (MaxMin, HelperCall)):
         return np.broadcast_shapes(*(shape_of(a, shapes) for a in node.args))
     if isinstance(node, Reduce):
-        return np.sum(np.zeros(shape_of(node.arg, shapes)), axis=node.axis,
-                      keepdims=node.keepdims).shape
+        return np.sum(
+            np.zeros(shape_of(node.arg, shapes)), axis=node.axis, keepdims=node.keepdims
+        ).shape
     raise AssertionError(node)
 
 
 @st.composite
-def array_expr(draw: st.DrawFn, avail: list[str], shapes: dict[str, tuple[int, ...]],
-               depth: int, helpers: list[str], weight: str | None) -> Node:
+def array_expr(
+    draw: st.DrawFn,
+    avail: list[str],
+    shapes: dict[str, tuple[int, ...]],
+    depth: int,
+    helpers: list[str],
+    weight: str | None,
+) -> Node:
     if depth <= 0 or draw(st.integers(0, 4)) == 0:
         if draw(st.integers(0, 6)) == 0:
             return Num(draw(st.sampled_from(["0.5", "2", "1.5"])))
@@ -475,8 +571,26 @@ def array_expr(draw: st.DrawFn, avail: list[str], shapes: dict[str, tuple[int, .
             return False
         return True
 
-    kind = draw(st.sampled_from(["+", "-", "*", "/safe", "**", "neg", "call", "call",
-                                 "maxmin", "reduce", "reduce", "matmul", "helper", "abs"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "+",
+                "-",
+                "*",
+                "/safe",
+                "**",
+                "neg",
+                "call",
+                "call",
+                "maxmin",
+                "reduce",
+                "reduce",
+                "matmul",
+                "helper",
+                "abs",
+            ]
+        )
+    )
     if kind in ("+", "-", "*"):
         a, b = draw(sub), draw(sub)
         return Bin(kind, a, b) if fits(a, b) else a
@@ -494,14 +608,21 @@ def array_expr(draw: st.DrawFn, avail: list[str], shapes: dict[str, tuple[int, .
         return Call("abs", draw(sub))
     if kind == "maxmin":
         a, b = draw(sub), draw(sub)
-        return MaxMin(draw(st.sampled_from(["max", "min"])), (a, b)) if fits(a, b) else a
+        return (
+            MaxMin(draw(st.sampled_from(["max", "min"])), (a, b)) if fits(a, b) else a
+        )
     if kind == "reduce":
         arg = draw(sub)
         ndim = len(shape_of(arg, shapes))
         axis = draw(st.sampled_from([None, *range(-ndim, ndim)]))
         method = ndim > 0 and draw(st.booleans())  # a float has no .sum()
-        return Reduce(draw(st.sampled_from(["sum", "mean", "max"])), arg, axis,
-                      draw(st.booleans()), method)
+        return Reduce(
+            draw(st.sampled_from(["sum", "mean", "max"])),
+            arg,
+            axis,
+            draw(st.booleans()),
+            method,
+        )
     if kind == "matmul" and weight is not None:
         arg = draw(sub)
         k = shapes[weight][0]
@@ -530,12 +651,21 @@ def _into(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
 def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> Program:
     n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     fname = draw(st.sampled_from(["f", "loss", "layer"]))
-    reserved = {fname, "np", *HELPERS, *(f"{fname}_{s}" for s in ("forward", "backward", "value_and_grad"))}
+    reserved = {
+        fname,
+        "np",
+        *HELPERS,
+        *(f"{fname}_{s}" for s in ("forward", "backward", "value_and_grad")),
+    }
     params = draw(names(draw(st.integers(1, max_params)), reserved))
-    shapes = {p: draw(st.sampled_from([(n, c), (c,), (n, 1), (1, c), (n, c)])) for p in params}
+    shapes = {
+        p: draw(st.sampled_from([(n, c), (c,), (n, 1), (1, c), (n, c)])) for p in params
+    }
     weight = None
     if draw(st.booleans()):
-        weight = draw(st.sampled_from([w for w in ("W", "W1", "grad_W") if w not in params]))
+        weight = draw(
+            st.sampled_from([w for w in ("W", "W1", "grad_W") if w not in params])
+        )
         params.append(weight)
         shapes[weight] = (c, draw(st.integers(1, 3)))
     avail = [p for p in params if p != weight]
@@ -550,7 +680,11 @@ def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> 
         how = draw(st.sampled_from(["new", "new", "rebind", "aug"]))
         same = [v for v in avail if v not in params and _into(shape, shapes[v])]
         if how == "new" or not same:
-            fresh = [v for v in PLAIN + TRICKY if v not in avail and v not in reserved and v not in params]
+            fresh = [
+                v
+                for v in PLAIN + TRICKY
+                if v not in avail and v not in reserved and v not in params
+            ]
             target = draw(st.sampled_from(fresh))
             avail.append(target)
             shapes[target] = shape
@@ -560,7 +694,13 @@ def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> 
             shapes[target] = shape
             body.append((target, "", expr))
         else:  # x op= e keeps x's shape only when e broadcasts into it
-            body.append((draw(st.sampled_from(same)), draw(st.sampled_from(["+", "-", "*"])), expr))
+            body.append(
+                (
+                    draw(st.sampled_from(same)),
+                    draw(st.sampled_from(["+", "-", "*"])),
+                    expr,
+                )
+            )
     result = draw(array_expr(avail, shapes, draw(st.integers(0, 3)), helpers, weight))
     if not any(isinstance(leaf, Var) for leaf in _leaves(result)):
         result = Bin("*", result, Var(avail[0]))
@@ -569,5 +709,14 @@ def array_programs(draw: st.DrawFn, max_params: int = 3, max_stmts: int = 5) -> 
     wrt = None
     if draw(st.booleans()):
         wrt = draw(st.permutations(params))[: draw(st.integers(1, len(params)))]
-    return Program(fname, params, body, result, "np", ("import numpy as np",),
-                   tuple(helpers), wrt, {p: param_shapes[p] for p in params})
+    return Program(
+        fname,
+        params,
+        body,
+        result,
+        "np",
+        ("import numpy as np",),
+        tuple(helpers),
+        wrt,
+        {p: param_shapes[p] for p in params},
+    )

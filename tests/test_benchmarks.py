@@ -46,7 +46,11 @@ def test_numpy_systems_agree_on_every_workload(name):
 
 @pytest.mark.parametrize(
     ("key", "name"),
-    [("autograd", "svm-500x3073x10"), ("jax", "neuron"), ("torch", "mlp-256x784x1024-f32")],
+    [
+        ("autograd", "svm-500x3073x10"),
+        ("jax", "neuron"),
+        ("torch", "mlp-256x784x1024-f32"),
+    ],
 )
 def test_library_systems_agree(key, name):
     pytest.importorskip(LIBRARY[key])
@@ -62,13 +66,19 @@ def _wrong(w, args):
 
     def value_and_grad(*a):
         loss, grads = w.hand_value_and_grad(*a)
-        grads = [np.array(g, dtype=float) for g in (grads if len(w.wrt) > 1 else (grads,))]
+        grads = [
+            np.array(g, dtype=float) for g in (grads if len(w.wrt) > 1 else (grads,))
+        ]
         grads[-1].flat[0] *= 1.001
         grads[-1].flat[0] += 1e-6
         return loss, grads
 
-    return harness.System("wrong", value_and_grad, args,
-                          to_numpy=lambda r: harness.as_float_arrays(r[0], r[1]))
+    return harness.System(
+        "wrong",
+        value_and_grad,
+        args,
+        to_numpy=lambda r: harness.as_float_arrays(r[0], r[1]),
+    )
 
 
 @pytest.mark.parametrize("name", ["neuron", "svm-500x3073x10"])
@@ -84,10 +94,17 @@ def test_a_wrong_gradient_is_caught_and_not_timed(name):
 
 def test_compare_reports_shape_and_value_differences():
     ref = (1.0, [np.ones((2, 3)), np.zeros(3)])
-    assert harness.compare(ref, (1.0, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)[0] == []
-    problems, _ = harness.compare(ref, (1.0, [np.ones((3, 2)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    assert (
+        harness.compare(ref, (1.0, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)[0]
+        == []
+    )
+    problems, _ = harness.compare(
+        ref, (1.0, [np.ones((3, 2)), np.zeros(3)]), "ab", 1e-7, 1e-9
+    )
     assert problems == ["a: shape (3, 2), expected (2, 3)"]
-    problems, _ = harness.compare(ref, (1.1, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9)
+    problems, _ = harness.compare(
+        ref, (1.1, [np.ones((2, 3)), np.zeros(3)]), "ab", 1e-7, 1e-9
+    )
     assert problems and problems[0].startswith("loss")
 
 
@@ -95,7 +112,9 @@ def test_a_raising_system_is_reported_not_fatal():
     def boom(*a):
         raise ValueError("no such op. more text")
 
-    out = harness.check_systems([harness.System("boom", boom, ())], (0.0, []), (), 1e-7, 1e-9)
+    out = harness.check_systems(
+        [harness.System("boom", boom, ())], (0.0, []), (), 1e-7, 1e-9
+    )
     assert out["boom"].status == "error"
     assert out["boom"].note == "ValueError: no such op"
 
@@ -117,8 +136,9 @@ def test_gradients_in_the_wrong_precision_are_flagged():
         loss, grads = w.hand_value_and_grad(*a)
         return loss, [np.asarray(g, dtype=np.float64) for g in grads]
 
-    system = harness.System("upcast", upcast, args,
-                            to_numpy=lambda r: harness.as_float_arrays(r[0], r[1]))
+    system = harness.System(
+        "upcast", upcast, args, to_numpy=lambda r: harness.as_float_arrays(r[0], r[1])
+    )
     data = run_workload(w, keys=("hand",), extra=[system], **FAST)
     row = rows(data)["upcast"]
     assert row["status"] == "ok"

@@ -330,7 +330,9 @@ def test_fresh_check_imports_no_generator(project):
     main(["build", "-q"])
     assert imported() == "0 []"  # with a whole-file entry, "src/neuron.py"
     (project / "src/circuit.py").write_text(CIRCUIT.replace("q * z", "q * q"))
-    assert imported() == "1 ['black', 'jinja2', 'libcst']"  # stale: regenerated for the diff
+    assert (
+        imported() == "1 ['black', 'jinja2', 'libcst']"
+    )  # stale: regenerated for the diff
 
 
 def test_deep_check_regenerates_when_hashes_match(project, capsys):

@@ -28,7 +28,11 @@ def test_grad_prints_the_lecture_flat_backward(capsys):
         "grad_x0 = grad_s0 * w0",
     ]
     body = out.split("# backward pass")[1]
-    lines = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in body.splitlines()
+        if ln.strip() and not ln.strip().startswith("#")
+    ]
     assert lines[0] == "grad_L = 1.0"
     assert lines[1 : 1 + len(lecture)] == lecture
 
@@ -46,7 +50,9 @@ def test_bad_input_exits_2_and_leaves_existing_output_untouched(tmp_path, capsys
     out.write_text("keep me\n")
     assert main(["grad", f"{bad}:f", "-o", str(out)]) == 2
     assert out.read_text() == "keep me\n"
-    assert list(tmp_path.iterdir()) == sorted([bad, out]) or set(tmp_path.iterdir()) == {bad, out}
+    assert list(tmp_path.iterdir()) == sorted([bad, out]) or set(
+        tmp_path.iterdir()
+    ) == {bad, out}
     err = capsys.readouterr().err
     assert f"{bad}:2:5: error: 'for' loops are not supported" in err
     assert "Traceback" not in err
@@ -60,7 +66,10 @@ def test_missing_file_and_function_exit_2(tmp_path, capsys):
 
 
 def test_verify_passes_and_prints_rel_error(capsys):
-    assert main(["verify", NEURON, "--at", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]) == 0
+    assert (
+        main(["verify", NEURON, "--at", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "w0" in out and "rel_error" in out
 
@@ -87,13 +96,19 @@ def test_bad_option_values_exit_2(capsys):
 @pytest.mark.parametrize("cmd", [[], ["grad"], ["verify"]])
 def test_help_on_every_command(cmd):
     proc = subprocess.run(
-        [sys.executable, "-m", "codegen", *cmd, "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "codegen", *cmd, "--help"],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0 and "usage:" in proc.stdout
 
 
 def test_console_script_and_module_agree():
-    a = subprocess.run([sys.executable, "-m", "codegen", "grad", NEURON], capture_output=True, text=True)
+    a = subprocess.run(
+        [sys.executable, "-m", "codegen", "grad", NEURON],
+        capture_output=True,
+        text=True,
+    )
     b = subprocess.run(["codegen", "grad", NEURON], capture_output=True, text=True)
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
 

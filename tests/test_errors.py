@@ -66,7 +66,9 @@ def test_unsupported_statement_is_refused(body, message):
 
 
 def test_every_error_in_the_function_is_reported():
-    src = _source("    a = foo(x)\n    for i in x:\n        pass\n    b = x % 3\n    y = a + b")
+    src = _source(
+        "    a = foo(x)\n    for i in x:\n        pass\n    b = x % 3\n    y = a + b"
+    )
     errs = _errors(src)
     assert [e.loc.line for e in errs] == [5, 6, 8]
 
@@ -82,8 +84,13 @@ def test_missing_return():
 
 
 def test_several_returns_and_tuple_returns():
-    assert "code after 'return'" in _errors("def f(x):\n    return x\n    return x\n")[0].message
-    assert "returning several values" in _errors("def f(x):\n    return x, x\n")[0].message
+    assert (
+        "code after 'return'"
+        in _errors("def f(x):\n    return x\n    return x\n")[0].message
+    )
+    assert (
+        "returning several values" in _errors("def f(x):\n    return x, x\n")[0].message
+    )
 
 
 def test_star_parameters():

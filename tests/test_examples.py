@@ -52,7 +52,9 @@ def test_neuron_lecture_values():
 
 def test_two_layer_scalar_matches_the_slides_formulas():
     w1, w2, x, y = 0.7, -1.3, 0.4, 0.9
-    L, (g_w1, g_w2, g_x, g_y) = generated("two_layer_scalar").two_layer_value_and_grad(w1, w2, x, y)
+    L, (g_w1, g_w2, g_x, g_y) = generated("two_layer_scalar").two_layer_value_and_grad(
+        w1, w2, x, y
+    )
     sig = lambda a: 1 / (1 + math.exp(-a))  # noqa: E731
     h1 = sig(w1 * x)
     h2 = sig(w2 * h1)

@@ -11,8 +11,14 @@ from codegen.checks.verify import module_from_source, verify_file
 from conftest import ROOT
 
 EXAMPLES = [
-    "affine", "relu", "softmax_loss", "svm_loss", "two_layer_net",
-    "logistic_regression", "layer_norm", "attention",
+    "affine",
+    "relu",
+    "softmax_loss",
+    "svm_loss",
+    "two_layer_net",
+    "logistic_regression",
+    "layer_norm",
+    "attention",
 ]
 
 
@@ -44,7 +50,11 @@ def test_softmax_gradient_is_softmax_minus_onehot_over_n():
 
 def test_affine_gradients_are_cs231n_formulas_and_keep_input_shape():
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((12, 5)), rng.standard_normal(5)
+    x, w, b = (
+        rng.standard_normal((2, 3, 4)),
+        rng.standard_normal((12, 5)),
+        rng.standard_normal(5),
+    )
     mod = _generated("affine")
     out, cache = mod.affine_forward(x, w, b)
     dout = rng.standard_normal(out.shape)
@@ -57,7 +67,12 @@ def test_affine_gradients_are_cs231n_formulas_and_keep_input_shape():
 def test_svm_gradient_matches_the_cs231n_vectorised_formula():
     rng = np.random.default_rng(1)
     N, D, C = 6, 5, 4
-    W, X, y, reg = rng.standard_normal((D, C)), rng.standard_normal((N, D)), rng.integers(0, C, N), 0.1
+    W, X, y, reg = (
+        rng.standard_normal((D, C)),
+        rng.standard_normal((N, D)),
+        rng.integers(0, C, N),
+        0.1,
+    )
     loss, dW = _generated("svm_loss", ["W"]).svm_loss_value_and_grad(W, X, y, reg)
     scores = X @ W
     margins = np.maximum(0, scores - scores[np.arange(N), y][:, None] + 1)
@@ -82,5 +97,7 @@ def test_example_kernels_work_for_other_batch_sizes():
         X, y = rng.standard_normal((N, 6)), rng.integers(0, 3, N)
         W1, b1 = rng.standard_normal((6, 5)), rng.standard_normal(5)
         W2, b2 = rng.standard_normal((5, 3)), rng.standard_normal(3)
-        loss, (dW1, db1, dW2, db2) = mod.two_layer_net_value_and_grad(X, y, W1, b1, W2, b2, 0.1)
+        loss, (dW1, db1, dW2, db2) = mod.two_layer_net_value_and_grad(
+            X, y, W1, b1, W2, b2, 0.1
+        )
         assert dW1.shape == W1.shape and db1.shape == b1.shape and db2.shape == b2.shape

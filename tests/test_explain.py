@@ -63,11 +63,19 @@ def test_neuron_reproduces_the_slides():
     assert format_value(_value(ex, "L"), d) == "0.73"
     sig = _row(ex, "grad_s3 =")
     # [downstream] = [local] x [upstream] = (1 - 0.73) * 0.73 * 1.00 = 0.20
-    assert (format_value(sig.upstream_value, d), format_value(sig.local, d),
-            format_value(sig.downstream, d)) == ("1.00", "0.20", "0.20")
+    assert (
+        format_value(sig.upstream_value, d),
+        format_value(sig.local, d),
+        format_value(sig.downstream, d),
+    ) == ("1.00", "0.20", "0.20")
     shown = {g: format_value(v, d) for _, g, v in ex.gradients}
-    assert shown == {"grad_w0": "-0.20", "grad_x0": "0.39", "grad_w1": "-0.39",
-                     "grad_x1": "-0.59", "grad_w2": "0.20"}
+    assert shown == {
+        "grad_w0": "-0.20",
+        "grad_x0": "0.39",
+        "grad_w1": "-0.39",
+        "grad_x1": "-0.59",
+        "grad_w2": "0.20",
+    }
 
 
 def test_neuron_gradients_match_central_differences():
@@ -86,7 +94,11 @@ def test_circuit_reproduces_the_slides():
     assert {p: v for p, _, v in ex.gradients} == {"x": -4.0, "y": -4.0, "z": 3.0}
     # add distributes: both inputs of q receive grad_q; mul swaps: grad_z = grad_f * q
     assert [(r.grad, r.local) for r in ex.backward] == [
-        ("grad_z", 3.0), ("grad_q", -4.0), ("grad_x", 1.0), ("grad_y", 1.0)]
+        ("grad_z", 3.0),
+        ("grad_q", -4.0),
+        ("grad_x", 1.0),
+        ("grad_y", 1.0),
+    ]
 
 
 def test_two_layer_net_matches_the_hand_derived_formulas():
@@ -113,7 +125,9 @@ def test_downstream_is_local_times_upstream(target):
     ex = codegen.explain(target, seed=3)
     assert ex.backward
     for r in ex.backward:
-        assert r.downstream == pytest.approx(r.local * r.upstream_value, rel=1e-12), r.code
+        assert r.downstream == pytest.approx(
+            r.local * r.upstream_value, rel=1e-12
+        ), r.code
 
 
 # ----- branches: the copy gate adds -----
@@ -197,12 +211,23 @@ def test_format_value_summarises_arrays():
     assert json_value(a) == {"shape": [2, 2], "norm": 5.0, "min": -4.0, "max": 3.0}
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.7310585786300049, "0.73"), (-0.0, "0.00"), (1e-5, "1.00e-05"), (-12.0, "-12.00"),
-    (-12, "-12"), (True, "True"), (float("nan"), "nan"), (2.5e7, "2.50e+07"), (np.int64(5), "5"),
-    ((5, 4), "(5, 4)"), (slice(None, 2), "slice(None, 2, None)"),
-    ((slice(None), 1), "(slice(None, None, None), 1)"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.7310585786300049, "0.73"),
+        (-0.0, "0.00"),
+        (1e-5, "1.00e-05"),
+        (-12.0, "-12.00"),
+        (-12, "-12"),
+        (True, "True"),
+        (float("nan"), "nan"),
+        (2.5e7, "2.50e+07"),
+        (np.int64(5), "5"),
+        ((5, 4), "(5, 4)"),
+        (slice(None, 2), "slice(None, 2, None)"),
+        ((slice(None), 1), "(slice(None, None, None), 1)"),
+    ],
+)
 def test_format_value_scalars(value, text):
     assert format_value(value) == text
 
@@ -241,21 +266,34 @@ def test_readme_shows_the_current_output(capsys):
 
 
 def test_cli_json(capsys):
-    assert main(["explain", CIRCUIT, "--at", "x=-2", "y=5", "z=-4", "--format", "json"]) == 0
+    assert (
+        main(["explain", CIRCUIT, "--at", "x=-2", "y=5", "z=-4", "--format", "json"])
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["result"] == {"name": "f", "value": -12.0}
-    assert {p: g["value"] for p, g in data["gradients"].items()} == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert {p: g["value"] for p, g in data["gradients"].items()} == {
+        "x": -4.0,
+        "y": -4.0,
+        "z": 3.0,
+    }
     codes = [r["code"] for r in data["backward"]]
     assert codes[:2] == ["grad_z = grad_f * q", "grad_q = grad_f * z"]
     assert data["drawn"] == []
 
 
 def test_random_values_are_drawn_and_reported(capsys):
-    assert main(["explain", CIRCUIT, "--at", "x=1", "--seed", "5", "--format", "json"]) == 0
+    assert (
+        main(["explain", CIRCUIT, "--at", "x=1", "--seed", "5", "--format", "json"])
+        == 0
+    )
     first = json.loads(capsys.readouterr().out)
     assert first["drawn"] == ["y", "z"] and first["point"]["x"] == 1.0
     assert all(-2 < first["point"][p] < 2 for p in ("y", "z"))
-    assert main(["explain", CIRCUIT, "--at", "x=1", "--seed", "5", "--format", "json"]) == 0
+    assert (
+        main(["explain", CIRCUIT, "--at", "x=1", "--seed", "5", "--format", "json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["point"] == first["point"]
 
 
@@ -287,13 +325,18 @@ def test_a_failing_point_is_a_located_error(tmp_path, capsys):
     src.write_text("import math\n\n\ndef f(x):\n    y = math.log(x)\n    return y\n")
     assert main(["explain", f"{src}:f", "--at", "x=-1"]) == 2
     err = capsys.readouterr().err
-    assert f"{src}:5:9: error: at this point, 'y = math.log(x)' fails: ValueError" in err
+    assert (
+        f"{src}:5:9: error: at this point, 'y = math.log(x)' fails: ValueError" in err
+    )
     assert "^~~~~~~~~~~" in err and "hint: choose another point with --at" in err
     assert "Traceback" not in err
 
 
 def test_digits(capsys):
-    assert main(["explain", CIRCUIT, "--at", "x=-2", "y=5.125", "z=-4", "--digits", "4"]) == 0
+    assert (
+        main(["explain", CIRCUIT, "--at", "x=-2", "y=5.125", "z=-4", "--digits", "4"])
+        == 0
+    )
     assert "5     q = x + y       3.1250\n" in capsys.readouterr().out
     assert main(["explain", CIRCUIT, "--digits", "-1"]) == 2
     assert "cannot show -1 digits" in capsys.readouterr().err
@@ -307,8 +350,18 @@ def test_unknown_parameter_in_at(capsys):
 
 
 EXAMPLES = [
-    "affine", "attention", "circuit", "forward_ab", "layer_norm", "logistic_regression",
-    "neuron", "paraboloid", "relu", "softmax_loss", "svm_loss", "two_layer_net",
+    "affine",
+    "attention",
+    "circuit",
+    "forward_ab",
+    "layer_norm",
+    "logistic_regression",
+    "neuron",
+    "paraboloid",
+    "relu",
+    "softmax_loss",
+    "svm_loss",
+    "two_layer_net",
     "two_layer_scalar",
 ]
 
@@ -332,8 +385,10 @@ def test_every_example_matches_central_differences_of_its_own_forward(name):
             up[idx] += h
             down[idx] -= h
             as_arg = (lambda v: v) if x.shape else float
-            numeric[idx] = (phi(**{**args, param: as_arg(up)})
-                            - phi(**{**args, param: as_arg(down)})) / (2 * h)
+            numeric[idx] = (
+                phi(**{**args, param: as_arg(up)})
+                - phi(**{**args, param: as_arg(down)})
+            ) / (2 * h)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6, err_msg=param)
 
 
@@ -348,8 +403,11 @@ def test_explain_takes_a_function_or_source_text(tmp_path):
     by_function = codegen.explain(function, point)
     by_text = codegen.explain(path.read_text(), point)
     assert by_function.fn.name == by_text.fn.name == "circuit"
-    assert by_function.gradients == by_text.gradients == [
-        ("x", "grad_x", -4.0), ("y", "grad_y", -4.0), ("z", "grad_z", 3.0)]
+    assert (
+        by_function.gradients
+        == by_text.gradients
+        == [("x", "grad_x", -4.0), ("y", "grad_y", -4.0), ("z", "grad_z", 3.0)]
+    )
 
 
 def test_explain_html_for_jupyter():

@@ -66,5 +66,7 @@ def test_lines_that_are_not_plain_are_rejected_quickly():
 
 
 def test_generate_output_is_stable_under_black():
-    code = generate((ROOT / "examples" / "two_layer_net.py").read_text(), "t.py", "two_layer_net")
+    code = generate(
+        (ROOT / "examples" / "two_layer_net.py").read_text(), "t.py", "two_layer_net"
+    )
     assert black.format_str(code, mode=MODE) == code

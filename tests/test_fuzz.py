@@ -36,7 +36,9 @@ ERROR_LINE = re.compile(r"^\S.*?(:\d+:\d+)?: error: \S")
 _TMP = Path(tempfile.mkdtemp(prefix="codegen-fuzz-"))
 
 
-def run_cli(data: str | bytes, func: str | None = "f", name: str = "fuzzed.py") -> tuple[int, str, str]:
+def run_cli(
+    data: str | bytes, func: str | None = "f", name: str = "fuzzed.py"
+) -> tuple[int, str, str]:
     """Write `data` to a file, run `codegen grad` on it in-process."""
     path = _TMP / name
     if isinstance(data, bytes):
@@ -67,17 +69,91 @@ def assert_clean(code: int, out: str, err: str) -> None:
 # ----- mutated and random sources -----
 
 SNIPPETS = [
-    "if x:\n", "for i in range(3):\n", "while x:\n", "with open(x) as h:\n", "try:\n",
-    "except:\n", "class C:\n", "lambda: x", "[x for x in y]", "{x: 1}", "{x}", "yield x",
-    "await x", "async def g():\n", "global x\n", "nonlocal x\n", "del x\n", "assert x\n",
-    "raise x\n", "import os\n", "from os import path\n", "print(x)\n", "x[0] = 1\n",
-    "x.a = 1\n", "*x, y = z\n", "a = b = x\n", "x if y else z", "(y := x)", "f'{x}'",
-    "x % 2", "x // 2", "x @ x", "x << 1", "x & y", "~x", "not x", "x and y", "x or y",
-    "x is y", "x in y", "x < y < z", "x[1:2]", "x.real", "x()", "f(*x)", "f(**x)",
-    "@staticmethod\n", "return\n", "return x, y\n", "pass\n", "...", "'''", '"', "#",
-    "\\\n", "\t", "    ", "\n", "(", ")", "[", "]", ":", ",", "=", "+=", "**=", "-",
-    "é", "变量", "\ufeff", "\u200b", "\x00", "\r", "1e999", "0x1F", "1_000", "True",
-    "None", "math.atan2(x, y)", "np.sum(x, axis=9)", "math", "def", "return", "1" * 500,
+    "if x:\n",
+    "for i in range(3):\n",
+    "while x:\n",
+    "with open(x) as h:\n",
+    "try:\n",
+    "except:\n",
+    "class C:\n",
+    "lambda: x",
+    "[x for x in y]",
+    "{x: 1}",
+    "{x}",
+    "yield x",
+    "await x",
+    "async def g():\n",
+    "global x\n",
+    "nonlocal x\n",
+    "del x\n",
+    "assert x\n",
+    "raise x\n",
+    "import os\n",
+    "from os import path\n",
+    "print(x)\n",
+    "x[0] = 1\n",
+    "x.a = 1\n",
+    "*x, y = z\n",
+    "a = b = x\n",
+    "x if y else z",
+    "(y := x)",
+    "f'{x}'",
+    "x % 2",
+    "x // 2",
+    "x @ x",
+    "x << 1",
+    "x & y",
+    "~x",
+    "not x",
+    "x and y",
+    "x or y",
+    "x is y",
+    "x in y",
+    "x < y < z",
+    "x[1:2]",
+    "x.real",
+    "x()",
+    "f(*x)",
+    "f(**x)",
+    "@staticmethod\n",
+    "return\n",
+    "return x, y\n",
+    "pass\n",
+    "...",
+    "'''",
+    '"',
+    "#",
+    "\\\n",
+    "\t",
+    "    ",
+    "\n",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    ",",
+    "=",
+    "+=",
+    "**=",
+    "-",
+    "é",
+    "变量",
+    "\ufeff",
+    "\u200b",
+    "\x00",
+    "\r",
+    "1e999",
+    "0x1F",
+    "1_000",
+    "True",
+    "None",
+    "math.atan2(x, y)",
+    "np.sum(x, axis=9)",
+    "math",
+    "def",
+    "return",
+    "1" * 500,
 ]
 
 
@@ -87,17 +163,27 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
     prog = draw(scalar_programs(max_params=3, max_stmts=4))
     text = prog.source()
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["insert", "insert", "delete", "duplicate", "swap", "replace"]))
+        kind = draw(
+            st.sampled_from(
+                ["insert", "insert", "delete", "duplicate", "swap", "replace"]
+            )
+        )
         i = draw(st.integers(0, len(text)))
         if kind == "insert":
             text = text[:i] + draw(st.sampled_from(SNIPPETS)) + text[i:]
         elif kind == "delete":
-            text = text[:i] + text[i + draw(st.integers(1, 20)):]
+            text = text[:i] + text[i + draw(st.integers(1, 20)) :]
         elif kind == "replace":
-            text = text[:i] + draw(st.text(max_size=5)) + text[i + draw(st.integers(0, 5)):]
+            text = (
+                text[:i]
+                + draw(st.text(max_size=5))
+                + text[i + draw(st.integers(0, 5)) :]
+            )
         else:
             lines = text.splitlines(keepends=True)
-            a, b = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
+            a, b = draw(st.integers(0, len(lines) - 1)), draw(
+                st.integers(0, len(lines) - 1)
+            )
             if kind == "duplicate":
                 lines.insert(b, lines[a])
             else:
@@ -109,7 +195,9 @@ def mutated(draw: st.DrawFn) -> tuple[str, str]:
 
 @fuzz_settings(ci=150, long=5000)
 @given(case=mutated())
-def test_mutated_sources_give_output_or_a_located_error(case: tuple[str, str | None]) -> None:
+def test_mutated_sources_give_output_or_a_located_error(
+    case: tuple[str, str | None],
+) -> None:
     text, func = case
     note(text)
     code, out, err = run_cli(text, func)
@@ -162,16 +250,22 @@ def test_very_long_line_is_shown_around_the_caret():
     assert code == 2 and all(len(line) < 300 for line in err.splitlines())
 
 
-_LONG_ONLY = pytest.mark.skipif(not LONG, reason="same path as 'add'; CODEGEN_FUZZ=long")
+_LONG_ONLY = pytest.mark.skipif(
+    not LONG, reason="same path as 'add'; CODEGEN_FUZZ=long"
+)
 
 
-@pytest.mark.parametrize("expr", [
-    "-" * 1000 + "x",
-    " + ".join(["x"] * 1000),
-    pytest.param(" * ".join(["x"] * 1000), marks=_LONG_ONLY),
-    "x" + " ** 1" * 1000,  # right-nested; the constant 1 ** 1 ** ... folds
-    "(" * 150 + "x" + ")" * 150,
-], ids=["neg", "add", "mul", "pow", "parens"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "-" * 1000 + "x",
+        " + ".join(["x"] * 1000),
+        pytest.param(" * ".join(["x"] * 1000), marks=_LONG_ONLY),
+        "x" + " ** 1" * 1000,  # right-nested; the constant 1 ** 1 ** ... folds
+        "(" * 150 + "x" + ")" * 150,
+    ],
+    ids=["neg", "add", "mul", "pow", "parens"],
+)
 @pytest.mark.slow
 def test_thousand_deep_expressions_generate(expr):
     code, out, err = run_cli(f"def f(x):\n    return {expr}\n")
@@ -179,12 +273,16 @@ def test_thousand_deep_expressions_generate(expr):
     assert code == 0
 
 
-@pytest.mark.parametrize("expr", [
-    " + ".join(["x"] * 20_000),   # crashed libcst's native parser (segfault)
-    " and ".join(["x"] * 200_000),  # flat in Python's tree, nested in libcst's
-    "(" * 3000 + "x" + ")" * 3000,  # crashed libcst; Python refuses > 200 brackets
-    "-" * 2500 + "x",
-], ids=["add-20000", "and-200000", "parens-3000", "neg-2500"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        " + ".join(["x"] * 20_000),  # crashed libcst's native parser (segfault)
+        " and ".join(["x"] * 200_000),  # flat in Python's tree, nested in libcst's
+        "(" * 3000 + "x" + ")" * 3000,  # crashed libcst; Python refuses > 200 brackets
+        "-" * 2500 + "x",
+    ],
+    ids=["add-20000", "and-200000", "parens-3000", "neg-2500"],
+)
 def test_deeper_expressions_are_refused_located(expr):
     code, out, err = run_cli(f"def f(x):\n    return {expr}\n")
     assert_clean(code, out, err)
@@ -219,18 +317,43 @@ def test_ten_thousand_statements_generate():
 
 
 UNSUPPORTED = [
-    "    if x:\n        y = x\n", "    for i in range(2):\n        y = x\n",
-    "    while x:\n        y = x\n", "    with x:\n        y = x\n",
+    "    if x:\n        y = x\n",
+    "    for i in range(2):\n        y = x\n",
+    "    while x:\n        y = x\n",
+    "    with x:\n        y = x\n",
     "    try:\n        y = x\n    except Exception:\n        y = x\n",
-    "    class C:\n        pass\n", "    def g():\n        return x\n",
-    "    y = lambda: x\n", "    y = [v for v in x]\n", "    y = {x: 1}\n",
-    "    y = {x}\n", "    y = yield x\n", "    global q\n", "    assert x\n",
-    "    raise ValueError(x)\n", "    import os\n", "    print(x)\n", "    x.a = 1\n",
-    "    *y, z = x\n", "    y = z = x\n", "    y = x if x else 1\n", "    y = (z := x)\n",
-    "    y = f'{x}'\n", "    y = x % 2\n", "    y = x << 1\n", "    y = ~x\n",
-    "    y = not x\n", "    y = x and 1\n", "    y = x is None\n", "    y = x in (1,)\n",
-    "    y = x < 1 < 2\n", "    y = x.real\n", "    y = x()\n", "    y = max(*x)\n",
-    "    y = math.atan2(x, x)\n", "    y: float\n", "    y = ...\n",
+    "    class C:\n        pass\n",
+    "    def g():\n        return x\n",
+    "    y = lambda: x\n",
+    "    y = [v for v in x]\n",
+    "    y = {x: 1}\n",
+    "    y = {x}\n",
+    "    y = yield x\n",
+    "    global q\n",
+    "    assert x\n",
+    "    raise ValueError(x)\n",
+    "    import os\n",
+    "    print(x)\n",
+    "    x.a = 1\n",
+    "    *y, z = x\n",
+    "    y = z = x\n",
+    "    y = x if x else 1\n",
+    "    y = (z := x)\n",
+    "    y = f'{x}'\n",
+    "    y = x % 2\n",
+    "    y = x << 1\n",
+    "    y = ~x\n",
+    "    y = not x\n",
+    "    y = x and 1\n",
+    "    y = x is None\n",
+    "    y = x in (1,)\n",
+    "    y = x < 1 < 2\n",
+    "    y = x.real\n",
+    "    y = x()\n",
+    "    y = max(*x)\n",
+    "    y = math.atan2(x, x)\n",
+    "    y: float\n",
+    "    y = ...\n",
     "    async with x:\n        pass\n",
 ]
 
@@ -246,8 +369,14 @@ def test_every_unsupported_construct_is_a_located_error(body):
 
 
 def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codegen", *args], capture_output=True,
-                          text=True, cwd=ROOT, check=False, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        **kw,
+    )
 
 
 def test_missing_file_in_a_subprocess(tmp_path):

@@ -15,8 +15,13 @@ from codegen.checks.verify import check_gradients
 def _check(source: str, point: dict, func: str = "f", wrt=None) -> None:
     forward, generated, _ = build(source, func, wrt)
     params = list(point)
-    pair = (getattr(generated, f"{func}_forward"), getattr(generated, f"{func}_backward"))
-    report = check_gradients(getattr(forward, func), pair, params, point, wrt or params, func)
+    pair = (
+        getattr(generated, f"{func}_forward"),
+        getattr(generated, f"{func}_backward"),
+    )
+    report = check_gradients(
+        getattr(forward, func), pair, params, point, wrt or params, func
+    )
     assert report.ok, report.summary()
 
 
@@ -76,14 +81,19 @@ def test_in_place_update_of_a_fresh_array_is_still_right():
         "    b = x * 2.0\n    b += x\n    return np.sum(a * x * b)\n"
     )
     _check(src, {"x": np.array([0.3, -1.2, 0.8])})
-    _check("import math\n\n\ndef f(x):\n    a = x\n    a += 1.0\n    return a * x\n", {"x": 0.7})
+    _check(
+        "import math\n\n\ndef f(x):\n    a = x\n    a += 1.0\n    return a * x\n",
+        {"x": 0.7},
+    )
 
 
 def test_user_name_of_a_runtime_helper_is_refused():
     # A parameter named `_unbroadcast` shadowed the helper in the generated
     # module: "'numpy.ndarray' object is not callable".
     src = "import numpy as np\n\n\ndef f(_unbroadcast, b):\n    return np.sum(_unbroadcast * b)\n"
-    with pytest.raises(CodegenError, match=r"^h\.py:4:7: error: the name '_unbroadcast' is reserved"):
+    with pytest.raises(
+        CodegenError, match=r"^h\.py:4:7: error: the name '_unbroadcast' is reserved"
+    ):
         generate(src, "h.py", "f")
 
 

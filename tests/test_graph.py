@@ -16,7 +16,9 @@ from codegen.learn.explain import explain_source, format_value
 from codegen.learn.graph import GRAD_COLOR, VALUE_COLOR, build_graph
 
 pytest.importorskip("graphviz")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is missing"
+)
 
 NEURON = str(ROOT / "examples" / "neuron.py") + ":neuron"
 CIRCUIT = str(ROOT / "examples" / "circuit.py") + ":circuit"
@@ -32,7 +34,9 @@ def _edges(graph):
     labels = graph.nodes
     return {
         (labels[e.tail], labels[e.head], e.name): (
-            format_value(e.value), None if e.grad is None else format_value(e.grad))
+            format_value(e.value),
+            None if e.grad is None else format_value(e.grad),
+        )
         for e in graph.edges
     }
 
@@ -40,7 +44,9 @@ def _edges(graph):
 def _texts(svg: bytes) -> list[tuple[str, str | None]]:
     """(text, fill colour) of every text element of an SVG."""
     root = ET.fromstring(svg)
-    return [("".join(t.itertext()).strip(), t.get("fill")) for t in root.iter(f"{SVG}text")]
+    return [
+        ("".join(t.itertext()).strip(), t.get("fill")) for t in root.iter(f"{SVG}text")
+    ]
 
 
 # ----- the graph -----
@@ -49,7 +55,8 @@ def _texts(svg: bytes) -> list[tuple[str, str | None]]:
 def test_neuron_graph_has_the_slides_values_and_gradients():
     g = codegen.graph(NEURON, SLIDES)
     assert sorted(g.nodes.values()) == sorted(
-        ["w0", "x0", "w1", "x1", "w2", "*", "*", "+", "+", "σ", "L"])
+        ["w0", "x0", "w1", "x1", "w2", "*", "*", "+", "+", "σ", "L"]
+    )
     edges = _edges(g)
     assert edges[("w0", "*", "w0")] == ("2.00", "-0.20")
     assert edges[("x0", "*", "x0")] == ("-1.00", "0.39")
@@ -104,13 +111,18 @@ def test_a_combined_square_is_one_edge_with_the_whole_gradient():
         np.testing.assert_allclose(into[0].grad, 2 * x)
     else:  # one contribution per use, through a copy node that adds them
         np.testing.assert_allclose(sum(e.grad for e in into), 2 * x)
-        assert [e.grad for e in g.edges if e.head == "copy_x"][0] == pytest.approx(2 * x)
+        assert [e.grad for e in g.edges if e.head == "copy_x"][0] == pytest.approx(
+            2 * x
+        )
 
 
 def test_dot_source_needs_no_binary():
     dot = codegen.graph(CIRCUIT, {"x": -2, "y": 5, "z": -4}).source
     assert dot.startswith("digraph circuit {") and "rankdir=LR" in dot
-    assert f'color="{VALUE_COLOR}">-12.00<' in dot and f'color="{GRAD_COLOR}">-4.00<' in dot
+    assert (
+        f'color="{VALUE_COLOR}">-12.00<' in dot
+        and f'color="{GRAD_COLOR}">-4.00<' in dot
+    )
 
 
 # ----- the rendered pictures -----
@@ -144,7 +156,10 @@ def test_cli_writes_the_picture(tmp_path, capsys, suffix):
     if suffix == "png":
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
     elif suffix == "svg":
-        assert ("-12.00", VALUE_COLOR) in _texts(data) and ("3.00", GRAD_COLOR) in _texts(data)
+        assert ("-12.00", VALUE_COLOR) in _texts(data) and (
+            "3.00",
+            GRAD_COLOR,
+        ) in _texts(data)
     else:
         assert data.startswith(b"digraph circuit {")
     assert f"wrote {out}" in capsys.readouterr().err

@@ -43,7 +43,11 @@ def check(src, args, wrt=None, func="f"):
     names = wrt or [f"a{i}" for i in range(len(args))]
     grads = grads if isinstance(grads, tuple) and len(names) > 1 else (grads,)
     for k, g in enumerate(grads):
-        i = k if wrt is None else list(forward.__dict__[func].__code__.co_varnames).index(wrt[k])
+        i = (
+            k
+            if wrt is None
+            else list(forward.__dict__[func].__code__.co_varnames).index(wrt[k])
+        )
         expected = numeric_grad(f, args, i)
         assert np.shape(g) == np.shape(expected), (np.shape(g), np.shape(expected))
         assert np.allclose(g, expected, atol=1e-6), (k, g, expected)
@@ -56,7 +60,9 @@ def test_negative_transpose_axes():
     x, w = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
     check("def f(x, w):\n    return np.sum(np.transpose(x, (-1, 0)) * w)\n", [x, w])
     x3, w3 = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2, 3))
-    check("def f(x, w):\n    return np.sum(np.transpose(x, (-1, 0, 1)) * w)\n", [x3, w3])
+    check(
+        "def f(x, w):\n    return np.sum(np.transpose(x, (-1, 0, 1)) * w)\n", [x3, w3]
+    )
     check("def f(x, w):\n    return np.sum(x.transpose(-1, 0, 1) * w)\n", [x3, w3])
 
 
@@ -75,7 +81,9 @@ def test_clip_with_array_bounds():
 def test_std_of_one_entry_has_zero_gradient():
     """Item 9: np.std over an axis of length 1 is 0 with gradient 0, not NaN."""
     x = np.array([[1.0, 2.0, 3.0]])
-    _, generated, _ = build(PRELUDE + "def f(x):\n    return np.sum(np.std(x, axis=0))\n", "f")
+    _, generated, _ = build(
+        PRELUDE + "def f(x):\n    return np.sum(np.std(x, axis=0))\n", "f"
+    )
     _, g = generated.f_value_and_grad(x)
     assert np.array_equal(g, np.zeros((1, 3)))
     assert np.allclose(g, autograd.grad(lambda a: anp.sum(anp.std(a, axis=0)))(x))
@@ -85,7 +93,9 @@ def test_power_zero_at_zero():
     """Item 9: d/dx x ** 0 is 0, also at x = 0 (no ZeroDivisionError, no NaN)."""
     _, generated, _ = build("def f(x):\n    return x ** 0.0\n", "f")
     assert generated.f_value_and_grad(0.0)[1] == 0.0
-    _, generated, _ = build(PRELUDE + "def f(x):\n    return np.sum(np.power(x, 0.0))\n", "f")
+    _, generated, _ = build(
+        PRELUDE + "def f(x):\n    return np.sum(np.power(x, 0.0))\n", "f"
+    )
     assert np.array_equal(generated.f_value_and_grad(np.zeros(3))[1], np.zeros(3))
 
 
@@ -93,7 +103,9 @@ def test_power_of_zero_base():
     """Item 9: d/dy 0 ** y is 0 where y > 0 (not 0 * log 0 = NaN)."""
     _, generated, _ = build("def f(x, y):\n    return x ** y\n", "f")
     assert generated.f_value_and_grad(0.0, 2.0)[1] == (0.0, 0.0)
-    _, generated, _ = build(PRELUDE + "def f(x, y):\n    return np.sum(np.power(x, y))\n", "f")
+    _, generated, _ = build(
+        PRELUDE + "def f(x, y):\n    return np.sum(np.power(x, y))\n", "f"
+    )
     _, (gx, gy) = generated.f_value_and_grad(np.zeros(2), np.array([1.5, 2.0]))
     assert np.array_equal(gy, np.zeros(2))
 

@@ -66,7 +66,9 @@ def test_stable_forms_do_not_warn():
     assert _messages(lse) == []
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("[!_]*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "examples").glob("[!_]*.py")), ids=lambda p: p.stem
+)
 def test_examples_are_written_stably(path):
     from codegen.errors import CodegenError
     from codegen.front.parse import list_functions
@@ -147,7 +149,9 @@ def test_finite_checks_name_the_forward_line():
     out, _ = gen.f_forward(w, x)
     assert np.isfinite(out)
     with np.errstate(all="ignore"):
-        far = gen.f_forward(np.array([800.0, 1.0]), np.array([-1.0, 1.0]))  # p underflows to 0
+        far = gen.f_forward(
+            np.array([800.0, 1.0]), np.array([-1.0, 1.0])
+        )  # p underflows to 0
         with pytest.raises(FloatingPointError) as info:
             gen.f_backward(1.0, far[1])
     assert str(info.value).startswith("gradient became NaN or Inf at ex/log_loss.py:")
@@ -156,13 +160,19 @@ def test_finite_checks_name_the_forward_line():
 
 def test_finite_checks_do_not_change_the_gradients():
     plain = module_from_source(generate(LOG_LOSS, "l.py", "f"), "plain")
-    checked = module_from_source(generate(LOG_LOSS, "l.py", "f", check_finite=True), "checked2")
+    checked = module_from_source(
+        generate(LOG_LOSS, "l.py", "f", check_finite=True), "checked2"
+    )
     user = module_from_source(LOG_LOSS, "user").f
     point = {"w": np.array([0.3, -0.7]), "x": np.array([1.1, 0.4])}
-    report = check_gradients(user, (checked.f_forward, checked.f_backward), ["w", "x"], point, ["w", "x"])
+    report = check_gradients(
+        user, (checked.f_forward, checked.f_backward), ["w", "x"], point, ["w", "x"]
+    )
     assert report.ok, report.summary()
     _, cache = plain.f_forward(point["w"], point["x"])
-    for a, b in zip(plain.f_backward(1.0, cache), checked.f_backward(1.0, cache), strict=True):
+    for a, b in zip(
+        plain.f_backward(1.0, cache), checked.f_backward(1.0, cache), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -182,4 +192,8 @@ def test_cli_check_finite_flag(tmp_path):
     path = tmp_path / "log_loss.py"
     path.write_text(LOG_LOSS)
     code, out, _ = _cli(["grad", f"{path}:f", "--check-finite"])
-    assert code == 0 and "_check_finite(" in out and "--check-finite" in out.splitlines()[1]
+    assert (
+        code == 0
+        and "_check_finite(" in out
+        and "--check-finite" in out.splitlines()[1]
+    )

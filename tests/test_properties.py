@@ -36,7 +36,9 @@ def _check_module_text(code: str) -> None:
     assert format_code(code) == code
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            assert all(a.name in ("math", "numpy") for a in node.names), ast.unparse(node)
+            assert all(a.name in ("math", "numpy") for a in node.names), ast.unparse(
+                node
+            )
         assert not isinstance(node, ast.ImportFrom), ast.unparse(node)
 
 
@@ -84,7 +86,9 @@ def test_random_scalar_program_gradients(prog: Program, data: st.DataObject) -> 
     value, grads = getattr(gen, f"{prog.name}_value_and_grad")(*args)
     direct = bwd(1.0, cache)
     assert value == out
-    np.testing.assert_array_equal(np.asarray(grads, dtype=float), np.asarray(direct, dtype=float))
+    np.testing.assert_array_equal(
+        np.asarray(grads, dtype=float), np.asarray(direct, dtype=float)
+    )
     COUNTS["checked"] += 1
 
 
@@ -120,7 +124,9 @@ def test_random_array_program_gradients(prog: Program, seed: int) -> None:
     np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9)
 
     wrt = prog.wrt or list(prog.params)
-    report = check_gradients(user, (fwd, bwd), prog.params, point, wrt, prog.name, seed % 1000)
+    report = check_gradients(
+        user, (fwd, bwd), prog.params, point, wrt, prog.name, seed % 1000
+    )
     assert report.ok, report.summary()
 
     grads = bwd(np.ones(np.shape(out)), cache)

@@ -30,14 +30,24 @@ def test_golden_case(path):
     func = None if path.stem != "neuron" else "neuron"
     got = generate(source, name, func, command=f"codegen grad {name}:{func or 'f'}")
     if got != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), got.splitlines(True)))
-        pytest.fail(f"golden case {name} differs; review, then update the case:\n{diff}")
+        diff = "".join(
+            difflib.unified_diff(expected.splitlines(True), got.splitlines(True))
+        )
+        pytest.fail(
+            f"golden case {name} differs; review, then update the case:\n{diff}"
+        )
 
 
 def test_neuron_reads_like_the_lecture():
     _, expected = _split(ROOT / "tests" / "cases" / "neuron.py")
-    backward = expected.split("def neuron_backward")[1].split("def neuron_value_and_grad")[0]
-    lines = [ln.strip() for ln in backward.splitlines() if "=" in ln and not ln.strip().startswith("#")]
+    backward = expected.split("def neuron_backward")[1].split(
+        "def neuron_value_and_grad"
+    )[0]
+    lines = [
+        ln.strip()
+        for ln in backward.splitlines()
+        if "=" in ln and not ln.strip().startswith("#")
+    ]
     assert lines[1:] == [
         "grad_s3 = grad_L * (1 - L) * L",
         "grad_w2 = grad_s3",
@@ -64,8 +74,16 @@ def test_output_is_identical_across_hash_seeds():
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         proc = subprocess.run(
-            [sys.executable, "-m", "codegen", "grad", str(ROOT / "tests" / "cases" / "fanout.py") + ":f"],
-            capture_output=True, env=env, check=True,
+            [
+                sys.executable,
+                "-m",
+                "codegen",
+                "grad",
+                str(ROOT / "tests" / "cases" / "fanout.py") + ":f",
+            ],
+            capture_output=True,
+            env=env,
+            check=True,
         )
         outputs.add(proc.stdout)
     assert len(outputs) == 1

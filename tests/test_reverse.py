@@ -23,7 +23,9 @@ def test_double_accumulates():
 
 
 def test_fan_out_through_two_branches():
-    _, g, code = build("def f(x):\n    a = 2 * x\n    b = 3 * x\n    y = a + b\n    return y\n")
+    _, g, code = build(
+        "def f(x):\n    a = 2 * x\n    b = 3 * x\n    y = a + b\n    return y\n"
+    )
     assert g.f_value_and_grad(1.0) == (5.0, 5.0)
     backward = code.split("def f_backward")[1].split("def f_value_and_grad")[0]
     assert backward.count("grad_x +=") == 1
@@ -55,22 +57,28 @@ def test_wrt_selects_and_orders_gradients():
 
 
 def test_only_values_that_depend_on_wrt_get_gradients():
-    _, _, code = build("def f(x, y):\n    a = y * y\n    z = x * a\n    return z\n", wrt=["x"])
+    _, _, code = build(
+        "def f(x, y):\n    a = y * y\n    z = x * a\n    return z\n", wrt=["x"]
+    )
     assert "grad_a" not in code and "grad_y" not in code
 
 
 def test_parameters_come_before_intermediates_as_in_the_lecture():
     fn = Function(
-        "f", (Param("s2"), Param("w2")),
+        "f",
+        (Param("s2"), Param("w2")),
         (Assign("s3", "add", (Var("s2"), Var("w2")), (), LOC, "s3 = s2 + w2"),),
         "s3",
     )
     bwd = reverse(fn)
     assert [s.grad for s in bwd.blocks[0].steps] == ["grad_s2", "grad_w2"]
     fn2 = Function(
-        "f", (Param("w2"),),
-        (Assign("s2", "mul", (Var("w2"), Const("2")), (), LOC, "s2 = w2 * 2"),
-         Assign("s3", "add", (Var("s2"), Var("w2")), (), LOC, "s3 = s2 + w2")),
+        "f",
+        (Param("w2"),),
+        (
+            Assign("s2", "mul", (Var("w2"), Const("2")), (), LOC, "s2 = w2 * 2"),
+            Assign("s3", "add", (Var("s2"), Var("w2")), (), LOC, "s3 = s2 + w2"),
+        ),
         "s3",
     )
     assert [s.grad for s in reverse(fn2).blocks[0].steps] == ["grad_w2", "grad_s2"]

@@ -54,9 +54,20 @@ def test_every_scalar_rule_has_a_scalar_case():
     scalar = {
         op
         for op, r in RULES.items()
-        if r.diff and not r.helper and "np." not in math_forward[op] and "@" not in math_forward[op]
+        if r.diff
+        and not r.helper
+        and "np." not in math_forward[op]
+        and "@" not in math_forward[op]
     }
-    assert scalar <= covered | {"log1p", "square", "clip", "getitem", "gather", "setitem", "unbroadcast"}
+    assert scalar <= covered | {
+        "log1p",
+        "square",
+        "clip",
+        "getitem",
+        "gather",
+        "setitem",
+        "unbroadcast",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,10 @@ CASES: dict[str, tuple[str, dict]] = {
     "sum": ("out = np.sum(x * x, axis=1)", {"x": (3, 4)}),
     "sum_all": ("out = np.sum(x * x)", {"x": (3, 4)}),
     "vdot": ("out = np.vdot(x, b) * np.vdot(x, x)", {"x": (3, 4), "b": (3, 4)}),
-    "cumsum": ("out = np.cumsum(x, axis=1) * x + x.cumsum(axis=0) + np.cumsum(x)[3]", {"x": (3, 4)}),
+    "cumsum": (
+        "out = np.cumsum(x, axis=1) * x + x.cumsum(axis=0) + np.cumsum(x)[3]",
+        {"x": (3, 4)},
+    ),
     "sum_keepdims": ("out = x.sum(axis=0, keepdims=True) * x", {"x": (3, 4)}),
     "sum_tuple": ("out = np.sum(a * a, axis=(0, 2))", {"a": (2, 3, 4)}),
     "sum_positional_axis": ("out = np.sum(x, 1)", {"x": (3, 4)}),
@@ -59,10 +62,16 @@ CASES: dict[str, tuple[str, dict]] = {
     "matmul_batched": ("out = np.matmul(a, w)", {"a": (2, 3, 4), "w": (4, 2)}),
     "dot_method": ("out = x.dot(w)", {"x": (3, 4), "w": (4, 2)}),
     "outer": ("out = np.outer(v, u)", {"v": (4,), "u": (3,)}),
-    "tensordot": ("out = np.tensordot(a, c, axes=([1, 2], [0, 1]))", {"a": (2, 3, 4), "c": (3, 4, 2)}),
+    "tensordot": (
+        "out = np.tensordot(a, c, axes=([1, 2], [0, 1]))",
+        {"a": (2, 3, 4), "c": (3, 4, 2)},
+    ),
     "tensordot_int": ("out = np.tensordot(x, w, axes=1)", {"x": (3, 4), "w": (4, 2)}),
     "einsum": ('out = np.einsum("ij,jk->ik", x, w)', {"x": (3, 4), "w": (4, 2)}),
-    "einsum_conv": ('out = np.einsum("nchw,fc->nfhw", a, w)', {"a": (2, 4, 3, 2), "w": (3, 4)}),
+    "einsum_conv": (
+        'out = np.einsum("nchw,fc->nfhw", a, w)',
+        {"a": (2, 4, 3, 2), "w": (3, 4)},
+    ),
     "transpose": ("out = x.T @ x", {"x": (3, 4)}),
     "transpose_axes": ("out = np.transpose(a, (2, 0, 1))", {"a": (2, 3, 4)}),
     "transpose_method": ("out = a.transpose(1, 2, 0)", {"a": (2, 3, 4)}),
@@ -71,17 +80,26 @@ CASES: dict[str, tuple[str, dict]] = {
     "expand_dims": ("out = np.expand_dims(b, 0) * x", {"b": (4,), "x": (3, 4)}),
     "squeeze": ("out = np.squeeze(c)", {"c": (3, 1)}),
     "broadcast_to": ("out = np.broadcast_to(b, (3, 4))", {"b": (4,)}),
-    "concatenate": ("out = np.concatenate([x, x * 2, w], axis=1)", {"x": (3, 4), "w": (3, 2)}),
+    "concatenate": (
+        "out = np.concatenate([x, x * 2, w], axis=1)",
+        {"x": (3, 4), "w": (3, 2)},
+    ),
     "stack": ("out = np.stack([v, u * v], axis=1)", {"v": (4,), "u": (4,)}),
     "getitem": ("out = x[1:, ::2]", {"x": (3, 4)}),
     "getitem_newaxis": ("out = b[:, None] * v[np.newaxis, :]", {"b": (3,), "v": (4,)}),
-    "gather": ("N = x.shape[0]\n    out = x[np.arange(N), y]", {"x": (3, 4), "y": "int:4"}),
+    "gather": (
+        "N = x.shape[0]\n    out = x[np.arange(N), y]",
+        {"x": (3, 4), "y": "int:4"},
+    ),
     "gather_repeated": ("out = v[np.arange(4) * 0] * v", {"v": (4,)}),
     "setitem": (
         "N = x.shape[0]\n    m = x * 2\n    m[np.arange(N), y] = 0\n    out = m * x",
         {"x": (3, 4), "y": "int:4"},
     ),
-    "setitem_value": ("m = x * 1\n    m[0, 1:3] = b\n    out = m * m", {"x": (3, 4), "b": (2,)}),
+    "setitem_value": (
+        "m = x * 1\n    m[0, 1:3] = b\n    out = m * m",
+        {"x": (3, 4), "b": (2,)},
+    ),
     "setitem_augmented": (
         "N = x.shape[0]\n    s = x * 1\n    s[np.arange(N), y] -= 1.0\n    out = s * s",
         {"x": (3, 4), "y": "int:4"},
@@ -94,22 +112,35 @@ CASES: dict[str, tuple[str, dict]] = {
         "out = np.lib.stride_tricks.sliding_window_view(a, (2, 3), axis=(1, 2))",
         {"a": (2, 4, 5)},
     ),
-    "sliding_window_view_1d": ("out = np.lib.stride_tricks.sliding_window_view(v, 3)", {"v": (6,)}),
+    "sliding_window_view_1d": (
+        "out = np.lib.stride_tricks.sliding_window_view(v, 3)",
+        {"v": (6,)},
+    ),
     "strided_windows": (
         "out = np.lib.stride_tricks.sliding_window_view(a, (2, 3), axis=(1, 2))[:, ::2, 1::2]",
         {"a": (2, 6, 8)},
     ),
     "strided_windows_reversed": (
-        "out = np.lib.stride_tricks.sliding_window_view(v, 2)[::-1] * v[:5, None]", {"v": (6,)},
+        "out = np.lib.stride_tricks.sliding_window_view(v, 2)[::-1] * v[:5, None]",
+        {"v": (6,)},
     ),
-    "pool_max": ("N = x.shape[0]\n    out = x.reshape(N, 2, 2, 3).max(axis=(1, 3))", {"x": (2, 12)}),
-    "pool_max_keepdims": ("out = x.reshape(3, 2, 2).max(axis=2, keepdims=True)", {"x": (3, 4)}),
+    "pool_max": (
+        "N = x.shape[0]\n    out = x.reshape(N, 2, 2, 3).max(axis=(1, 3))",
+        {"x": (2, 12)},
+    ),
+    "pool_max_keepdims": (
+        "out = x.reshape(3, 2, 2).max(axis=2, keepdims=True)",
+        {"x": (3, 4)},
+    ),
     "pool_max_windows": (
         "out = np.lib.stride_tricks.sliding_window_view(x, (2, 2)).max(axis=(-2, -1))",
         {"x": (3, 4)},
     ),
     "pool_mean": ("out = x.reshape(3, 2, 2).mean(axis=-1)", {"x": (3, 4)}),
-    "pool_sum": ("N, D = x.shape\n    out = np.sum(x.reshape(N, D // 2, 2), axis=(1, 2))", {"x": (3, 4)}),
+    "pool_sum": (
+        "N, D = x.shape\n    out = np.sum(x.reshape(N, D // 2, 2), axis=(1, 2))",
+        {"x": (3, 4)},
+    ),
 }
 
 
@@ -120,7 +151,9 @@ def _annotation(shape) -> str:
 
 
 def _source(body: str, params: dict, annotate: bool = True) -> str:
-    sig = ", ".join(f"{p}: {_annotation(s)}" if annotate else p for p, s in params.items())
+    sig = ", ".join(
+        f"{p}: {_annotation(s)}" if annotate else p for p, s in params.items()
+    )
     return (
         "from __future__ import annotations\n\nimport numpy as np\n\n\n"
         "def sigmoid(a):\n    return 1 / (1 + np.exp(-a))\n\n\n"
@@ -161,7 +194,9 @@ def test_array_rule_matches_central_differences(case, annotate):
     for trial in range(2):
         point = _point(params, rng)
         pair = (generated.f_forward, generated.f_backward)
-        report = check_gradients(forward.f, pair, list(params), point, wrt, case, seed=trial)
+        report = check_gradients(
+            forward.f, pair, list(params), point, wrt, case, seed=trial
+        )
         assert report.ok, report.summary() + "\n" + code
 
 
@@ -173,7 +208,9 @@ def test_matmul_with_known_ranks_reads_like_the_math():
 
 
 def test_returned_gradients_never_alias_each_other_or_the_seed():
-    _, generated, _ = build(_source("out = x + w", {"x": (3,), "w": (3,)}), "f", ["x", "w"])
+    _, generated, _ = build(
+        _source("out = x + w", {"x": (3,), "w": (3,)}), "f", ["x", "w"]
+    )
     g = np.ones(3)
     _, cache = generated.f_forward(np.zeros(3), np.zeros(3))
     gx, gw = generated.f_backward(g, cache)
@@ -192,7 +229,10 @@ def test_fan_out_of_arrays_accumulates_out_of_place():
 
 
 def test_float32_stays_float32_through_the_max_shift():
-    src = _source("s = x - np.max(x, axis=1, keepdims=True)\n    out = np.sum(s * s)", {"x": (3, 4)})
+    src = _source(
+        "s = x - np.max(x, axis=1, keepdims=True)\n    out = np.sum(s * s)",
+        {"x": (3, 4)},
+    )
     _, generated, _ = build(src, "f", ["x"])
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     _, grad = generated.f_value_and_grad(x)

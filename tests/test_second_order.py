@@ -24,10 +24,15 @@ def _hvp_source(generated: str) -> str:
     body = generated.split("def f_value_and_grad(x):")[1]
     body = re.sub(r'^    """.*?"""\n', "", body, count=1, flags=re.S)
     lines = [ln for ln in body.splitlines() if not ln.strip().startswith("return ")]
-    helpers = generated.split("def f_forward")[0].split('"""\n\nimport numpy as np\n')[1]
+    helpers = generated.split("def f_forward")[0].split('"""\n\nimport numpy as np\n')[
+        1
+    ]
     return (
-        PRELUDE + helpers.strip() + "\n\n\ndef hvp(x, v):\n"
-        + "\n".join(lines).rstrip() + "\n    hv = np.sum(grad_x * v)\n    return hv\n"
+        PRELUDE
+        + helpers.strip()
+        + "\n\n\ndef hvp(x, v):\n"
+        + "\n".join(lines).rstrip()
+        + "\n    hv = np.sum(grad_x * v)\n    return hv\n"
     )
 
 
@@ -45,7 +50,12 @@ def test_backward_of_the_backward_gives_hessian_vector_products(kind):
     hessian_diag = 2 * sech2 - 2 * x * np.tanh(x) * sech2
     assert np.allclose(hv, hessian_diag * v, rtol=1e-12, atol=1e-12)
     forward = module_from_source(hvp_src, "hvp_forward")
-    report = check_gradients(forward.hvp, (mod.hvp_forward, mod.hvp_backward), ["x", "v"],
-                             {"x": x, "v": v}, ["x"], "hvp")
+    report = check_gradients(
+        forward.hvp,
+        (mod.hvp_forward, mod.hvp_backward),
+        ["x", "v"],
+        {"x": x, "v": v},
+        ["x"],
+        "hvp",
+    )
     assert report.ok, report.summary()
-

@@ -61,6 +61,7 @@ def _bias_off(ref):
     def wrong(dout, cache):
         dx, dw, db = ref(dout, cache)
         return dx, dw, 1.01 * db
+
     return wrong
 
 
@@ -72,6 +73,7 @@ def _flipped_filter(ref):
     def wrong(dout, cache):  # convolution and correlation mixed up
         dx, dw, db = ref(dout, cache)
         return dx, dw[:, :, ::-1, ::-1], db
+
     return wrong
 
 
@@ -82,14 +84,26 @@ def _average_pool(ref):  # the 2x2 average pool's gradient, not the max pool's
 WRONG = [
     ("train_mlp", "relu_backward", _pass_through, "relu_backward, gradient of x"),
     ("train_mlp", "affine_backward", _bias_off, "affine_backward, gradient of b"),
-    ("train_mlp", "softmax_loss_backward", _doubled, "softmax_loss_backward, gradient of x"),
+    (
+        "train_mlp",
+        "softmax_loss_backward",
+        _doubled,
+        "softmax_loss_backward, gradient of x",
+    ),
     ("train_cnn", "conv_backward", _flipped_filter, "conv_backward, gradient of w"),
-    ("train_cnn", "max_pool_backward", _average_pool, "max_pool_backward, gradient of x"),
+    (
+        "train_cnn",
+        "max_pool_backward",
+        _average_pool,
+        "max_pool_backward, gradient of x",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "attr", "wrong", "message"), WRONG)
-def test_a_wrong_kernel_stops_training(load, monkeypatch, capsys, name, attr, wrong, message):
+def test_a_wrong_kernel_stops_training(
+    load, monkeypatch, capsys, name, attr, wrong, message
+):
     script = load(name)
     monkeypatch.setattr(script, attr, wrong(getattr(script, attr)))
     assert script.T.main(script.MODEL, SHORT) == 1
@@ -126,7 +140,8 @@ def test_the_check_compares_against_the_examples_forward(load):
 
     bad = t.Kernel(k.name, doubled, k.backward, k.args, k.wrt)
     assert t.check_kernel(bad, t.load_forward("affine")) == [
-        "affine_forward does not match examples/affine.py"]
+        "affine_forward does not match examples/affine.py"
+    ]
     assert t.check_kernel(k, t.load_forward("affine")) == []
 
 
@@ -157,12 +172,26 @@ def test_the_split_is_fixed_and_stratified(load):
 def test_the_command_prints_a_summary_and_writes_the_plot(tmp_path, name):
     png = tmp_path / "plot.png"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--epochs", "2",
-         "--train-size", "100", "--plot", str(png)],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            str(ROOT / "examples" / f"{name}.py"),
+            "--epochs",
+            "2",
+            "--train-size",
+            "100",
+            "--plot",
+            str(png),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "gradient check passed" in run.stderr
     assert "epoch 2/2" in run.stderr  # the progress bar
     summary = run.stdout.strip().splitlines()
-    assert len(summary) == 1 and summary[0].startswith(f"{name.split('_')[1]}: test accuracy ")
+    assert len(summary) == 1 and summary[0].startswith(
+        f"{name.split('_')[1]}: test accuracy "
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

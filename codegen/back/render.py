@@ -124,7 +124,7 @@ def _release(bwd: Backward) -> str:
     does not read, so the flat value-and-grad holds no more memory than needed."""
     if bwd.lib != "np":
         return ""
-    keep = set(bwd.cache) | {bwd.fn.result} | {p.name for p in bwd.fn.params}
+    keep = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
     dead = [s.target for s in bwd.forward if s.target not in keep]
     return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
 
@@ -137,6 +137,8 @@ def _docstring(*paragraphs: str) -> str:
 
 def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
     """Docstrings of the backward and of the value-and-grad function."""
+    if bwd.fn.outputs:
+        return _docs_several(bwd, grads_doc, many)
     name, result, seed = bwd.fn.name, bwd.fn.result, bwd.seed
     shaped = f" (shaped like {result})" if bwd.lib == "np" else ""
     order = ", in that order" if many else ""
@@ -155,6 +157,26 @@ def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
     vag = _docstring(
         f"Return ({result}, grads): the forward, then the flat backward.",
         f"{seeded} grads is {grads_doc}.",
+    )
+    return backward, vag
+
+
+def _docs_several(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
+    """The docstrings of a function with several outputs (``return a, b``)."""
+    name, results, seeds = bwd.fn.name, bwd.fn.results, bwd.seeds
+    pairs = ", ".join(f"`{s}` for {r}" for s, r in zip(seeds, results, strict=True))
+    order = ", in that order" if many else ""
+    backward = _docstring(
+        f"Backpropagate the gradients of a loss with respect to each output "
+        f"({pairs}) through `{name}`; `cache` comes from `{name}_forward`.",
+        f"Returns {grads_doc}{order}.",
+    )
+    outs = _tuple_text(list(results))
+    total = " + ".join(f"sum({r})" for r in results)
+    vag = _docstring(
+        f"Return ({outs}, grads): the forward, then the flat backward.",
+        f"Every output's gradient is seeded with ones: grads ({grads_doc}) are "
+        f"the gradients of {total}.",
     )
     return backward, vag
 
@@ -228,18 +250,22 @@ def _result(bwd: Backward) -> str:
 
 
 def _returned(bwd: Backward) -> str:
-    """What `f_forward` returns: the result, or a copy of it when it may share
+    """What `f_forward` returns: each output, or a copy of it when it may share
     memory with the cache (it is cached itself, or a view of an array), so a
-    caller's in-place update of the output never changes what the backward
+    caller's in-place update of an output never changes what the backward
     reads."""
-    result = bwd.fn.result
-    if bwd.lib != "np":
-        return result
-    producer = next((s for s in bwd.forward if s.target == result), None)
-    view = producer is not None and RULES[producer.op].view_result
-    if result in bwd.cache or (view and bwd.cache):
-        return f"np.copy({result})"
-    return result
+    out = []
+    for result in bwd.fn.results:
+        producer = next((s for s in bwd.forward if s.target == result), None)
+        view = producer is not None and RULES[producer.op].view_result
+        shares = result in bwd.cache or (view and bool(bwd.cache))
+        out.append(f"np.copy({result})" if bwd.lib == "np" and shares else result)
+    return _tuple_text(out)
+
+
+def _tuple_text(items: Sequence[str]) -> str:
+    """``a`` for one item, ``(a, b)`` for several."""
+    return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
 
 
 def _imports(mods: Iterable[str]) -> list[str]:
@@ -277,6 +303,12 @@ def render(
     cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
     cache = _names(bwd.cache)
     cache_target = _grouped(bwd.cache)
+    seeds = bwd.seeds or (bwd.seed,)
+    results = bwd.fn.results
+    seed_lines = [
+        f"{s} = np.ones_like({r})" if lib == "np" else f"{s} = 1.0"
+        for s, r in zip(seeds, results, strict=True)
+    ]
     seed_value = f"np.ones_like({bwd.fn.result})" if lib == "np" else "1.0"
     mods, used = _uses(bwd, check_finite)
     helpers = sorted(used)
@@ -292,10 +324,11 @@ def render(
             p.name if p.default is None else f"{p.name}={p.default}"
             for p in bwd.fn.params
         ),
-        result=bwd.fn.result,
+        result=_tuple_text(results),
         returned=_returned(bwd),
-        seed=bwd.seed,
+        seed=", ".join(seeds),
         seed_value=seed_value,
+        seed_lines=seed_lines,
         lib=lib,
         params=", ".join(p.name for p in bwd.fn.params),
         forward=forward,

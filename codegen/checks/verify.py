@@ -109,11 +109,25 @@ def _entries(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[int
     return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in sorted(flat)]
 
 
-def _phi(forward: Callable[..., Any], seed: Any) -> Callable[..., float]:
+def _phi(forward: Callable[..., Any], seeds: Sequence[Any]) -> Callable[..., float]:
+    """The scalar sum over outputs of sum(output * seed): its gradient is what
+    the backward computes from those seeds."""
+
     def phi(*args: Any) -> float:
-        return float(np.sum(np.asarray(forward(*args), dtype=float) * seed))
+        out = forward(*args)
+        outs = out if len(seeds) > 1 else (out,)
+        return float(
+            sum(
+                np.sum(np.asarray(o, dtype=float) * s)
+                for o, s in zip(outs, seeds, strict=True)
+            )
+        )
 
     return phi
+
+
+def _upstream(out: Any, rng: np.random.Generator) -> Any:
+    return 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
 
 
 def _numeric(
@@ -174,11 +188,12 @@ def check_gradients(
         raise VerificationError(
             f"{func}: the generated forward refuses the point: {exc}"
         ) from None
-    upstream: Any = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
-    grads = f_backward(upstream, cache)
+    several = isinstance(out, tuple)
+    seeds = [_upstream(o, rng) for o in out] if several else [_upstream(out, rng)]
+    grads = f_backward(*seeds, cache)
     grads = (grads,) if len(wrt) == 1 else tuple(grads)
     _, cache2 = f_forward(*args)
-    grads2 = f_backward(2 * upstream, cache2)
+    grads2 = f_backward(*(2 * s for s in seeds), cache2)
     grads2 = (grads2,) if len(wrt) == 1 else tuple(grads2)
     report = Report(func, dict(point))
     report.linear = all(
@@ -190,7 +205,7 @@ def check_gradients(
         )
         for g1, g2 in zip(grads, grads2, strict=True)
     )
-    phi = _phi(forward, upstream)
+    phi = _phi(forward, seeds)
     for name, grad in zip(wrt, grads, strict=True):
         i = list(params).index(name)
         shape = np.shape(args[i])

@@ -105,7 +105,7 @@ class Function:
     params: tuple[Param, ...]
     #: Primitive steps in source (topological) order.
     body: tuple[Assign, ...]
-    #: The name the function returns.
+    #: The name the function returns (its first output).
     result: str
     #: Module import lines the forward relies on (``import numpy as np``).
     imports: tuple[str, ...] = ()
@@ -119,3 +119,10 @@ class Function:
     array: bool = False
     #: Module-level numeric constants the body reads, as (name, literal).
     constants: tuple[tuple[str, str], ...] = ()
+    #: Every output of ``return a, b``, in order; empty for one output.
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def results(self) -> tuple[str, ...]:
+        """The names the function returns: its outputs, or just `result`."""
+        return self.outputs or (self.result,)

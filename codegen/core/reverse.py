@@ -78,7 +78,7 @@ class Backward:
     forward: tuple[ir.Assign, ...]
     #: Names the backward reads from the forward pass.
     cache: tuple[str, ...]
-    #: Name of the incoming gradient of the result (``grad_L``).
+    #: Name of the incoming gradient of the (first) result (``grad_L``).
     seed: str
     #: Gradient blocks, last forward statement first.
     blocks: tuple[Block, ...]
@@ -91,6 +91,9 @@ class Backward:
     #: Returned gradients that may share memory with another array (the
     #: upstream gradient, another gradient, a broadcast view): returned copied.
     shared: tuple[str, ...] = ()
+    #: The incoming gradient of every output, in order (``grad_next_h``,
+    #: ``grad_next_c``); one name for a single output.
+    seeds: tuple[str, ...] = ()
 
 
 def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
@@ -106,7 +109,7 @@ def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
 
 def _reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
     """(names the result needs at all, names with a differentiable path to it)."""
-    needed, reaches = {fn.result}, {fn.result}
+    needed, reaches = set(fn.results), set(fn.results)
     for step in reversed(fn.body):
         targets = {step.target, *step.extra_targets}
         if targets & needed:
@@ -173,11 +176,12 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     live = active & reaches
     forward = tuple(s for s in fn.body if ({s.target, *s.extra_targets} & needed))
     namer = _Namer(fn.user_names | {s.target for s in fn.body} | set(params))
-    seed = namer.grad(fn.result)
+    seeds = tuple(namer.grad(r) for r in fn.results)
+    seed = seeds[0]
     ctx = _Context(lib, namer, ranks(fn) if lib == "np" else {})
     ctx.shape = shapes(fn) if lib == "np" else {}
     ctx.params = params
-    has_grad = {fn.result} if fn.result in live else set()
+    has_grad = {r for r in fn.results if r in live}
     fresh: dict[str, bool] = {}
     blocks: list[Block] = []
     param_set = set(params)
@@ -245,6 +249,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
         dict(namer.names),
         lib,
         shared,
+        seeds,
     )
 
 

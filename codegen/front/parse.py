@@ -105,6 +105,8 @@ class _Builder(ArrayExpressions):
     def __init__(self, mod: _Module, prefix: str = "", depth: int = 0) -> None:
         self.mod = mod
         self.prefix = prefix
+        #: The outputs of ``return a, b`` (empty for one output).
+        self.several: tuple[str, ...] = ()
         self.depth = depth
         self.steps: list[ir.Assign] = []
         self.env: dict[str, ir.Operand] = {}
@@ -365,15 +367,44 @@ class _Builder(ArrayExpressions):
         if ret.value is None:
             raise self.mod.error("'return' needs a value", ret)
         if isinstance(ret.value, cst.Tuple):
-            raise self.mod.error(
-                "returning several values is not supported",
-                ret.value,
-                "return one scalar loss or one array; write one function per output",
-            )
+            if self.prefix:  # a helper: its caller takes one value
+                raise self.mod.error(
+                    "a helper returning several values is not supported",
+                    ret.value,
+                    "return one value from a helper; call one helper per value",
+                )
+            return self.outputs(ret.value)
         self.display = "out"
         if isinstance(ret.value, cst.Name):
             return self.expr(ret.value)
         return self.expr(ret.value, self.fresh("out"))
+
+    def outputs(self, value: cst.Tuple) -> ir.Operand:
+        """``return a, b``: the function has several outputs (cs231n's
+        ``return next_h, next_c``); each is a name, bound once, returned once."""
+        names: list[str] = []
+        for k, el in enumerate(value.elements):
+            self.display = f"out{k}"
+            operand = (
+                self.expr(el.value)
+                if isinstance(el.value, cst.Name)
+                else self.expr(el.value, self.fresh(f"out{k}"))
+            )
+            if not isinstance(operand, ir.Var):
+                raise self.mod.error(
+                    "an output is a constant: nothing to differentiate", el.value
+                )
+            if operand.name in names:
+                raise self.mod.error(
+                    f"'{operand.name}' is returned twice",
+                    el.value,
+                    "return each value once",
+                )
+            names.append(operand.name)
+        if len(names) == 1:
+            return ir.Var(names[0])
+        self.several = tuple(names)
+        return ir.Var(names[0])
 
     # ----- expressions -----
 
@@ -779,6 +810,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         params=tuple(params),
         body=tuple(b.steps),
         result=result.name,
+        outputs=b.several,
         imports=tuple(mod.imports),
         doc=doc,
         filename=filename,

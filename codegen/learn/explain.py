@@ -413,7 +413,8 @@ def explain_source(
     _check_names(fn, shapes, "--shape")
     bwd = reverse(fn, wrt)
     point, ns, forward = _evaluate(bwd, source, at, shapes, seed)
-    ns[bwd.seed] = _unit_like(ns[fn.result])
+    for upstream, result in zip(bwd.seeds or (bwd.seed,), fn.results, strict=True):
+        ns[upstream] = _unit_like(ns[result])  # every output seeded with ones
     try:
         backward = _run_backward(bwd, ns)
     except _StepFailed as err:
