@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core.passes import (
+    accumulate_in_place,
     cache_shapes,
     fuse_sum_of_squares,
     scalar_floats,
@@ -46,7 +47,7 @@ def generate(
         CodegenError: the input is not supported (located, with a hint).
     """
     fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
-    bwd = cache_shapes(reverse(fn, wrt))
+    bwd = accumulate_in_place(cache_shapes(reverse(fn, wrt)))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

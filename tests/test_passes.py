@@ -125,3 +125,34 @@ def test_unannotated_or_array_code_stays_numpy():
     ):
         src = f"import numpy as np\n\ndef f({sig}):\n    return {body}\n"
         assert scalar_floats(parse(src, "t.py", "f")).array
+
+
+def test_accumulation_into_an_array_the_backward_made_is_in_place():
+    src = (
+        "from __future__ import annotations\nfrom typing import TYPE_CHECKING\n"
+        "import numpy as np\n\nif TYPE_CHECKING:\n    from jaxtyping import Float\n\n"
+        'def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "D M"],'
+        ' v: Float[np.ndarray, "D M"]):\n'
+        "    h = x @ w\n    return np.sum(h * h) + np.sum(x @ v)\n"
+    )
+    _, generated, code = build(src, "f")
+    assert "grad_x += " in code  # grad_x first holds g @ w.T, a new array
+    rng = np.random.default_rng(0)
+    x, w, v = (
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((3, 4)),
+        rng.standard_normal((3, 4)),
+    )
+    _, (gx, gw, gv) = generated.f_value_and_grad(x, w, v)
+    h = x @ w
+    assert np.allclose(gx, 2 * h @ w.T + np.ones((2, 4)) @ v.T)
+
+
+def test_accumulation_into_a_view_or_the_seed_stays_out_of_place():
+    src = "import numpy as np\n\ndef f(x):\n    y = x + x * x\n    return y\n"
+    _, generated, code = build(src, "f")
+    assert "+=" not in code.split("def f_backward")[1].split("def f_value_and_grad")[0]
+    seed = np.ones(3)
+    y, cache = generated.f_forward(np.arange(3.0))
+    g = generated.f_backward(seed, cache)
+    assert np.array_equal(seed, np.ones(3)) and np.allclose(g, 1 + 2 * np.arange(3.0))

@@ -82,6 +82,8 @@ def _backward_lines(
         for gs in block.steps:
             if not gs.accumulate:
                 lines.append(f"{gs.grad} = {E.show(gs.expr)}")
+            elif gs.in_place:  # an array the backward made: nothing else sees it
+                lines.append(f"{gs.grad} += {E.show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
                 total = E.BinOp("+", E.Name(gs.grad), gs.expr)
                 lines.append(f"{gs.grad} = {E.show(total)}")

@@ -8,6 +8,9 @@
 * `scalar_floats` (forward IR): a function written with ``np.exp`` whose
   parameters are all annotated ``float`` (or ``int``) is scalar code: it is
   generated as a ``math`` module, as fast as hand-written Python floats;
+* `accumulate_in_place` (backward IR): ``grad_a = grad_a + c`` becomes
+  ``grad_a += c`` where grad_a holds a new array the backward made itself
+  (a product, a matmul, a scatter), so the sum needs no new array;
 * `cache_shapes` (backward IR): a forward array the backward reads only for
   its shape is cached as its shape, so the cache (and the flat
   value-and-grad) no longer holds the array.
@@ -125,6 +128,57 @@ def _is_square(s: ir.Assign) -> bool:
     return s.op == "square"
 
 
+#: Calls whose result is a new, writable array (never a view or an input).
+_FRESH_CALLS = {
+    ("np", "einsum"),
+    ("np", "outer"),
+    ("np", "where"),
+    ("np", "zeros"),
+    (None, "_scatter"),
+    (None, "_scatter_add"),
+    (None, "_setitem"),
+    (None, "_unwindow"),
+    (None, "_pool_route"),
+}
+
+
+def _fresh(e: E.Expr) -> bool:
+    """True when `e` certainly evaluates to a new writable array or a number."""
+    if isinstance(e, E.BinOp):
+        return True  # x * y, g @ w.T: a new array (or a number)
+    if isinstance(e, E.Unary) and e.op == "-":
+        return True
+    if isinstance(e, E.Call):
+        f = e.func
+        if isinstance(f, E.Name):
+            return (None, f.id) in _FRESH_CALLS
+        if isinstance(f, E.Attr) and isinstance(f.value, E.Name):
+            return (f.value.id, f.attr) in _FRESH_CALLS
+    return False
+
+
+def accumulate_in_place(bwd: Backward) -> Backward:
+    """Mark accumulations into a gradient whose first value the backward
+    allocated itself as in place. Every contribution has been summed to the
+    gradient's shape already, and no other name can hold that array while it
+    is accumulated (it is read only once complete), so ``+=`` changes nothing
+    the caller or another gradient sees."""
+    if bwd.lib != "np":
+        return bwd
+    owned: dict[str, bool] = {}
+    blocks = []
+    for block in bwd.blocks:
+        steps = []
+        for gs in block.steps:
+            if not gs.accumulate:
+                owned[gs.grad] = _fresh(gs.expr)
+            elif owned.get(gs.grad):
+                gs = replace(gs, in_place=True)
+            steps.append(gs)
+        blocks.append(replace(block, steps=tuple(steps)))
+    return replace(bwd, blocks=tuple(blocks))
+
+
 def _shape_of(e: E.Expr) -> str | None:
     """The name `e` takes the shape of: ``np.shape(v)`` or ``v.shape``."""
     if (
@@ -224,4 +278,11 @@ def _reads(blocks: Iterable[Block], forward_names: set[str]) -> set[str]:
     return used
 
 
-__all__ = ["share", "fuse_sum_of_squares", "scalar_floats", "cache_shapes", "GradStep"]
+__all__ = [
+    "share",
+    "fuse_sum_of_squares",
+    "scalar_floats",
+    "accumulate_in_place",
+    "cache_shapes",
+    "GradStep",
+]

@@ -52,6 +52,10 @@ class GradStep:
     input: str = ""
     #: The upstream gradient variable (``grad_<step>``).
     upstream: str = ""
+    #: Accumulate in place (``grad += expr``): `grad` holds an array the
+    #: backward allocated itself, which nothing else can see
+    #: (`codegen.core.passes.accumulate_in_place`).
+    in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)
