@@ -13,8 +13,8 @@ import importlib.resources
 from functools import cache
 from pathlib import Path
 
-import codegen.core.prims  # noqa: F401 - declares every primitive
 from codegen.core.primitive import PRIMITIVES, Primitive, bind
+from codegen.core.prims import FAMILIES
 
 __all__ = ["NONDIFF", "RULES", "Primitive", "bind"]
 
@@ -55,6 +55,37 @@ SYMBOLS: dict[str, str] = {op: p.symbol for op, p in RULES.items() if p.symbol}
 RUNTIME_CALLS: dict[str, str] = {
     p.helper: p.op for p in RULES.values() if p.helper is not None
 }
+
+
+def _spellings(p: Primitive) -> list[str]:
+    names = [
+        ("np." + c[len("numpy.") :]) if c.startswith("numpy.") else c for c in p.calls
+    ]
+    names = [n for n in names if not n.startswith("_")]
+    names += [f"x.{m}()" for m in p.methods] + [f"x.{a}" for a in p.attributes]
+    if p.operator:
+        names.insert(0, p.operator)
+    return names
+
+
+def supported_table() -> str:
+    """The README's table of supported primitives, made from the declarations
+    (tests/test_readme.py checks the README holds exactly this text)."""
+    rows = [
+        "| family | spellings | keywords | gradient with respect to |",
+        "|---|---|---|---|",
+    ]
+    for family, ops in FAMILIES.items():
+        for op in ops:
+            p = RULES[op]
+            spelled = _spellings(p)
+            if p.helper or not spelled:
+                continue  # runtime helpers and constructs: the prose above says
+            grads = ", ".join(f"`{g}`" for g in p.grads) or "none"
+            text = ", ".join(f"`{s}`" for s in spelled)
+            kw = ", ".join(f"`{k}`" for k in p.keywords) or ""
+            rows.append(f"| {family} | {text} | {kw} | {grads} |")
+    return "\n".join(rows) + "\n"
 
 
 def shape_ops(rule: str) -> frozenset[str]:

@@ -1,17 +1,29 @@
 """The primitive declarations, one module per family.
 
 Importing this package declares every primitive into
-`codegen.core.primitive.PRIMITIVES`; the order of the imports is the order of
-the README's table.
+`codegen.core.primitive.PRIMITIVES`; `FAMILIES` records which module (family)
+declared which ops, in import order, for the README's table.
 """
 
-from codegen.core.prims import (  # noqa: F401 - each module declares its primitives
-    arithmetic,
-    elementwise,
-    indexing,
-    linalg,
-    nograd,
-    reductions,
-    shaping,
-    windows,
-)
+from __future__ import annotations
+
+import importlib
+
+from codegen.core.primitive import PRIMITIVES
+
+#: Family title -> the ops its module declares, in declaration order.
+FAMILIES: dict[str, tuple[str, ...]] = {}
+
+for _module, _title in (
+    ("arithmetic", "Arithmetic and routers"),
+    ("elementwise", "Elementwise functions"),
+    ("reductions", "Reductions"),
+    ("linalg", "Linear algebra"),
+    ("shaping", "Shapes"),
+    ("indexing", "Indexing"),
+    ("windows", "Convolution and pooling"),
+    ("nograd", "No gradient"),
+):
+    _before = set(PRIMITIVES)
+    importlib.import_module(f"codegen.core.prims.{_module}")
+    FAMILIES[_title] = tuple(op for op in PRIMITIVES if op not in _before)
