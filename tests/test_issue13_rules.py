@@ -173,3 +173,25 @@ def test_returned_output_never_aliases_the_cache():
     np.maximum(out, 0, out=out)  # an in-place ReLU by the caller
     out[...] = -1.0
     assert np.array_equal(generated.f_backward(np.ones((1, 1, 2, 2)), cache), expected)
+
+
+def test_setitem_of_a_value_with_more_axes():
+    """Item 16: a[:] = y[None] writes a (1, 3) value into a (3,) slice."""
+    check(
+        "def f(x, y):\n    a = x * 1.0\n    a[:] = y[None]\n    return np.sum(a * x)\n",
+        [np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "size"),
+    [
+        ("np.sum(x.reshape((3,)), axis=-1)", 3),
+        ("np.sum(x.reshape(3, 2), axis=(0, 1))", 6),
+        ("np.mean(x.reshape(3, 2), axis=(0, 1))", 6),
+        ("np.max(x.reshape(3, 2), axis=(0, 1))", 6),
+    ],
+)
+def test_reductions_of_every_axis_of_a_reshape(body, size):
+    """Item 17: the pooling path reduces every axis to a number."""
+    check(f"def f(x):\n    return {body}\n", [np.arange(float(size)) * 0.7 - 1.0])
