@@ -195,3 +195,11 @@ def test_setitem_of_a_value_with_more_axes():
 def test_reductions_of_every_axis_of_a_reshape(body, size):
     """Item 17: the pooling path reduces every axis to a number."""
     check(f"def f(x):\n    return {body}\n", [np.arange(float(size)) * 0.7 - 1.0])
+
+
+def test_variable_exponent_zero_at_zero():
+    """Item 9: d/dx x ** y at x = 0, y = 0 is 0 (x ** 0 = 1), not 0 * 0 ** -1."""
+    _, generated, _ = build("def f(x, y):\n    return x ** y\n", "f")
+    assert generated.f_value_and_grad(0.0, 0.0)[1][0] == 0.0
+    value, (gx, gy) = generated.f_value_and_grad(1.5, 2.5)
+    assert np.isclose(gx, 2.5 * 1.5**1.5) and np.isclose(gy, 1.5**2.5 * np.log(1.5))

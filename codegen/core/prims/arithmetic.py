@@ -15,7 +15,10 @@ def _pow_x(f: Facts) -> str | None:
         return "g"
     if y in ("2", "2.0"):
         return "g * 2 * x"
-    return "g * y * x ** (y - 1)"
+    if y is not None:
+        return "g * y * x ** (y - 1)"
+    # a variable exponent may be 0: x ** 0 = 1 has gradient 0, also at x = 0
+    return "g * y * x ** (y - 1 + (y == 0))"
 
 
 def _pow_y(f: Facts) -> str:
