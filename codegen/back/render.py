@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 
 from codegen.core import expr as E
@@ -22,6 +23,11 @@ from codegen.core.rules import RULES, bind, environment, runtime_helpers
 def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
     """The expression one forward step computes, from its primitive's code;
     the step's keywords go to the outer call."""
+    return _forward_expr(step, lib)
+
+
+@lru_cache(maxsize=1 << 16)
+def _forward_expr(step: ir.Assign, lib: str) -> E.Expr:
     rule = RULES[step.op]
     env: dict[str, E.Expr | list[E.Expr]] = {}
     rest: list[E.Expr] = []
@@ -188,8 +194,16 @@ def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     of its lines and off the helpers' own code."""
     exprs: list[E.Expr] = [forward_expr(s, bwd.lib) for s in bwd.forward]
     exprs += [gs.expr for b in bwd.blocks for gs in b.steps]
-    mods: set[str] = set().union(*(E.modules(e) for e in exprs))
-    calls: set[str] = set().union(*(E.helpers(e) for e in exprs))
+    mods: set[str] = set()
+    calls: set[str] = set()
+    for e in exprs:
+        for node in E.walk(e):  # one walk for both: this runs per line
+            if isinstance(node, E.Attr) and isinstance(node.value, E.Name):
+                mods.add(node.value.id)
+            elif isinstance(node, E.Lit):
+                mods |= E.modules(node)
+            elif isinstance(node, E.Call) and isinstance(node.func, E.Name):
+                calls.add(node.func.id)
     if bwd.lib == "np":  # the seed, zeros and copies
         mods.add("np")
     if check_finite:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,19 +235,38 @@ def subst(e: Expr, env: Mapping[str, Expr | Sequence[Expr]]) -> Expr:
             else:
                 items.extend(_spliced((item,), env))
         return Index(subst(e.value, env), tuple(items))
-    values: dict[str, Any] = {
-        f.name: _subst_field(getattr(e, f.name), env)
-        for f in fields(e)  # type: ignore[arg-type]
-    }
-    return type(e)(**values)
+    return _map(e, lambda child: subst(child, env))
 
 
-def _subst_field(value: object, env: Mapping[str, Expr | Sequence[Expr]]) -> object:
-    if isinstance(value, tuple):
-        return tuple(_subst_field(v, env) for v in value)
-    if isinstance(value, str) or value is None:
-        return value
-    return subst(value, env)  # type: ignore[arg-type]
+def _map(e: Expr, f: Callable[[Expr], Expr]) -> Expr:
+    """`e` with `f` applied to each direct sub-expression (a hot path)."""
+    if isinstance(e, (Name, Lit)):
+        return e
+    if isinstance(e, BinOp):
+        return BinOp(e.op, f(e.left), f(e.right))
+    if isinstance(e, Compare):
+        return Compare(e.op, f(e.left), f(e.right))
+    if isinstance(e, Unary):
+        return Unary(e.op, f(e.operand))
+    if isinstance(e, Call):
+        return Call(
+            f(e.func),
+            tuple(f(a) for a in e.args),
+            tuple((k, f(v)) for k, v in e.kwargs),
+        )
+    if isinstance(e, Attr):
+        return Attr(f(e.value), e.attr)
+    if isinstance(e, Index):
+        return Index(f(e.value), tuple(f(i) for i in e.items))
+    if isinstance(e, Tuple):
+        return Tuple(tuple(f(i) for i in e.items))
+    if isinstance(e, List):
+        return List(tuple(f(i) for i in e.items))
+    if isinstance(e, Star):
+        return Star(f(e.value))
+    if isinstance(e, Slice):
+        return Slice(*(None if p is None else f(p) for p in (e.lo, e.hi, e.step)))
+    raise TypeError(f"not an expression node: {e!r}")
 
 
 def _spliced(
@@ -265,19 +283,38 @@ def _spliced(
     return tuple(out)
 
 
+def _children(e: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of `e` (a hot path: no dataclass reflection)."""
+    if isinstance(e, (Name, Lit)):
+        return ()
+    if isinstance(e, (BinOp, Compare)):
+        return (e.left, e.right)
+    if isinstance(e, Call):
+        return (e.func, *e.args, *(v for _, v in e.kwargs))
+    if isinstance(e, Attr):
+        return (e.value,)
+    if isinstance(e, Index):
+        return (e.value, *e.items)
+    if isinstance(e, (Tuple, List)):
+        return e.items
+    if isinstance(e, Unary):
+        return (e.operand,)
+    if isinstance(e, Star):
+        return (e.value,)
+    if isinstance(e, Slice):
+        return tuple(p for p in (e.lo, e.hi, e.step) if p is not None)
+    raise TypeError(f"not an expression node: {e!r}")
+
+
 def walk(e: Expr | None) -> Iterator[Expr]:
     """Every node of `e`, parents before children."""
     if e is None:
         return
-    yield e
-    for f in fields(e):  # type: ignore[arg-type]
-        value = getattr(e, f.name)
-        children = value if isinstance(value, tuple) else (value,)
-        for child in children:
-            if isinstance(child, tuple):  # keyword pairs
-                child = child[1]
-            if child is not None and not isinstance(child, str):
-                yield from walk(child)
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
 
 
 def names(e: Expr) -> set[str]:
@@ -333,27 +370,9 @@ def helpers(e: Expr) -> set[str]:
 
 def rewrite(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
     """Bottom-up rewrite: `fn` returns a replacement node or None to keep it."""
-    rebuilt = _rebuild(e, fn)
+    rebuilt = _map(e, lambda child: rewrite(child, fn))
     out = fn(rebuilt)
     return rebuilt if out is None else out
-
-
-def _rebuild(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
-    if isinstance(e, (Name, Lit)):
-        return e
-    values: dict[str, Any] = {}
-    for f in fields(e):  # type: ignore[arg-type]
-        value = getattr(e, f.name)
-        values[f.name] = _rebuild_value(value, fn)
-    return type(e)(**values)
-
-
-def _rebuild_value(value: object, fn: Callable[[Expr], Expr | None]) -> object:
-    if isinstance(value, tuple):
-        return tuple(_rebuild_value(v, fn) for v in value)
-    if isinstance(value, str) or value is None:
-        return value
-    return rewrite(value, fn)  # type: ignore[arg-type]
 
 
 # ----- Printing -----
