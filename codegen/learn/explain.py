@@ -345,9 +345,9 @@ def _point(
     rng = np.random.default_rng(seed)
     float_shapes, integers = annotated_shapes(fn, shapes, rng)
     for p in fn.params:
-        if p.integer and p.default is not None and p.name not in fixed:
-            if integers.get(p.name, (None,))[0] is None:
-                fixed[p.name] = int(p.default)
+        scalar = integers.get(p.name, (None,))[0] is None
+        if p.integer and p.default is not None and p.name not in fixed and scalar:
+            fixed[p.name] = int(p.default)
     try:
         return random_point(
             params, _generated_forward(bwd), rng, float_shapes, fixed, integers
