@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from codegen.core import expr as E
 from codegen.core import ir
