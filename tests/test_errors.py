@@ -88,9 +88,10 @@ def test_several_returns_and_tuple_returns():
         "code after 'return'"
         in _errors("def f(x):\n    return x\n    return x\n")[0].message
     )
-    assert (
-        "returning several values" in _errors("def f(x):\n    return x, x\n")[0].message
-    )
+    # several outputs are supported (tests/test_several_outputs.py), each once
+    assert "returned twice" in _errors("def f(x):\n    return x, x\n")[0].message
+    helper = "def g(a):\n    return a, a\n\ndef f(x):\n    return g(x)\n"
+    assert "helper returning several values" in _errors(helper)[0].message
 
 
 def test_star_parameters():
