@@ -67,6 +67,9 @@ def _matmul(rx: int | None, ry: int | None) -> int | None:
 _SAME_SHAPE = shape_ops("same")
 _BROADCAST = shape_ops("broadcast")
 
+#: Ops whose result is one number (``np.vdot``).
+_SCALAR_OPS = shape_ops("scalar")
+
 #: Ops whose result's rank is the largest of their operands' ranks.
 _ELEMENTWISE = (
     _SAME_SHAPE | _BROADCAST | shape_ops("transpose") | shape_ops("unbroadcast")
@@ -120,6 +123,8 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = len(step.args[0].text.split("->")[-1].strip("'\" "))
         elif step.op in ("size", "ndim", "len") or step.target in sizes:
             r = 0  # a Python int
+        elif step.op in _SCALAR_OPS:
+            r = 0  # one number
         else:
             r = None
         if step.op in _SHAPES:
@@ -145,7 +150,7 @@ _MASKS = frozenset(
     op for op in shape_ops("broadcast") if op in ("gt", "ge", "lt", "le", "eq", "ne")
 )
 
-_SCALAR_RESULTS = {"item", "size", "ndim", "len"}
+_SCALAR_RESULTS = {"item", "size", "ndim", "len"} | _SCALAR_OPS | shape_ops("scalar")
 
 
 def _broadcast(shapes: list[Shape | None]) -> Shape | None:

@@ -108,4 +108,5 @@ declare(
     grads={"x": "g * y", "y": "g * x"},
     same="2 * g * x",
     calls=("numpy.vdot",),
+    shape="scalar",
 )
