@@ -203,3 +203,19 @@ def test_variable_exponent_zero_at_zero():
     assert generated.f_value_and_grad(0.0, 0.0)[1][0] == 0.0
     value, (gx, gy) = generated.f_value_and_grad(1.5, 2.5)
     assert np.isclose(gx, 2.5 * 1.5**1.5) and np.isclose(gy, 1.5**2.5 * np.log(1.5))
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["v = y[None]\n    return v", "v = np.broadcast_to(y, (2, 3))\n    return v"],
+)
+def test_returned_gradients_never_share_the_upstream_gradient(body):
+    """Found by tests/programs: x[None]'s gradient is a reshape of g, a view."""
+    _, generated, _ = build(PRELUDE + f"def f(y):\n    {body}\n", "f")
+    y = np.array([1.0, 2.0, 3.0])
+    out, cache = generated.f_forward(y)
+    seed = np.ones(np.shape(out))
+    g = generated.f_backward(seed, cache)
+    assert not np.shares_memory(g, seed)
+    g[...] = 7.0  # a caller updating its gradient leaves its seed alone
+    assert np.array_equal(seed, np.ones(np.shape(out)))

@@ -39,6 +39,7 @@ declare(
     ("x", "*idx"),
     "x[idx]",
     grads={"x": _getitem_x},
+    views=("x",),  # x[None]'s gradient is a reshape of g
     view_result=True,
     passthrough=True,
     shape="getitem",
@@ -58,6 +59,7 @@ declare(
     ("x", "v", "*idx"),
     "_setitem(x, v, np.s_[idx])",
     grads={"x": "_setitem(g, 0.0, np.s_[idx])", "v": _setitem_v},
+    views=("v",),  # g[idx]
     calls=("_setitem",),
     broadcast=True,
     shape="same",
@@ -68,6 +70,7 @@ declare(
     ("v", "shape", "index"),
     "_scatter(v, shape, index)",
     grads={"v": "g[index]"},
+    views=("v",),
     calls=("_scatter",),
     helper="_scatter",
 )
@@ -76,6 +79,7 @@ declare(
     ("v", "shape", "index"),
     "_scatter_add(v, shape, index)",
     grads={"v": "g[index]"},
+    views=("v",),
     calls=("_scatter_add",),
     helper="_scatter_add",
 )

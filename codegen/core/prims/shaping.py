@@ -88,6 +88,7 @@ declare(
     ("x", "shape"),
     "np.broadcast_to(x, shape)",
     grads={"x": "_unbroadcast(g, np.shape(x))"},
+    views=("x",),  # g itself when nothing was broadcast
     calls=("numpy.broadcast_to",),
     view_result=True,
     passthrough=True,
@@ -109,6 +110,7 @@ declare(
     ("*xs",),
     "np.concatenate(xs)",
     grads={"xs": _concatenate_xs},
+    views=("xs",),  # a part of g
     keywords={"axis": "0"},
     calls=("numpy.concatenate",),
 )

@@ -109,6 +109,7 @@ declare(
     ("v", "x", "window_shape", "axis", "index"),
     "_unwindow(v, x, window_shape, axis, index)",
     grads={"v": "_windows(g, window_shape, index, axis=axis)"},
+    views=("v",),  # windows of g
     calls=("_unwindow",),
     helper="_unwindow",
 )
