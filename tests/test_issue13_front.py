@@ -13,8 +13,8 @@ import pytest
 from conftest import build
 
 from codegen import generate
-from codegen.errors import CodegenError
 from codegen.checks.verify import check_gradients
+from codegen.errors import CodegenError
 
 NP = "import numpy as np\n\n\n"
 
