@@ -456,7 +456,7 @@ TUPLES_REFUSED = [
         "6:19",
         "constant integer in range(-2, 2)",
     ),
-    ("def f(x):\n    t = x, x\n    return t\n", "6:12", "returning several values"),
+    ("def f(x):\n    t = x, x\n    return t\n", "6:12", "returning a tuple bound to a name"),
     (
         "def f(x):\n    t = x, x\n    return np.sum(t.sum())\n",
         "6:19",

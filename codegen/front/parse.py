@@ -387,9 +387,9 @@ class _Builder(Aliases, ArrayExpressions):
             result = self.expr(ret.value, self.fresh("out"))
         if isinstance(result, ir.Var) and result.name in self.tuple_items:
             raise self.mod.error(
-                "returning several values is not supported",
+                "returning a tuple bound to a name is not supported",
                 ret.value,
-                "return one scalar loss or one array; write one function per output",
+                "list the outputs in the return: 'return a, b'",
             )
         return result
 
