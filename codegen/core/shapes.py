@@ -117,8 +117,9 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r, tuples[step.target] = None, len(step.args)
         elif step.op == "reshape":
             r = _length(step.args[1], tuples)
-        elif step.op == "expand_dims":
-            r = None if args[0] is None else args[0] + 1
+        elif step.op == "expand_dims":  # one new axis per entry of a tuple axis
+            added = _length(step.args[1], tuples) if len(step.args) > 1 else None
+            r = None if args[0] is None or added is None else args[0] + added
         elif step.op == "einsum" and isinstance(step.args[0], ir.Const):
             r = len(step.args[0].text.split("->")[-1].strip("'\" "))
         elif step.op in ("size", "ndim", "len") or step.target in sizes:

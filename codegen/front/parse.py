@@ -33,12 +33,14 @@ from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import (
     NONDIFF,
     OPERATORS,
+    RULES,
     RUNTIME_CALLS,
-    VIEW_OPS,
+    bind,
     runtime_helpers,
 )
 from codegen.errors import CodegenError, CodegenErrors
-from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions
+from codegen.front.parse_aliases import Aliases
+from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions, check_dots
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
     _check_nesting,
@@ -95,11 +97,8 @@ CONSTANTS: dict[str, str] = {
 
 _SIGMOID_OPS = ("neg", "exp", "add", "div")
 
-#: Ops whose result may be a view of their first operand's array.
-_VIEW_OPS = VIEW_OPS
 
-
-class _Builder(ArrayExpressions):
+class _Builder(Aliases, ArrayExpressions):
     """Flattens one function body into primitive steps."""
 
     def __init__(self, mod: _Module, prefix: str = "", depth: int = 0) -> None:
@@ -114,13 +113,17 @@ class _Builder(ArrayExpressions):
         self.taken: set[str] = set()
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
+        self.dots: list[tuple[str, cst.CSTNode]] = []
+        self.tuple_items: dict[str, tuple[ir.Operand, ...]] = {}
         #: Values without gradient already computed, by (op, operands).
         self.pure: dict[tuple[object, ...], str] = {}
         #: Last numeric suffix handed out per base name (see `fresh`).
         self.suffixes: dict[str, int] = {}
-        #: SSA names whose array another name (or the caller) may also hold:
-        #: an in-place update of one would change the other (see `in_place`).
-        self.shared: set[str] = set()
+        #: What may share memory with what (see `codegen.parse_aliases`).
+        self.memory: dict[str, frozenset[str]] = {}
+        self.read_only: set[str] = set()
+        self.external: set[str] = set()
+        self.parent: Aliases | None = None
         self.source = ""
         self.display = ""
 
@@ -148,6 +151,7 @@ class _Builder(ArrayExpressions):
         name: str | None,
         kwargs: Sequence[tuple[str, ir.Operand]] = (),
     ) -> ir.Var:
+        self.check_tuple_operands(op, args, node)
         key = (op, tuple(args), tuple(kwargs))
         if name is None and op in NONDIFF and key in self.pure:
             return ir.Var(self.pure[key])  # np.arange(N) twice: computed once
@@ -165,7 +169,32 @@ class _Builder(ArrayExpressions):
             intermediate=name is None,
         )
         self.steps.append(step)
+        self.note_memory(step)
+        held = args[0] if op == "copy" and args else None
+        if isinstance(held, ir.Var) and held.name in self.tuple_items:
+            self.tuple_items[target] = self.tuple_items[held.name]  # u = t
         return ir.Var(target)
+
+    def check_tuple_operands(
+        self, op: str, args: Sequence[ir.Operand], node: cst.CSTNode
+    ) -> None:
+        """Refuse a tuple of values where an op differentiates an array: Python
+        would repeat or concatenate it (``t * 2``, ``t + t``) or fail."""
+        if op in NONDIFF or op == "copy":
+            return
+        rule = RULES[op]
+        for input_name, operand, _ in bind(rule, args):
+            if (
+                input_name in rule.diff
+                and isinstance(operand, ir.Var)
+                and operand.name in self.tuple_items
+            ):
+                raise self.mod.error(
+                    "a tuple of values is not an array here",
+                    node,
+                    "index it with a constant (t[0]), or make an array of it with "
+                    "np.stack(t)",
+                )
 
     def target_name(self, name: str) -> str:
         """The SSA name for a binding of user name `name`: the name itself the
@@ -261,45 +290,6 @@ class _Builder(ArrayExpressions):
             )
         self.display = target.value
         self.env[target.value] = self.expr(value, self.target_name(target.value))
-        self.note_alias(value, self.env[target.value])
-
-    def note_alias(self, value: cst.BaseExpression, var: ir.Operand) -> None:
-        """Record `var` and its source as shared when binding `value` to a name
-        makes an alias or a view (``a = x``, ``a = x[1:]``, ``a = x.T``)."""
-        step = self.steps[-1] if self.steps else None
-        if not isinstance(var, ir.Var) or step is None or step.target != var.name:
-            return
-        copied = isinstance(value, cst.Call) and (
-            self.mod.canonical(_dotted(value.func) or "") == "numpy.copy"
-            or (
-                isinstance(value.func, cst.Attribute)
-                and value.func.attr.value == "copy"
-            )
-        )
-        source = step.args[0] if step.args else None
-        if not isinstance(source, ir.Var):
-            return
-        if step.op == "copy" and not isinstance(value, cst.Name):
-            # a call's result: an alias only when it is an existing value (a
-            # helper returning its parameter), not a fresh one it computed
-            held = {v.name for v in self.env.values() if isinstance(v, ir.Var)} - {
-                var.name
-            }
-            copied = copied or not (source.name in held or source.name in self.shared)
-        if step.op in _VIEW_OPS or (step.op == "copy" and not copied):
-            self.shared.update((var.name, source.name))
-
-    def in_place(self, name: ir.Operand, node: cst.CSTNode, what: str) -> None:
-        """Refuse an in-place update of a NumPy array another name also holds:
-        Python would change both, the functional update here only one."""
-        numpy = any(v.split(".")[0] == "numpy" for v in self.mod.aliases.values())
-        if numpy and isinstance(name, ir.Var) and name.name in self.shared:
-            raise self.mod.error(
-                f"in-place update of '{what}', whose array is also held elsewhere",
-                node,
-                f"on NumPy arrays this changes the caller's array or every name bound "
-                f"to it; write '{what} = {what} + ...' (or use np.copy first)",
-            )
 
     def aug_assign(self, node: cst.AugAssign) -> None:
         op = AUGMENTED_OPS.get(type(node.operator))
@@ -326,16 +316,32 @@ class _Builder(ArrayExpressions):
         self.env[node.target.value] = self.emit(
             op, (left, right), node, self.target_name(node.target.value)
         )
+        self.alias(self.env[node.target.value].name, (left,))  # the same array
 
     def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
-        """`N, D = X.shape`: unpacking is allowed for values without gradient."""
+        """`N, D = X.shape` (values without gradient), or a tuple of values
+        (``a, b = x * 2, y``), whose items are bound one by one."""
         names = []
         for el in target.elements:
-            if not isinstance(el.value, cst.Name):
+            if not isinstance(el.value, cst.Name) or isinstance(el, cst.StarredElement):
                 raise self.mod.error("only names can be unpacked into", el.value)
             names.append(el.value.value)
         self.display = names[0]
         base = self.expr(value)
+        if isinstance(base, ir.Var) and base.name in self.tuple_items:
+            items = self.tuple_items[base.name]
+            if len(items) != len(names):
+                raise self.mod.error(
+                    f"cannot unpack {len(items)} values into {len(names)} names",
+                    target,
+                )
+            for name, item in zip(names, items, strict=True):
+                self.env[name] = item
+                if isinstance(item, ir.Const):  # a = 1.0 in a, b = 1.0, x
+                    self.env[name] = self.emit(
+                        "const", (item,), target, self.target_name(name)
+                    )
+            return
         for i, name in enumerate(names):
             var = self.emit(
                 "item", (base, ir.Const(str(i))), target, self.target_name(name)
@@ -376,8 +382,16 @@ class _Builder(ArrayExpressions):
             return self.outputs(ret.value)
         self.display = "out"
         if isinstance(ret.value, cst.Name):
-            return self.expr(ret.value)
-        return self.expr(ret.value, self.fresh("out"))
+            result = self.expr(ret.value)
+        else:
+            result = self.expr(ret.value, self.fresh("out"))
+        if isinstance(result, ir.Var) and result.name in self.tuple_items:
+            raise self.mod.error(
+                "returning a tuple bound to a name is not supported",
+                ret.value,
+                "list the outputs in the return: 'return a, b'",
+            )
+        return result
 
     def outputs(self, value: cst.Tuple) -> ir.Operand:
         """``return a, b``: the function has several outputs (cs231n's
@@ -416,6 +430,15 @@ class _Builder(ArrayExpressions):
             return ir.Const(node.value)
         if node.value in ("True", "False", "None"):
             return ir.Const(node.value)
+        if node.value in self.mod.bound:
+            raise self.mod.error(
+                f"the module-level name '{node.value}' is not a constant codegen can "
+                f"read: {self.mod.bound[node.value]}",
+                node,
+                "codegen reads module-level names bound once, to a number literal "
+                "('SCALE = -1.5'); a name bound twice has whichever value ran last: "
+                "bind it once, or pass it as a parameter",
+            )
         raise self.mod.error(
             f"name '{node.value}' is not defined in the function",
             node,
@@ -541,12 +564,19 @@ class _Builder(ArrayExpressions):
             if arg.star or arg.keyword is not None:
                 raise self.mod.error("helper calls take positional arguments only", arg)
         args = [self.expr(a.value) for a in node.args]
+        if helper in self.mod.rebound:
+            raise self.mod.error(
+                f"the helper '{helper}' is bound more than once in the file",
+                node,
+                "give each top-level function and value its own name",
+            )
         fdef = self.mod.defs[helper]
         inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
         inner.taken = self.taken
         inner.constants = self.constants
-        # a helper's parameters are the caller's arrays
-        inner.shared = self.shared | {a.name for a in args if isinstance(a, ir.Var)}
+        inner.dots = self.dots
+        inner.tuple_items = self.tuple_items
+        inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
         params = _params(self.mod, fdef)
         if len(params) != len(args):
             raise self.mod.error(
@@ -790,13 +820,19 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         )
     for deco in fdef.decorators:
         raise mod.error("decorated functions are not supported", deco)
+    if name in mod.rebound:
+        raise mod.error(
+            f"the name '{name}' is bound more than once in the file",
+            fdef.name,
+            "give each top-level function and value its own name",
+        )
     _check_reserved(mod, fdef)
     b = _Builder(mod)
     params = _params(mod, fdef)
     b.taken = _user_names(fdef) | {p.name for p in params}
     for p in params:
         b.env[p.name] = ir.Var(p.name)
-    b.shared = {p.name for p in params}  # the caller holds them
+    b.external = {p.name for p in params}  # the caller holds them
     result = _build_body(b, fdef)
     if isinstance(result, ir.Const):
         raise mod.error(
@@ -805,7 +841,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     doc = fdef.get_docstring()
     used = {a.op for a in b.steps}
     array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())
-    return ir.Function(
+    fn = ir.Function(
         name=name,
         params=tuple(params),
         body=tuple(b.steps),
@@ -818,6 +854,8 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         array=array or bool(used & _ARRAY_ONLY),
         constants=tuple(sorted(b.constants.items())),
     )
+    check_dots(mod, fn, b.dots)
+    return fn
 
 
 _ARRAY_ONLY: set[str] = set()

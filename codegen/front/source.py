@@ -13,6 +13,7 @@ import ast
 import contextlib
 import re
 import sys
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,8 +49,13 @@ class _Module:
     imports: list[str] = field(default_factory=list)
     #: top-level function definitions by name.
     defs: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    #: top-level names bound to literal constants.
+    #: top-level names bound once, to a number literal (``S = -1.5``).
     literals: dict[str, str] = field(default_factory=dict)
+    #: every other name the file binds at the top level -> why it is no
+    #: constant ("bound again at line 3").
+    bound: dict[str, str] = field(default_factory=dict)
+    #: top-level names bound more than once (a helper so named is ambiguous).
+    rebound: set[str] = field(default_factory=set)
 
     def loc(self, node: cst.CSTNode) -> ir.Loc:
         r = self.positions(node)
@@ -161,13 +167,41 @@ def _load_module(source: str, filename: str) -> _Module:
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     mod = _Module(source, filename, tree, positions.__getitem__)
-    for stmt in tree.body:
+    if not source.isascii():
+        normalised = _NormaliseNames()
+        mod.module = tree.visit(normalised)
+        origin = normalised.origin
+        mod.positions = lambda node: positions[origin.get(node, node)]
+    for stmt in mod.module.body:
         _scan_top_level(mod, stmt)
+    _scan_constants(mod)
     return mod
 
 
+class _NormaliseNames(cst.CSTTransformer):
+    """Spell every identifier the way Python reads it: NFKC-normalised, so that
+    ``\ufb01`` (the ligature) and ``fi`` are one name, as they are to Python.
+    String literals keep their text. `origin` maps each node of the new tree
+    to the node it replaces, whose position is the one in the user's file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.origin: dict[cst.CSTNode, cst.CSTNode] = {}
+
+    def on_leave(
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode:
+        if isinstance(updated_node, cst.Name):
+            normal = unicodedata.normalize("NFKC", updated_node.value)
+            if normal != updated_node.value:
+                updated_node = updated_node.with_changes(value=normal)
+        if updated_node is not original_node:
+            self.origin[updated_node] = original_node
+        return updated_node
+
+
 def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
-    """Record imports, defs and literal constants of the module."""
+    """Record the imports and defs of the module."""
     if isinstance(stmt, cst.FunctionDef):
         mod.defs[stmt.name.value] = stmt
         return
@@ -190,12 +224,143 @@ def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
                 name = alias.name.value if isinstance(alias.name, cst.Name) else ""
                 local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
                 mod.aliases[local] = f"{base}.{name}"
-        elif isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            if isinstance(target, cst.Name) and isinstance(
-                small.value, (cst.Integer, cst.Float)
+
+
+def _number(node: ast.expr) -> bool:
+    """A number literal, signed or not (``2``, ``-1.5``, ``+1e-3``)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        return _number(node.operand)
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    )
+
+
+class _TopLevelBindings(ast.NodeVisitor):
+    """Every binding of a name in the module's own scope, in source order: the
+    statements that run at import (also inside ``if``/``for``/``try`` blocks),
+    imports, ``def`` and ``class`` names, and ``global`` declarations in
+    functions (which may re-bind the name when called). Names are NFKC
+    normalised by `ast`, as Python reads them."""
+
+    def __init__(self) -> None:
+        #: (name, line, the number literal it is bound to, or None)
+        self.bindings: list[tuple[str, int, ast.expr | None]] = []
+        #: lines of ``from m import *`` (may bind any name)
+        self.star_imports: list[int] = []
+
+    def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
+        literal = value if value is not None and _number(value) else None
+        self.bindings.append((name, getattr(node, "lineno", 0), literal))
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        if len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Name):
+                self.bind(target.id, target, value)
+                return
+            if (  # S, T = 5.0, 1.0
+                isinstance(target, (ast.Tuple, ast.List))
+                and isinstance(value, (ast.Tuple, ast.List))
+                and len(target.elts) == len(value.elts)
+                and all(isinstance(t, ast.Name) for t in target.elts)
             ):
-                mod.literals[target.value] = small.value.value
+                for t, v in zip(target.elts, value.elts, strict=True):
+                    self.bind(t.id, t, v)  # type: ignore[attr-defined]
+                return
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.bind(node.id, node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:  # 'S: float' alone binds nothing
+            self.visit(node.value)
+            if isinstance(node.target, ast.Name):
+                self.bind(node.target.id, node.target, node.value)
+            else:
+                self.visit(node.target)
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                self.star_imports.append(node.lineno)
+            else:
+                self.bind(alias.asname or alias.name.split(".")[0], node)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.bind(node.name, node)
+        for inner in ast.walk(node):  # its body runs later, in its own scope
+            if isinstance(inner, ast.Global):
+                for name in inner.names:
+                    self.bind(name, inner)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.visit_FunctionDef(node)  # type: ignore[arg-type]
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        pass
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        # the loop variable is local to the comprehension; ':=' inside is not
+        self.visit(node.iter)
+        for cond in node.ifs:
+            self.visit(cond)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self.bind(node.name, node)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self.bind(node.name, node)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.bind(node.name, node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.bind(node.rest, node)
+        self.generic_visit(node)
+
+
+def _scan_constants(mod: _Module) -> None:
+    """Fill `mod.literals` with the names the file binds exactly once, to a
+    number literal, and `mod.bound` with every other top-level name. A name
+    bound twice (``S = 2.0; S += 1.0``, ``if c: S = 5.0``) has the value of
+    whichever binding ran last, which reading the file cannot tell."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = ast.parse(mod.source.removeprefix("\ufeff"), mod.filename)
+    scan = _TopLevelBindings()
+    for stmt in tree.body:
+        scan.visit(stmt)
+    seen: dict[str, list[tuple[int, ast.expr | None]]] = {}
+    for name, line, literal in scan.bindings:
+        seen.setdefault(name, []).append((line, literal))
+    for name, found in seen.items():
+        (line, literal), *others = found
+        after_star = any(star > line for star in scan.star_imports)
+        if literal is not None and not others and not after_star:
+            mod.literals[name] = ast.unparse(literal)
+        elif others:
+            mod.bound[name] = f"bound again at line {others[0][0]}"
+            mod.rebound.add(name)
+        elif after_star:
+            mod.bound[name] = "possibly bound again by a later 'import *'"
+        else:
+            mod.bound[name] = f"bound at line {line} to a value that is not a number"
 
 
 def _is_int_annotation(text: str | None) -> bool:
