@@ -316,7 +316,9 @@ class _Builder(Aliases, ArrayExpressions):
         self.env[node.target.value] = self.emit(
             op, (left, right), node, self.target_name(node.target.value)
         )
-        self.alias(self.env[node.target.value].name, (left,))  # the same array
+        new = self.env[node.target.value]
+        assert isinstance(new, ir.Var)
+        self.alias(new.name, (left,))  # the same array
 
     def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         """`N, D = X.shape` (values without gradient), or a tuple of values

@@ -211,13 +211,13 @@ class ArrayExpressions:
         if "keepdims" in kwargs:
             kwargs["keepdims"] = self.keepdims(kwargs["keepdims"], node)
         axis = kwargs.get("axis")
-        if op in ("concatenate", "stack") and isinstance(axis, ir.Const):
-            if axis.text == "None":  # concatenate flattens; stack refuses
-                raise self.mod.error(
-                    f"'{_short(what)}' with axis=None is not supported",
-                    node,
-                    "give an integer axis (flatten first with .reshape(-1))",
-                )
+        flat = isinstance(axis, ir.Const) and axis.text == "None"
+        if op in ("concatenate", "stack") and flat:  # concatenate flattens
+            raise self.mod.error(
+                f"'{_short(what)}' with axis=None is not supported",
+                node,
+                "give an integer axis (flatten first with .reshape(-1))",
+            )
         if op == "einsum":
             check_einsum(self.mod, args[0], len(args) - 1, node)
             if len(args) > 2:  # contract pairwise through BLAS, not in one C loop

@@ -45,16 +45,36 @@ _UFUNC_2 = "x1=x, x2=y, /, out=?"
 FUNCTIONS: dict[str, str] = {
     **{
         f"numpy.{f}": _UFUNC_1
-        for f in (
-            "exp log log1p sqrt square sin cos tan tanh sign floor abs absolute "
-            "negative"
-        ).split()
+        for f in [
+            "exp",
+            "log",
+            "log1p",
+            "sqrt",
+            "square",
+            "sin",
+            "cos",
+            "tan",
+            "tanh",
+            "sign",
+            "floor",
+            "abs",
+            "absolute",
+            "negative",
+        ]
     },
     **{
         f"numpy.{f}": _UFUNC_2
-        for f in (
-            "maximum minimum power add subtract multiply divide true_divide matmul"
-        ).split()
+        for f in [
+            "maximum",
+            "minimum",
+            "power",
+            "add",
+            "subtract",
+            "multiply",
+            "divide",
+            "true_divide",
+            "matmul",
+        ]
     },
     "numpy.clip": "a=x, a_min=lo, a_max=hi, out=?, *, min=lo, max=hi",
     "numpy.where": "condition=c, x, y, /",

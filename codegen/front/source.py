@@ -188,7 +188,7 @@ class _NormaliseNames(cst.CSTTransformer):
         super().__init__()
         self.origin: dict[cst.CSTNode, cst.CSTNode] = {}
 
-    def on_leave(
+    def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode:
         if isinstance(updated_node, cst.Name):
