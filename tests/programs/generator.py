@@ -281,6 +281,13 @@ class Gen:
 
     def const(self) -> str:
         """A literal or a module-level constant (maybe negative)."""
+        if self.chance(0.03):  # a constant the module re-binds before f runs
+            if "GAIN" not in self.consts:
+                self.consts["GAIN"] = 3.0
+                self.const_lines.extend(self.choice([["GAIN = 2.0", "GAIN += 1.0"],
+                                                     ["GAIN = 0.6", "GAIN = GAIN * 5"],
+                                                     ["GAIN, BIAS = 3.0, 1.0"]]))
+            return "GAIN"
         if self.chance(0.3):
             table = [("SCALE", 2.0), ("SHIFT", -1.5), ("HALF", 0.5), ("NEG", -0.25), ("THREE", 3)]
             name, value = self.choice(table)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+from .causes import classify
 from .check import Outcome, check
 from .generator import Program, generate_program, shrink_candidates, valid
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     minimal: dict[str, list] = {}
     tried: collections.Counter[str] = collections.Counter()
     failures = []
+    by_rule: collections.Counter = collections.Counter()
+    examples: dict = {}
     start = time.time()
     with tempfile.TemporaryDirectory() as tmpdir:
         for i in range(args.n):
@@ -66,12 +69,18 @@ def main(argv: list[str] | None = None) -> int:
             causes[f"{out.cls} | {out.cause}"] += 1
             if out.cls in ("wrong-value", "wrong-gradient", "crash"):
                 raw = f"{out.cls} | {out.cause} | " + " ; ".join(sorted(set(t.split('.')[0] + '.' + t.split('.')[1] if '.' in t else t for t in prog.tags)))
-                failures.append({"seed": seed, "cls": out.cls, "cause": out.cause,
+                rid = classify(prog.source(), out)
+                by_rule[rid] += 1
+                failures.append({"rule": rid[0], "seed": seed, "cls": out.cls, "cause": out.cause,
                                  "source": prog.source(), "detail": out.detail[:2000], "tags": prog.tags})
                 if tried[raw] < args.minimise:
                     tried[raw] += 1
                     small, sout = minimise(prog, out, tmpdir)
                     k = key(small, sout)
+                    srid = classify(small.source(), sout)
+                    best = examples.get(srid)
+                    if best is None or len(small.source()) < len(best[0]):
+                        examples[srid] = (small.source(), sout, small.inputs)
                     entry = minimal.setdefault(k, [0, small.source(), sout.detail[:1500], small.seed,
                                                    {n: v.tolist() if hasattr(v, "tolist") else v
                                                     for n, v in small.inputs.items()}])
@@ -85,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     for cause, c in causes.most_common():
         if not cause.startswith("pass"):
             print(f"  {c:6}  {cause}")
+    print("\nwrong and crashing programs by cause (issue 13 item, or new):")
+    for (rid, issue, desc), c in by_rule.most_common():
+        print(f"  {c:6}  #{issue:4} {rid}: {desc}")
+    print("\nsmallest example per cause:")
+    for (rid, issue, desc), (src, o, inputs) in sorted(examples.items()):
+        shown = {n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in inputs.items()}
+        print(f"\n--- #{issue} {rid}: {o.cls}: {o.cause}\n{src}inputs: {shown}\n{o.detail[:800]}")
     print(f"\nminimised failures ({len(minimal)} distinct):")
     for k, (c, src, detail, seed, inputs) in sorted(minimal.items()):
         print(f"\n=== {k}  (x{c}, seed {seed})\n{src}inputs: {inputs}\n{detail}")
