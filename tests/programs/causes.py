@@ -25,6 +25,10 @@ def _crash(text: str, pat: str | None = None):
 
 #: (id, issue item or "new", classes, predicate, description), most specific first.
 RULES = [
+    ("output-aliases-cache", "20", WRONG, _crash("aliases the cache"),
+     "the returned value is a cache entry: a caller's in-place update changes the backward"),
+    ("gradient-shares-memory", "new", WRONG, _crash("a gradient shares memory"),
+     "a returned gradient shares memory with the upstream gradient, an input or another gradient"),
     ("method-minmax-positional-axis", "new", ANY, _has(r"\.(max|min)\(-?\d"),
      "x.max(1) / x.min(0): the positional axis of the method form is dropped (global max)"),
     ("dot-3d", "10", ANY, lambda src, out: bool(re.search(r"(np\.dot\(|\.dot\()", src)) and (

@@ -506,7 +506,7 @@ def t_reduce(g: Gen) -> Stmt | None:
         a = str(axis)
         args.append(a if form in ("pos", "method_pos") else f"axis={a}")
     if keep:
-        args.append("keepdims=True")
+        args.append("keepdims=1" if g.chance(0.1) else "keepdims=True")
     if form in ("method", "method_pos"):
         expr = f"{x}.{fn}({', '.join(args)})"
     else:
@@ -725,6 +725,8 @@ def t_setitem(g: Gen) -> Stmt | None:
     target_shape = np.shape(np.zeros(shape)[eval(f"np.s_[{idx}]", {"np": np})])
     fits = g.floats(lambda v: _broadcasts_into(v.shape, target_shape))
     rhs = g.choice(fits) if fits and g.chance(0.8) else g.const()
+    if rhs in fits and g.chance(0.2) and _broadcasts_into((1,) + np.shape(g.env[rhs]), target_shape):
+        rhs = f"{rhs}[None]"
     if op == "*=" and rhs in fits and g.chance(0.5):
         rhs = g.const()
     lines = [first, f"{t}[{idx}] {op} {rhs}"]
