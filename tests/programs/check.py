@@ -234,7 +234,7 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
     for p, g in zip(prog.params, grads, strict=True):
         for what, other in arrays:
             if isinstance(g, np.ndarray) and isinstance(other, np.ndarray) and np.shares_memory(g, other):
-                return Outcome("wrong-gradient", "a gradient shares memory with " + what.split(" ")[0],
+                return Outcome("wrong-gradient", "a gradient shares memory with " + what.rsplit(" ", 1)[0] if what.startswith("input") else "a gradient shares memory with " + what,
                                f"grad_{p.name} shares memory with {what}")
         arrays.append((f"grad {p.name}", g))
     out3, cache3 = fwd(*prog.fresh_inputs())

@@ -397,7 +397,10 @@ def t_router(g: Gen) -> Stmt | None:
         x = g.pick()
         if x is None:
             return None
-        return Stmt([f"{t} = np.maximum(0, {x})"], "router.relu", t, [("abs", x)])
+        fn, c = g.choice([("maximum", "0"), ("maximum", "0.5"), ("minimum", "1.0"), ("maximum", "x_first")])
+        if c == "x_first":
+            return Stmt([f"{t} = np.maximum({x}, 0.0)"], "router.relu_x_first", t, [("abs", x)])
+        return Stmt([f"{t} = np.{fn}({c}, {x})"], f"router.{fn}_const", t, [("abs", f"{x} - {c}")])
     if kind in ("maximum", "minimum"):
         pr = g.pairs(f"np.{kind}({{a}}, {{b}})", same=False)
         if pr is None:
@@ -452,7 +455,8 @@ def t_clip(g: Gen) -> Stmt | None:
 
 def t_matmul(g: Gen) -> Stmt | None:
     kind = g.choice(["dot", "dot", "dot", "matmul_op", "matmul", "outer", "tensordot",
-                     "einsum_t", "einsum_mm", "dot_method"])
+                     "einsum_t", "einsum_mm", "dot_method", "tensordot2", "tensordot_lists",
+                     "tensordot0", "einsum_rowdot", "einsum_rowsum", "einsum_inner"])
     fmt = {
         "dot": "np.dot({a}, {b})",
         "dot_method": "{a}.dot({b})",
@@ -461,6 +465,12 @@ def t_matmul(g: Gen) -> Stmt | None:
         "outer": "np.outer({a}, {b})",
         "tensordot": "np.tensordot({a}, {b}, axes=1)",
         "einsum_mm": "np.einsum('ij,jk->ik', {a}, {b})",
+        "tensordot2": "np.tensordot({a}, {b}, axes=2)",
+        "tensordot0": "np.tensordot({a}, {b}, axes=0)",
+        "tensordot_lists": "np.tensordot({a}, {b}, axes=([1], [0]))",
+        "einsum_rowdot": "np.einsum('ij,ij->i', {a}, {b})",
+        "einsum_rowsum": "np.einsum('ij->i', {a}) + 0.0 * {b}",
+        "einsum_inner": "np.einsum('i,i->', {a}, {b})",
     }
     t = g.new()
     if kind == "einsum_t":
@@ -851,6 +861,25 @@ def t_helper(g: Gen) -> Stmt | None:
     return Stmt([f"{t} = mix({pr[0]}, {pr[1]}, w=0.25)"], "helper.mix_kw", t)
 
 
+def t_shape(g: Gen) -> Stmt | None:
+    """Values without gradient: sizes read from shapes."""
+    x = g.pick(lambda v: v.ndim >= 1)
+    if x is None:
+        return None
+    t = g.new()
+    nd = _ndim(g, x)
+    kind = g.choice(["shape0", "len", "unpack", "size"])
+    if kind == "shape0":
+        return Stmt([f"{t} = {x} / {x}.shape[{g.choice([0, -1])}]"], "shape.index", t)
+    if kind == "len":
+        return Stmt([f"{t} = {x} * len({x})"], "shape.len", t)
+    if kind == "size":
+        return Stmt([f"{t} = np.sum({x}) / {x}.size"], "shape.size", t)
+    names = [f"n{g.counter}_{i}" for i in range(nd)]
+    return Stmt([f"{', '.join(names)}{',' if nd == 1 else ''} = {x}.shape", f"{t} = {x} / {names[0]}"],
+                "shape.unpack", t)
+
+
 def t_builtin(g: Gen) -> Stmt | None:
     x = g.pick(lambda v: v.ndim == 0)
     if x is None:
@@ -871,7 +900,7 @@ NUMPY_TEMPLATES = [
     (t_unary, 3), (t_binary, 5), (t_pow_var, 0.5), (t_router, 1.5), (t_clip, 1.5),
     (t_matmul, 2.5), (t_reduce, 3), (t_transpose, 1.5), (t_reshape, 1), (t_dims, 1.5),
     (t_join, 1.5), (t_index, 3), (t_setitem, 1.5), (t_inplace, 1), (t_alias, 0.4),
-    (t_tuple, 1), (t_helper, 1), (t_builtin, 0.7),
+    (t_tuple, 1), (t_helper, 1), (t_builtin, 0.7), (t_shape, 0.5),
 ]
 
 
