@@ -22,7 +22,12 @@ def test_random_programs_are_never_wrong(tmp_path) -> None:
         out = check(prog, str(tmp_path))
         counts[out.cls] = counts.get(out.cls, 0) + 1
         if out.cls in ("wrong-value", "wrong-gradient", "crash"):
-            bad.append(f"seed {seed}: {out.cls}: {out.cause}\n{prog.source()}{out.detail[:600]}")
+            bad.append(
+                f"seed {seed}: {out.cls}: {out.cause}\n{prog.source()}{out.detail[:600]}"
+            )
     # some programs must be accepted, or the test checks nothing
     assert counts.get("pass", 0) >= len(SEEDS) // 4, counts
-    assert not bad, f"{len(bad)} wrong or crashing programs of {len(SEEDS)} ({counts}):\n\n" + "\n\n".join(bad[:10])
+    assert not bad, (
+        f"{len(bad)} wrong or crashing programs of {len(SEEDS)} ({counts}):\n\n"
+        + "\n\n".join(bad[:10])
+    )

@@ -13,6 +13,10 @@ differences of the program's forward. Classes:
   than a located CodegenError, or the module does not import;
 * ``invalid``: the references disagree with each other (a kink the guards
   missed); not a verdict on codegen.
+
+The programs and the generated modules are run with `exec` and every
+exception is caught on purpose (the `noqa: S102, BLE001` marks): whatever the
+code under test raises is the finding.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def load_user(source: str, use_autograd: bool = False) -> types.FunctionType:
         source = source.replace("import numpy as np", "import autograd.numpy as np")
         source = source.replace("import math\n", "math = _amath\n")
         ns["_amath"] = _amath()
-    exec(compile(source, "<forward>", "exec"), ns)
+    exec(compile(source, "<forward>", "exec"), ns)  # noqa: S102
     return ns["f"]  # type: ignore[return-value]
 
 
@@ -70,7 +74,9 @@ def _phi(fn, seed):
     return phi
 
 
-def central_difference(fn, args: list[object], i: int, seed, scale: float = 1.0) -> np.ndarray:
+def central_difference(
+    fn, args: list[object], i: int, seed, scale: float = 1.0
+) -> np.ndarray:
     """d/d args[i] of sum(fn(args) * seed), fourth order, entry by entry, with
     step 1e-4 * scale * max(1, |x|)."""
     phi = _phi(fn, seed)
@@ -89,7 +95,10 @@ def central_difference(fn, args: list[object], i: int, seed, scale: float = 1.0)
                 moved[i] = arr
             else:
                 moved[i] = v + step
-            moved = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in moved]
+            moved = [
+                np.array(a, copy=True) if isinstance(a, np.ndarray) else a
+                for a in moved
+            ]
             vals.append(phi(*moved))
         out[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
     return out
@@ -104,6 +113,7 @@ def autograd_grads(source: str, prog: Program, seed) -> list[np.ndarray] | None:
         f = load_user(source, use_autograd=True)
         grads = []
         for i in range(len(prog.params)):
+
             def obj(*a, _f=f):
                 import autograd.numpy as anp
 
@@ -114,7 +124,7 @@ def autograd_grads(source: str, prog: Program, seed) -> list[np.ndarray] | None:
                 g = autograd.grad(obj, argnum=i)(*prog.fresh_inputs())
             grads.append(np.asarray(g, dtype=float))
         return grads
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
 
 
@@ -132,7 +142,9 @@ def _close(a, b, atol, rtol) -> bool:
     b = np.asarray(b, dtype=float)
     if a.shape != b.shape:
         return False
-    return bool(np.all(np.isfinite(a)) and np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+    return bool(
+        np.all(np.isfinite(a)) and np.all(np.abs(a - b) <= atol + rtol * np.abs(b))
+    )
 
 
 def _exc(e: BaseException) -> str:
@@ -142,7 +154,9 @@ def _exc(e: BaseException) -> str:
         if "generated" in fr.filename or "codegen" in fr.filename:
             where = f" in {os.path.basename(fr.filename)}:{fr.name}"
             break
-    return f"{type(e).__name__}{where}: {_norm(str(e).splitlines()[0] if str(e) else '')}"
+    return (
+        f"{type(e).__name__}{where}: {_norm(str(e).splitlines()[0] if str(e) else '')}"
+    )
 
 
 def check(prog: Program, tmpdir: str | None = None) -> Outcome:
@@ -162,19 +176,23 @@ def check(prog: Program, tmpdir: str | None = None) -> Outcome:
     except CodegenError as e:
         text = str(e)
         errs = [ln for ln in text.splitlines() if ": error: " in ln]
-        if errs and all(LOCATED.match(ln) and LOCATED.match(ln)["path"] == path for ln in errs):
+        if errs and all(
+            LOCATED.match(ln) and LOCATED.match(ln)["path"] == path for ln in errs
+        ):
             return Outcome("refused", _norm(errs[0].split(": error: ", 1)[1]), text)
-        return Outcome("crash", "unlocated refusal: " + _norm(text.splitlines()[0]), text)
-    except Exception as e:
+        return Outcome(
+            "crash", "unlocated refusal: " + _norm(text.splitlines()[0]), text
+        )
+    except Exception as e:  # noqa: BLE001
         return Outcome("crash", "codegen raised " + _exc(e), traceback.format_exc())
     finally:
         os.unlink(path)
     # 2. the generated module
     try:
         gen = types.ModuleType("generated")
-        exec(compile(code, "<generated>", "exec"), gen.__dict__)
+        exec(compile(code, "<generated>", "exec"), gen.__dict__)  # noqa: S102
         fwd, bwd, vag = gen.f_forward, gen.f_backward, gen.f_value_and_grad
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         return Outcome("crash", "import " + _exc(e), f"{type(e).__name__}: {e}")
     user = load_user(source)
     with warnings.catch_warnings():
@@ -188,11 +206,14 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
     args = prog.fresh_inputs()
     try:
         out, cache = fwd(*args)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         return Outcome("crash", "forward " + _exc(e), f"{type(e).__name__}: {e}")
     if not _close(out, expected, VALUE_TOL, VALUE_TOL):
-        return Outcome("wrong-value", "forward value",
-                       f"expected {np.asarray(expected)!r}\ngot {np.asarray(out)!r}")
+        return Outcome(
+            "wrong-value",
+            "forward value",
+            f"expected {np.asarray(expected)!r}\ngot {np.asarray(out)!r}",
+        )
     for p, a in zip(prog.params, args, strict=True):
         if not np.array_equal(np.asarray(a), np.asarray(prog.inputs[p.name])):
             return Outcome("wrong-value", "forward changed an input", p.name)
@@ -200,64 +221,102 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
     seed = 1.0 if np.ndim(expected) == 0 else rng.standard_normal(np.shape(expected))
     try:
         grads = bwd(seed, cache)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         return Outcome("crash", "backward " + _exc(e), f"{type(e).__name__}: {e}")
     grads = [grads] if len(prog.params) == 1 else list(grads)
     try:
         out2, grads_v = vag(*prog.fresh_inputs())
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001
         return Outcome("crash", "value_and_grad " + _exc(e), f"{type(e).__name__}: {e}")
     grads_v = [grads_v] if len(prog.params) == 1 else list(grads_v)
     inputs = prog.fresh_inputs()
     fd = [central_difference(user, inputs, i, seed) for i in range(len(prog.params))]
     ag = autograd_grads(source, prog, seed)
-    if ag is not None and not all(_close(a, n, FD_ATOL, FD_RTOL) for a, n in zip(ag, fd, strict=True)):
+    if ag is not None and not all(
+        _close(a, n, FD_ATOL, FD_RTOL) for a, n in zip(ag, fd, strict=True)
+    ):
         # autograd and central differences disagree: a kink the guards missed
         # (then a smaller step changes the difference too), or autograd's own
         # gap (clip with array bounds): then central differences decide.
-        fine = [central_difference(user, inputs, i, seed, 0.1) for i in range(len(prog.params))]
-        if not all(_close(a, b, FD_ATOL, FD_RTOL) for a, b in zip(fd, fine, strict=True)):
+        fine = [
+            central_difference(user, inputs, i, seed, 0.1)
+            for i in range(len(prog.params))
+        ]
+        if not all(
+            _close(a, b, FD_ATOL, FD_RTOL) for a, b in zip(fd, fine, strict=True)
+        ):
             return Outcome("invalid", "central differences depend on the step (a kink)")
         ag = None
     for k, (p, g) in enumerate(zip(prog.params, grads, strict=True)):
         ref = ag[k] if ag is not None else fd[k]
         tol = (AG_ATOL, AG_RTOL) if ag is not None else (FD_ATOL, FD_RTOL)
         if np.shape(g) != np.shape(prog.inputs[p.name]):
-            return Outcome("wrong-gradient", "gradient shape",
-                           f"d/d{p.name}: expected shape {np.shape(ref)}, got {np.shape(g)}: {np.asarray(g)!r}")
+            return Outcome(
+                "wrong-gradient",
+                "gradient shape",
+                f"d/d{p.name}: expected shape {np.shape(ref)}, got {np.shape(g)}: {np.asarray(g)!r}",
+            )
         if not _close(g, ref, *tol) or not _close(g, fd[k], FD_ATOL, FD_RTOL):
-            return Outcome("wrong-gradient", "gradient value" + ("" if ag is not None else " (fd only)"),
-                           f"d/d{p.name}: expected {np.asarray(ref)!r}\ngot {np.asarray(g)!r}")
+            return Outcome(
+                "wrong-gradient",
+                "gradient value" + ("" if ag is not None else " (fd only)"),
+                f"d/d{p.name}: expected {np.asarray(ref)!r}\ngot {np.asarray(g)!r}",
+            )
     # aliasing: every gradient is its own array, and a caller may update the
     # returned value in place without changing the backward (issue 13, #20)
-    arrays = [("the upstream gradient", seed)] + [(f"input {p.name}", a) for p, a in zip(prog.params, args)]
+    arrays = [("the upstream gradient", seed)] + [
+        (f"input {p.name}", a) for p, a in zip(prog.params, args)
+    ]
     for p, g in zip(prog.params, grads, strict=True):
         for what, other in arrays:
-            if isinstance(g, np.ndarray) and isinstance(other, np.ndarray) and np.shares_memory(g, other):
-                return Outcome("wrong-gradient", "a gradient shares memory with " + what.rsplit(" ", 1)[0] if what.startswith("input") else "a gradient shares memory with " + what,
-                               f"grad_{p.name} shares memory with {what}")
+            if (
+                isinstance(g, np.ndarray)
+                and isinstance(other, np.ndarray)
+                and np.shares_memory(g, other)
+            ):
+                return Outcome(
+                    "wrong-gradient",
+                    (
+                        "a gradient shares memory with " + what.rsplit(" ", 1)[0]
+                        if what.startswith("input")
+                        else "a gradient shares memory with " + what
+                    ),
+                    f"grad_{p.name} shares memory with {what}",
+                )
         arrays.append((f"grad {p.name}", g))
     out3, cache3 = fwd(*prog.fresh_inputs())
     if isinstance(out3, np.ndarray) and out3.flags.writeable and out3.size:
         out3[...] = 7.0
         try:
             grads3 = bwd(seed, cache3)
-        except Exception as e:
-            return Outcome("wrong-gradient", "backward reads the returned value (it aliases the cache)",
-                           f"after out[...] = 7.0 the backward raises {type(e).__name__}: {e}")
+        except Exception as e:  # noqa: BLE001
+            return Outcome(
+                "wrong-gradient",
+                "backward reads the returned value (it aliases the cache)",
+                f"after out[...] = 7.0 the backward raises {type(e).__name__}: {e}",
+            )
         grads3 = [grads3] if len(prog.params) == 1 else list(grads3)
         for p, g, g3 in zip(prog.params, grads, grads3, strict=True):
             if not _close(g3, g, 1e-12, 1e-12):
-                return Outcome("wrong-gradient", "backward reads the returned value (it aliases the cache)",
-                               f"after out[...] = 7.0, d/d{p.name} changes from {np.asarray(g)!r} to {np.asarray(g3)!r}")
+                return Outcome(
+                    "wrong-gradient",
+                    "backward reads the returned value (it aliases the cache)",
+                    f"after out[...] = 7.0, d/d{p.name} changes from {np.asarray(g)!r} to {np.asarray(g3)!r}",
+                )
     # value_and_grad: seeded with 1.0, the gradient of sum(out)
     if not _close(out2, expected, VALUE_TOL, VALUE_TOL):
-        return Outcome("wrong-value", "value_and_grad value",
-                       f"expected {np.asarray(expected)!r}\ngot {np.asarray(out2)!r}")
+        return Outcome(
+            "wrong-value",
+            "value_and_grad value",
+            f"expected {np.asarray(expected)!r}\ngot {np.asarray(out2)!r}",
+        )
     ones = np.ones(np.shape(expected)) if np.ndim(expected) else 1.0
     for k, (p, g) in enumerate(zip(prog.params, grads_v, strict=True)):
         ref = central_difference(user, prog.fresh_inputs(), k, ones)
         if not _close(g, ref, FD_ATOL, FD_RTOL):
-            return Outcome("wrong-gradient", "value_and_grad gradient",
-                           f"d/d{p.name}: expected {ref!r}\ngot {np.asarray(g)!r}")
+            return Outcome(
+                "wrong-gradient",
+                "value_and_grad gradient",
+                f"d/d{p.name}: expected {ref!r}\ngot {np.asarray(g)!r}",
+            )
     return Outcome("pass")

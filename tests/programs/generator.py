@@ -89,8 +89,7 @@ class Program:
 
     def signature(self) -> str:
         ps = ", ".join(
-            f"{p.name}: {p.annotation}" if p.annotation else p.name
-            for p in self.params
+            f"{p.name}: {p.annotation}" if p.annotation else p.name for p in self.params
         )
         return f"def f({ps}):"
 
@@ -189,7 +188,7 @@ def run_locals(prog: Program, stmts: list[Stmt]) -> dict[str, object]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            exec(compile(prog.instrumented(stmts), "<candidate>", "exec"), ns)
+            exec(compile(prog.instrumented(stmts), "<candidate>", "exec"), ns)  # noqa: S102
             with np.errstate(all="raise"):
                 env = ns["f"](*prog.fresh_inputs())
     except Reject:
@@ -262,7 +261,9 @@ class Gen:
         w = np.arange(1, len(names) + 1, dtype=float) ** 1.5
         return names[int(self.rng.choice(len(names), p=w / w.sum()))]
 
-    def pairs(self, fmt: str, pred_a=None, pred_b=None, same=True) -> tuple[str, str] | None:
+    def pairs(
+        self, fmt: str, pred_a=None, pred_b=None, same=True
+    ) -> tuple[str, str] | None:
         """Two names for which NumPy evaluates `fmt` (with {a} and {b})."""
         a_names = self.floats(pred_a)
         b_names = self.floats(pred_b)
@@ -273,9 +274,13 @@ class Gen:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     with np.errstate(all="raise"):
-                        eval(fmt.format(a=a, b=b), {"np": np, "math": math}, dict(self.env))
+                        eval(
+                            fmt.format(a=a, b=b),
+                            {"np": np, "math": math},
+                            dict(self.env),
+                        )
                 return a, b
-            except Exception:
+            except Exception:  # noqa: BLE001, S112
                 continue
         return None
 
@@ -284,12 +289,24 @@ class Gen:
         if self.chance(0.03):  # a constant the module re-binds before f runs
             if "GAIN" not in self.consts:
                 self.consts["GAIN"] = 3.0
-                self.const_lines.extend(self.choice([["GAIN = 2.0", "GAIN += 1.0"],
-                                                     ["GAIN = 0.6", "GAIN = GAIN * 5"],
-                                                     ["GAIN, BIAS = 3.0, 1.0"]]))
+                self.const_lines.extend(
+                    self.choice(
+                        [
+                            ["GAIN = 2.0", "GAIN += 1.0"],
+                            ["GAIN = 0.6", "GAIN = GAIN * 5"],
+                            ["GAIN, BIAS = 3.0, 1.0"],
+                        ]
+                    )
+                )
             return "GAIN"
         if self.chance(0.3):
-            table = [("SCALE", 2.0), ("SHIFT", -1.5), ("HALF", 0.5), ("NEG", -0.25), ("THREE", 3)]
+            table = [
+                ("SCALE", 2.0),
+                ("SHIFT", -1.5),
+                ("HALF", 0.5),
+                ("NEG", -0.25),
+                ("THREE", 3),
+            ]
             name, value = self.choice(table)
             if name not in self.consts:
                 self.consts[name] = value
@@ -318,8 +335,26 @@ def t_unary(g: Gen) -> Stmt | None:
     x = g.pick()
     if x is None:
         return None
-    fn = g.choice(["exp", "log", "log1p", "sqrt", "square", "abs", "sin", "cos", "tan",
-                   "tanh", "neg", "pow2", "pow3", "power", "powhalf", "meth_abs"])
+    fn = g.choice(
+        [
+            "exp",
+            "log",
+            "log1p",
+            "sqrt",
+            "square",
+            "abs",
+            "sin",
+            "cos",
+            "tan",
+            "tanh",
+            "neg",
+            "pow2",
+            "pow3",
+            "power",
+            "powhalf",
+            "meth_abs",
+        ]
+    )
     t = g.new()
     checks: list[tuple] = []
     if fn == "neg":
@@ -375,7 +410,11 @@ def t_binary(g: Gen) -> Stmt | None:
     a, b = pr
     checks = [("abs", b)] if op == "/" else []
     bshape = np.broadcast_shapes(_shape(g, a), _shape(g, b))
-    tag = "binary.bcast" if (_shape(g, a) != bshape or _shape(g, b) != bshape) else "binary.same"
+    tag = (
+        "binary.bcast"
+        if (_shape(g, a) != bshape or _shape(g, b) != bshape)
+        else "binary.same"
+    )
     return Stmt([f"{t} = {a} {op} {b}"], tag + op, t, checks)
 
 
@@ -397,24 +436,44 @@ def t_router(g: Gen) -> Stmt | None:
         x = g.pick()
         if x is None:
             return None
-        fn, c = g.choice([("maximum", "0"), ("maximum", "0.5"), ("minimum", "1.0"), ("maximum", "x_first")])
+        fn, c = g.choice(
+            [
+                ("maximum", "0"),
+                ("maximum", "0.5"),
+                ("minimum", "1.0"),
+                ("maximum", "x_first"),
+            ]
+        )
         if c == "x_first":
-            return Stmt([f"{t} = np.maximum({x}, 0.0)"], "router.relu_x_first", t, [("abs", x)])
-        return Stmt([f"{t} = np.{fn}({c}, {x})"], f"router.{fn}_const", t, [("abs", f"{x} - {c}")])
+            return Stmt(
+                [f"{t} = np.maximum({x}, 0.0)"], "router.relu_x_first", t, [("abs", x)]
+            )
+        return Stmt(
+            [f"{t} = np.{fn}({c}, {x})"],
+            f"router.{fn}_const",
+            t,
+            [("abs", f"{x} - {c}")],
+        )
     if kind in ("maximum", "minimum"):
         pr = g.pairs(f"np.{kind}({{a}}, {{b}})", same=False)
         if pr is None:
             return None
         a, b = pr
-        return Stmt([f"{t} = np.{kind}({a}, {b})"], f"router.{kind}", t, [("abs", f"{a} - {b}")])
+        return Stmt(
+            [f"{t} = np.{kind}({a}, {b})"], f"router.{kind}", t, [("abs", f"{a} - {b}")]
+        )
     if kind == "where":
         pr = g.pairs("np.where({a} > 0, {a}, {b})", same=False)
         if pr is None:
             return None
         a, b = pr
         c = g.pick()
-        return Stmt([f"{t} = np.where({a} > 0, {c if c and g.chance(0.3) else a}, {b})"],
-                    "router.where", t, [("abs", a)])
+        return Stmt(
+            [f"{t} = np.where({a} > 0, {c if c and g.chance(0.3) else a}, {b})"],
+            "router.where",
+            t,
+            [("abs", a)],
+        )
     pr = g.pairs("({a} > 0) * {b}")
     if pr is None:
         return None
@@ -427,10 +486,15 @@ def t_clip(g: Gen) -> Stmt | None:
     if x is None:
         return None
     t = g.new()
-    form = g.choice(["scalars", "lo_none", "hi_none", "array_lo", "array_both", "method", "kw"])
+    form = g.choice(
+        ["scalars", "lo_none", "hi_none", "array_lo", "array_both", "method", "kw"]
+    )
     lo, hi = "-0.5", "0.5"
     if form == "scalars":
-        expr, checks = f"np.clip({x}, -0.5, 0.5)", [("abs", f"{x} + 0.5"), ("abs", f"{x} - 0.5")]
+        expr, checks = f"np.clip({x}, -0.5, 0.5)", [
+            ("abs", f"{x} + 0.5"),
+            ("abs", f"{x} - 0.5"),
+        ]
     elif form == "lo_none":
         expr, checks = f"np.clip({x}, None, 0.5)", [("abs", f"{x} - 0.5")]
     elif form == "hi_none":
@@ -446,7 +510,10 @@ def t_clip(g: Gen) -> Stmt | None:
         expr = f"np.clip({x}, {lo}, {hi})"
         checks = [("abs", f"{x} - {lo}"), ("abs", f"{x} - ({hi})")]
     elif form == "method":
-        expr, checks = f"{x}.clip({lo}, {hi})", [("abs", f"{x} + 0.5"), ("abs", f"{x} - 0.5")]
+        expr, checks = f"{x}.clip({lo}, {hi})", [
+            ("abs", f"{x} + 0.5"),
+            ("abs", f"{x} - 0.5"),
+        ]
     else:
         expr = f"np.clip({x}, a_min={lo}, a_max={hi})"
         checks = [("abs", f"{x} + 0.5"), ("abs", f"{x} - 0.5")]
@@ -454,9 +521,26 @@ def t_clip(g: Gen) -> Stmt | None:
 
 
 def t_matmul(g: Gen) -> Stmt | None:
-    kind = g.choice(["dot", "dot", "dot", "matmul_op", "matmul", "outer", "tensordot",
-                     "einsum_t", "einsum_mm", "dot_method", "tensordot2", "tensordot_lists",
-                     "tensordot0", "einsum_rowdot", "einsum_rowsum", "einsum_inner"])
+    kind = g.choice(
+        [
+            "dot",
+            "dot",
+            "dot",
+            "matmul_op",
+            "matmul",
+            "outer",
+            "tensordot",
+            "einsum_t",
+            "einsum_mm",
+            "dot_method",
+            "tensordot2",
+            "tensordot_lists",
+            "tensordot0",
+            "einsum_rowdot",
+            "einsum_rowsum",
+            "einsum_inner",
+        ]
+    )
     fmt = {
         "dot": "np.dot({a}, {b})",
         "dot_method": "{a}.dot({b})",
@@ -526,8 +610,17 @@ def t_reduce(g: Gen) -> Stmt | None:
         checks.append(("gap", x, axis))
     if fn == "std":
         checks.append(("pos", f"np.var({x}, axis={axis!r})"))
-    axtag = "none" if axis is None else ("tuple" if isinstance(axis, tuple) else ("neg" if axis < 0 else "int"))
-    return Stmt([f"{t} = {expr}"], f"reduce.{fn}.{axtag}.{form}" + (".keep" if keep else ""), t, checks)
+    axtag = (
+        "none"
+        if axis is None
+        else ("tuple" if isinstance(axis, tuple) else ("neg" if axis < 0 else "int"))
+    )
+    return Stmt(
+        [f"{t} = {expr}"],
+        f"reduce.{fn}.{axtag}.{form}" + (".keep" if keep else ""),
+        t,
+        checks,
+    )
 
 
 def t_transpose(g: Gen) -> Stmt | None:
@@ -563,7 +656,9 @@ def t_reshape(g: Gen) -> Stmt | None:
     t = g.new()
     divs = [d for d in range(1, size + 1) if size % d == 0]
     a = g.choice(divs)
-    shape = g.choice([(-1,), (a, -1), (-1, a), (a, size // a), (size,), (1, size), (a, 1, size // a)])
+    shape = g.choice(
+        [(-1,), (a, -1), (-1, a), (a, size // a), (size,), (1, size), (a, 1, size // a)]
+    )
     form = g.choice(["method_tuple", "method_args", "np"])
     if form == "method_tuple":
         expr = f"{x}.reshape({_shape_str(shape)})"
@@ -590,7 +685,9 @@ def t_dims(g: Gen) -> Stmt | None:
             expr = f"np.expand_dims({x}, {ax})"
         else:
             expr = f"np.expand_dims({x}, (0, {g.choice([1, -1])}))"
-        return Stmt([f"{t} = {expr}"], f"expand_dims.{form}" + (".neg" if ax < 0 else ""), t)
+        return Stmt(
+            [f"{t} = {expr}"], f"expand_dims.{form}" + (".neg" if ax < 0 else ""), t
+        )
     if kind == "squeeze":
         ones = [i for i, d in enumerate(_shape(g, x)) if d == 1]
         if not ones:
@@ -598,13 +695,19 @@ def t_dims(g: Gen) -> Stmt | None:
         ax = g.choice(ones)
         ax = ax - nd if g.chance(0.5) else ax
         form = g.choice(["none", "kw", "pos", "method"])
-        expr = {"none": f"np.squeeze({x})", "kw": f"np.squeeze({x}, axis={ax})",
-                "pos": f"np.squeeze({x}, {ax})", "method": f"{x}.squeeze({ax})"}[form]
+        expr = {
+            "none": f"np.squeeze({x})",
+            "kw": f"np.squeeze({x}, axis={ax})",
+            "pos": f"np.squeeze({x}, {ax})",
+            "method": f"{x}.squeeze({ax})",
+        }[form]
         return Stmt([f"{t} = {expr}"], f"squeeze.{form}", t)
     if kind == "broadcast_to":
         shape = (2,) + _shape(g, x) if g.chance(0.5) else _shape(g, x)
         shape = tuple(3 if d == 1 and g.chance(0.5) else d for d in shape)
-        return Stmt([f"{t} = np.broadcast_to({x}, {_shape_str(shape)})"], "broadcast_to", t)
+        return Stmt(
+            [f"{t} = np.broadcast_to({x}, {_shape_str(shape)})"], "broadcast_to", t
+        )
     form = g.choice(["None0", "None1", "newaxis"])
     if form == "None1" and nd >= 1:
         expr = f"{x}[:, None]"
@@ -637,8 +740,11 @@ def t_join(g: Gen) -> Stmt | None:
     pr = g.pairs(fmt, same=False)
     if pr is None:
         return None
-    return Stmt([f"{t} = {fmt.format(a=pr[0], b=pr[1])}"],
-                f"{fn}.{form}" + (".neg" if ax < 0 and form != "default" else ""), t)
+    return Stmt(
+        [f"{t} = {fmt.format(a=pr[0], b=pr[1])}"],
+        f"{fn}.{form}" + (".neg" if ax < 0 and form != "default" else ""),
+        t,
+    )
 
 
 def _index_list(g: Gen, n: int, k: int | None = None) -> list[int]:
@@ -657,8 +763,24 @@ def t_index(g: Gen) -> Stmt | None:
     nd = len(shape)
     n = shape[0]
     t = g.new()
-    kind = g.choice(["int", "neg_int", "slice", "step", "reverse", "list", "list", "list_axis1",
-                     "array", "arange", "pair", "mask", "slice_axis1", "ellipsis"])
+    kind = g.choice(
+        [
+            "int",
+            "neg_int",
+            "slice",
+            "step",
+            "reverse",
+            "list",
+            "list",
+            "list_axis1",
+            "array",
+            "arange",
+            "pair",
+            "mask",
+            "slice_axis1",
+            "ellipsis",
+        ]
+    )
     checks: list[tuple] = []
     lines: list[str] = []
     if kind == "int":
@@ -702,7 +824,9 @@ def t_index(g: Gen) -> Stmt | None:
 
 def _set_index(g: Gen, shape: tuple[int, ...]) -> tuple[str, str]:
     n = shape[0]
-    kind = g.choice(["int", "slice", "list_repeat", "arange_repeat", "axis1_list", "all"])
+    kind = g.choice(
+        ["int", "slice", "list_repeat", "arange_repeat", "axis1_list", "all"]
+    )
     if kind == "int":
         return f"{int(g.rng.integers(n))}", kind
     if kind == "slice":
@@ -735,7 +859,11 @@ def t_setitem(g: Gen) -> Stmt | None:
     target_shape = np.shape(np.zeros(shape)[eval(f"np.s_[{idx}]", {"np": np})])
     fits = g.floats(lambda v: _broadcasts_into(v.shape, target_shape))
     rhs = g.choice(fits) if fits and g.chance(0.8) else g.const()
-    if rhs in fits and g.chance(0.2) and _broadcasts_into((1,) + np.shape(g.env[rhs]), target_shape):
+    if (
+        rhs in fits
+        and g.chance(0.2)
+        and _broadcasts_into((1,) + np.shape(g.env[rhs]), target_shape)
+    ):
         rhs = f"{rhs}[None]"
     if op == "*=" and rhs in fits and g.chance(0.5):
         rhs = g.const()
@@ -770,7 +898,12 @@ def t_inplace(g: Gen) -> Stmt | None:
             checks.append(("abs", rhs))
     if op == "/=" and rhs in ("0.0",):
         return None
-    return Stmt([f"{x} {op} {rhs}"], f"inplace.{op}" + (".param" if x in g.params else ""), x, checks)
+    return Stmt(
+        [f"{x} {op} {rhs}"],
+        f"inplace.{op}" + (".param" if x in g.params else ""),
+        x,
+        checks,
+    )
 
 
 def t_alias(g: Gen) -> Stmt | None:
@@ -803,7 +936,9 @@ def t_alias(g: Gen) -> Stmt | None:
 
 
 def t_tuple(g: Gen) -> Stmt | None:
-    kind = g.choice(["mean_tuple", "sum_list", "tuple_index", "literal_index", "unpack"])
+    kind = g.choice(
+        ["mean_tuple", "sum_list", "tuple_index", "literal_index", "unpack"]
+    )
     t = g.new()
     if kind == "mean_tuple":
         x = g.pick()
@@ -816,7 +951,9 @@ def t_tuple(g: Gen) -> Stmt | None:
         pr = g.pairs("np.sum([{a}, {b}], axis=0)", same=False)
         if pr is None:
             return None
-        return Stmt([f"{t} = np.sum([{pr[0]}, {pr[1]}], axis=0)"], "tuple.sum_list_axis", t)
+        return Stmt(
+            [f"{t} = np.sum([{pr[0]}, {pr[1]}], axis=0)"], "tuple.sum_list_axis", t
+        )
     pr = g.pairs("({a}, {b})", same=False)
     if pr is None:
         return None
@@ -832,14 +969,28 @@ def t_tuple(g: Gen) -> Stmt | None:
 
 
 def t_helper(g: Gen) -> Stmt | None:
-    kind = g.choice(["scaled", "scaled_kw", "scaled_pos", "tail", "first", "flipped", "sigmoid", "mix_kw"])
+    kind = g.choice(
+        [
+            "scaled",
+            "scaled_kw",
+            "scaled_pos",
+            "tail",
+            "first",
+            "flipped",
+            "sigmoid",
+            "mix_kw",
+        ]
+    )
     t = g.new()
     if kind.startswith("scaled"):
         x = g.pick()
         if x is None:
             return None
-        call = {"scaled": f"scaled({x})", "scaled_kw": f"scaled({x}, factor={g.const()})",
-                "scaled_pos": f"scaled({x}, {g.const()})"}[kind]
+        call = {
+            "scaled": f"scaled({x})",
+            "scaled_kw": f"scaled({x}, factor={g.const()})",
+            "scaled_pos": f"scaled({x}, {g.const()})",
+        }[kind]
         g.helper("scaled")
         return Stmt([f"{t} = {call}"], f"helper.{kind}", t)
     if kind in ("tail", "first", "flipped"):
@@ -876,8 +1027,14 @@ def t_shape(g: Gen) -> Stmt | None:
     if kind == "size":
         return Stmt([f"{t} = np.sum({x}) / {x}.size"], "shape.size", t)
     names = [f"n{g.counter}_{i}" for i in range(nd)]
-    return Stmt([f"{', '.join(names)}{',' if nd == 1 else ''} = {x}.shape", f"{t} = {x} / {names[0]}"],
-                "shape.unpack", t)
+    return Stmt(
+        [
+            f"{', '.join(names)}{',' if nd == 1 else ''} = {x}.shape",
+            f"{t} = {x} / {names[0]}",
+        ],
+        "shape.unpack",
+        t,
+    )
 
 
 def t_builtin(g: Gen) -> Stmt | None:
@@ -892,15 +1049,32 @@ def t_builtin(g: Gen) -> Stmt | None:
         y = g.pick(lambda v: v.ndim == 0)
         if y is None or y == x:
             return None
-        return Stmt([f"{t} = max({x}, {y})"], "builtin.max_var", t, [("abs", f"{x} - {y}")])
+        return Stmt(
+            [f"{t} = max({x}, {y})"], "builtin.max_var", t, [("abs", f"{x} - {y}")]
+        )
     return Stmt([f"{t} = {kind}({x}, 0.0)"], f"builtin.{kind}", t, [("abs", x)])
 
 
 NUMPY_TEMPLATES = [
-    (t_unary, 3), (t_binary, 5), (t_pow_var, 0.5), (t_router, 1.5), (t_clip, 1.5),
-    (t_matmul, 2.5), (t_reduce, 3), (t_transpose, 1.5), (t_reshape, 1), (t_dims, 1.5),
-    (t_join, 1.5), (t_index, 3), (t_setitem, 1.5), (t_inplace, 1), (t_alias, 0.4),
-    (t_tuple, 1), (t_helper, 1), (t_builtin, 0.7), (t_shape, 0.5),
+    (t_unary, 3),
+    (t_binary, 5),
+    (t_pow_var, 0.5),
+    (t_router, 1.5),
+    (t_clip, 1.5),
+    (t_matmul, 2.5),
+    (t_reduce, 3),
+    (t_transpose, 1.5),
+    (t_reshape, 1),
+    (t_dims, 1.5),
+    (t_join, 1.5),
+    (t_index, 3),
+    (t_setitem, 1.5),
+    (t_inplace, 1),
+    (t_alias, 0.4),
+    (t_tuple, 1),
+    (t_helper, 1),
+    (t_builtin, 0.7),
+    (t_shape, 0.5),
 ]
 
 
@@ -912,7 +1086,21 @@ def s_unary(g: Gen) -> Stmt | None:
     if x is None:
         return None
     t = g.new()
-    fn = g.choice(["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "neg", "pow2", "powhalf"])
+    fn = g.choice(
+        [
+            "exp",
+            "log",
+            "sqrt",
+            "sin",
+            "cos",
+            "tan",
+            "tanh",
+            "abs",
+            "neg",
+            "pow2",
+            "powhalf",
+        ]
+    )
     checks: list[tuple] = []
     if fn == "abs":
         expr = f"abs({x})"
@@ -956,7 +1144,11 @@ def s_binary(g: Gen) -> Stmt | None:
         checks.append(("pos", a))
     if g.chance(0.3) and op != "**":
         a, b = b, a
-        checks = [("abs", b)] if op == "/" and not (b[0].isdigit() or b[0] == "-" or b.isupper()) else []
+        checks = (
+            [("abs", b)]
+            if op == "/" and not (b[0].isdigit() or b[0] == "-" or b.isupper())
+            else []
+        )
     return Stmt([f"{t} = {a} {op} {b}"], f"s.binary{op}", t, checks)
 
 
@@ -983,7 +1175,11 @@ def s_helper(g: Gen) -> Stmt | None:
         return Stmt([f"{t} = sigmoid({a})"], "s.helper.sigmoid", t)
     if kind.startswith("scaled"):
         g.helper("scaled")
-        call = f"scaled({a}, factor={g.const()})" if kind == "scaled_kw" else f"scaled({a})"
+        call = (
+            f"scaled({a}, factor={g.const()})"
+            if kind == "scaled_kw"
+            else f"scaled({a})"
+        )
         return Stmt([f"{t} = {call}"], f"s.helper.{kind}", t)
     b = g.choice(g.floats())
     g.helper("mix")
@@ -1006,10 +1202,21 @@ def s_tuple(g: Gen) -> Stmt | None:
         return None
     b = g.choice(g.floats())
     t, u = g.new(), g.new()
-    return Stmt([f"{u} = {a}, {b}", f"{t} = {u}[{int(g.rng.integers(2))}] * 2.0"], "s.tuple.index", t)
+    return Stmt(
+        [f"{u} = {a}, {b}", f"{t} = {u}[{int(g.rng.integers(2))}] * 2.0"],
+        "s.tuple.index",
+        t,
+    )
 
 
-SCALAR_TEMPLATES = [(s_unary, 3), (s_binary, 5), (s_minmax, 1), (s_helper, 1), (s_inplace, 1), (s_tuple, 0.5)]
+SCALAR_TEMPLATES = [
+    (s_unary, 3),
+    (s_binary, 5),
+    (s_minmax, 1),
+    (s_helper, 1),
+    (s_inplace, 1),
+    (s_tuple, 0.5),
+]
 
 
 # ----- programs -----
@@ -1024,12 +1231,16 @@ def _params(g: Gen, kind: str) -> list[Param]:
     names = iter(["x", "y", "w", "s", "b", "c"])
     if kind == "scalar":
         for _ in range(int(rng.integers(1, 4))):
-            params.append(Param(next(names), "float", (), "float" if g.chance(0.2) else ""))
+            params.append(
+                Param(next(names), "float", (), "float" if g.chance(0.2) else "")
+            )
         return params
     base = [int(d) for d in rng.choice([2, 3, 4], size=3)]
     for _ in range(int(rng.integers(1, 4))):
         nd = int(rng.choice([1, 1, 2, 2, 2, 3]))
-        shape = tuple(int(rng.choice(base + [1] * (1 if g.chance(0.2) else 0))) for _ in range(nd))
+        shape = tuple(
+            int(rng.choice(base + [1] * (1 if g.chance(0.2) else 0))) for _ in range(nd)
+        )
         ann = ""
         if g.chance(0.25):
             ann = 'Float[np.ndarray, "' + " ".join(LETTERS[d] for d in shape) + '"]'
@@ -1049,7 +1260,9 @@ def _input(rng: np.random.Generator, p: Param) -> object:
     return rng.uniform(-2, 2, size=p.shape)
 
 
-def generate_program(seed: int, kind: str | None = None, max_stmts: int | None = None) -> Program:
+def generate_program(
+    seed: int, kind: str | None = None, max_stmts: int | None = None
+) -> Program:
     """One random program; deterministic in `seed`."""
     rng = np.random.default_rng(seed)
     g = Gen(rng, kind or ("scalar" if rng.random() < 0.2 else "numpy"))
@@ -1108,7 +1321,11 @@ def shrink_candidates(prog: Program):
         stmts = prog.stmts[: i + 1]
         yield _variant(prog, stmts, stmts[-1].target)
     for i, p in enumerate(prog.params):  # drop a parameter no statement reads
-        if len(prog.params) > 1 and not any(_mentions(s, p.name) for s in prog.stmts) and p.name not in prog.ret:
+        if (
+            len(prog.params) > 1
+            and not any(_mentions(s, p.name) for s in prog.stmts)
+            and p.name not in prog.ret
+        ):
             q = _variant(prog, prog.stmts, prog.ret)
             q.params = prog.params[:i] + prog.params[i + 1 :]
             q.inputs = {k: v for k, v in prog.inputs.items() if k != p.name}
@@ -1123,9 +1340,19 @@ def _mentions(s: Stmt, name: str) -> bool:
 
 def _variant(prog: Program, stmts: list[Stmt], ret: str | None) -> Program:
     used = [h for h in prog.helpers if any(_mentions(s, h) for s in stmts)]
-    consts = [c for c in prog.consts if any(_mentions(s, c.split(" = ")[0]) for s in stmts)]
-    q = Program(prog.kind, list(prog.params), consts, used, list(stmts), ret or prog.params[0].name,
-                dict(prog.inputs), prog.seed)
+    consts = [
+        c for c in prog.consts if any(_mentions(s, c.split(" = ")[0]) for s in stmts)
+    ]
+    q = Program(
+        prog.kind,
+        list(prog.params),
+        consts,
+        used,
+        list(stmts),
+        ret or prog.params[0].name,
+        dict(prog.inputs),
+        prog.seed,
+    )
     if q.ret in [p.name for p in q.params] and stmts:
         q.ret = f"{q.ret} * 1.0"
     return q
@@ -1140,4 +1367,12 @@ def valid(prog: Program) -> bool:
     return True
 
 
-__all__ = ["Program", "Stmt", "Param", "Reject", "generate_program", "shrink_candidates", "valid"]
+__all__ = [
+    "Param",
+    "Program",
+    "Reject",
+    "Stmt",
+    "generate_program",
+    "shrink_candidates",
+    "valid",
+]

@@ -19,7 +19,9 @@ from .check import Outcome, check
 from .generator import Program, generate_program, shrink_candidates, valid
 
 
-def minimise(prog: Program, outcome: Outcome, tmpdir: str, budget: int = 60) -> tuple[Program, Outcome]:
+def minimise(
+    prog: Program, outcome: Outcome, tmpdir: str, budget: int = 60
+) -> tuple[Program, Outcome]:
     """Greedy: drop statements (or return earlier) while the class stays."""
     best, best_out = prog, outcome
     changed = True
@@ -32,7 +34,9 @@ def minimise(prog: Program, outcome: Outcome, tmpdir: str, budget: int = 60) -> 
                 continue
             budget -= 1
             out = check(cand, tmpdir)
-            if out.cls == best_out.cls and (out.cls != "crash" or out.cause == best_out.cause):
+            if out.cls == best_out.cls and (
+                out.cls != "crash" or out.cause == best_out.cause
+            ):
                 best, best_out = cand, out
                 changed = True
                 break
@@ -48,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--minimise", type=int, default=3, help="failures minimised per raw cause")
+    ap.add_argument(
+        "--minimise", type=int, default=3, help="failures minimised per raw cause"
+    )
     ap.add_argument("--json", help="write every failure (source, outcome) to this file")
     ap.add_argument("--kind", choices=["scalar", "numpy"])
     args = ap.parse_args(argv)
@@ -68,11 +74,27 @@ def main(argv: list[str] | None = None) -> int:
             counts[out.cls] += 1
             causes[f"{out.cls} | {out.cause}"] += 1
             if out.cls in ("wrong-value", "wrong-gradient", "crash"):
-                raw = f"{out.cls} | {out.cause} | " + " ; ".join(sorted(set(t.split('.')[0] + '.' + t.split('.')[1] if '.' in t else t for t in prog.tags)))
+                raw = f"{out.cls} | {out.cause} | " + " ; ".join(
+                    sorted(
+                        {
+                            t.split(".")[0] + "." + t.split(".")[1] if "." in t else t
+                            for t in prog.tags
+                        }
+                    )
+                )
                 rid = classify(prog.source(), out)
                 by_rule[rid] += 1
-                failures.append({"rule": rid[0], "seed": seed, "cls": out.cls, "cause": out.cause,
-                                 "source": prog.source(), "detail": out.detail[:2000], "tags": prog.tags})
+                failures.append(
+                    {
+                        "rule": rid[0],
+                        "seed": seed,
+                        "cls": out.cls,
+                        "cause": out.cause,
+                        "source": prog.source(),
+                        "detail": out.detail[:2000],
+                        "tags": prog.tags,
+                    }
+                )
                 if tried[raw] < args.minimise:
                     tried[raw] += 1
                     small, sout = minimise(prog, out, tmpdir)
@@ -81,12 +103,26 @@ def main(argv: list[str] | None = None) -> int:
                     best = examples.get(srid)
                     if best is None or len(small.source()) < len(best[0]):
                         examples[srid] = (small.source(), sout, small.inputs)
-                    entry = minimal.setdefault(k, [0, small.source(), sout.detail[:1500], small.seed,
-                                                   {n: v.tolist() if hasattr(v, "tolist") else v
-                                                    for n, v in small.inputs.items()}])
+                    entry = minimal.setdefault(
+                        k,
+                        [
+                            0,
+                            small.source(),
+                            sout.detail[:1500],
+                            small.seed,
+                            {
+                                n: v.tolist() if hasattr(v, "tolist") else v
+                                for n, v in small.inputs.items()
+                            },
+                        ],
+                    )
                     entry[0] += 1
             if (i + 1) % 500 == 0:
-                print(f"... {i + 1} programs, {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+                print(
+                    f"... {i + 1} programs, {time.time() - start:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(f"{args.n} programs (seed {args.seed}) in {time.time() - start:.0f} s")
     for cls, c in counts.most_common():
         print(f"  {cls:15} {c}")
@@ -99,15 +135,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {c:6}  #{issue:4} {rid}: {desc}")
     print("\nsmallest example per cause:")
     for (rid, issue, desc), (src, o, inputs) in sorted(examples.items()):
-        shown = {n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in inputs.items()}
-        print(f"\n--- #{issue} {rid}: {o.cls}: {o.cause}\n{src}inputs: {shown}\n{o.detail[:800]}")
+        shown = {
+            n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in inputs.items()
+        }
+        print(
+            f"\n--- #{issue} {rid}: {o.cls}: {o.cause}\n{src}inputs: {shown}\n{o.detail[:800]}"
+        )
     print(f"\nminimised failures ({len(minimal)} distinct):")
     for k, (c, src, detail, seed, inputs) in sorted(minimal.items()):
         print(f"\n=== {k}  (x{c}, seed {seed})\n{src}inputs: {inputs}\n{detail}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"counts": counts, "causes": causes, "failures": failures,
-                       "minimal": {k: v for k, v in minimal.items()}}, fh, indent=1, default=str)
+            json.dump(
+                {
+                    "counts": counts,
+                    "causes": causes,
+                    "failures": failures,
+                    "minimal": {k: v for k, v in minimal.items()},
+                },
+                fh,
+                indent=1,
+                default=str,
+            )
     bad = counts["wrong-value"] + counts["wrong-gradient"] + counts["crash"]
     return 1 if bad else 0
 
