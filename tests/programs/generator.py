@@ -188,7 +188,8 @@ def run_locals(prog: Program, stmts: list[Stmt]) -> dict[str, object]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            exec(compile(prog.instrumented(stmts), "<candidate>", "exec"), ns)  # noqa: S102
+            code = compile(prog.instrumented(stmts), "<candidate>", "exec")
+            exec(code, ns)  # noqa: S102
             with np.errstate(all="raise"):
                 env = ns["f"](*prog.fresh_inputs())
     except Reject:
@@ -353,6 +354,9 @@ def t_unary(g: Gen) -> Stmt | None:
             "power",
             "powhalf",
             "meth_abs",
+            "neg_pow",
+            "const_base",
+            "neg_square",
         ]
     )
     t = g.new()
@@ -371,6 +375,13 @@ def t_unary(g: Gen) -> Stmt | None:
     elif fn == "meth_abs":
         expr = f"abs({x})"
         checks.append(("abs", x))
+    elif fn == "neg_pow":
+        expr = f"{x} ** {g.choice(['-1', '-2', '-1.0'])}"
+        checks.append(("abs", x))
+    elif fn == "const_base":
+        expr = g.choice([f"2.0 ** {x}", f"np.power(0.5, {x})", f"3 ** {x}"])
+    elif fn == "neg_square":
+        expr = f"-{x} ** 2"
     else:
         expr = f"np.{fn}({x})"
         if fn in ("log", "sqrt"):
@@ -579,7 +590,9 @@ def _axis_choice(g: Gen, nd: int) -> object:
     if r < 0.7 or nd == 1:
         ax = int(g.rng.integers(nd))
         return ax - nd if g.chance(0.4) else ax
-    axes = sorted(g.rng.choice(nd, 2, replace=False).tolist())
+    axes = g.rng.choice(nd, 2, replace=False).tolist()
+    if g.chance(0.6):
+        axes = sorted(axes)
     return tuple(a - nd if g.chance(0.4) else a for a in axes)
 
 
@@ -720,7 +733,7 @@ def t_dims(g: Gen) -> Stmt | None:
 
 def t_join(g: Gen) -> Stmt | None:
     fn = g.choice(["concatenate", "stack"])
-    form = g.choice(["kw", "pos", "tuple_pos", "default", "self"])
+    form = g.choice(["kw", "pos", "tuple_pos", "default", "self", "three"])
     t = g.new()
     x0 = g.pick(lambda v: v.ndim >= 1) if fn == "concatenate" else g.pick()
     if x0 is None:
@@ -736,6 +749,7 @@ def t_join(g: Gen) -> Stmt | None:
         "pos": "np." + fn + "([{a}, {b}], " + str(ax) + ")",
         "tuple_pos": "np." + fn + "(({a}, {b}), " + str(ax) + ")",
         "default": "np." + fn + "([{a}, {b}])",
+        "three": "np." + fn + "([{a}, {b}, {a}], axis=" + str(ax) + ")",
     }[form]
     pr = g.pairs(fmt, same=False)
     if pr is None:
@@ -788,9 +802,19 @@ def t_index(g: Gen) -> Stmt | None:
     elif kind == "neg_int":
         expr = f"{x}[-1]"
     elif kind == "slice":
-        expr = g.choice([f"{x}[1:]", f"{x}[:-1]", f"{x}[:2]"])
+        expr = g.choice(
+            [f"{x}[1:]", f"{x}[:-1]", f"{x}[:2]", f"{x}[-2:]", f"{x}[1:][::-1]"]
+        )
     elif kind == "step":
-        expr = g.choice([f"{x}[::2]", f"{x}[1::2]"])
+        expr = g.choice(
+            [
+                f"{x}[::2]",
+                f"{x}[1::2]",
+                f"{x}[::-2]",
+                f"{x}[-1::-2]",
+                f"{x}[{n - 1}:0:-1]",
+            ]
+        )
     elif kind == "reverse":
         expr = f"{x}[::-1]"
     elif kind == "list":
@@ -846,9 +870,22 @@ def t_setitem(g: Gen) -> Stmt | None:
         return None
     shape = _shape(g, x)
     t = g.new()
-    start = g.choice(["copy_mul", "np_copy", "zeros", "zeros_like"])
+    start = g.choice(["copy_mul", "np_copy", "zeros", "zeros_like", "method_copy"])
+    if g.chance(0.15):  # cs231n style: out[out < 0] = 0 on a fresh copy
+        src = g.choice(["<", ">"])
+        return Stmt(
+            [f"{t} = {x} * 1.0", f"{t}[{t} {src} 0] = 0.0"],
+            "setitem.mask",
+            t,
+            [("abs", x)],
+        )
+    if g.chance(0.1):
+        return Stmt(
+            [f"{t} = np.copy({x})", f"{t}[0] = {t}[0] * 2.0"], "setitem.self_read", t
+        )
     first = {
         "copy_mul": f"{t} = {x} * 1.0",
+        "method_copy": f"{t} = {x}.copy()",
         "np_copy": f"{t} = np.copy({x})",
         "zeros": f"{t} = np.zeros({_shape_str(shape)})",
         "zeros_like": f"{t} = np.zeros_like({x})",
