@@ -265,7 +265,7 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
     # aliasing: every gradient is its own array, and a caller may update the
     # returned value in place without changing the backward (issue 13, #20)
     arrays = [("the upstream gradient", seed)] + [
-        (f"input {p.name}", a) for p, a in zip(prog.params, args)
+        (f"input {p.name}", a) for p, a in zip(prog.params, args, strict=True)
     ]
     for p, g in zip(prog.params, grads, strict=True):
         for what, other in arrays:

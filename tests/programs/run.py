@@ -48,6 +48,32 @@ def key(prog: Program, out: Outcome) -> str:
     return f"{out.cls} | {out.cause} | " + " ; ".join(prog.tags)
 
 
+def summary(stream, done, seed, secs, counts, causes, by_rule, examples) -> None:
+    """Counts per class, per cause and per rule, and the smallest example of each."""
+
+    def out(*a) -> None:
+        print(*a, file=stream)
+
+    out(f"{done} programs (seed {seed}) in {secs:.0f} s")
+    for cls, c in counts.most_common():
+        out(f"  {cls:15} {c}")
+    out("\nper cause:")
+    for cause, c in causes.most_common():
+        if not cause.startswith("pass"):
+            out(f"  {c:6}  {cause}")
+    out("\nwrong and crashing programs by cause (issue 13 item, or new):")
+    for (rid, issue, desc), c in by_rule.most_common():
+        out(f"  {c:6}  #{issue:4} {rid}: {desc}")
+    out("\nsmallest example per cause:")
+    for (rid, issue, _desc), (src, o, inputs) in sorted(examples.items()):
+        shown = {
+            n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in inputs.items()
+        }
+        out(
+            f"\n--- #{issue} {rid}: {o.cls}: {o.cause}\n{src}inputs: {shown}\n{o.detail[:800]}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1000)
@@ -57,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", help="write every failure (source, outcome) to this file")
     ap.add_argument("--kind", choices=["scalar", "numpy"])
+    ap.add_argument(
+        "--progress", help="rewrite the summary to this file every 100 programs"
+    )
     args = ap.parse_args(argv)
     counts: collections.Counter[str] = collections.Counter()
     causes: collections.Counter[str] = collections.Counter()
@@ -117,30 +146,34 @@ def main(argv: list[str] | None = None) -> int:
                         ],
                     )
                     entry[0] += 1
+            if args.progress and (i + 1) % 100 == 0:
+                with open(args.progress, "w") as fh:
+                    summary(
+                        fh,
+                        i + 1,
+                        args.seed,
+                        time.time() - start,
+                        counts,
+                        causes,
+                        by_rule,
+                        examples,
+                    )
             if (i + 1) % 500 == 0:
                 print(
                     f"... {i + 1} programs, {time.time() - start:.0f} s",
                     file=sys.stderr,
                     flush=True,
                 )
-    print(f"{args.n} programs (seed {args.seed}) in {time.time() - start:.0f} s")
-    for cls, c in counts.most_common():
-        print(f"  {cls:15} {c}")
-    print("\nper cause:")
-    for cause, c in causes.most_common():
-        if not cause.startswith("pass"):
-            print(f"  {c:6}  {cause}")
-    print("\nwrong and crashing programs by cause (issue 13 item, or new):")
-    for (rid, issue, desc), c in by_rule.most_common():
-        print(f"  {c:6}  #{issue:4} {rid}: {desc}")
-    print("\nsmallest example per cause:")
-    for (rid, issue, desc), (src, o, inputs) in sorted(examples.items()):
-        shown = {
-            n: (v.tolist() if hasattr(v, "tolist") else v) for n, v in inputs.items()
-        }
-        print(
-            f"\n--- #{issue} {rid}: {o.cls}: {o.cause}\n{src}inputs: {shown}\n{o.detail[:800]}"
-        )
+    summary(
+        sys.stdout,
+        args.n,
+        args.seed,
+        time.time() - start,
+        counts,
+        causes,
+        by_rule,
+        examples,
+    )
     print(f"\nminimised failures ({len(minimal)} distinct):")
     for k, (c, src, detail, seed, inputs) in sorted(minimal.items()):
         print(f"\n=== {k}  (x{c}, seed {seed})\n{src}inputs: {inputs}\n{detail}")
