@@ -8,11 +8,16 @@ differences of the program's forward. Classes:
 * ``refused``: codegen raised a CodegenError located as ``path:line:col``;
 * ``wrong-value``: the generated forward's value (or shape) differs, or it
   changed an input array;
-* ``wrong-gradient``: a gradient (or its shape) differs from the references;
+* ``wrong-gradient``: a gradient (or its shape) differs from the references,
+  a returned gradient shares memory with the upstream gradient, an input or
+  another gradient, or the backward changes when the caller updates the
+  returned value in place (it aliases the cache);
 * ``crash``: the generated code raises, codegen fails with something else
   than a located CodegenError, or the module does not import;
-* ``invalid``: the references disagree with each other (a kink the guards
-  missed); not a verdict on codegen.
+* ``invalid``: central differences change with the step (a kink the guards
+  missed); not a verdict on codegen. Where autograd and central differences
+  disagree but the step does not matter (autograd's own gaps, e.g. np.clip
+  with array bounds), central differences decide.
 
 The programs and the generated modules are run with `exec` and every
 exception is caught on purpose (the `noqa: S102, BLE001` marks): whatever the
