@@ -49,6 +49,20 @@ RULES = [
         "a returned gradient shares memory with the upstream gradient, an input or another gradient",
     ),
     (
+        "rebound-constant",
+        "7",
+        WRONG,
+        _has(r"^(\w+) = [^\n]*\n\1 (\+=|= \1)|^\w+, \w+ = "),
+        "a module-level constant the file re-binds is read at its first value",
+    ),
+    (
+        "einsum-broadcast",
+        "new",
+        ANY,
+        _has(r"einsum\('(ij,jk->ik|i,i->|ij,ij->i)'"),
+        "einsum where NumPy broadcasts a size-1 axis: the longer operand's gradient gets the short shape",
+    ),
+    (
         "method-minmax-positional-axis",
         "new",
         ANY,
@@ -131,13 +145,6 @@ RULES = [
     ),
     ("x-plus-x", "4", ANY, _has(r"= (\w+) \+ \1\b"), "x + x (the _same shortcut)"),
     ("bool-mask", "15", ANY, _has(r"\[\w+ > 0\]"), "boolean-mask indexing"),
-    (
-        "einsum-broadcast",
-        "new",
-        ANY,
-        _has(r"einsum\('ij,jk->ik'"),
-        "einsum contracting a size-1 axis against a longer one",
-    ),
 ]
 
 

@@ -16,6 +16,7 @@ This module writes programs only; `check.py` runs codegen on them.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -1370,15 +1371,15 @@ def shrink_candidates(prog: Program):
 
 
 def _mentions(s: Stmt, name: str) -> bool:
-    import re
-
     return any(re.search(rf"\b{name}\b", ln) for ln in s.lines)
 
 
 def _variant(prog: Program, stmts: list[Stmt], ret: str | None) -> Program:
     used = [h for h in prog.helpers if any(_mentions(s, h) for s in stmts)]
     consts = [
-        c for c in prog.consts if any(_mentions(s, c.split(" = ")[0]) for s in stmts)
+        c
+        for c in prog.consts
+        if any(_mentions(s, re.match(r"\w+", c).group()) for s in stmts)
     ]
     q = Program(
         prog.kind,
