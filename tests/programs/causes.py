@@ -113,14 +113,7 @@ RULES = [
         "5",
         ANY,
         _has(r"clip\(\w+, (?!-?\d|None|a_min)"),
-        "np.clip with an array bound",
-    ),
-    (
-        "transpose-negative-axes",
-        "3",
-        ANY,
-        _has(r"transpose\([^)]*-\d"),
-        "negative transpose axes",
+        "np.clip with an array bound (main: where lo > hi NumPy returns hi, the gradient goes to lo)",
     ),
     (
         "setitem-repeated",
@@ -135,6 +128,13 @@ RULES = [
         ANY,
         _has(r"\w\[(\[|:, \[)"),
         "list-literal index with repeats treated as basic indexing",
+    ),
+    (
+        "transpose-negative-axes",
+        "3",
+        ANY,
+        _has(r"transpose\([^)]*-\d"),
+        "negative transpose axes",
     ),
     (
         "tuple-operand",
