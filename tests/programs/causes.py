@@ -59,7 +59,8 @@ RULES = [
         "einsum-broadcast",
         "new",
         ANY,
-        _has(r"einsum\('(ij,jk->ik|i,i->|ij,ij->i)'"),
+        lambda src, out: out.cause == "gradient shape"
+        and bool(re.search(r"einsum\('(ij,jk->ik|i,i->|ij,ij->i)'", src)),
         "einsum where NumPy broadcasts a size-1 axis: the longer operand's gradient gets the short shape",
     ),
     (
