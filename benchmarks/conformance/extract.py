@@ -146,8 +146,18 @@ class _Recorder:
                 with contextlib.suppress(ValueError):  # an empty cell
                     closure[name] = copy.copy(cell.cell_contents)
         self.cases.append(
-            Case(self.file, self.test, line, fun, args, kwargs, argnums, na, self.path,
-                 closure)
+            Case(
+                self.file,
+                self.test,
+                line,
+                fun,
+                args,
+                kwargs,
+                argnums,
+                na,
+                self.path,
+                closure,
+            )
         )
 
 
@@ -326,7 +336,9 @@ def collect(path: Path) -> FileResult:
                 try:
                     with np.errstate(all="ignore"):
                         test(**params)
-                except BaseException as exc:  # noqa: B036 (pytest.raises fails with one)
+                except (
+                    BaseException
+                ) as exc:  # noqa: B036 (pytest.raises fails with one)
                     if isinstance(exc, KeyboardInterrupt):
                         raise
                     error = f"{type(exc).__name__}: {exc}".splitlines()[0]

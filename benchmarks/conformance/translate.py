@@ -114,7 +114,7 @@ def numpy_name(fun: Any) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tree(filename: str) -> ast.Module:
     with open(filename) as f:
         return ast.parse(f.read(), filename)
@@ -209,7 +209,9 @@ class _Rewrite(ast.NodeTransformer):
             if isinstance(a, ast.Starred):
                 start = 0
                 index = self._star_index(a.value)
-                if isinstance(index, ast.Slice) and isinstance(index.lower, ast.Constant):
+                if isinstance(index, ast.Slice) and isinstance(
+                    index.lower, ast.Constant
+                ):
                     start = index.lower.value
                 elif not (isinstance(a.value, ast.Name) and a.value.id == self.star):
                     args.append(a)
@@ -225,7 +227,9 @@ class _Rewrite(ast.NodeTransformer):
 class _Module:
     """The pieces of the forward module being written."""
 
-    imports: dict[str, str] = field(default_factory=lambda: {"np": "import numpy as np"})
+    imports: dict[str, str] = field(
+        default_factory=lambda: {"np": "import numpy as np"}
+    )
     constants: dict[str, str] = field(default_factory=dict)
     helpers: dict[str, str] = field(default_factory=dict)
     helper_funs: dict[str, Any] = field(default_factory=dict)
@@ -280,7 +284,7 @@ def _bind(
     """Make free name `name` available; return a substitute spelling or None."""
     if value is _Missing or value is getattr(builtins, name, _Missing):
         return None
-    if isinstance(value, (GradOf, Sink)):
+    if isinstance(value, (GradOf, Sink)) or value is GradOf:
         raise NotApplicable("the forward calls autograd.grad (higher order)")
     if isinstance(value, types.ModuleType):
         if value.__name__.startswith("numpy.fft"):
@@ -340,7 +344,9 @@ def _function(
     # parameters the call leaves to their defaults are free names bound to them
     defaults: dict[str, Any] = {}
     given = len(args) if entry else len(positional)
-    for p, d in zip(reversed(positional), reversed(fun.__defaults__ or ()), strict=False):
+    for p, d in zip(
+        reversed(positional), reversed(fun.__defaults__ or ()), strict=False
+    ):
         if positional.index(p) >= given:
             defaults[p] = d
     positional = [p for p in positional if p not in defaults]
@@ -363,14 +369,20 @@ def _function(
         stmts = stmts[1:]  # the test's docstring says nothing about the forward
     params = positional + [n for n, _ in extras]
     text = f"def {name}({', '.join(params)}):\n"
-    text += "\n".join("    " + line for s in stmts for line in ast.unparse(s).splitlines())
+    text += "\n".join(
+        "    " + line for s in stmts for line in ast.unparse(s).splitlines()
+    )
     return text, positional
 
 
 def _as_value(value: Any, differentiated: bool) -> Any:
     if _numeric_list(value):
         return np.asarray(value, dtype=float)
-    if differentiated and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if (
+        differentiated
+        and isinstance(value, (int, np.integer))
+        and not isinstance(value, bool)
+    ):
         return float(value)
     return value
 
@@ -398,9 +410,13 @@ def _numpy_call(case: Case) -> Forward:
 
     for i, arg in enumerate(case.args):
         diff = i in case.argnums
-        if isinstance(arg, (tuple, list)) and any(isinstance(e, np.ndarray) for e in arg):
+        if isinstance(arg, (tuple, list)) and any(
+            isinstance(e, np.ndarray) for e in arg
+        ):
             names = [param(f"x{i}_{j}", e, diff) for j, e in enumerate(arg)]
-            inner = ", ".join(names) + ("," if isinstance(arg, tuple) and len(names) == 1 else "")
+            inner = ", ".join(names) + (
+                "," if isinstance(arg, tuple) and len(names) == 1 else ""
+            )
             exprs.append(f"({inner})" if isinstance(arg, tuple) else f"[{inner}]")
         elif diff or isinstance(arg, np.ndarray) or literal(arg) is None:
             exprs.append(param(f"x{i}", arg, diff))
@@ -408,7 +424,9 @@ def _numpy_call(case: Case) -> Forward:
             exprs.append(literal(arg))  # type: ignore[arg-type]
     for key, value in case.kwargs.items():
         spelled_kw = literal(value)
-        exprs.append(f"{key}={spelled_kw if spelled_kw is not None else param(key, value, False)}")
+        if spelled_kw is None:
+            spelled_kw = param(key, value, False)
+        exprs.append(f"{key}={spelled_kw}")
     if spelled in OPERATORS.values():
         body = f" {spelled} ".join(exprs)
     else:
