@@ -298,29 +298,42 @@ def run_case(case: Case, all_params: bool = False, seed: int = 0) -> Result:
     return _check(res, fw, f, ref, code, seed)
 
 
+def _value_mismatch(outs: list[Any], refs: list[Any]) -> str:
+    """Where codegen's forward value differs from NumPy's, or ''."""
+    if len(outs) != len(refs):
+        return f"has {len(outs)} outputs, NumPy {len(refs)}"
+    for k, (o, r) in enumerate(zip(outs, refs, strict=True)):
+        o, r = np.asarray(o, dtype=float), np.asarray(r, dtype=float)
+        if o.shape != r.shape:
+            return f"shape {o.shape}, NumPy {r.shape} (output {k})"
+        bad = ~np.isclose(o, r, rtol=VALUE_RTOL, atol=VALUE_ATOL, equal_nan=True)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            return f"at {idx} (output {k}): codegen {o[idx]:.10g}, NumPy {r[idx]:.10g}"
+    return ""
+
+
 def _check(
     res: Result, fw: Forward, f: Callable, ref: Any, code: str, seed: int
 ) -> Result:
     rng = np.random.default_rng(seed)
+    stage = "import"
     try:
         mod = _module(code, "generated")
-        out, cache = getattr(mod, f"{fw.name}_forward")(*fw.values)
+        stage = f"{fw.name}_forward"
+        out, cache = getattr(mod, stage)(*fw.values)
         outs, refs = _outputs(out), _outputs(ref)
-        if len(outs) != len(refs) or any(
-            np.shape(o) != np.shape(r)
-            or not np.allclose(o, r, rtol=VALUE_RTOL, atol=VALUE_ATOL, equal_nan=True)
-            for o, r in zip(outs, refs, strict=False)
-        ):
-            res.outcome, res.reason = (
-                "wrong",
-                f"value: codegen {out!r}, NumPy {ref!r}"[:300],
-            )
+        mismatch = _value_mismatch(outs, refs)
+        if mismatch:
+            res.outcome, res.reason = "wrong", "value " + mismatch
             return res
         seeds = [rng.standard_normal(np.shape(r)) for r in refs]
-        backward = getattr(mod, f"{fw.name}_backward")
+        stage = f"{fw.name}_backward"
+        backward = getattr(mod, stage)
         grads = backward(*seeds, cache) if len(refs) > 1 else backward(seeds[0], cache)
     except Exception as exc:  # noqa: BLE001
-        res.outcome, res.reason = "crash", f"run: {type(exc).__name__}: {exc}"[:300]
+        message = f"{stage}: {type(exc).__name__}: {exc}".splitlines()[0]
+        res.outcome, res.reason = "crash", message[:200]
         return res
     if len(fw.wrt) == 1:
         grads = (grads,)
@@ -371,10 +384,9 @@ def run_file(
     return results, found.unreached
 
 
-def construct(reason: str) -> str:
-    """The construct a refusal names: its message without the user's names."""
-    first = reason.split("; ")[0]
-    return re.sub(r"'(?:grad_|out|tmp)[^']*'", "'…'", first)
+def construct(message: str) -> str:
+    """The construct a refusal message names, without generated names."""
+    return re.sub(r"'(?:grad_|out|tmp)[^']*'", "'…'", message)
 
 
 def table(results: Sequence[Result], unreached: dict[str, dict]) -> str:
@@ -413,12 +425,13 @@ def ranked(results: Sequence[Result], outcome: str) -> list[tuple[str, int, int]
     cases: collections.Counter = collections.Counter()
     tests: dict[str, set[str]] = collections.defaultdict(set)
     for r in results:
-        if r.outcome == outcome:
-            key = (
-                construct(r.reason)
-                if outcome == "refused"
-                else r.reason.split(" (")[0][:90]
-            )
+        if r.outcome != outcome:
+            continue
+        if outcome == "refused":  # a case blocked by two constructs counts for both
+            keys = list(dict.fromkeys(construct(m) for m in r.reason.split("; ")))
+        else:
+            keys = [r.reason.split(" (")[0][:90]]
+        for key in keys:
             cases[key] += 1
             tests[key].add(f"{r.file}::{r.test.split('[')[0]}")
     return [(k, n, len(tests[k])) for k, n in cases.most_common()]
@@ -447,7 +460,12 @@ def report(
     ):
         rows = ranked(results, outcome)
         if rows:
-            out.append(f"{title} by construct (cases, tests):")
+            note = (
+                "; a case refused for two counts for both"
+                if outcome == "refused"
+                else ""
+            )
+            out.append(f"{title} by construct (cases, tests{note}):")
             out += [
                 f"  {n:>5} {t:>4}  {k}"
                 for k, n, t in rows[: show if outcome != "n/a" else 99]
@@ -460,14 +478,18 @@ def report(
         out.append("tests whose check sites were never reached (sites, error):")
         out += [f"  {f}::{t}: {s} ({e})" for f, t, s, e in never]
         out.append("")
-    wrong = [r for r in results if r.outcome in ("wrong", "crash")]
-    if wrong:
-        out.append(f"wrong and crashing cases ({len(wrong)}), one per test:")
-        seen = set()
-        for r in wrong:
-            if (r.file, r.test.split("[")[0], r.outcome) not in seen:
-                seen.add((r.file, r.test.split("[")[0], r.outcome))
-                out.append(reproducer(r))
+    bad = [r for r in results if r.outcome in ("wrong", "crash")]
+    if bad:
+        groups: dict[tuple, list[Result]] = collections.defaultdict(list)
+        for r in bad:
+            kind = re.sub(r"[-+]?\d[\d.e+-]*", "#", r.reason.split(": codegen")[0])
+            groups[(r.outcome, r.file, r.test.split("[")[0], kind)].append(r)
+        out.append(f"wrong and crashing cases ({len(bad)}), one reproducer per kind:")
+        for (outcome, *_), rs in sorted(
+            groups.items(), key=lambda kv: kv[0][0] != "wrong"
+        ):
+            more = f"  (and {len(rs) - 1} more cases like it)" if len(rs) > 1 else ""
+            out.append(f"[{outcome}] " + reproducer(rs[0]) + more)
     return "\n".join(out)
 
 

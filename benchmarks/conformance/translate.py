@@ -77,7 +77,9 @@ def is_complex(value: Any) -> bool:
 
 def literal(value: Any) -> str | None:
     """Source text of a plain literal value, or None."""
-    if value is None or value is Ellipsis or isinstance(value, (bool, str)):
+    if value is Ellipsis:
+        return "..."
+    if value is None or isinstance(value, (bool, str)):
         return repr(value)
     if isinstance(value, (int, np.integer)):
         return repr(int(value))
