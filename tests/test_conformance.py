@@ -105,6 +105,14 @@ def test_parametrized(axis):
     check_grads(lambda x: np.sum(x, axis=axis))(npr.randn(2, 3))
 
 
+def test_tuple_output():
+    def fun(x):
+        a, b = x * 2.0, x
+        return tuple((a, b))
+
+    check_grads(fun)(1.5)
+
+
 def test_fails_before_checking():
     x = np.no_such_function(3)
     check_grads(lambda y: y)(x)
@@ -117,6 +125,15 @@ def cases(tmp_path_factory):
     path.write_text(FAKE_TESTS)
     found = collect(path)
     return found
+
+
+@pytest.fixture(scope="module")
+def results(cases):
+    """test name -> the results of its cases."""
+    out = {}
+    for c in cases.cases:
+        out.setdefault(c.test, []).append(suite.run_case(c))
+    return out
 
 
 def by_test(found, name):
@@ -141,6 +158,7 @@ def test_every_check_is_a_case(cases):
         "test_helpers_and_star_args": 1,
         "test_parametrized[0]": 1,
         "test_parametrized[1]": 1,
+        "test_tuple_output": 1,
     }
     assert list(cases.unreached) == ["test_fails_before_checking"]
     assert cases.unreached["test_fails_before_checking"][0] == 1
@@ -198,13 +216,18 @@ def test_out_of_scope_cases_say_why(cases, test, reason):
     assert suite.run_case(case).outcome == "n/a"
 
 
-def test_classification(cases):
-    outcomes = {c.test: suite.run_case(c).outcome for c in cases.cases}
-    assert outcomes["test_lambda"] == "pass"
-    assert outcomes["test_closure_over_array"] == "pass"
-    assert outcomes["test_combo"] == "pass"
-    refused = suite.run_case(by_test(cases, "test_control_flow")[0])
+def test_classification(results):
+    for test in (
+        "test_lambda",
+        "test_closure_over_array",
+        "test_combo",
+        "test_parametrized[1]",
+    ):
+        assert [r.outcome for r in results[test]] == ["pass"] * len(results[test])
+    (refused,) = results["test_control_flow"]
     assert refused.outcome == "refused" and refused.reason
+    (tup,) = results["test_tuple_output"]
+    assert "return (a, b)" in tup.source  # autograd's tuple((a, b))
 
 
 def test_a_wrong_gradient_is_caught(cases):
@@ -237,10 +260,23 @@ def test_central_differences_step_past_a_near_tie():
     assert np.allclose(fine, [1.0, 0.0, 0.0], atol=1e-6)
 
 
-def test_report_lists_counts_and_rate(cases):
-    results = [suite.run_case(c) for c in cases.cases]
-    text = suite.report(results, {"test_fake.py": cases.unreached})
+def test_report_lists_counts_and_rate(cases, results):
+    flat = [r for rs in results.values() for r in rs]
+    text = suite.report(flat, {"test_fake.py": cases.unreached})
     header, row = text.splitlines()[:2]
     assert header.split()[:6] == ["file", "pass", "refused", "wrong", "crash", "n/a"]
     assert row.startswith("test_fake.py") and row.endswith("%")
     assert "test_fails_before_checking" in text
+
+
+def test_refusals_rank_every_construct_of_a_case():
+    rs = [
+        suite.Result(
+            "a.py", "test_x", 1, "refused", "no rule for 'p'; no rule for 'q'"
+        ),
+        suite.Result("a.py", "test_y", 2, "refused", "no rule for 'p'"),
+    ]
+    assert suite.ranked(rs, "refused") == [
+        ("no rule for 'p'", 2, 2),
+        ("no rule for 'q'", 1, 1),
+    ]

@@ -17,7 +17,8 @@ such as an `axes` tuple), and module-level helper functions (other
 functions of the test file). A NumPy function checked directly
 (``combo_check(np.sum, [0])``) becomes a call with the keyword arguments
 written as literals, spelled as at the call site (``np.abs`` and
-``np.absolute`` are one object).
+``np.absolute`` are one object). autograd's ``tuple((w, v))`` is written
+``(w, v)``, which it is under NumPy.
 """
 
 from __future__ import annotations
@@ -206,6 +207,13 @@ class _Rewrite(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
+        if (  # autograd's tuple((a, b)) is the tuple (a, b) under NumPy
+            isinstance(node.func, ast.Name)
+            and node.func.id == "tuple"
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Tuple)
+        ):
+            return node.args[0]
         args: list[ast.expr] = []
         for a in node.args:
             if isinstance(a, ast.Starred):
