@@ -38,6 +38,12 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+def _codegen_version() -> str:
+    import codegen  # at call time: this module is imported while codegen loads
+
+    return codegen.__version__
+
+
 def lf(text: str) -> str:
     return text.replace("\r\n", "\n")
 
@@ -51,7 +57,7 @@ def input_hash(source_text: str, target: Target) -> str:
         "func": target.func,
         "wrt": wrt,
         "text": lf(source_text),
-        "codegen": _version("codegen"),
+        "codegen": _codegen_version(),
         "black": _version("black"),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
