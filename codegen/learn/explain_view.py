@@ -2,6 +2,10 @@
 values in green and gradients in red when colour is on (`render_text`), HTML
 for Jupyter (`render_html`) and JSON for tools (`to_dict`). Arrays are shown
 by shape, norm, min and max, never in full.
+
+The text needs no package: columns are laid out here and coloured with ANSI
+codes. Given a width (a terminal's), a table too wide for it is stacked, each
+value on a labelled line of its own, so that no value is ever cut.
 """
 
 from __future__ import annotations
