@@ -21,7 +21,6 @@ from typing import Any
 from codegen.errors import CodegenError
 from codegen.files import read_source, split_target
 
-
 #: The file name shown for a function defined in a notebook cell (IPython's
 #: ``<ipython-input-1-...>`` or a kernel's temporary path is no file to regenerate from).
 NOTEBOOK_CELL = "<notebook cell>"
