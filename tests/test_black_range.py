@@ -19,7 +19,7 @@ from importlib import metadata
 import pytest
 from conftest import ROOT
 
-from codegen import stamp
+from codegen.project import stamp
 
 try:
     import tomllib

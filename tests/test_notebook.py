@@ -8,7 +8,7 @@ import numpy as np
 from conftest import ROOT
 
 import codegen
-from codegen.verify import module_from_source
+from codegen.checks.verify import module_from_source
 
 CELL = "def f(x, y):\n    z = x * y + x\n    return z\n"
 
@@ -34,7 +34,7 @@ def test_a_notebook_function_gets_a_command_that_regenerates_it():
 
 
 def test_a_function_from_a_file_names_the_file(tmp_path, monkeypatch):
-    from codegen.verify import load_module
+    from codegen.checks.verify import load_module
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "circuit.py").write_text((ROOT / "examples" / "circuit.py").read_text())

@@ -10,9 +10,9 @@ import pytest
 
 from codegen import CodegenError, generate
 from codegen.cli import main
-from codegen.params import default_wrt
-from codegen.parse import parse
-from codegen.verify import module_from_source
+from codegen.core.params import default_wrt
+from codegen.front.parse import parse
+from codegen.checks.verify import module_from_source
 
 DROPOUT_LAYER = textwrap.dedent("""
     import numpy as np
