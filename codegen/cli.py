@@ -135,7 +135,7 @@ def _add_target(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wrt",
         metavar="A,B",
-        help="parameters to differentiate (default: all non-integer ones)",
+        help="parameters to differentiate (default: those that are not integers and have no default value)",
     )
 
 

@@ -58,7 +58,7 @@ def show(
         func_or_path: a Python function (its file, or its notebook cell, is
             read as text); ``"PATH:FUNC"`` or ``"PATH"``; or the path of a
             module codegen generated, shown as it is.
-        wrt: parameters to differentiate (default: all non-integer ones).
+        wrt: parameters to differentiate (default: `codegen.core.params`).
 
     Raises:
         CodegenError: the function cannot be differentiated (located, with a hint).

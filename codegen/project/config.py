@@ -17,7 +17,7 @@ The table:
     sources = ["examples/neuron.py:neuron", "examples/circuit.py"]
 
     [tool.codegen.options."examples/neuron.py:neuron"]
-    wrt = ["w0", "x0"]                      # default: every non-integer parameter
+    wrt = ["w0", "x0"]                      # default: no integers, no defaults
     shapes = { x = [3, 4] }                 # array shapes for `check --verify`
     at = { w0 = 2.0 }                       # fixed values for `check --verify`
     seed = 0                                # random point for `check --verify`
@@ -57,7 +57,7 @@ class ConfigError(CodegenError):
 class Options:
     """Per-function options: `wrt` shapes the output; the rest only verification."""
 
-    #: Parameters to differentiate, in output order; None means all non-integer ones.
+    #: Parameters to differentiate, in output order; None means the default (`codegen.core.params`).
     wrt: tuple[str, ...] | None = None
     #: Array shapes of parameters, for `check --verify`.
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
