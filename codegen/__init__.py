@@ -12,6 +12,7 @@ primitives, the reverse pass, shapes), `codegen.back` (render, format),
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from codegen.errors import CodegenError, CodegenErrors, InternalError
@@ -23,7 +24,23 @@ if TYPE_CHECKING:
     from codegen.pipeline import generate
     from codegen.project.workflow import build, check
 
+#: The distribution's name on the package index (the import package and the
+#: command are `codegen`; the index's `codegen` is an unrelated project).
+DISTRIBUTION = "codegen-grad"
+
+
+def _installed_version() -> str:
+    """The version pyproject.toml gives, as the installed metadata records it."""
+    try:
+        return _metadata.version(DISTRIBUTION)
+    except _metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
+
 __all__ = [
+    "DISTRIBUTION",
     "CodegenError",
     "CodegenErrors",
     "InternalError",
@@ -33,6 +50,7 @@ __all__ = [
     "generate",
     "graph",
     "show",
+    "__version__",
 ]
 
 #: Public functions by name -> the module defining them.

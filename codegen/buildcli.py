@@ -1,10 +1,12 @@
 """CLI glue for `codegen build` and `codegen check`: arguments in, lines out.
 
-Contract: parses the options, calls `codegen.project.workflow`, prints one line per
-module as it goes (`generated/neuron_grad.py: regenerated`), diffs and
-messages under it, then a summary; colour only when stdout is a terminal (and
-NO_COLOR is unset). Returns the `Result`'s exit code: 0 fresh, 1 stale,
-edited or failed, 2 bad configuration or source.
+Contract: parses the options, calls `codegen.project.workflow`, prints one line
+per module as it goes (`generated/neuron_grad.py: regenerated`) with messages
+under it, then a summary, to stderr (where black and ruff report); with
+``check --diff``, the unified diffs of stale and edited modules to stdout.
+Colour only when the stream is a terminal (and NO_COLOR is unset). Returns
+the `Result`'s exit code: 0 fresh, 1 stale, edited or failed, 2 bad
+configuration or source.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from codegen.project import workflow as wf
 
@@ -33,8 +35,8 @@ _COLOURS = {
 _QUIET_HIDDEN = frozenset({wf.UP_TO_DATE, wf.VERIFIED})
 
 
-def _colour_on() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+def _colour_on(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
 
 
 def paint(text: str, code: str | None, on: bool) -> str:
@@ -56,17 +58,21 @@ def _paint_diff(diff: str, on: bool) -> str:
     )
 
 
-def _printer(quiet: bool, on: bool) -> wf.Reporter:
+def _printer(quiet: bool) -> wf.Reporter:
+    """Status lines and messages to stderr, diffs to stdout."""
+    on, diff_on = _colour_on(sys.stderr), _colour_on(sys.stdout)
+
     def show(outcome: wf.Outcome) -> None:
         if quiet and outcome.status in _QUIET_HIDDEN:
             return
-        print(
-            f"{outcome.path}: {paint(outcome.status, _COLOURS.get(outcome.status), on)}"
-        )
+        status = paint(outcome.status, _COLOURS.get(outcome.status), on)
+        print(f"{outcome.path}: {status}", file=sys.stderr)
         if outcome.message and not (quiet and outcome.status == wf.NOT_VERIFIED):
-            print(_indent(outcome.message))
+            print(_indent(outcome.message), file=sys.stderr)
         if outcome.diff:
-            sys.stdout.write(_paint_diff(outcome.diff, on))
+            sys.stderr.flush()
+            sys.stdout.write(_paint_diff(outcome.diff, diff_on))
+            sys.stdout.flush()
 
     return show
 
@@ -75,24 +81,32 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def _finish(result: wf.Result, quiet: bool) -> int:
+def _finish(result: wf.Result, quiet: bool, diff_hint: bool = False) -> int:
     if not (quiet and result.ok):
-        print(paint(result.summary(), _BOLD, _colour_on()))
+        if diff_hint and any(
+            o.status in (wf.STALE, wf.EDITED) for o in result.outcomes
+        ):
+            print("(codegen check --diff shows the changes)", file=sys.stderr)
+        print(paint(result.summary(), _BOLD, _colour_on(sys.stderr)), file=sys.stderr)
     sys.stdout.flush()
+    sys.stderr.flush()
     return result.exit_code
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    result = wf.build(
-        args.config, force=args.force, report=_printer(args.quiet, _colour_on())
-    )
+    result = wf.build(args.config, force=args.force, report=_printer(args.quiet))
     return _finish(result, args.quiet)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    report = _printer(args.quiet, _colour_on())
-    result = wf.check(args.config, verify=args.verify, deep=args.deep, report=report)
-    return _finish(result, args.quiet)
+    result = wf.check(
+        args.config,
+        verify=args.verify,
+        deep=args.deep,
+        diff=args.diff,
+        report=_printer(args.quiet),
+    )
+    return _finish(result, args.quiet, diff_hint=not args.diff)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -129,5 +143,10 @@ def add_parsers(sub: Any) -> None:
         "--deep",
         action="store_true",
         help="regenerate every module and compare bytes instead of trusting hashes",
+    )
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the unified diff of each stale or edited module to stdout",
     )
     p.set_defaults(run=cmd_check)

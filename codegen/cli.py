@@ -1,7 +1,8 @@
 """The `codegen` command line; the only module that touches files.
 
 Exit codes: 0 success, 1 a check failed (verification, stale output),
-2 bad input (unsupported construct, missing file or function, bad option),
+2 bad input (unsupported construct, missing file or function, bad option,
+a missing tool such as Graphviz's dot),
 3 an internal error (a codegen bug; rerun with --debug for the traceback).
 """
 
@@ -134,7 +135,7 @@ def _add_target(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wrt",
         metavar="A,B",
-        help="parameters to differentiate (default: all non-integer ones)",
+        help="parameters to differentiate (default: those that are not integers and have no default value)",
     )
 
 
@@ -216,7 +217,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(json.dumps(to_dict(ex), indent=2))
         return EXIT_OK
     color = use_color(sys.stdout)
-    width = shutil.get_terminal_size().columns if color else None
+    # On a terminal (coloured or not) the tables fit its width; piped, no limit.
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     sys.stdout.write(render_text(ex, color=color, width=width))
     return EXIT_OK
 
@@ -241,14 +243,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         data = graph.pipe(fmt)
-    except GraphvizMissing as err:
+    except GraphvizMissing as err:  # a missing tool, not a failed check
         dot = Path(args.output).with_suffix(".dot")
         write_atomic(dot, graph.source)
         print(
             f"{err}\nwrote {dot} (render it with: dot -T{fmt} {dot} -o {args.output})",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return EXIT_BAD_INPUT
     write_atomic(args.output, data)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -320,6 +322,22 @@ COMMANDS: list[Callable[[Any], None]] = [
 ]
 
 
+def version() -> str:
+    """``codegen 0.1.0 (codegen-grad; Python 3.11.7, black 26.10.1)``: black's
+    version too, since the generated text is formatted by it."""
+    import platform
+    from importlib import metadata
+
+    from codegen import DISTRIBUTION, __version__
+
+    try:
+        black = metadata.version("black")
+    except metadata.PackageNotFoundError:
+        black = "not installed"
+    python = platform.python_version()
+    return f"codegen {__version__} ({DISTRIBUTION}; Python {python}, black {black})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen",
@@ -327,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks of internal errors"
+    )
+    parser.add_argument(
+        "--version", action="version", version=version(), help="show the version"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from codegen.back.format import format_code
 from codegen.back.render import render
+from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
     accumulate_in_place,
     cache_shapes,
@@ -18,6 +19,7 @@ from codegen.core.passes import (
     share,
 )
 from codegen.core.reverse import reverse
+from codegen.errors import InternalError
 from codegen.front.parse import parse
 
 
@@ -37,7 +39,9 @@ def generate(
         filename: path shown in errors and in the generated header.
         func: the function to differentiate; default: the file's only entry point.
         wrt: parameters to differentiate, in output order; default: every
-            non-integer parameter.
+            parameter that is not an integer and has no default value (one
+            with a default, ``eps=1e-5``, is a hyperparameter; see
+            `codegen.core.params`). The module's docstring names the others.
         command: the regenerate command quoted in the header.
         header_extra: further header comment lines.
         check_finite: make the backward raise FloatingPointError naming the
@@ -47,8 +51,23 @@ def generate(
         CodegenError: the input is not supported (located, with a hint).
     """
     fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
-    bwd = accumulate_in_place(cache_shapes(reverse(fn, wrt)))
+    chosen = resolve_wrt(fn, wrt)
+    bwd = accumulate_in_place(cache_shapes(reverse(fn, chosen)))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)
+    text = _end_docstring(text, docstring_note(fn, chosen))
     return format_code(text)
+
+
+def _end_docstring(module: str, lines: Sequence[str]) -> str:
+    """`module` with `lines` added, after a blank line, at the end of its
+    docstring (the first triple-quoted string: comments come before it)."""
+    if not lines:
+        return module
+    start = module.find('"""')
+    end = module.find('"""', start + 3)
+    if start < 0 or end < 0:
+        raise InternalError("the rendered module has no docstring")
+    body = module[:end].rstrip("\n")
+    return body + "\n\n" + "\n".join(lines) + "\n" + module[end:]

@@ -68,9 +68,11 @@ def project(tmp_path, monkeypatch):
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """(exit code, everything printed: the report on stderr, then any diff
+    on stdout, and stderr alone)."""
     code = main(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, err + out, err
 
 
 def numeric_grad(f, args, i, h=1e-6):
@@ -133,7 +135,7 @@ def test_config_errors_name_the_key_at_its_line(
     code, out, err = run(capsys, "check")
     assert code == 2, err
     first = err.splitlines()[0]
-    assert first.startswith(f"{tmp_path / 'pyproject.toml'}:") and message in first, err
+    assert first.startswith("pyproject.toml:") and message in first, err  # relative, as black
     assert "Traceback" not in err
     lineno = int(first.split(":")[1])
     assert line in (tmp_path / "pyproject.toml").read_text().splitlines()[lineno - 1]
@@ -284,13 +286,17 @@ def test_add_build_edit_check_rebuild(project, capsys):
     (project / "src/circuit.py").write_text(
         CIRCUIT.replace("f = q * z", "f = q * z * z")
     )
+    code, out, err = run(capsys, "check")  # no diff without --diff, as black
+    assert code == 1 and "generated/circuit_grad.py: stale" in err
+    assert "--- generated" not in out and "check --diff shows the changes" in err
     for _ in range(2):
-        code, out, _ = run(capsys, "check")
+        code, out, err = run(capsys, "check", "--diff")
         assert code == 1
-        assert "generated/circuit_grad.py: stale" in out
+        assert "generated/circuit_grad.py: stale" in err
         assert "--- generated/circuit_grad.py (on disk)" in out
         assert "-    f = q * z\n" in out and "+    f = f_mul * z\n" in out
-        assert out.rstrip().endswith("run: codegen build")
+        assert "--- generated" not in err  # the diff alone on stdout
+        assert err.rstrip().endswith("run: codegen build")
     code, out, _ = run(capsys, "build")
     assert code == 0 and "generated/circuit_grad.py: regenerated" in out
     code, out, _ = run(capsys, "check")
@@ -301,8 +307,9 @@ def test_check_as_a_subprocess_exits_1_then_0(project):
     cmd = [sys.executable, "-m", "codegen", "check"]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=project)
     assert (
-        first.returncode == 1 and "generated/circuit_grad.py: missing" in first.stdout
+        first.returncode == 1 and "generated/circuit_grad.py: missing" in first.stderr
     )
+    assert first.stdout == ""  # results go to stderr, as black's
     assert (
         subprocess.run(
             [sys.executable, "-m", "codegen", "build", "-q"], cwd=project
@@ -310,29 +317,32 @@ def test_check_as_a_subprocess_exits_1_then_0(project):
         == 0
     )
     fresh = subprocess.run(cmd, capture_output=True, text=True, cwd=project)
-    assert fresh.returncode == 0 and "\033[" not in fresh.stdout  # no colour off a TTY
+    assert fresh.returncode == 0 and "\033[" not in fresh.stderr  # no colour off a TTY
 
 
 def test_fresh_check_imports_no_generator(project):
     """The hash fast path is what makes a pre-commit check cheap: proven
     by what it imports, not by timing (benchmarks/bench_check.py times it)."""
     probe = (
-        "import sys; from codegen.cli import main; code = main(['check', '-q']); "
+        "import sys; from codegen.cli import main; code = main(['check', '-q'{}]); "
         "print(code, sorted(m for m in ('black', 'libcst', 'jinja2') if m in sys.modules))"
     )
 
-    def imported() -> str:
+    def imported(*extra: str) -> str:
+        args = "".join(f", {e!r}" for e in extra)
         out = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, cwd=project
+            [sys.executable, "-c", probe.format(args)],
+            capture_output=True,
+            text=True,
+            cwd=project,
         )
         return out.stdout.splitlines()[-1]
 
     main(["build", "-q"])
     assert imported() == "0 []"  # with a whole-file entry, "src/neuron.py"
     (project / "src/circuit.py").write_text(CIRCUIT.replace("q * z", "q * q"))
-    assert (
-        imported() == "1 ['black', 'jinja2', 'libcst']"
-    )  # stale: regenerated for the diff
+    assert imported() == "1 []"  # stale, told by the hashes alone
+    assert imported("--diff") == "1 ['black', 'jinja2', 'libcst']"  # regenerated for the diff
 
 
 def test_deep_check_regenerates_when_hashes_match(project, capsys):
@@ -344,7 +354,7 @@ def test_deep_check_regenerates_when_hashes_match(project, capsys):
     text = path.read_text().replace("grad_x = grad_q", "grad_x = grad_q * 1")
     path.write_text(stamp.stamped(text))
     assert run(capsys, "check")[0] == 0
-    code, out, _ = run(capsys, "check", "--deep")
+    code, out, _ = run(capsys, "check", "--deep", "--diff")
     assert (
         code == 1 and "codegen build --force" in out and "+    grad_x = grad_q\n" in out
     )
@@ -361,7 +371,7 @@ def test_hand_edit_fails_check_and_build_refuses_without_force(project, capsys):
     path = project / "generated/neuron_grad.py"
     edited = path.read_text().replace("grad_L * (1 - L) * L", "grad_L * L")
     path.write_text(edited)
-    code, out, _ = run(capsys, "check")
+    code, out, _ = run(capsys, "check", "--diff")
     assert code == 1 and "generated/neuron_grad.py: edited by hand" in out
     assert (
         "-    grad_s = grad_L * L\n" in out
@@ -632,9 +642,11 @@ def test_pre_commit_hook_in_a_fresh_repository(tmp_path):
     stale = _pre_commit(repo)
     assert (
         stale.returncode == 1
-        and "+    f = q * q" in stale.stdout
+        and "generated/circuit_grad.py: stale" in stale.stdout
         and "run: codegen build" in stale.stdout
     )
+    # a one-line source edit prints a few lines into the log, not the diff
+    assert "+    f = q * q" not in stale.stdout and "--diff" in stale.stdout
 
 
 @pytest.mark.skipif(
@@ -759,8 +771,29 @@ def test_entry_points_agree_with_parse_list_functions():
 
 def test_colour_only_on_a_terminal(project, capsys, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     out = run(capsys, "build")[1]
     assert "generated/circuit_grad.py: \033[32mcreated\033[0m" in out
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\033[" not in run(capsys, "build")[1]
+
+
+# ----- newcomer conventions: counts, streams -----
+
+
+def test_check_verify_counts_modules_and_functions_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    extra = '[tool.codegen.options."src/circuit.py:circuit"]\nat = { q = 1.0 }\n'
+    make_project(tmp_path, ["src/circuit.py:circuit"], extra)
+    assert run(capsys, "build", "-q")[0] == 0
+    code, out, err = run(capsys, "check", "--verify")
+    assert code == 2
+    assert "--at names 'q', which is not a parameter of 'circuit'" in err
+    assert err.splitlines()[-1] == "1 module up to date; 1 function error"
+
+
+def test_check_verify_summary_counts_each_once(project, capsys):
+    run(capsys, "build", "-q")
+    code, _, err = run(capsys, "check", "--verify")
+    assert code == 0
+    assert err.splitlines()[-1] == "2 modules up to date; 2 functions verified"

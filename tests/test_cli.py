@@ -122,3 +122,36 @@ def test_written_files_get_the_usual_mode(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+def test_verify_rejects_unknown_at_and_shape_names(capsys):
+    assert main(["verify", NEURON, "--at", "q=1"]) == 2
+    err = capsys.readouterr().err
+    assert "--at names 'q', which is not a parameter of 'neuron'" in err
+    assert "hint: parameters: w0, x0, w1, x1, w2" in err
+    assert main(["verify", NEURON, "--shape", "w9=3"]) == 2
+    assert "--shape names 'w9'" in capsys.readouterr().err
+
+
+BATCHNORM = """import numpy as np
+
+
+def bn(x, gamma, beta, eps=1e-5):
+    mu = np.mean(x, axis=0)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=0)
+    out = gamma * xc / np.sqrt(var + eps) + beta
+    return out
+"""
+
+
+@pytest.mark.parametrize("command", ["verify", "explain"])
+def test_a_forward_needing_arrays_hints_at_shapes(tmp_path, capsys, command):
+    path = tmp_path / "bn.py"
+    path.write_text(BATCHNORM)
+    assert main([command, f"{path}:bn"]) in (1, 2)
+    err = capsys.readouterr().err
+    assert "axis 0 is out of bounds" in err
+    assert "hint: no shape is known for x, gamma, beta, so they were drawn as scalars" in err
+    assert "--shape x=4,3" in err and 'x: Float[np.ndarray, "N D"]' in err
+    assert "Traceback" not in err

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+import sys
 import textwrap
 
 import numpy as np
@@ -22,8 +23,6 @@ from codegen.learn.explain import (
     use_color,
 )
 from codegen.checks.verify import load_module
-
-pytest.importorskip("rich")
 
 NEURON = str(ROOT / "examples" / "neuron.py") + ":neuron"
 CIRCUIT = str(ROOT / "examples" / "circuit.py") + ":circuit"
@@ -414,3 +413,134 @@ def test_explain_html_for_jupyter():
     html = codegen.explain(CIRCUIT, {"x": -2, "y": 5, "z": -4})._repr_html_()
     assert "<table>" in html and "#cf222e" in html and "#1a7f37" in html
     assert "<code>-12.00</code>" in html and "grad_q = grad_f * z" in html
+
+
+# ----- the core install: no rich -----
+
+
+def test_plain_tables_and_colour_need_no_extra_package(monkeypatch, capsys):
+    for name in ("rich", "rich.console", "rich.table", "rich.text"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import rich` fails
+    argv = ["explain", NEURON, "--at", *(f"{k}={v}" for k, v in SLIDES.items())]
+    assert main(argv) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "grad_x1 = grad_s1 * w1 grad_s1 = 0.20 -3.00 -0.59" in lines
+    coloured = render_text(codegen.explain(NEURON, SLIDES), color=True)
+    assert re.search(r"\x1b\[31m *-0\.59\x1b\[0m", coloured)
+
+
+# ----- arrays in an 80-column terminal -----
+
+WIDE = textwrap.dedent("""
+    import numpy as np
+
+
+    def f(x, w):
+        y = x * w
+        L = y * y + x
+        return L
+""")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_arrays_in_80_columns_show_every_value(color):
+    ex = explain_source(WIDE, shapes={"x": (3,), "w": (2, 3)}, seed=1)
+    text = _ANSI.sub("", render_text(ex, color=color, width=80))
+    assert "…" not in text
+    for line in text.splitlines():
+        assert len(line) <= 80, line
+    d = ex.digits
+    shown = [format_value(r.value, d) for r in ex.forward]
+    for r in ex.backward:
+        shown += [format_value(r.upstream_value, d), format_value(r.downstream, d)]
+        if r.local is not None:
+            shown.append(format_value(r.local, d))
+        if r.accumulate:
+            shown.append(format_value(r.total, d))
+    shown += [format_value(v, d) for _, _, v in ex.gradients]
+    shown += [format_value(v, d) for v in ex.point.values()]
+    flat = " ".join(text.split())
+    for value in shown:
+        assert value in flat, value
+    # a row too wide for the terminal goes on labelled lines under its code
+    assert re.search(r"^ +downstream +array\[3\] norm", text, re.M)
+
+
+def test_wide_enough_terminals_and_pipes_keep_the_columns():
+    ex = explain_source(WIDE, shapes={"x": (3,), "w": (2, 3)}, seed=1)
+    assert render_text(ex, width=1000) == render_text(ex)
+    assert not re.search(r"^ +downstream ", render_text(ex), re.M)
+
+
+def test_the_command_fits_the_terminal(monkeypatch, capsys, tmp_path):
+    src = tmp_path / "wide.py"
+    src.write_text(WIDE)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["explain", f"{src}:f", "--shape", "x=3", "w=2,3"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out and max(len(line) for line in out.splitlines()) <= 80
+
+
+# ----- parameters with a default value are hyperparameters -----
+
+BATCHNORM = textwrap.dedent("""
+    import numpy as np
+
+
+    def bn(x, gamma, beta, eps=1e-5):
+        mu = np.mean(x, axis=0)
+        xc = x - mu
+        var = np.mean(xc * xc, axis=0)
+        out = gamma * xc / np.sqrt(var + eps) + beta
+        return out
+""")
+
+
+def _bn(x, gamma, beta, eps):
+    xc = x - x.mean(axis=0)
+    return gamma * xc / np.sqrt((xc * xc).mean(axis=0) + eps) + beta
+
+
+def test_a_hyperparameter_keeps_its_default_and_gets_no_gradient():
+    ex = explain_source(BATCHNORM, shapes={"x": (4, 3), "gamma": (3,), "beta": (3,)})
+    assert [p for p, _, _ in ex.gradients] == ["x", "gamma", "beta"]
+    assert ex.point["eps"] == 1e-5 and "eps" not in ex.drawn
+    x, gamma, beta = ex.point["x"], ex.point["gamma"], ex.point["beta"]
+    np.testing.assert_allclose(ex.result, _bn(x, gamma, beta, 1e-5), rtol=1e-12)
+    # gamma's gradient against central differences of the reference forward
+    grads = {p: v for p, _, v in ex.gradients}
+    numeric = np.zeros(3)
+    for j in range(3):
+        up, down = gamma.copy(), gamma.copy()
+        up[j] += 1e-6
+        down[j] -= 1e-6
+        numeric[j] = (_bn(x, up, beta, 1e-5).sum() - _bn(x, down, beta, 1e-5).sum()) / 2e-6
+    np.testing.assert_allclose(grads["gamma"], numeric, rtol=1e-5, atol=1e-6)
+
+
+SMOOTH_ABS = textwrap.dedent("""
+    import numpy as np
+
+
+    def f(x, eps=1e-3):
+        y = np.sqrt(x * x + eps)
+        L = np.sum(y)
+        return L
+""")
+
+
+def test_wrt_differentiates_a_hyperparameter():
+    assert [p for p, _, _ in explain_source(SMOOTH_ABS, shapes={"x": (3,)}).gradients] == ["x"]
+    ex = explain_source(SMOOTH_ABS, wrt=["x", "eps"], at={"eps": 0.5}, shapes={"x": (3,)})
+    grads = {p: v for p, _, v in ex.gradients}
+    x, h = ex.point["x"], 1e-6
+
+    def f(eps):
+        return np.sum(np.sqrt(x * x + eps))
+
+    assert grads["eps"] == pytest.approx((f(0.5 + h) - f(0.5 - h)) / (2 * h), rel=1e-6)
+    np.testing.assert_allclose(grads["x"], x / np.sqrt(x * x + 0.5), rtol=1e-12)

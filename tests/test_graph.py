@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -15,7 +16,6 @@ from codegen.cli import main
 from codegen.learn.explain import explain_source, format_value
 from codegen.learn.graph import GRAD_COLOR, VALUE_COLOR, build_graph
 
-pytest.importorskip("graphviz")
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz's dot is missing"
 )
@@ -173,7 +173,7 @@ def test_cli_without_output_prints_dot(capsys):
 def test_missing_graphviz_still_writes_the_dot_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no dot on the path
     out = tmp_path / "neuron.svg"
-    assert main(["graph", NEURON, "-o", str(out)]) == 1
+    assert main(["graph", NEURON, "-o", str(out)]) == 2  # a missing tool, not a failed check
     err = capsys.readouterr().err
     assert "the Graphviz 'dot' binary is not installed" in err
     assert "apt-get install graphviz" in err and "brew install graphviz" in err
@@ -194,3 +194,44 @@ def test_jupyter_displays_the_graph_as_svg_and_the_tables_as_html():
     assert ("3.00", GRAD_COLOR) in _texts(data["image/svg+xml"].encode())
     data, _ = display.format(codegen.explain(CIRCUIT, {"x": -2, "y": 5, "z": -4}))
     assert "<code>grad_z = grad_f * q</code>" in data["text/html"]
+
+
+# ----- the core install: no graphviz package -----
+
+
+def test_dot_text_is_written_without_the_graphviz_package(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` fails
+    out = tmp_path / "circuit.dot"
+    assert main(["graph", CIRCUIT, "--at", "x=-2", "y=5", "z=-4", "-o", str(out)]) == 0
+    dot = out.read_text()
+    assert dot.startswith("digraph circuit {") and dot.endswith("}\n")
+    assert f'color="{VALUE_COLOR}">-12.00<' in dot and f'color="{GRAD_COLOR}">3.00<' in dot
+    with pytest.raises(codegen.CodegenError, match="needs the 'graphviz' package"):
+        codegen.graph(CIRCUIT, {"x": -2, "y": 5, "z": -4}).digraph
+
+
+@pytest.mark.parametrize("target", [NEURON, CIRCUIT, str(ROOT / "examples" / "conv.py")])
+def test_the_dot_text_is_the_one_graphviz_writes(target):
+    """codegen writes DOT itself; replayed into a graphviz.Digraph it is the same text."""
+    pytest.importorskip("graphviz")
+    g = codegen.graph(target)
+    assert g.digraph.source == g.source
+
+
+def test_dot_quotes_what_is_not_an_identifier():
+    from codegen.learn.graph import Dot
+
+    d = Dot("graph", {}, {}, {})
+    d.node("a", 'say "hi"', shape="box")
+    d.node("b", "<<b>html</b>>")
+    d.edge("a:e", "b")
+    assert d.source() == (
+        'digraph "graph" {\n\ta [label="say \\"hi\\"" shape=box]\n'
+        "\tb [label=<<b>html</b>>]\n\ta:e -> b\n}\n"
+    )
+
+
+@needs_dot
+def test_the_dot_binary_reads_the_written_text():
+    svg = codegen.graph(str(ROOT / "examples" / "attention.py")).pipe("svg")
+    assert b"<svg" in svg

@@ -197,3 +197,84 @@ def test_cli_check_finite_flag(tmp_path):
         and "_check_finite(" in out
         and "--check-finite" in out.splitlines()[1]
     )
+
+
+# ----- the message fits the pattern -----
+
+CROSS_ENTROPY = """\
+import numpy as np
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def bce(w, X, y):
+    p = sigmoid(X @ w)
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss
+"""
+
+
+def test_every_unclipped_log_of_a_cross_entropy_warns_with_the_sigmoid_form():
+    msgs = _messages(CROSS_ENTROPY, "bce")
+    assert [m.split(": warning: ")[0] for m in msgs] == ["m.py:10:25", "m.py:10:47"]
+    assert "log of a probability" in msgs[0]
+    assert "log of one minus a probability" in msgs[1]
+    assert "np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))" in msgs[0]
+    assert "np.minimum(-z, 0) - np.log1p(np.exp(-np.abs(z)))" in msgs[1]
+    assert not any("np.sum(np.exp(shifted)" in m for m in msgs)  # not the softmax form
+
+
+def test_the_hinted_log_sigmoid_forms_are_right_and_stable():
+    z = np.linspace(-30, 30, 61)
+    log_p = np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))
+    log_1mp = np.minimum(-z, 0) - np.log1p(np.exp(-np.abs(z)))
+    # log sigmoid(z) = -log(1 + e^-z) and log(1 - sigmoid(z)) = -log(1 + e^z)
+    np.testing.assert_allclose(log_p, -np.log1p(np.exp(-z)), rtol=1e-12)
+    np.testing.assert_allclose(log_1mp, -np.log1p(np.exp(z)), rtol=1e-12)
+    big = np.array([-800.0, 800.0])  # where the naive forms give -inf
+    assert np.all(np.isfinite(np.minimum(big, 0) - np.log1p(np.exp(-np.abs(big)))))
+
+
+def test_the_hinted_form_is_supported_and_quiet():
+    src = """\
+    import numpy as np
+
+
+    def bce(w, X, y):
+        z = X @ w
+        log_p = np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))
+        log_1mp = np.minimum(-z, 0) - np.log1p(np.exp(-np.abs(z)))
+        loss = -np.mean(y * log_p + (1 - y) * log_1mp)
+        return loss
+    """
+    assert _messages(src, "bce") == []
+    mod = module_from_source(generate(textwrap.dedent(src), "m.py", "bce", ["w"]), "m")
+    rng = np.random.default_rng(0)
+    X, w = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    y = (rng.random(5) > 0.5).astype(float)
+
+    def forward(w, X, y):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    pair = (mod.bce_forward, mod.bce_backward)
+    report = check_gradients(forward, pair, ["w", "X", "y"], {"w": w, "X": X, "y": y}, ["w"])
+    assert report.ok, report.summary()
+
+
+def test_a_shift_by_the_max_of_a_reshape_does_not_warn():
+    src = """\
+    import numpy as np
+
+
+    def f(x, y):
+        N = x.shape[0]
+        x_flat = x.reshape(N, -1)
+        e = np.exp(x_flat - np.max(x_flat, axis=1, keepdims=True))
+        p = e / np.sum(e, axis=1, keepdims=True)
+        L = -np.sum(np.log(np.clip(p[np.arange(N), y], 1e-12, 1.0))) / N
+        return L
+    """
+    assert _messages(src, "f") == []

@@ -14,8 +14,11 @@ Patterns, read from the IR's op names:
   shifted by a max (``s - np.max(s, axis=..., keepdims=True)``): exp overflows
   for scores above ~709;
 * ``log`` of a probability, i.e. of a quotient by a sum of exps (softmax) or of
-  a sigmoid, not clipped (``np.clip``) nor offset (``+ eps``) on the way: the
-  probability can round to 0, and log(0) is -inf.
+  a sigmoid, or of one minus it (``np.log(1 - p)`` of a cross-entropy), not
+  clipped (``np.clip``) nor offset (``+ eps``) on the way: the probability can
+  round to 0 (or 1), and log(0) is -inf. The hint gives the stable form of
+  that kind: log-probabilities for a softmax, the log-sigmoid of the logits
+  for a sigmoid.
 """
 
 from __future__ import annotations
@@ -82,23 +85,44 @@ class _Graph:
             return self.is_op(step.args[1], "amax")
         return step.op in ("neg", "tanh", "sin", "cos", "sigmoid", "log", "log1p")
 
-    def probability(self, operand: ir.Operand) -> bool:
-        """True for softmax outputs ``e / sum(e)`` and sigmoids ``1 / (1 + exp(-x))``."""
+    def probability(self, operand: ir.Operand) -> str | None:
+        """ "softmax" for ``e / sum(e)``, "sigmoid" for ``1 / (1 + exp(-x))``
+        (or the recognised sigmoid); the same with "1 - " before it for their
+        complements ``1 - p``; None for anything else."""
         step = self.source_of(operand)
         if step is None:
-            return False
+            return None
+        if step.op == "sub" and len(step.args) == 2 and _is_one(step.args[0]):
+            kind = self.probability(step.args[1])
+            return f"1 - {kind}" if kind and not kind.startswith("1 - ") else None
         if step.op == "sigmoid":
-            return True
+            return "sigmoid"
         if step.op != "div" or len(step.args) != 2:
-            return False
+            return None
         den = self.source_of(step.args[1])
         if den is None:
-            return False
-        if den.op == "sum":
-            return any(self.is_op(a, "exp") for a in den.args[:1])
-        if den.op == "add":  # 1 + exp(-x), the sigmoid written inline
-            return any(self.is_op(a, "exp") for a in den.args)
-        return False
+            return None
+        if den.op == "sum" and any(self.is_op(a, "exp") for a in den.args[:1]):
+            return "softmax"
+        if den.op == "add" and any(self.is_op(a, "exp") for a in den.args):
+            return "sigmoid"  # 1 + exp(-x), the sigmoid written inline
+        return None
+
+
+def _is_one(operand: ir.Operand) -> bool:
+    return isinstance(operand, ir.Const) and operand.text.strip("()") in ("1", "1.0")
+
+
+#: The stable form of the log of each kind of probability.
+_LOG_HINTS = {
+    "softmax": "clip it: np.log(np.clip(p, 1e-12, 1.0)), or take log-probabilities "
+    "directly: shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
+    "1 - softmax": "clip it: np.log(np.clip(1 - p, 1e-12, 1.0))",
+    "sigmoid": "clip it: np.log(np.clip(p, 1e-12, 1.0)), or take the log-sigmoid "
+    "of the logits z directly: np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))",
+    "1 - sigmoid": "clip it: np.log(np.clip(1 - p, 1e-12, 1.0)), or take "
+    "log(1 - sigmoid(z)) directly: np.minimum(-z, 0) - np.log1p(np.exp(-np.abs(z)))",
+}
 
 
 def _warnings(fn: ir.Function, source: str) -> Iterator[CodegenWarning]:
@@ -113,12 +137,15 @@ def _warnings(fn: ir.Function, source: str) -> Iterator[CodegenWarning]:
                 fn.filename,
                 source,
             )
-        elif step.op == "log" and step.args and graph.probability(step.args[0]):
+        elif step.op == "log" and step.args:
+            kind = graph.probability(step.args[0])
+            if kind is None:
+                continue
+            what = "a probability" if kind[:1] != "1" else "one minus a probability"
             yield CodegenWarning(
-                "log of a probability that can round to 0 gives -inf",
+                f"log of {what} that can round to 0 gives -inf",
                 step.loc,
-                "clip it: np.log(np.clip(p, 1e-12, 1.0)), or take log-probabilities "
-                "directly: shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
+                _LOG_HINTS[kind],
                 fn.filename,
                 source,
             )

@@ -17,11 +17,12 @@ backward of ``2 * seed`` must be twice the backward of ``seed``.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import math
 import sys
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import numpy as np
 
 from codegen.core import ir
 from codegen.core.shapes import annotation_dims
+from codegen.errors import CodegenError
 
 #: Absolute and relative tolerance of one gradient entry.
 ATOL = 1e-6
@@ -317,6 +319,76 @@ def annotated_shapes(
     return shapes, integers
 
 
+def kept_defaults(
+    fn: ir.Function,
+    wrt: Sequence[str],
+    taken: Iterable[str],
+    integers: Mapping[str, tuple[tuple[int, ...] | None, int]],
+) -> dict[str, Any]:
+    """The default values a random point keeps (for parameters not in `taken`):
+    an integer scalar's, and a hyperparameter's (a parameter with a literal
+    number as default, ``eps=1e-5``, that is not differentiated): the forward
+    is meant to run at them."""
+    taken = set(taken)
+    kept: dict[str, Any] = {}
+    for p in fn.params:
+        if p.default is None or p.name in taken:
+            continue
+        if p.integer:
+            if integers.get(p.name, (None,))[0] is None:
+                kept[p.name] = int(p.default)
+            continue
+        if p.name in wrt:
+            continue
+        try:
+            value = ast.literal_eval(p.default)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            kept[p.name] = float(value)
+    return kept
+
+
+def shape_hint(fn: ir.Function, known: Iterable[str]) -> str | None:
+    """For a NumPy forward, the parameters drawn as scalars because no shape
+    is known for them (None when there are none), and how to give shapes."""
+    if not fn.array:
+        return None
+    have = set(known)
+    scalars = [
+        p
+        for p in fn.params
+        if not p.integer and p.default is None and p.name not in have
+    ]
+    if not scalars:
+        return None
+    first = scalars[0].name
+    names = ", ".join(p.name for p in scalars)
+    return (
+        f"no shape is known for {names}, so they were drawn as scalars: "
+        f"pass shapes (--shape {first}=4,3) or annotate the parameters "
+        f'({first}: Float[np.ndarray, "N D"])'
+    )
+
+
+def check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
+    """A clean error when `names` (given with option `what`) holds a name
+    that is not a parameter of `fn`.
+
+    Raises:
+        CodegenError: naming the first such name and the parameters.
+    """
+    params = [p.name for p in fn.params]
+    for name in names:
+        if name not in params:
+            raise CodegenError(
+                f"{what} names '{name}', which is not a parameter of '{fn.name}'",
+                None,
+                "parameters: " + ", ".join(params),
+                fn.filename,
+            )
+
+
 def verify_file(
     path: str | Path,
     func: str | None = None,
@@ -330,29 +402,29 @@ def verify_file(
     Values in `at` are used as given; other parameters are drawn at random
     (see `random_point`), arrays with the shapes in `shapes`.
     """
+    from codegen.core.params import resolve_wrt
     from codegen.front.parse import parse
     from codegen.pipeline import generate  # the verifier sits downstream of generate
 
     source = Path(path).read_text()
     fn = parse(source, str(path), func)
+    check_names(fn, at or {}, "--at")
+    check_names(fn, shapes or {}, "--shape")
     code = generate(source, str(path), fn.name, wrt)
     generated = module_from_source(code, f"{fn.name}_grad")
     user = load_module(path)
     forward = getattr(user, fn.name)
     params = [p.name for p in fn.params]
-    chosen = list(wrt) if wrt else [p.name for p in fn.params if not p.integer]
+    chosen = resolve_wrt(fn, wrt)
     rng = np.random.default_rng(seed)
     float_shapes, integers = annotated_shapes(fn, shapes or {}, rng)
     fixed = dict(at or {})
-    for p in fn.params:
-        if (
-            p.integer
-            and p.default is not None
-            and p.name not in fixed
-            and p.name not in float_shapes
-        ) and integers.get(p.name, (None,))[0] is None:
-            fixed[p.name] = int(p.default)
-    point = random_point(params, forward, rng, float_shapes, fixed, integers)
+    fixed.update(kept_defaults(fn, chosen, {*fixed, *float_shapes}, integers))
+    try:
+        point = random_point(params, forward, rng, float_shapes, fixed, integers)
+    except VerificationError as exc:
+        hint = shape_hint(fn, [*float_shapes, *fixed])
+        raise VerificationError(f"{exc}\nhint: {hint}" if hint else str(exc)) from None
     pair = (
         getattr(generated, f"{fn.name}_forward"),
         getattr(generated, f"{fn.name}_backward"),

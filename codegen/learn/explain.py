@@ -32,7 +32,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,7 +47,6 @@ from codegen.learn.explain_view import (  # noqa: F401 - part of this module's A
     json_value,
     render_html,
     render_text,
-    require,
     to_dict,
     use_color,
 )
@@ -56,7 +55,7 @@ if TYPE_CHECKING:
 
     from codegen.core.reverse import Backward, GradStep
 
-# The passes (libcst, jinja2) and rich are imported where they are used:
+# The passes (libcst, jinja2) are imported where they are used:
 # `import codegen` imports this module and stays quick.
 
 
@@ -284,18 +283,6 @@ def _given(value: Any, shape: tuple[int, ...] | None, integer: bool) -> Any:
     return np.asarray(value, dtype=float) if np.ndim(value) else float(value)
 
 
-def _check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
-    params = [p.name for p in fn.params]
-    for name in names:
-        if name not in params:
-            raise CodegenError(
-                f"{what} names '{name}', which is not a parameter of '{fn.name}'",
-                None,
-                "parameters: " + ", ".join(params),
-                fn.filename,
-            )
-
-
 def _failure(fn: ir.Function, source: str, err: _StepFailed) -> CodegenError:
     return CodegenError(
         f"at this point, '{err.code}' fails: {type(err.exc).__name__}: {err.exc}",
@@ -327,11 +314,19 @@ def _point(
     at: Mapping[str, Any],
     shapes: Mapping[str, tuple[int, ...]],
     seed: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], set[str]]:
     """`at`, completed as `codegen verify` does: values drawn from (-2, 2)
     (or (0.5, 2)) where the forward is finite, shapes from ``--shape`` or
-    jaxtyping annotations, integer labels in [0, the smallest dimension)."""
-    from codegen.checks.verify import VerificationError, annotated_shapes, random_point
+    jaxtyping annotations, integer labels in [0, the smallest dimension),
+    default values kept where `kept_defaults` keeps them; and the names of
+    those kept defaults."""
+    from codegen.checks.verify import (
+        VerificationError,
+        annotated_shapes,
+        kept_defaults,
+        random_point,
+        shape_hint,
+    )
 
     fn = bwd.fn
     params = [p.name for p in fn.params]
@@ -341,20 +336,23 @@ def _point(
         if p.name in at
     }
     if len(fixed) == len(params):
-        return fixed
+        return fixed, set()
     rng = np.random.default_rng(seed)
     float_shapes, integers = annotated_shapes(fn, shapes, rng)
-    for p in fn.params:
-        scalar = integers.get(p.name, (None,))[0] is None
-        if p.integer and p.default is not None and p.name not in fixed and scalar:
-            fixed[p.name] = int(p.default)
+    kept = kept_defaults(fn, bwd.wrt, {*fixed, *float_shapes}, integers)
+    fixed.update(kept)
     try:
-        return random_point(
+        point = random_point(
             params, _generated_forward(bwd), rng, float_shapes, fixed, integers
         )
+        return point, set(kept)
     except VerificationError as exc:
+        hint = shape_hint(fn, [*float_shapes, *fixed])
         raise CodegenError(
-            str(exc), None, "give the parameters values with --at", fn.filename
+            str(exc),
+            None,
+            hint or "give the parameters values with --at",
+            fn.filename,
         ) from None
 
 
@@ -364,12 +362,12 @@ def _evaluate(
     at: Mapping[str, Any],
     shapes: Mapping[str, tuple[int, ...]],
     seed: int,
-) -> tuple[dict[str, Any], dict[str, Any], list[ForwardRow]]:
-    """(point, namespace after the forward, forward rows)."""
-    point = _point(bwd, source, at, shapes, seed)
+) -> tuple[dict[str, Any], set[str], dict[str, Any], list[ForwardRow]]:
+    """(point, kept defaults, namespace after the forward, forward rows)."""
+    point, kept = _point(bwd, source, at, shapes, seed)
     ns = _namespace(bwd.fn) | point
     try:
-        return point, ns, _run_forward(bwd, ns)
+        return point, kept, ns, _run_forward(bwd, ns)
     except _StepFailed as err:
         raise _failure(bwd.fn, source, err) from None
 
@@ -392,7 +390,8 @@ def explain_source(
         filename: path shown in errors.
         func: the function; default: the file's only entry point.
         at: values of parameters; the others are drawn at random.
-        wrt: parameters to differentiate; default: every non-integer one.
+        wrt: parameters to differentiate; default: every one that is not an
+            integer and has no default value (`codegen.params`).
         shapes: shapes of array parameters (drawn, or filled with `at`).
         seed: seed of the random values.
         digits: digits after the point in the text output.
@@ -400,6 +399,8 @@ def explain_source(
     Raises:
         CodegenError: unsupported input, a bad point, or a failing line.
     """
+    from codegen.checks.verify import check_names
+    from codegen.core.params import resolve_wrt
     from codegen.core.reverse import reverse
     from codegen.front.parse import parse
 
@@ -409,10 +410,10 @@ def explain_source(
         )
     at, shapes = dict(at or {}), dict(shapes or {})
     fn = parse(source, filename, func)
-    _check_names(fn, at, "--at")
-    _check_names(fn, shapes, "--shape")
-    bwd = reverse(fn, wrt)
-    point, ns, forward = _evaluate(bwd, source, at, shapes, seed)
+    check_names(fn, at, "--at")
+    check_names(fn, shapes, "--shape")
+    bwd = reverse(fn, resolve_wrt(fn, wrt))
+    point, kept, ns, forward = _evaluate(bwd, source, at, shapes, seed)
     for upstream, result in zip(bwd.seeds or (bwd.seed,), fn.results, strict=True):
         ns[upstream] = _unit_like(ns[result])  # every output seeded with ones
     try:
@@ -427,7 +428,7 @@ def explain_source(
         (p, g or f"grad_{p}", ns[g] if g else _zero_like(point[p]))
         for p, g in bwd.outputs
     ]
-    drawn = tuple(p for p in point if p not in at)
+    drawn = tuple(p for p in point if p not in at and p not in kept)
     return Explanation(
         bwd, point, drawn, seed, forward, backward, values, grads, digits, gradients
     )

@@ -2,38 +2,25 @@
 values in green and gradients in red when colour is on (`render_text`), HTML
 for Jupyter (`render_html`) and JSON for tools (`to_dict`). Arrays are shown
 by shape, norm, min and max, never in full.
+
+The text needs no package: columns are laid out here and coloured with ANSI
+codes. Given a width (a terminal's), a table too wide for it is stacked, each
+value on a labelled line of its own, so that no value is ever cut.
 """
 
 from __future__ import annotations
 
 import html
-import importlib.util
-import io
 import math
 import os
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from codegen.errors import CodegenError
-
 if TYPE_CHECKING:
-    from rich.table import Table
-    from rich.text import Text
-
     from codegen.learn.explain import Explanation
-
-
-def require(module: str, what: str) -> None:
-    """A clean error when a package of the `learn` extra is not installed."""
-    if importlib.util.find_spec(module) is None:
-        raise CodegenError(
-            f"{what} needs the '{module}' package",
-            None,
-            "pip install 'codegen[learn]'",
-            what,
-        )
 
 
 #: Colours of the lectures' figures: values green, gradients red.
@@ -163,11 +150,6 @@ def to_dict(ex: Explanation) -> dict[str, Any]:
     }
 
 
-def _headline(ex: Explanation) -> str:
-    args = ", ".join(f"{k}={format_value(v, ex.digits)}" for k, v in ex.point.items())
-    return f"{ex.fn.name}({args}) = {format_value(ex.result, ex.digits)}"
-
-
 def _forward_cells(ex: Explanation) -> list[tuple[str, str, str]]:
     """(line, code, value) rows; a flattened statement is quoted first."""
     cells = []
@@ -209,53 +191,114 @@ def _backward_cells(ex: Explanation) -> list[tuple[str, ...]]:
 #: Columns holding bare numbers, right-aligned so that signs line up.
 _NUMERIC = ("value", "local", "downstream")
 
-
-def _table(*columns: str) -> Table:
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    for col in columns:
-        table.add_column(
-            col, no_wrap=True, justify="right" if col in _NUMERIC else "left"
-        )
-    return table
-
-
-def _colored(text: str, style: str) -> Text:
-    """Colour the number after '= ' (or the whole cell) in `style`."""
-    from rich.text import Text
-
-    name, sep, number = text.rpartition(" = ")
-    if sep:
-        return Text.assemble(name + sep, (number, style))
-    return Text(text, style=style)
-
-
-def _tables(ex: Explanation) -> list[Any]:
-    from rich.text import Text
-
-    fwd = _table("line", "forward pass", "value")
-    for line, code, value in _forward_cells(ex):
-        fwd.add_row(line, code, Text(value, style=VALUE_COLOR))
-    columns = _BACKWARD_COLUMNS[: 6 if _branches(ex) else 5]
-    bwd = _table(*columns)
-    for line, code, up, local, down, total in _backward_cells(ex):
-        cells = [
-            line,
-            code,
-            _colored(up, GRAD_COLOR) if up else "",
-            local,
-            Text(down, style=GRAD_COLOR),
-            _colored(total, GRAD_COLOR) if total else "",
-        ]
-        bwd.add_row(*cells[: len(columns)])
-    grads = _table("gradient", "value")
-    for _, g, v in ex.gradients:
-        grads.add_row(g, Text(format_value(v, ex.digits), style=GRAD_COLOR))
-    return [fwd, bwd, grads]
-
-
 _BACKWARD_COLUMNS = ("line", "backward pass", "upstream", "local", "downstream", "sum")
+
+#: ANSI codes of the styles (colour needs no package: plain escape codes).
+_ANSI = {VALUE_COLOR: "32", GRAD_COLOR: "31", "bold": "1", "dim": "2"}
+
+#: Gap between columns.
+_GAP = 2
+
+#: A table cell: its text, and the style of the text after `split` characters
+#: (``grad_s1 = 0.20`` colours only the number).
+_Cell = tuple[str, str | None, int]
+
+
+def _paint(text: str, style: str | None, color: bool) -> str:
+    return f"\x1b[{_ANSI[style]}m{text}\x1b[0m" if color and style and text else text
+
+
+def _cell(text: str, style: str | None = None, whole: bool = True) -> _Cell:
+    """A cell styled whole, or (``name = number``) only after the last ' = '."""
+    if whole or " = " not in text:
+        return text, style, 0
+    return text, style, text.rindex(" = ") + 3
+
+
+def _show(cell: _Cell, color: bool, width: int = 0, right: bool = False) -> str:
+    text, style, split = cell
+    pad = " " * max(0, width - len(text))
+    shown = text[:split] + _paint(text[split:], style, color)
+    return pad + shown if right else shown + pad
+
+
+def _columns(
+    header: Sequence[str], rows: Sequence[Sequence[_Cell]], color: bool
+) -> list[str]:
+    """The table as aligned columns, numbers right-aligned."""
+    widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
+    lines = []
+    for row in [[(h, "bold", 0) for h in header], *rows]:
+        cells = [
+            _show(c, color, w, right=h in _NUMERIC and row is not rows)
+            for c, w, h in zip(row, widths, header, strict=True)
+        ]
+        lines.append((" " * _GAP).join(cells).rstrip())
+    return lines
+
+
+def _width(header: Sequence[str], rows: Sequence[Sequence[_Cell]]) -> int:
+    widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
+    return sum(widths) + _GAP * (len(widths) - 1)
+
+
+def _stacked(
+    header: Sequence[str], rows: Sequence[Sequence[_Cell]], color: bool
+) -> list[str]:
+    """The table for a narrow terminal: line and code as columns, every further
+    cell on a line of its own under the code, labelled with its column."""
+    lead = max(len(header[0]), *(len(r[0][0]) for r in rows)) + _GAP
+    label = max(len(h) for h in header[2:]) + _GAP
+    head = [(h, "bold", 0) for h in header[:2]]
+    lines = [_show(head[0], color, lead) + _show(head[1], color)]
+    for row in rows:
+        lines.append((_show(row[0], color, lead) + _show(row[1], color)).rstrip())
+        for h, c in zip(header[2:], row[2:], strict=True):
+            if c[0]:
+                lines.append(" " * (lead + 2) + h.ljust(label) + _show(c, color))
+    return lines
+
+
+def _table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[_Cell]],
+    color: bool,
+    width: int | None,
+) -> list[str]:
+    """Columns when they fit in `width` (or no width is given), else stacked:
+    a value is never cut."""
+    if width is None or _width(header, rows) <= width:
+        return _columns(header, rows, color)
+    return _stacked(header, rows, color)
+
+
+def _tables(ex: Explanation, color: bool, width: int | None) -> list[list[str]]:
+    v, g = VALUE_COLOR, GRAD_COLOR
+    fwd = [
+        [_cell(line), _cell(code), _cell(value, v)]
+        for line, code, value in _forward_cells(ex)
+    ]
+    n = 6 if _branches(ex) else 5
+    bwd = [
+        [
+            _cell(line),
+            _cell(code),
+            _cell(up, g, whole=False),
+            _cell(local),
+            _cell(down, g),
+            _cell(total, g, whole=False),
+        ][:n]
+        for line, code, up, local, down, total in _backward_cells(ex)
+    ]
+    grads = [
+        [_cell(name), _cell(format_value(value, ex.digits), g)]
+        for _, name, value in ex.gradients
+    ]
+    return [
+        _table(("line", "forward pass", "value"), fwd, color, width),
+        _table(_BACKWARD_COLUMNS[:n], bwd, color, width),
+        _table(("gradient", "value"), grads, color, width),
+    ]
 
 
 def _branches(ex: Explanation) -> bool:
@@ -275,30 +318,43 @@ def _notes(ex: Explanation) -> list[str]:
     return notes
 
 
-def render_text(ex: Explanation, color: bool = False, width: int | None = None) -> str:
-    """The explanation as text tables; ANSI colours only when `color`."""
-    require("rich", "codegen explain")
-    from rich.console import Console
-    from rich.text import Text
+def _packed(pieces: Sequence[str], indent: int, width: int | None) -> str:
+    """`pieces` joined by spaces, broken between pieces to fit `width`; lines
+    after the first are indented by `indent`."""
+    if width is None:
+        return " ".join(pieces)
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) > width:
+            lines.append(" " * indent + piece)
+        else:
+            lines[-1] += " " + piece
+    return "\n".join(lines)
 
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        width=width or 1000,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-    )
-    console.print(Text(_headline(ex), style="bold"))
-    for table in _tables(ex):
-        console.print()
-        console.print(table)
-    console.print()
+
+def _headline(ex: Explanation, width: int | None = None) -> str:
+    args = [f"{k}={format_value(v, ex.digits)}" for k, v in ex.point.items()]
+    pieces = [a + "," for a in args[:-1]] + args[-1:]
+    pieces = [f"{ex.fn.name}(" + (pieces[0] if pieces else ""), *pieces[1:]]
+    pieces[-1] += ")"
+    pieces.append(f"= {format_value(ex.result, ex.digits)}")
+    return _packed(pieces, len(ex.fn.name) + 1, width)
+
+
+def render_text(ex: Explanation, color: bool = False, width: int | None = None) -> str:
+    """The explanation as text tables; ANSI colours only when `color`.
+
+    With a `width` (a terminal's), a table too wide for it is stacked: each
+    value goes on a line of its own under its code, so every value shows.
+    """
+    out = [_paint(line, "bold", color) for line in _headline(ex, width).split("\n")]
+    for table in _tables(ex, color, width):
+        out += ["", *table]
+    out.append("")
     for note in _notes(ex):
-        console.print(Text(note, style="dim"))
-    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+        wrapped = textwrap.wrap(note, width) if width else [note]
+        out += [_paint(line, "dim", color) for line in wrapped]
+    return "\n".join(out) + "\n"
 
 
 def _html_rows(

@@ -14,28 +14,31 @@ Contract:
   * a value used more than once passes through a ``copy`` node: its incoming
     edge carries the sum of the gradients (a copy adds), each outgoing edge
     one contribution;
-* `Graph.source` is the DOT text (no binary needed); `Graph.pipe` renders
-  SVG or PNG with the Graphviz ``dot`` binary and raises `GraphvizMissing`,
-  whose message says how to install it, when the binary is absent.
+* `Graph.source` is the DOT text, written here (no package, no binary
+  needed); `Graph.pipe` renders SVG, PNG or PDF with the Graphviz ``dot``
+  binary and raises `GraphvizMissing`, whose message says how to install it,
+  when the binary is absent; `Graph.digraph` rebuilds the graph as a
+  `graphviz.Digraph` for further styling when the graphviz package is there.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from codegen.core import ir
-from codegen.errors import CodegenError
-from codegen.learn.explain import Explanation, Target, explain, format_value, require
+from codegen.errors import CodegenError, InternalError
+from codegen.learn.explain import Explanation, Target, explain, format_value
 
 if TYPE_CHECKING:
     import graphviz
 
-# graphviz and the rule table are imported where used: `import codegen` stays quick.
+# The rule table is imported where used: `import codegen` stays quick.
 
 #: Resolution of PNG output.
 PNG_DPI = 144
@@ -68,6 +71,75 @@ INSTALL_HINT = (
 
 class GraphvizMissing(CodegenError):
     """The Graphviz ``dot`` binary is not installed."""
+
+
+#: DOT keywords, quoted when used as an ID.
+_KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
+_PLAIN_ID = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?)")
+
+
+def _quote(text: str) -> str:
+    """A DOT ID: plain identifiers and numbers as they are, HTML labels
+    (``<...>``) as they are, anything else in double quotes."""
+    if text.startswith("<") and text.endswith(">"):
+        return text
+    if _PLAIN_ID.fullmatch(text) and text.lower() not in _KEYWORDS:
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def _attrs(label: str | None = None, attrs: Mapping[str, str] | None = None) -> str:
+    """``[label=... a=1 b=2]``: the label first, then the rest by name."""
+    items = [] if label is None else [f"label={_quote(label)}"]
+    items += [f"{k}={_quote(v)}" for k, v in sorted((attrs or {}).items())]
+    return f" [{' '.join(items)}]" if items else ""
+
+
+def _endpoint(node: str) -> str:
+    name, sep, port = node.partition(":")
+    return _quote(name) + (f":{port}" if sep else "")
+
+
+class Dot:
+    """A directed graph written as DOT text (the layout graphviz.Digraph
+    writes); the calls are kept so that `Graph.digraph` can replay them."""
+
+    def __init__(
+        self,
+        name: str,
+        graph_attr: Mapping[str, str],
+        node_attr: Mapping[str, str],
+        edge_attr: Mapping[str, str],
+    ) -> None:
+        self.name = name
+        self.graph_attr = dict(graph_attr)
+        self.node_attr = dict(node_attr)
+        self.edge_attr = dict(edge_attr)
+        #: ("node", (id, label), attrs) or ("edge", (tail, head), attrs), in order.
+        self.calls: list[tuple[str, tuple[str, str], dict[str, str]]] = []
+
+    def node(self, name: str, label: str, **attrs: str) -> None:
+        self.calls.append(("node", (name, label), attrs))
+
+    def edge(self, tail: str, head: str, **attrs: str) -> None:
+        self.calls.append(("edge", (tail, head), attrs))
+
+    def source(self, graph_attr: Mapping[str, str] | None = None) -> str:
+        """The DOT text; `graph_attr` adds graph attributes (``dpi``)."""
+        lines = [f"digraph {_quote(self.name)} {{"]
+        for kind, attrs in (
+            ("graph", {**self.graph_attr, **(graph_attr or {})}),
+            ("node", self.node_attr),
+            ("edge", self.edge_attr),
+        ):
+            if attrs:
+                lines.append(f"\t{kind}{_attrs(None, attrs)}")
+        for kind, (a, b), attrs in self.calls:
+            if kind == "node":
+                lines.append(f"\t{_quote(a)}{_attrs(b, attrs)}")
+            else:
+                lines.append(f"\t{_endpoint(a)} -> {_endpoint(b)}{_attrs(None, attrs)}")
+        return "\n".join(lines) + "\n}\n"
 
 
 def _const(text: str) -> str:
@@ -139,7 +211,7 @@ class Edge:
 class _Drawing:
     """The digraph being drawn, with the nodes and edges it holds."""
 
-    def __init__(self, g: graphviz.Digraph, digits: int) -> None:
+    def __init__(self, g: Dot, digits: int) -> None:
         self.g, self.digits = g, digits
         self.nodes: dict[str, str] = {}
         self.edges: list[Edge] = []
@@ -168,11 +240,9 @@ class _Drawing:
 class Graph:
     """A drawn computational graph; shows itself as SVG in Jupyter."""
 
-    def __init__(
-        self, digraph: graphviz.Digraph, nodes: dict[str, str], edges: list[Edge]
-    ) -> None:
-        #: The `graphviz.Digraph`, for further styling or rendering.
-        self.digraph = digraph
+    def __init__(self, dot: Dot, nodes: dict[str, str], edges: list[Edge]) -> None:
+        #: The graph as drawn (DOT text through `source`).
+        self.dot = dot
         #: Node id -> label (``op_s3`` -> ``+``, ``in_w0`` -> ``w0``).
         self.nodes = nodes
         #: The labelled edges, in drawing order.
@@ -181,7 +251,33 @@ class Graph:
     @property
     def source(self) -> str:
         """The DOT text."""
-        return str(self.digraph.source)
+        return self.dot.source()
+
+    @property
+    def digraph(self) -> graphviz.Digraph:
+        """The graph as a `graphviz.Digraph`, for further styling or rendering.
+
+        Raises:
+            CodegenError: the graphviz package is not installed.
+        """
+        try:
+            import graphviz
+        except ImportError:
+            raise CodegenError(
+                "Graph.digraph needs the 'graphviz' package",
+                None,
+                "pip install graphviz; .source (DOT text) and .pipe(fmt) need no package",
+                "codegen.graph",
+            ) from None
+        g = graphviz.Digraph(
+            self.dot.name,
+            graph_attr=self.dot.graph_attr,
+            node_attr=self.dot.node_attr,
+            edge_attr=self.dot.edge_attr,
+        )
+        for kind, args, attrs in self.dot.calls:
+            getattr(g, kind)(*args, **attrs)
+        return g
 
     def __str__(self) -> str:
         return self.source
@@ -195,23 +291,28 @@ class Graph:
         Raises:
             GraphvizMissing: the ``dot`` binary is not installed.
         """
-        import graphviz
-
         if fmt == "dot":
             return self.source.encode()
-        digraph = self.digraph
-        if fmt == "png":  # crisp on high-density screens
-            digraph = digraph.copy()
-            digraph.graph_attr["dpi"] = str(PNG_DPI)
+        extra = {"dpi": str(PNG_DPI)} if fmt == "png" else {}  # crisp on dense screens
         try:
-            return bytes(digraph.pipe(format=fmt))
-        except graphviz.ExecutableNotFound:
+            done = subprocess.run(
+                ["dot", f"-T{fmt}"],
+                input=self.dot.source(extra).encode(),
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
             raise GraphvizMissing(
                 f"cannot render {fmt.upper()}: the Graphviz 'dot' binary is not installed",
                 None,
                 INSTALL_HINT,
                 "codegen graph",
             ) from None
+        if done.returncode != 0:  # codegen wrote DOT that dot refuses: our bug
+            raise InternalError(
+                f"dot -T{fmt} failed: {done.stderr.decode(errors='replace').strip()}"
+            )
+        return done.stdout
 
     def _repr_svg_(self) -> str | None:
         try:
@@ -302,11 +403,8 @@ def _producers(
 
 def build_graph(ex: Explanation) -> Graph:
     """The computational graph of `ex`, labelled with its values and gradients."""
-    require("graphviz", "codegen graph")
-    import graphviz
-
     d = _Drawing(
-        graphviz.Digraph(
+        Dot(
             ex.fn.name,
             graph_attr={
                 "rankdir": "LR",

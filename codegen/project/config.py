@@ -17,7 +17,7 @@ The table:
     sources = ["examples/neuron.py:neuron", "examples/circuit.py"]
 
     [tool.codegen.options."examples/neuron.py:neuron"]
-    wrt = ["w0", "x0"]                      # default: every non-integer parameter
+    wrt = ["w0", "x0"]                      # default: no integers, no defaults
     shapes = { x = [3, 4] }                 # array shapes for `check --verify`
     at = { w0 = 2.0 }                       # fixed values for `check --verify`
     seed = 0                                # random point for `check --verify`
@@ -57,7 +57,7 @@ class ConfigError(CodegenError):
 class Options:
     """Per-function options: `wrt` shapes the output; the rest only verification."""
 
-    #: Parameters to differentiate, in output order; None means all non-integer ones.
+    #: Parameters to differentiate, in output order; None means the default (`codegen.core.params`).
     wrt: tuple[str, ...] | None = None
     #: Array shapes of parameters, for `check --verify`.
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
@@ -96,7 +96,16 @@ class Config:
         """A `ConfigError` pointing at `key` in pyproject.toml, searched from
         the first line mentioning `within` (a table header or options key)."""
         loc = locate(self.text, key, within)
-        return ConfigError(message, loc, hint, str(self.path), self.text)
+        return ConfigError(message, loc, hint, shown_path(self.path), self.text)
+
+
+def shown_path(path: Path | str) -> str:
+    """`path` as errors show it: relative to the working directory when it
+    is inside it (as black and ruff print paths), else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def find_config(start: Path | str = ".") -> Path:
@@ -136,7 +145,9 @@ def load_config(path: Path | str | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", None, None, str(path)) from None
+        raise ConfigError(
+            f"cannot read {shown_path(path)}: {exc}", None, None, shown_path(path)
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -165,7 +176,7 @@ def _toml_error(exc: Exception, path: Path, text: str) -> ConfigError:
         line, col = int(match.group(1)), int(match.group(2)) - 1
         loc = Loc(line, col, line, col + 1)
         message = message[: match.start()].strip()
-    return ConfigError(f"invalid TOML: {message}", loc, None, str(path), text)
+    return ConfigError(f"invalid TOML: {message}", loc, None, shown_path(path), text)
 
 
 def _check_keys(

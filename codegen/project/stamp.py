@@ -38,6 +38,29 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+#: The black versions pyproject.toml accepts, [low, high): they write the same
+#: text (tests/test_black_range.py checks the oldest against the newest), so
+#: they share one stamp and a team using several of them sees no stale module.
+BLACK_RANGE = ((24, 1, 0), (27,))
+
+
+def black_stamp() -> str:
+    """What the input hash records of black: the range when the installed
+    black is in it, else its exact version (its text may differ)."""
+    version = _version("black")
+    number = tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+    low, high = BLACK_RANGE
+    if low <= number < high:
+        return f"black>={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"
+    return version
+
+
+def _codegen_version() -> str:
+    import codegen  # at call time: this module is imported while codegen loads
+
+    return codegen.__version__
+
+
 def lf(text: str) -> str:
     return text.replace("\r\n", "\n")
 
@@ -51,8 +74,8 @@ def input_hash(source_text: str, target: Target) -> str:
         "func": target.func,
         "wrt": wrt,
         "text": lf(source_text),
-        "codegen": _version("codegen"),
-        "black": _version("black"),
+        "codegen": _codegen_version(),
+        "black": black_stamp(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

@@ -54,6 +54,8 @@ VERIFIED, NOT_VERIFIED, VERIFY_FAILED = (
     "verification failed",
 )
 ERROR = "error"
+#: What an outcome is about: a generated module, or a function's verification.
+MODULE, FUNCTION = "module", "function"
 DEEP_STALE = (
     "its inputs hash matches but codegen now writes it differently "
     "(codegen changed without a version bump); run: codegen build --force"
@@ -73,6 +75,8 @@ class Outcome:
     diff: str = ""
     #: An error, a refusal's reason or a verification summary.
     message: str = ""
+    #: MODULE, or FUNCTION for `check(verify=True)`'s numeric checks.
+    kind: str = MODULE
 
 
 @dataclass
@@ -97,8 +101,8 @@ class Result:
     def summary(self) -> str:
         """One line: the counts and, when something must change, the fix."""
         counts = Counter(o.status for o in self.outcomes)
-        text = _counted(self.outcomes, "module", lambda o: o.status not in _CHECKS)
-        functions = _counted(self.outcomes, "function", lambda o: o.status in _CHECKS)
+        text = _counted(self.outcomes, MODULE, lambda o: o.kind == MODULE)
+        functions = _counted(self.outcomes, FUNCTION, lambda o: o.kind == FUNCTION)
         text = "; ".join(t for t in (text, functions) if t) or "nothing configured"
         if counts.keys() & NEEDS_BUILD and self.command == "check":
             text += f"; run: {self.fix}"
@@ -115,7 +119,6 @@ class Result:
 
 
 Reporter = Callable[[Outcome], None]
-_CHECKS = frozenset({VERIFIED, NOT_VERIFIED, VERIFY_FAILED})
 
 
 def _counted(
@@ -175,15 +178,15 @@ class _Module:
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _check_one(target: Target, root: Path, deep: bool) -> Outcome:
+def _check_one(target: Target, root: Path, deep: bool, diff: bool) -> Outcome:
     try:
         module = _Module(target, root)
         status = module.state()
         why = module.why_edited() if status == EDITED else ""
         if status == UP_TO_DATE and deep and module.fresh != lf(module.current or ""):
             status, why = STALE, DEEP_STALE
-        diff = module.diff() if status in (STALE, EDITED) else ""
-        return Outcome(target.output, status, diff, why)
+        changes = module.diff() if diff and status in (STALE, EDITED) else ""
+        return Outcome(target.output, status, changes, why)
     except CodegenError as err:
         return Outcome(target.output, ERROR, message=str(err))
     except (OSError, UnicodeDecodeError) as exc:
@@ -272,21 +275,24 @@ def _verify_one(target: Target, root: Path) -> Outcome:
         ]
         if fn.array and unknown:
             why = f"shapes unknown for {', '.join(unknown)}; add shapes = {{ {unknown[0]} = [...] }}"
-            return Outcome(target.origin, NOT_VERIFIED, message=why)
+            return Outcome(target.origin, NOT_VERIFIED, message=why, kind=FUNCTION)
         path = root / target.source
         report = verify_file(
             path, target.func, opts.wrt, opts.at, opts.shapes, opts.seed
         )
     except CodegenError as err:
-        return Outcome(target.origin, ERROR, message=str(err))
+        return Outcome(target.origin, ERROR, message=str(err), kind=FUNCTION)
     except VerificationError as err:
-        return Outcome(target.origin, VERIFY_FAILED, message=str(err))
+        return Outcome(target.origin, VERIFY_FAILED, message=str(err), kind=FUNCTION)
     except Exception as exc:  # noqa: BLE001 - the user's forward ran and raised
         return Outcome(
-            target.origin, ERROR, message=f"running the forward failed: {exc!r}"
+            target.origin,
+            ERROR,
+            message=f"running the forward failed: {exc!r}",
+            kind=FUNCTION,
         )
     status = VERIFIED if report.ok else VERIFY_FAILED
-    return Outcome(target.origin, status, message=report.summary())
+    return Outcome(target.origin, status, message=report.summary(), kind=FUNCTION)
 
 
 # ----- the API -----
@@ -340,6 +346,7 @@ def check(
     *,
     verify: bool = False,
     deep: bool = False,
+    diff: bool = True,
     report: Reporter | None = None,
 ) -> Result:
     """Report modules that are missing, stale, edited by hand or orphaned.
@@ -348,6 +355,9 @@ def check(
         config: a `Config`, or the path of pyproject.toml (default: the nearest one).
         verify: also check gradients numerically (where shapes are known).
         deep: regenerate every module and compare bytes instead of trusting the hashes.
+        diff: give stale and edited modules the diff to the regenerated text
+            (which imports the generator); without it, a check reads and
+            hashes files only, unless `deep`.
         report: called with each `Outcome` as it happens.
 
     Raises:
@@ -355,7 +365,9 @@ def check(
     """
     config = _load(config)
     targets = plan(config)
-    outcomes = _reported((_check_one(t, config.root, deep) for t in targets), report)
+    outcomes = _reported(
+        (_check_one(t, config.root, deep, diff) for t in targets), report
+    )
     outcomes += _reported(_sweep(config, targets, remove=False, force=False), report)
     if verify:
         outcomes += _reported((_verify_one(t, config.root) for t in targets), report)
