@@ -331,12 +331,19 @@ def _point(
     """`at`, completed as `codegen verify` does: values drawn from (-2, 2)
     (or (0.5, 2)) where the forward is finite, shapes from ``--shape`` or
     jaxtyping annotations, integer labels in [0, the smallest dimension)."""
-    from codegen.checks.verify import VerificationError, annotated_shapes, random_point
+    from codegen.checks.verify import (
+        VerificationError,
+        annotated_shapes,
+        integer_defaults,
+        integer_names,
+        random_point,
+    )
 
     fn = bwd.fn
     params = [p.name for p in fn.params]
+    ints = integer_names(fn)
     fixed = {
-        p.name: _given(at[p.name], shapes.get(p.name), p.integer)
+        p.name: _given(at[p.name], shapes.get(p.name), p.name in ints)
         for p in fn.params
         if p.name in at
     }
@@ -344,10 +351,7 @@ def _point(
         return fixed
     rng = np.random.default_rng(seed)
     float_shapes, integers = annotated_shapes(fn, shapes, rng)
-    for p in fn.params:
-        scalar = integers.get(p.name, (None,))[0] is None
-        if p.integer and p.default is not None and p.name not in fixed and scalar:
-            fixed[p.name] = int(p.default)
+    fixed.update(integer_defaults(fn, {**fixed, **float_shapes}, integers))
     try:
         return random_point(
             params, _generated_forward(bwd), rng, float_shapes, fixed, integers
