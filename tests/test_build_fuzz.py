@@ -48,10 +48,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import ROOT  # noqa: E402
 
-from codegen.project import stamp  # noqa: E402
-from codegen.cli import main  # noqa: E402
-from codegen.project.config import load_config  # noqa: E402
 from codegen.checks.verify import module_from_source  # noqa: E402
+from codegen.cli import main  # noqa: E402
+from codegen.project import stamp  # noqa: E402
+from codegen.project.config import load_config  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 #: Examples small enough to build many times (the conv ones too, for integers).
@@ -314,8 +314,8 @@ def run_projects(count: int, seed: int = 0) -> Counter[str]:
 def _example_cases() -> list[tuple[str, str, dict, dict]]:
     """(file, function, shapes, at) for each example, the shapes from the
     repository's own [tool.codegen] options or from the annotations."""
-    from codegen.front.parse import parse
     from codegen.checks.verify import annotated_shapes
+    from codegen.front.parse import parse
 
     config = load_config(ROOT / "pyproject.toml")
     cases = []

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from test_build import CIRCUIT, NEURON, make_project, run
 
 import codegen
 import codegen.pipeline
+from codegen.checks.verify import module_from_source, verify_file
+from codegen.errors import CodegenError, InternalError
 from codegen.front.parse import list_functions
 from codegen.project import stamp
 from codegen.project import workflow as wf
-from codegen.errors import CodegenError, InternalError
-from codegen.checks.verify import module_from_source, verify_file
-from conftest import ROOT
 
 
 @pytest.fixture

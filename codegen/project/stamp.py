@@ -172,7 +172,9 @@ def check_generated(text: str, func: str, where: str = "<generated>") -> None:
             tree = ast.parse(text, where)
             compile(tree, where, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError) as exc:
-        raise InternalError(f"{where}: the generated module does not compile: {exc}")
+        raise InternalError(
+            f"{where}: the generated module does not compile: {exc}"
+        ) from None
     finally:
         sys.setrecursionlimit(old)
     wanted = [f"{func}_forward", f"{func}_backward", f"{func}_value_and_grad"]
