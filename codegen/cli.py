@@ -9,6 +9,8 @@ a missing tool such as Graphviz's dot),
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -16,9 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import CodegenError, InternalError
-from codegen.files import read_source, split_target, write_atomic
+from codegen.files import WriteError, read_source, split_target, write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell shows for `yes | head`
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush of the closed
+    pipe raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests)
+        pass
 
 
 class UsageError(CodegenError):
@@ -97,12 +110,23 @@ def cmd_grad(args: argparse.Namespace) -> int:
     )
     for warning in lint_source(source, path, func):  # warnings never fail the command
         print(warning, file=sys.stderr)
+    from codegen.project.stamp import check_generated
+
+    check_generated(code, func or _function_name(code), args.output or "<stdout>")
     if args.output:
         write_atomic(args.output, code)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(code)
     return EXIT_OK
+
+
+def _function_name(code: str) -> str:
+    """`f` of the module's `f_forward` (when the function was not named)."""
+    import re
+
+    found = re.search(r"^def (\w+)_forward\(", code, re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -364,13 +388,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help, 2 for usage errors
         return int(exc.code or 0)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except CodegenError as err:
         print(err, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `codegen ... | head`: stop quietly, as other CLIs do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # -o is a directory, under a file, read-only, ...
+        name = exc.filename or "codegen"
+        why = exc.strerror or os.strerror(exc.errno or errno.EIO)
+        what = "cannot write" if isinstance(exc, WriteError) else "error"
+        print(f"{name}: error: {what}: {why}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (InternalError, Exception) as exc:  # noqa: BLE001 - last line of defence
         if args.debug:
             traceback.print_exc()

@@ -6,8 +6,11 @@ nothing of codegen's but the errors.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import tempfile
+import tokenize
 from pathlib import Path
 
 from codegen.errors import CodegenError
@@ -29,22 +32,52 @@ def read_source(path: str) -> str:
         raise CodegenError(
             f"cannot read file: {exc.strerror or exc}", None, None, path
         ) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
+    try:  # a coding cookie (PEP 263) or UTF-8, as Python itself reads it
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown encoding in the cookie
         raise CodegenError(
-            f"file is not UTF-8 text (byte {exc.start})",
+            f"cannot read the source: {exc}", None, "save the source as UTF-8", path
+        ) from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        where = f" (byte {exc.start})" if isinstance(exc, UnicodeDecodeError) else ""
+        raise CodegenError(
+            f"file is not {encoding} text{where}",
             None,
             "save the source as UTF-8",
             path,
         ) from None
+    return text.removeprefix("\ufeff") if encoding == "utf-8-sig" else text
+
+
+class WriteError(OSError):
+    """A file could not be written; `filename` is the file meant."""
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:
     """Write `text` (or bytes) to `path` through a temporary file and a
-    rename, so an interrupted write never leaves a partial or empty file."""
+    rename, so an interrupted write never leaves a partial or empty file.
+
+    Raises:
+        WriteError: `path` is a directory, its folder cannot be made, ...
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_through_temp(path, text)
+    except WriteError:
+        raise
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            why = "a parent folder is a file"
+        raise WriteError(exc.errno or errno.EIO, why, str(path)) from exc
+
+
+def _write_through_temp(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         if isinstance(text, bytes):

@@ -386,12 +386,13 @@ def test_hand_edit_fails_check_and_build_refuses_without_force(project, capsys):
     assert run(capsys, "check")[0] == 0
 
 
-def test_module_not_written_by_build_counts_as_edited(project, capsys):
+def test_file_codegen_did_not_write_is_never_overwritten(project, capsys):
     (project / "generated").mkdir()
     (project / "generated/circuit_grad.py").write_text("# my own file\n")
-    code, out, _ = run(capsys, "build")
-    assert code == 1 and "codegen build did not write it" in out
-    assert (project / "generated/circuit_grad.py").read_text() == "# my own file\n"
+    for force in ((), ("--force",)):
+        code, out, _ = run(capsys, "build", *force)
+        assert code == 2 and "codegen did not write this file" in out
+        assert (project / "generated/circuit_grad.py").read_text() == "# my own file\n"
 
 
 # ----- failures leave the old module -----

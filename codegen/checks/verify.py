@@ -286,6 +286,109 @@ def _draw(
     return rng.uniform(low, high, size=shape)
 
 
+#: Operand positions that must be integers, by op: pad widths, slice bounds
+#: and steps, indices, window and array shapes, sizes, ranges.
+_INT_OPERANDS: dict[str, int] = {
+    "pad": 1,
+    "slice": 0,
+    "getitem": 1,
+    "gather": 1,
+    "setitem": 2,
+    "strided_windows": 1,
+    "sliding_window_view": 1,
+    "reshape": 1,
+    "arange": 0,
+    "zeros": 0,
+    "ones": 0,
+    "expand_dims": 1,
+    "squeeze": 1,
+    "transpose": 1,
+    "broadcast_to": 1,
+    "floordiv": 0,
+}
+#: Keyword operands that are integers.
+_INT_KEYWORDS = frozenset({"axis", "axes", "shape", "ddof"})
+#: Ops whose operands are integers when their result is (sizes arithmetic).
+_INT_THROUGH = frozenset({"add", "sub", "mul", "neg", "tuple", "floordiv"})
+
+
+def integer_names(fn: ir.Function) -> set[str]:
+    """Parameters that hold integers: annotated ``int``/``Int[...]``, with an
+    integer literal default (``stride=1``, ``n=1 + 1``), or used where only an
+    integer fits (pad widths, strides and slice bounds, indices and label
+    arrays, shapes, ``np.arange``, ``//``), directly or through size
+    arithmetic (``2 * pad``)."""
+    ints = {p.name for p in fn.params if p.integer}
+    ints |= {p.name for p in fn.params if int_default(p.default) is not None}
+    used: set[str] = set()
+    for step in fn.body:
+        start = _INT_OPERANDS.get(step.op)
+        if start is not None:
+            used |= {a.name for a in step.args[start:] if isinstance(a, ir.Var)}
+        used |= {
+            v.name
+            for k, v in step.kwargs
+            if k in _INT_KEYWORDS and isinstance(v, ir.Var)
+        }
+    for step in reversed(fn.body):  # straight-line: one backward sweep suffices
+        if step.op in _INT_THROUGH and step.target in used:
+            used |= {a.name for a in step.args if isinstance(a, ir.Var)}
+    return ints | (used & {p.name for p in fn.params})
+
+
+def int_default(text: str | None) -> int | None:
+    """The value of an integer default written as a literal or arithmetic on
+    integer literals (``1``, ``-2``, ``1 + 1``), else None."""
+    import ast
+
+    if text is None:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(n: ast.expr) -> int | None:
+        if isinstance(n, ast.Constant):
+            v = n.value
+            return v if isinstance(v, int) and not isinstance(v, bool) else None
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub | ast.UAdd):
+            v = value(n.operand)
+            return None if v is None else -v if isinstance(n.op, ast.USub) else v
+        if isinstance(n, ast.BinOp) and isinstance(
+            n.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod
+        ):
+            a, b = value(n.left), value(n.right)
+            if a is None or b is None:
+                return None
+            if isinstance(n.op, ast.Add | ast.Sub | ast.Mult):
+                return (
+                    a + b
+                    if isinstance(n.op, ast.Add)
+                    else a - b if isinstance(n.op, ast.Sub) else a * b
+                )
+            if b == 0:
+                return None
+            return a // b if isinstance(n.op, ast.FloorDiv) else a % b
+        return None
+
+    return value(node)
+
+
+def integer_defaults(
+    fn: ir.Function, skip: Mapping[str, Any], integers: Mapping[str, Any]
+) -> dict[str, int]:
+    """The integer scalars whose default is used rather than drawn."""
+    out = {}
+    for p in fn.params:
+        if p.name in skip or integers.get(p.name, (None,))[0] is not None:
+            continue
+        value = int_default(p.default)
+        if value is not None and p.name in integers:
+            out[p.name] = value
+    return out
+
+
 def annotated_shapes(
     fn: ir.Function,
     given: Mapping[str, tuple[int, ...]],
@@ -313,8 +416,9 @@ def annotated_shapes(
     all_sizes = [d for shape in shapes.values() for d in shape]
     bound = min(all_sizes, default=3)
     integers: dict[str, tuple[tuple[int, ...] | None, int]] = {}
+    inferred = integer_names(fn)
     for p in fn.params:
-        if p.integer:
+        if p.name in inferred:
             integers[p.name] = (shapes.pop(p.name, None) or None, bound)
     return shapes, integers
 
@@ -403,23 +507,38 @@ def verify_file(
     (see `random_point`), arrays with the shapes in `shapes`.
     """
     from codegen.core.params import resolve_wrt
+    from codegen.files import read_source
     from codegen.front.parse import parse
     from codegen.pipeline import generate  # the verifier sits downstream of generate
 
-    source = Path(path).read_text()
+    source = read_source(str(path))
     fn = parse(source, str(path), func)
     check_names(fn, at or {}, "--at")
     check_names(fn, shapes or {}, "--shape")
-    code = generate(source, str(path), fn.name, wrt)
-    generated = module_from_source(code, f"{fn.name}_grad")
-    user = load_module(path)
-    forward = getattr(user, fn.name)
     params = [p.name for p in fn.params]
-    chosen = resolve_wrt(fn, wrt)
+    chosen = resolve_wrt(fn, wrt)  # hyperparameters (defaults) left out
+    if not wrt:  # and integers inferred from how they are used
+        ints = integer_names(fn)
+        chosen = [p for p in chosen if p not in ints]
+        if not chosen:
+            raise VerificationError(f"{fn.name}: every parameter is an integer")
+    code = generate(source, str(path), fn.name, chosen)
     rng = np.random.default_rng(seed)
     float_shapes, integers = annotated_shapes(fn, shapes or {}, rng)
     fixed = dict(at or {})
     fixed.update(kept_defaults(fn, chosen, {*fixed, *float_shapes}, integers))
+    fixed.update(integer_defaults(fn, {**fixed, **float_shapes}, integers))
+    generated = module_from_source(code, f"{fn.name}_grad")
+    try:
+        user = load_module(path)
+    except Exception as exc:  # noqa: BLE001 - the user's file raised on import
+        raise CodegenError(
+            f"importing the forward failed: {type(exc).__name__}: {exc}",
+            None,
+            "verify imports the source file; make it importable",
+            str(path),
+        ) from None
+    forward = getattr(user, fn.name)
     try:
         point = random_point(params, forward, rng, float_shapes, fixed, integers)
     except VerificationError as exc:

@@ -21,6 +21,7 @@ constructs are `codegen/parse_arrays.py` and `codegen/parse_windows.py`.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -125,6 +126,8 @@ class _Builder(Aliases, ArrayExpressions):
         self.external: set[str] = set()
         self.parent: Aliases | None = None
         self.source = ""
+        #: The functions being inlined, outermost first (recursion, depth).
+        self.chain: tuple[str, ...] = ()
         self.display = ""
 
     # ----- names -----
@@ -558,9 +561,22 @@ class _Builder(Aliases, ArrayExpressions):
 
     def inline(self, helper: str, node: cst.Call, name: str | None) -> ir.Operand:
         """Inline a same-file straight-line helper (or recognise the sigmoid)."""
-        if self.depth > 20:
+        if helper in self.chain:
+            path = " -> ".join((*self.chain[self.chain.index(helper) :], helper))
             raise self.mod.error(
-                f"'{helper}' calls itself (recursion is not supported)", node
+                f"'{helper}' calls itself ({path}): recursion is not supported", node
+            )
+        if len(self.chain) > MAX_HELPER_DEPTH:
+            raise self.mod.error(
+                f"helper calls nest more than {MAX_HELPER_DEPTH} deep"
+                f" ({self.chain[0]} -> ... -> {self.chain[-1]} -> {helper})",
+                node,
+                f"at most {MAX_HELPER_DEPTH} helpers may call one another in a chain;"
+                " merge some of them",
+            )
+        if self.mod.defs[helper].asynchronous is not None:
+            raise self.mod.error(
+                f"'{helper}' is an async function", node, "call plain functions only"
             )
         for arg in node.args:
             if arg.star or arg.keyword is not None:
@@ -574,6 +590,7 @@ class _Builder(Aliases, ArrayExpressions):
             )
         fdef = self.mod.defs[helper]
         inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
+        inner.chain = (*self.chain, helper)
         inner.taken = self.taken
         inner.constants = self.constants
         inner.dots = self.dots
@@ -761,37 +778,180 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
     return result
 
 
-def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
-    """Refuse binding a name that generated modules define as a runtime helper
-    (``_unbroadcast``): a parameter or variable so named would shadow it."""
+#: Deepest chain of helpers calling one another that is inlined.
+MAX_HELPER_DEPTH = 20
+#: Module names generated code uses: a local of that name would hide them.
+_MODULE_NAMES = frozenset({"np", "math"})
+
+
+def _runtime_names() -> set[str]:
     from codegen.core.rules import templates_dir
 
-    reserved = {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
-    clash: list[cst.Name] = []
+    return {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
 
-    def bound(names: Sequence[cst.Name]) -> None:
-        clash.extend(n for n in names if n.value in reserved)
 
-    class Find(cst.CSTVisitor):  # names bound, not calls: a backward calls them
+def _checked_params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
+    """`_params`, refusing what the generated signature cannot repeat safely:
+    async functions and defaults that are not literals.
+    A default naming a module constant gets the constant's value."""
+    if fdef.asynchronous is not None:
+        raise mod.error(
+            "async functions are not supported",
+            fdef.asynchronous,
+            "differentiate a plain 'def'",
+        )
+    params = _params(mod, fdef)  # a parameter named twice: source.py refuses
+    return [
+        replace(p, default=_default_text(mod, node.default)) if node.default else p
+        for p, node in zip(params, fdef.params.params, strict=True)
+    ]
+
+
+_DEFAULT_HINT = (
+    "defaults may be numbers, strings, True, False, None, tuples of them,"
+    " + - * / // % on numbers, and module constants bound to numbers"
+)
+
+
+def _default_text(mod: _Module, node: cst.BaseExpression) -> str:
+    """The default's source with module constants replaced by their values;
+    a located error for anything that would compute or look up at import."""
+    numeric = (cst.Integer, cst.Float, cst.Imaginary)
+    arith = (
+        cst.Add,
+        cst.Subtract,
+        cst.Multiply,
+        cst.Divide,
+        cst.FloorDivide,
+        cst.Modulo,
+    )
+
+    def number(n: cst.BaseExpression) -> cst.BaseExpression | None:
+        if isinstance(n, numeric):
+            return n
+        if isinstance(n, cst.Name) and n.value in mod.literals:
+            return cst.parse_expression(mod.literals[n.value])
+        if isinstance(n, cst.UnaryOperation) and isinstance(
+            n.operator, (cst.Minus, cst.Plus)
+        ):
+            inner = number(n.expression)
+            return inner and n.with_changes(expression=inner)
+        if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, arith):
+            left, right = number(n.left), number(n.right)
+            return left and right and n.with_changes(left=left, right=right)
+        return None
+
+    def value(n: cst.BaseExpression) -> cst.BaseExpression | None:
+        if isinstance(n, cst.SimpleString) or (
+            isinstance(n, cst.Name) and n.value in ("True", "False", "None")
+        ):
+            return n
+        if isinstance(n, cst.Tuple):
+            elements = [value(e.value) for e in n.elements]
+            if all(elements) and not any(
+                isinstance(e, cst.StarredElement) for e in n.elements
+            ):
+                return n.with_changes(
+                    elements=[
+                        e.with_changes(value=v)
+                        for e, v in zip(n.elements, elements, strict=True)
+                    ]
+                )
+            return None
+        return number(n)
+
+    done = value(node)
+    if done is None:
+        text = mod.module.code_for_node(node).strip().splitlines()[0]
+        raise mod.error(f"the default '{text}' is not supported", node, _DEFAULT_HINT)
+    return " ".join(mod.module.code_for_node(done).split())
+
+
+def _check_module_names(
+    mod: _Module, fdef: cst.FunctionDef, name: str, constants: dict[str, str]
+) -> None:
+    """Refuse module constants the generated module's own definitions would
+    hide: its three functions and codegen's runtime helpers."""
+    taken = {f"{name}_forward", f"{name}_backward", f"{name}_value_and_grad"}
+    clash = sorted(set(constants) & (taken | _runtime_names()))
+    if not clash:
+        return
+
+    class Find(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: cst.Name | None = None
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if self.found is None and node.value == clash[0]:
+                self.found = node
+
+    finder = Find()
+    fdef.visit(finder)
+    raise mod.error(
+        f"the module constant '{clash[0]}' has the name of a function the"
+        " generated module defines",
+        finder.found or fdef.name,
+        "rename the constant",
+    )
+
+
+def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
+    """Refuse binding a name that generated modules define as a runtime helper
+    (``_unbroadcast``) or use for a module (``np``, ``math``): a parameter or
+    variable so named would shadow it."""
+    reserved = _runtime_names() | _MODULE_NAMES
+    clash: list[tuple[str, ir.Loc]] = []
+    tree = mod.ast_def(fdef.name.value)
+    if tree is not None:  # names bound, not calls: a backward calls them
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg) and node.arg in reserved:
+                clash.append((node.arg, mod.ast_loc(node, len(node.arg))))
+            elif (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Store)
+                and node.id in reserved
+            ):
+                clash.append((node.id, mod.ast_loc(node, len(node.id))))
+        clash.sort(key=lambda c: (c[1].line, c[1].col))
+    else:
+        clash = [
+            (n.value, mod.loc(n)) for n in _bound_names(fdef) if n.value in reserved
+        ]
+    if clash:
+        name, loc = clash[0]
+        what = (
+            "for modules (generated modules import numpy as np and math)"
+            if name in _MODULE_NAMES
+            else "for codegen's runtime helpers"
+        )
+        raise CodegenError(
+            f"the name '{name}' is reserved {what}",
+            loc,
+            "rename it",
+            mod.filename,
+            mod.source,
+        )
+
+
+def _bound_names(fdef: cst.FunctionDef) -> list[cst.Name]:
+    """Names `fdef` binds (parameters, assignment targets), by libcst."""
+    names: list[cst.Name] = []
+
+    class Find(cst.CSTVisitor):
         def visit_Param(self, node: cst.Param) -> None:
-            bound([node.name])
+            names.append(node.name)
 
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            bound(_names_in(node.target))
+            names.extend(_names_in(node.target))
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            bound(_names_in(node.target))
+            names.extend(_names_in(node.target))
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            bound(_names_in(node.target))
+            names.extend(_names_in(node.target))
 
     fdef.visit(Find())
-    if clash:
-        raise mod.error(
-            f"the name '{clash[0].value}' is reserved for codegen's runtime helpers",
-            clash[0],
-            "rename it",
-        )
+    return names
 
 
 def parse(
@@ -830,8 +990,9 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         )
     _check_reserved(mod, fdef)
     b = _Builder(mod)
-    params = _params(mod, fdef)
-    b.taken = _user_names(fdef) | {p.name for p in params}
+    b.chain = (name,)
+    params = _checked_params(mod, fdef)
+    b.taken = _user_names(fdef, mod) | {p.name for p in params}
     for p in params:
         b.env[p.name] = ir.Var(p.name)
     b.external = {p.name for p in params}  # the caller holds them
@@ -840,6 +1001,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         raise mod.error(
             "the function returns a constant: nothing to differentiate", fdef.name
         )
+    _check_module_names(mod, fdef, name, b.constants)
     doc = fdef.get_docstring()
     used = {a.op for a in b.steps}
     array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())

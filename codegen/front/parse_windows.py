@@ -123,8 +123,10 @@ def pooled(
     """`op`, or its small-window form when `args[0]`'s reduced axes are
     pooling windows (see the module docstring)."""
     axes = _axes(kwargs)
-    source = _producer(steps, args[0]) if args else None
-    if op not in POOLED or axes is None or source is None:
+    if op not in POOLED or axes is None or not args:
+        return op  # before `_producer`: its scan per call made parse quadratic
+    source = _producer(steps, args[0])
+    if source is None:
         return op
     if source.op == "reshape":
         small = _reshaped_small(_entries(steps, source.args[1]), axes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import re
 import sys
 import unicodedata
@@ -56,6 +57,25 @@ class _Module:
     bound: dict[str, str] = field(default_factory=dict)
     #: top-level names bound more than once (a helper so named is ambiguous).
     rebound: set[str] = field(default_factory=set)
+    #: The same file as an `ast` tree: walking it is far cheaper than
+    #: libcst's visitors, so whole-function scans use it.
+    syntax: ast.Module | None = None
+
+    def ast_def(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The top-level `def name` in `syntax` (the last one, as in `defs`)."""
+        found = None
+        for stmt in self.syntax.body if self.syntax else ():
+            is_def = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_def and stmt.name == name:  # type: ignore[attr-defined]
+                found = stmt
+        return found  # type: ignore[return-value]
+
+    def ast_loc(self, node: ast.expr | ast.arg, width: int) -> ir.Loc:
+        """The `Loc` of an `ast` node (its column counts bytes; ours, characters)."""
+        lines = re.split(r"\r\n|\r|\n", self.source)  # Python's line ends only
+        line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+        col = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
+        return ir.Loc(node.lineno, col, node.lineno, col + width)
 
     def loc(self, node: cst.CSTNode) -> ir.Loc:
         r = self.positions(node)
@@ -96,6 +116,20 @@ def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
     )
 
 
+def _compile_error(source: str, filename: str, exc: SyntaxError) -> CodegenError:
+    """A located error for what `ast.parse` accepts but Python does not compile."""
+    line = exc.lineno or 1
+    col = max((exc.offset or 1) - 1, 0)
+    end = max((exc.end_offset or exc.offset or 1) - 1, col + 1)
+    end_line = exc.end_lineno or line
+    if end_line != line:
+        end_line, end = line, col + 1
+    loc = ir.Loc(line, col, end_line, end)
+    return CodegenError(
+        f"invalid Python: {exc.msg}", loc, "fix the source first", filename, source
+    )
+
+
 #: Deepest expression nesting accepted. CPython's own parser stops near 3,000
 #: levels (and at 200 brackets); libcst's native parser overflows the C stack,
 #: a crash rather than an exception, on deeper input, so it never sees any.
@@ -107,16 +141,23 @@ _FRAMES_PER_LEVEL = 12
 
 @contextlib.contextmanager
 def _recursion_room() -> Iterator[None]:
-    """Room for `MAX_NESTING` levels in the recursive passes, restored after."""
+    """Room for `MAX_NESTING` levels in the recursive passes, and no cyclic
+    garbage collection meanwhile (each full collection walks the whole libcst
+    tree, which made parsing grow faster than the file: a third of the time
+    at 10,000 statements); both restored after."""
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, MAX_NESTING * _FRAMES_PER_LEVEL + 2000))
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
         sys.setrecursionlimit(old)
+        if collecting:
+            gc.enable()
 
 
-def _check_nesting(source: str, filename: str) -> None:
+def _check_nesting(source: str, filename: str) -> ast.Module | None:
     """Refuse, located, what Python cannot parse or what nests deeper than
     `MAX_NESTING`, before libcst sees it. `and`/`or` chains count one level per
     operand, since libcst nests them."""
@@ -128,7 +169,7 @@ def _check_nesting(source: str, filename: str) -> None:
     except SyntaxError as exc:
         raise _syntax_error(text, filename, exc) from None
     except ValueError:  # null bytes: libcst reports them
-        return
+        return None
     except (RecursionError, MemoryError):
         raise CodegenError(
             "the source is nested too deeply for Python's parser",
@@ -137,6 +178,15 @@ def _check_nesting(source: str, filename: str) -> None:
             filename,
             source,
         ) from None
+    try:  # what only the compiler refuses: a parameter named twice, a
+        # misplaced `from __future__`, `return` outside a function, ...
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise _compile_error(text, filename, exc) from None
+    except (RecursionError, MemoryError, ValueError):
+        pass  # deep nesting is located below; null bytes by libcst
     lines = source.splitlines()
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
@@ -156,17 +206,18 @@ def _check_nesting(source: str, filename: str) -> None:
                 source,
             )
         stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return tree
 
 
 def _load_module(source: str, filename: str) -> _Module:
-    _check_nesting(source, filename)
+    syntax = _check_nesting(source, filename)
     try:
         tree = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         raise _syntax_error(source, filename, exc) from None
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
-    mod = _Module(source, filename, tree, positions.__getitem__)
+    mod = _Module(source, filename, tree, positions.__getitem__, syntax=syntax)
     if not source.isascii():
         normalised = _NormaliseNames()
         mod.module = tree.visit(normalised)
@@ -367,7 +418,13 @@ def _is_int_annotation(text: str | None) -> bool:
     return bool(text) and bool(re.match(r"^(int|Int\[|Integer\[|UInt\[)", text or ""))
 
 
-def _user_names(fdef: cst.CSTNode) -> set[str]:
+def _user_names(fdef: cst.FunctionDef, mod: _Module | None = None) -> set[str]:
+    """Every identifier in `fdef` (the values of its libcst `Name` nodes),
+    read from the `ast` tree when `mod` has one: the same names, found about
+    ten times faster than by a libcst visitor."""
+    tree = mod.ast_def(fdef.name.value) if mod is not None else None
+    if tree is not None:
+        return _ast_identifiers(tree)
     names: set[str] = set()
 
     class Collect(cst.CSTVisitor):
@@ -376,6 +433,33 @@ def _user_names(fdef: cst.CSTNode) -> set[str]:
 
     fdef.visit(Collect())
     return names
+
+
+def _ast_identifiers(tree: ast.AST) -> set[str]:
+    """Names, attributes, parameters, keywords and imported names in `tree`."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.keyword):
+            found.update([node.arg] if node.arg else [])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.update(node.name.split("."))
+            if node.asname:
+                found.add(node.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update(node.module.split("."))
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+    return found
 
 
 def _default_function(mod: _Module) -> str:
@@ -404,5 +488,7 @@ def list_functions(
         )
         called: set[str] = set()
         for fname, fdef in mod.defs.items():
-            called |= {n for n in _user_names(fdef) if n in mod.defs and n != fname}
+            called |= {
+                n for n in _user_names(fdef, mod) if n in mod.defs and n != fname
+            }
     return [n for n in mod.defs if n not in called and not n.startswith("_")]

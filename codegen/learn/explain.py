@@ -323,6 +323,8 @@ def _point(
     from codegen.checks.verify import (
         VerificationError,
         annotated_shapes,
+        integer_defaults,
+        integer_names,
         kept_defaults,
         random_point,
         shape_hint,
@@ -330,8 +332,9 @@ def _point(
 
     fn = bwd.fn
     params = [p.name for p in fn.params]
+    ints = integer_names(fn)
     fixed = {
-        p.name: _given(at[p.name], shapes.get(p.name), p.integer)
+        p.name: _given(at[p.name], shapes.get(p.name), p.name in ints)
         for p in fn.params
         if p.name in at
     }
@@ -341,6 +344,7 @@ def _point(
     float_shapes, integers = annotated_shapes(fn, shapes, rng)
     kept = kept_defaults(fn, bwd.wrt, {*fixed, *float_shapes}, integers)
     fixed.update(kept)
+    fixed.update(integer_defaults(fn, {**fixed, **float_shapes}, integers))
     try:
         point = random_point(
             params, _generated_forward(bwd), rng, float_shapes, fixed, integers

@@ -23,7 +23,10 @@ The table:
     seed = 0                                # random point for `check --verify`
     output = "neuron_grad.py"               # file name inside `output`
 
-Paths are relative to the directory holding pyproject.toml.
+Paths are relative to the directory holding pyproject.toml, the project root.
+The output directory must stay inside it once resolved (`..`, absolute paths
+and symlinks pointing elsewhere are errors): `codegen build` writes and
+deletes only there.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
 
 from codegen.core.ir import Loc
@@ -157,10 +160,18 @@ def load_config(path: Path | str | None = None) -> Config:
     if not isinstance(table, dict):
         raise shell.error(f"no {TABLE} table", None, EXAMPLE)
     _check_keys(shell, table, TOP_KEYS, TABLE)
+    output = _output_dir(shell, table.get("output", "generated"))
+    if inside(path.parent, output) is None:
+        raise shell.error(
+            f"{TABLE} 'output' = {output!r} is outside the project root"
+            f" ({path.parent.resolve()}) once resolved",
+            "output",
+            'codegen writes only inside the folder of pyproject.toml; e.g. output = "generated"',
+        )
     return Config(
         path=path,
         root=path.parent,
-        output=_output_dir(shell, table.get("output", "generated")),
+        output=output,
         sources=_sources(shell, table.get("sources")),
         options=_options(shell, table.get("options", {})),
         text=text,
@@ -195,9 +206,21 @@ def _check_keys(
 
 
 def _output_dir(shell: Config, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise shell.error(f"{TABLE} 'output' must be a directory path string", "output")
     return value.strip().rstrip("/") or "."
+
+
+def inside(root: Path, rel: str) -> str | None:
+    """`rel` (relative to `root`) resolved, symlinks followed, as a POSIX
+    path relative to the resolved `root`; None when it lands outside `root`
+    (or cannot be resolved)."""
+    try:
+        base = root.resolve()
+        where = (base / rel).resolve()
+        return where.relative_to(base).as_posix()
+    except (OSError, ValueError, RuntimeError):  # outside, a loop, a bad name
+        return None
 
 
 def _sources(shell: Config, value: Any) -> tuple[str, ...]:
@@ -320,7 +343,10 @@ def _output_name(sec: _Section, value: Any) -> str | None:
     if (
         not isinstance(value, str)
         or not value.endswith(".py")
-        or value.startswith(("/", ".."))
+        or "\0" in value
+        or PurePath(value).is_absolute()
+        or PureWindowsPath(value).is_absolute()
+        or value.startswith(("/", "\\"))
     ):
         raise sec.error(
             "'output' must be a .py file name inside the output directory",

@@ -6,8 +6,11 @@ configuration order, one generated module per function:
 ``<output>/<stem>_<func>_grad.py`` for each when it has several, or the
 `output` option's name. A whole-file entry names every function of the file
 that no other one calls (`entry_points`, read with `ast`, fast enough to run
-on every check). Two targets writing one file, a function configured twice,
-an unreadable file and options matching no target are `ConfigError`s.
+on every check). Each output is resolved (symlinks followed) and recorded
+relative to the project root; it must stay inside the output directory and
+the project root and must not be a configured source. Two targets writing one
+file, a function configured twice, an unreadable file and options matching no
+target are `ConfigError`s.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from codegen.errors import CodegenError
 from codegen.files import read_source, split_target
-from codegen.project.config import Config, Options
+from codegen.project.config import TABLE, Config, Options, inside
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ def plan(config: Config) -> list[Target]:
         for path, func in _expand(config, entry)
     ]
     per_file = Counter(path for _, path, _ in pairs)
+    sources = {inside(config.root, path) for _, path, _ in pairs}
     targets: dict[str, Target] = {}
     used: set[str] = set()
     for entry, path, func in pairs:
@@ -57,7 +61,12 @@ def plan(config: Config) -> list[Target]:
         name = options.output or (
             f"{stem}_grad.py" if per_file[path] == 1 else f"{stem}_{func}_grad.py"
         )
-        target = Target(path, func, str(PurePosixPath(config.output, name)), options)
+        output = _output_path(config, name, key if options.output else None, entry)
+        if output in sources:
+            raise _path_error(
+                config, f"would overwrite the source {output}", key, entry
+            )
+        target = Target(path, func, output, options)
         _no_clash(config, entry, target, targets)
         targets[target.output] = target
     for key in config.options:
@@ -68,6 +77,31 @@ def plan(config: Config) -> list[Target]:
                 "options keys are PATH:FUNC or PATH entries of 'sources'",
             )
     return list(targets.values())
+
+
+def _output_path(config: Config, name: str, key: str | None, entry: str) -> str:
+    """The module's path relative to the project root, resolved; a located
+    error when it leaves the output directory or the project."""
+    folder = inside(config.root, config.output)
+    output = inside(config.root, str(PurePosixPath(config.output, name)))
+    if output is None or folder is None:
+        raise _path_error(config, "is outside the project root", key, entry)
+    if folder != "." and not output.startswith(folder + "/"):
+        raise _path_error(
+            config, f"is outside the output directory {folder}", key, entry
+        )
+    return output
+
+
+def _path_error(config: Config, why: str, key: str | None, entry: str) -> Exception:
+    if key is None:  # the default name: the entry itself is at fault
+        return config.error(f"{TABLE} sources: the module of '{entry}' {why}", entry)
+    return config.error(
+        f"[tool.codegen.options.\"{key}\"] 'output' {why}",
+        "output",
+        'a .py file name inside the output directory, e.g. output = "model_grad.py"',
+        (TABLE, key),
+    )
 
 
 def _expand(config: Config, entry: str) -> list[tuple[str, str]]:

@@ -10,10 +10,20 @@ Contract:
   files and hashes text: the generator (libcst, jinja2, black) is imported
   only to write a module, to print a diff, or in `deep` mode (which
   regenerates every module and compares bytes instead of trusting hashes).
-* `build` skips fresh modules, never overwrites a hand-edited one without
-  `force`, writes atomically (`codegen.files.write_atomic`), removes the modules it
-  wrote earlier for sources no longer configured (*orphans*), and keeps
-  going past a source that fails, reporting it. `check` changes nothing.
+* Ownership: a module's header records its path relative to the project root
+  (`stamp.recorded_path`). `build` overwrites a file only when codegen wrote
+  it and it records no other path (`force` is needed when it was edited by
+  hand), and deletes an *orphan* (a module it wrote earlier for a source no
+  longer configured, found anywhere under the output directory) only when
+  the orphan records its own path in this project and matches its output
+  hash. Copies, other projects' modules and every other file are reported
+  or left alone, never removed; a build with any error removes nothing.
+  Temporary files a killed build left (``.name.py.<random>.tmp``) are
+  removed by `build` and reported by `check`.
+* `build` skips fresh modules, writes atomically (`codegen.files.write_atomic`) after
+  `stamp.check_generated` accepted the text, and keeps going past a source
+  that fails, reporting it (an internal error in one module too). `check`
+  changes nothing.
 * Both return a `Result` (values, no printing) and stream each `Outcome` to
   an optional `report` callback; `codegen.buildcli` prints them.
 """
@@ -21,21 +31,26 @@ Contract:
 from __future__ import annotations
 
 import functools
+import os
+import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.files import read_source, write_atomic
 from codegen.project.config import Config, ConfigError, load_config
 from codegen.project.stamp import (
     BUILD_COMMAND,
-    HEADER_CHARS,
+    GENERATED,
+    built_by_codegen,
     input_hash,
     lf,
     output_hash,
     recorded,
+    recorded_path,
     render_module,
 )
 from codegen.project.targets import Target, disk_path, plan
@@ -54,13 +69,15 @@ VERIFIED, NOT_VERIFIED, VERIFY_FAILED = (
     "verification failed",
 )
 ERROR = "error"
+INTERNAL = "internal error"
+LEFTOVER = "temporary file"
 #: What an outcome is about: a generated module, or a function's verification.
 MODULE, FUNCTION = "module", "function"
 DEEP_STALE = (
     "its inputs hash matches but codegen now writes it differently "
     "(codegen changed without a version bump); run: codegen build --force"
 )
-FAILURES = frozenset({MISSING, STALE, EDITED, ORPHANED, VERIFY_FAILED})
+FAILURES = frozenset({MISSING, STALE, EDITED, ORPHANED, VERIFY_FAILED, LEFTOVER})
 NEEDS_BUILD = frozenset({MISSING, STALE, ORPHANED})
 
 
@@ -90,8 +107,11 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """0 all fresh, 1 something is stale, edited or failed, 2 a bad source."""
+        """0 all fresh, 1 something is stale, edited or failed, 2 a bad source,
+        3 an internal error (a bug in codegen)."""
         statuses = {o.status for o in self.outcomes}
+        if INTERNAL in statuses:
+            return 3
         return 2 if ERROR in statuses else 1 if statuses & FAILURES else 0
 
     @property
@@ -149,9 +169,31 @@ class _Module:
         self.current = out.read_text(encoding="utf-8") if out.is_file() else None
 
     def state(self) -> str:
-        """MISSING, EDITED, STALE or UP_TO_DATE, from the hashes alone."""
+        """MISSING, EDITED, STALE or UP_TO_DATE, from the hashes alone.
+
+        Raises:
+            CodegenError: the file is not this module: codegen did not write
+                it, or wrote it for another path (a copy, another project).
+        """
         if self.current is None:
             return MISSING
+        out = self.target.output
+        if not self.current.startswith(GENERATED):
+            raise CodegenError(
+                "codegen did not write this file; it is never overwritten, even with --force",
+                None,
+                "move it away, or choose another output in [tool.codegen]",
+                out,
+            )
+        owner = recorded_path(self.current)
+        if owner is not None and owner != out:
+            raise CodegenError(
+                f"this module records {owner} as its path (a copy, or another"
+                " project's module); it is never overwritten, even with --force",
+                None,
+                "delete it if it is a stale copy, or choose another output",
+                out,
+            )
         inputs, output = recorded(self.current)
         if output is None or output != output_hash(self.current):
             return EDITED
@@ -178,6 +220,14 @@ class _Module:
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def _internal(path: str, exc: BaseException) -> Outcome:
+    return Outcome(
+        path,
+        INTERNAL,
+        message=f"{path}: internal error: {type(exc).__name__}: {exc} (a bug in codegen)",
+    )
+
+
 def _check_one(target: Target, root: Path, deep: bool, diff: bool) -> Outcome:
     try:
         module = _Module(target, root)
@@ -193,6 +243,8 @@ def _check_one(target: Target, root: Path, deep: bool, diff: bool) -> Outcome:
         return Outcome(
             target.output, ERROR, message=f"{target.output}: error: cannot read: {exc}"
         )
+    except Exception as exc:  # noqa: BLE001 - one module's bug never stops the rest
+        return _internal(target.output, exc)
 
 
 def _build_one(target: Target, root: Path, force: bool) -> Outcome:
@@ -214,40 +266,142 @@ def _build_one(target: Target, root: Path, force: bool) -> Outcome:
         return Outcome(
             target.output, ERROR, message=f"{target.output}: error: cannot write: {exc}"
         )
+    except Exception as exc:  # noqa: BLE001 - one module's bug never stops the rest
+        return _internal(target.output, exc)
 
 
 # ----- orphans: modules `build` wrote for sources no longer configured -----
 
+#: ``.<module>.py.<random>.tmp``, the temporary file of `cli.write_atomic`.
+_TEMP_RE = re.compile(r"^\.(.+\.py)\.[A-Za-z0-9_]{6,16}\.tmp$")
+#: A temporary file younger than this may belong to a build still running.
+TEMP_AGE = 10.0
+#: Folders the orphan search never enters.
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 
-def _orphans(config: Config, targets: list[Target]) -> list[tuple[str, Path, bool]]:
-    """(path, file, edited) of built modules in the output directory that no
-    target produces."""
-    expected = {t.output for t in targets}
+
+@dataclass
+class _Found:
+    """A file under the output directory that is no configured module."""
+
+    #: Path relative to the project root.
+    rel: str
+    file: Path
+    #: REMOVED when `build` may delete it, else why it stays.
+    verdict: str
+    #: LEFTOVER for a temporary file, ORPHANED for a module.
+    kind: str = ORPHANED
+
+
+def _walk(config: Config) -> Iterable[Path]:
+    """Files under the output directory, in sorted order; never following a
+    symlink, entering a hidden folder or another project's folder."""
+    top = (config.root / config.output).resolve()  # inside the root: load_config
+    if not top.is_dir():
+        return
+    for folder, dirs, files in os.walk(top):
+        here = Path(folder)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _SKIP_DIRS
+            and not (here / d / "pyproject.toml").exists()
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        for name in sorted(files):
+            file = here / name
+            if not file.is_symlink() and (name.endswith((".py", ".tmp"))):
+                yield file
+
+
+def _found(config: Config, expected: set[str]) -> list[_Found]:
+    """Orphaned modules and leftover temporary files under the output directory."""
+    root = config.root.resolve()
     found = []
-    for file in sorted((config.root / config.output).glob("*.py")):
-        rel = str(PurePosixPath(config.output, file.name))
+    for file in _walk(config):
+        rel = file.relative_to(root).as_posix()
         if rel in expected:
             continue
-        text = file.read_text(encoding="utf-8", errors="replace")
-        built = f"\n# Regenerate with: {BUILD_COMMAND}\n" in text[:HEADER_CHARS]
-        if text.startswith("# Generated by codegen") and built:
-            found.append((rel, file, recorded(text)[1] != output_hash(text)))
+        try:
+            with file.open(encoding="utf-8", errors="replace") as fh:
+                head = fh.read(64 * 1024)
+        except OSError:
+            continue
+        if _TEMP_RE.match(file.name):
+            if head.startswith(GENERATED) or GENERATED.startswith(head):
+                found.append(_Found(rel, file, _temp_verdict(file), LEFTOVER))
+        elif built_by_codegen(head):
+            found.append(_Found(rel, file, _orphan_verdict(root, file, rel)))
     return found
 
 
+def _temp_verdict(file: Path) -> str:
+    try:
+        age = time.time() - file.stat().st_mtime
+    except OSError:
+        return "it disappeared"
+    if age < TEMP_AGE:
+        return "another build may still be writing it; the next build removes it"
+    return REMOVED
+
+
+def _orphan_verdict(root: Path, file: Path, rel: str) -> str:
+    """REMOVED when the module is this project's own orphan, unchanged; else
+    why it is not removed ("" for another project's module: not reported)."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    owner = recorded_path(text)
+    if owner is None:
+        return (
+            "it does not record its path (an older codegen wrote it), so it is"
+            " not removed; delete it if it is yours"
+        )
+    if owner != rel:
+        for folder in file.parents:
+            other = folder != root and (folder / "pyproject.toml").is_file()
+            if other and (folder / owner).resolve() == file:
+                return ""  # the module of the project in `folder`
+        return (
+            f"it records {owner} as its path, so it is a copy or was moved;"
+            " not removed (delete it yourself)"
+        )
+    if recorded(text)[1] != output_hash(text):
+        return "edited by hand, so not removed (delete it yourself)"
+    return REMOVED
+
+
 def _sweep(
-    config: Config, targets: list[Target], remove: bool, force: bool
+    config: Config, targets: list[Target], remove: bool, failed: bool = False
 ) -> list[Outcome]:
+    """Report (and with `remove`, delete) orphans and leftover temporary files;
+    `failed` (a build with errors) removes nothing."""
     outcomes = []
-    for rel, file, edited in _orphans(config, targets):
-        if remove and (force or not edited):
-            file.unlink()
-            outcomes.append(Outcome(rel, REMOVED))
+    for item in _found(config, {t.output for t in targets}):
+        if item.kind == ORPHANED and not item.verdict:
+            continue
+        if item.kind == LEFTOVER and item.verdict != REMOVED:
+            continue  # young: probably a build running now
+        if remove and not failed and item.verdict == REMOVED:
+            try:
+                item.file.unlink()
+            except FileNotFoundError:
+                continue
+            why = (
+                "a temporary file left by an interrupted build"
+                if item.kind == LEFTOVER
+                else ""
+            )
+            outcomes.append(Outcome(item.rel, REMOVED, message=why))
+            continue
+        if item.kind == LEFTOVER:
+            why = "a temporary file left by an interrupted build; codegen build removes it"
         else:
             why = "its source is no longer configured"
-            if edited and remove:
-                why += "; edited by hand, so not removed (delete it, or rerun with --force)"
-            outcomes.append(Outcome(rel, ORPHANED, message=why))
+        if item.verdict != REMOVED:
+            why += f"; {item.verdict}"
+        elif remove and failed:
+            why += "; not removed because the build had errors"
+        outcomes.append(Outcome(item.rel, item.kind, message=why))
     return outcomes
 
 
@@ -337,7 +491,8 @@ def build(
     config = _load(config)
     targets = plan(config)
     outcomes = _reported((_build_one(t, config.root, force) for t in targets), report)
-    outcomes += _reported(_sweep(config, targets, remove=True, force=force), report)
+    failed = any(o.status in (ERROR, INTERNAL) for o in outcomes)
+    outcomes += _reported(_sweep(config, targets, True, failed), report)
     return Result("build", outcomes, _fix_command(config))
 
 
@@ -368,7 +523,7 @@ def check(
     outcomes = _reported(
         (_check_one(t, config.root, deep, diff) for t in targets), report
     )
-    outcomes += _reported(_sweep(config, targets, remove=False, force=False), report)
+    outcomes += _reported(_sweep(config, targets, remove=False), report)
     if verify:
         outcomes += _reported((_verify_one(t, config.root) for t in targets), report)
     return Result("check", outcomes, _fix_command(config))
