@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import build
+from conftest import ROOT, build
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
@@ -219,3 +219,33 @@ def test_returned_gradients_never_share_the_upstream_gradient(body):
     assert not np.shares_memory(g, seed)
     g[...] = 7.0  # a caller updating its gradient leaves its seed alone
     assert np.array_equal(seed, np.ones(np.shape(out)))
+
+
+def test_second_order_through_a_repeated_list_index():
+    """Found by tests/programs/second.py: np.s_[[0, -2]] in a generated
+    backward is an advanced index, so its repeats add (and last writes win)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from programs.second import hvp_source
+
+    from codegen.checks.verify import check_gradients, module_from_source
+
+    src = (
+        PRELUDE
+        + "def f(x):\n    v1 = np.zeros_like(x)\n    v1[[0, -2]] = x\n    return v1 / x * v1\n"
+    )
+    _, _, first = build(src, "f")
+    hvp_src = hvp_source(first, "f", ["x"], ["x"])
+    second = module_from_source(build(hvp_src, "hvp", ["x"])[2], "hvp_grad")
+    forward = module_from_source(hvp_src, "hvp_forward")
+    rng = np.random.default_rng(0)
+    point = {"x": rng.uniform(0.5, 2, (2, 3)), "v_x": rng.standard_normal((2, 3))}
+    report = check_gradients(
+        forward.hvp,
+        (second.hvp_forward, second.hvp_backward),
+        ["x", "v_x"],
+        point,
+        ["x"],
+    )
+    assert report.ok, report.summary()

@@ -504,9 +504,10 @@ class ArrayExpressions:
 
     def index_object(self, node: cst.Subscript, name: str | None) -> ir.Operand:
         """``np.s_[a, 1:]``, as generated backwards write indices: a constant
-        when every part is one, else an `index` step (an inactive value)."""
-        parts, _ = self.index_parts(node)
-        if all(isinstance(p, ir.Const) for p in parts):
+        when every part is a basic one, else an `index` step (an inactive
+        value), so that indexing with it counts as advanced (repeats add)."""
+        parts, fancy = self.index_parts(node)
+        if not fancy and all(isinstance(p, ir.Const) for p in parts):
             texts = ", ".join(p.text for p in parts)  # type: ignore[union-attr]
             return ir.Const(f"np.s_[{texts}]")
         return self.emit("index", parts, node, name)
