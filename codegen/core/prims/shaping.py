@@ -24,10 +24,45 @@ def _transpose_x(f: Facts) -> str:
     return f"np.transpose(g, {tuple(inverse)!r})"
 
 
+def _axis(f: Facts, extra: int = 0) -> int | None:
+    """The literal axis as a non-negative number (counted in a result with
+    `extra` more axes than the operands), or None when that is not known."""
+    try:
+        axis = ast.literal_eval(f.kw["axis"])
+    except (ValueError, SyntaxError):
+        return None
+    if not isinstance(axis, int):
+        return None
+    if axis >= 0:
+        return axis
+    rank = f.rank.get(f"xs_{f.i}")
+    return None if rank is None else axis % (rank + extra)
+
+
 def _concatenate_xs(f: Facts) -> str:
-    """concatenate(xs, axis): operand i gets its slice of g."""
-    sizes = ", ".join(f"np.shape(xs_{k})[axis]" for k in range(f.n))
-    return f"np.split(g, np.cumsum([{sizes}])[:-1], axis=axis)[{f.i}]"
+    """concatenate(xs, axis): operand i gets its slice of g, from the sizes of
+    the operands before it to that plus its own size."""
+    axis = _axis(f)
+    if axis is None:  # a negative axis of an operand of unknown rank
+        sizes = ", ".join(f"np.shape(xs_{k})[axis]" for k in range(f.n))
+        return f"np.split(g, np.cumsum([{sizes}])[:-1], axis=axis)[{f.i}]"
+    before = [f"np.shape(xs_{k})[{axis}]" for k in range(f.i or 0)]
+    start = " + ".join(before)
+    if f.i == f.n - 1:  # the last operand: to the end
+        part = f"{start}:"
+    elif before:
+        part = f"{start}:{start} + np.shape(xs_{f.i})[{axis}]"
+    else:
+        part = f":np.shape(xs_{f.i})[{axis}]"
+    return "g[" + ":, " * axis + part + "]"
+
+
+def _stack_xs(f: Facts) -> str:
+    """stack(xs, axis): operand i gets entry i of g along the new axis."""
+    axis = _axis(f, extra=1)
+    if axis is None:
+        return f"np.take(g, {f.i}, axis=axis)"
+    return "g[" + ":, " * axis + f"{f.i}]"
 
 
 _BACK = "np.reshape(g, np.shape(x))"
@@ -118,7 +153,8 @@ declare(
     "stack",
     ("*xs",),
     "np.stack(xs)",
-    grads={"xs": lambda f: f"np.take(g, {f.i}, axis=axis)"},
+    grads={"xs": _stack_xs},
+    views=("xs",),  # an entry of g
     keywords={"axis": "0"},
     calls=("numpy.stack",),
 )
