@@ -263,7 +263,8 @@ def random_point(
             try:
                 with np.errstate(all="raise"):
                     value = forward(*(point[p] for p in params))
-                if np.all(np.isfinite(value)):
+                outs = value if isinstance(value, tuple) else (value,)
+                if all(np.all(np.isfinite(v)) for v in outs):
                     return point
             except (ZeroDivisionError, FloatingPointError, OverflowError):
                 continue
@@ -272,6 +273,11 @@ def random_point(
                     continue
                 raise VerificationError(
                     f"the forward fails at a random point: {exc}"
+                ) from None
+            except Exception as exc:  # noqa: BLE001 - the user's code raised
+                raise VerificationError(
+                    "the forward fails at a random point: "
+                    f"{type(exc).__name__}: {exc}"
                 ) from None
     raise VerificationError(
         "could not find a point where the forward is finite; pass --at"
@@ -439,8 +445,9 @@ def kept_defaults(
         if p.default is None or p.name in taken:
             continue
         if p.integer:
-            if integers.get(p.name, (None,))[0] is None:
-                kept[p.name] = int(p.default)
+            value = int_default(p.default)  # also ``2 + 0``
+            if value is not None and integers.get(p.name, (None,))[0] is None:
+                kept[p.name] = value
             continue
         if p.name in wrt:
             continue
