@@ -43,9 +43,7 @@ EXAMPLES = CONFIG["sources"]
 
 #: Examples whose backward uses a helper that is not a primitive yet; the
 #: second derivative is refused with a location (never computed wrong).
-REFUSED: dict[str, str] = {
-    "examples/conv_stride2.py:conv_stride2": "_tensordot_vjp_x",
-}
+REFUSED: dict[str, str] = {}
 
 
 def hvp_source(generated: str, name: str, params: list[str], wrt: list[str]) -> str:

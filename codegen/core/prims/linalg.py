@@ -110,3 +110,42 @@ declare(
     calls=("numpy.vdot",),
     shape="scalar",
 )
+
+
+# The helpers the adjoints above call for operands of unknown rank. Each is
+# linear in v, the upstream gradient of the first derivative: it is the
+# transpose of the map it differentiates (x -> x @ y, x -> tensordot(x, y)),
+# so its own adjoint in v is that map again, and in the other operand the
+# other helper.
+declare(
+    "matmul_vjp_x",
+    ("v", "x", "y"),
+    "_matmul_vjp_x(v, x, y)",
+    grads={"v": "g @ y", "y": "_unbroadcast(_matmul_vjp_y(v, g, y), np.shape(y))"},
+    calls=("_matmul_vjp_x",),
+    helper="_matmul_vjp_x",
+)
+declare(
+    "matmul_vjp_y",
+    ("v", "x", "y"),
+    "_matmul_vjp_y(v, x, y)",
+    grads={"v": "x @ g", "x": "_unbroadcast(_matmul_vjp_x(v, x, g), np.shape(x))"},
+    calls=("_matmul_vjp_y",),
+    helper="_matmul_vjp_y",
+)
+declare(
+    "tensordot_vjp_x",
+    ("v", "x", "y", "axes"),
+    "_tensordot_vjp_x(v, x, y, axes)",
+    grads={"v": "np.tensordot(g, y, axes)", "y": "_tensordot_vjp_y(v, g, y, axes)"},
+    calls=("_tensordot_vjp_x",),
+    helper="_tensordot_vjp_x",
+)
+declare(
+    "tensordot_vjp_y",
+    ("v", "x", "y", "axes"),
+    "_tensordot_vjp_y(v, x, y, axes)",
+    grads={"v": "np.tensordot(x, g, axes)", "x": "_tensordot_vjp_x(v, x, g, axes)"},
+    calls=("_tensordot_vjp_y",),
+    helper="_tensordot_vjp_y",
+)
