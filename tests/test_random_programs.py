@@ -39,3 +39,29 @@ def test_random_programs_are_never_wrong(tmp_path) -> None:
         f"{len(bad)} wrong or crashing programs of {len(SEEDS)} ({dict(counts)}); "
         f"by cause {dict(causes)}:\n\n" + "\n\n".join(bad[:10])
     )
+
+
+#: Fixed seeds for the second-order profile (about 0.2 s a program).
+SECOND_SEEDS = range(9000, 9150)
+
+
+def test_random_programs_differentiate_twice(tmp_path) -> None:
+    """Issue 13: differentiating a generated value-and-grad again passes on
+    at least 90% of the programs first order accepts; the rest are refused
+    with a location, never wrong."""
+    from programs.second import second_order
+
+    counts: Counter[str] = Counter()
+    bad = []
+    for seed in SECOND_SEEDS:
+        prog = generate_program(seed)
+        if check(prog, str(tmp_path)).cls != "pass":
+            continue
+        cls, cause = second_order(prog)
+        counts[cls] += 1
+        if cls in ("wrong", "crash"):
+            bad.append(f"seed {seed}: {cls}: {cause}\n{prog.source()}")
+    total = sum(counts.values())
+    assert total >= 50, counts
+    assert not bad, "\n\n".join(bad[:5])
+    assert counts["pass"] >= 0.9 * total, counts
