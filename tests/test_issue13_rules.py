@@ -249,3 +249,24 @@ def test_second_order_through_a_repeated_list_index():
         ["x"],
     )
     assert report.ok, report.summary()
+
+
+def test_clip_with_a_lower_bound_above_the_upper():
+    """Found by tests/programs (NEW-9): where lo > hi NumPy returns hi."""
+    x = np.array([0.5, 1.0, 3.5])
+    lo = np.array([3.0, 0.0, 4.0])
+    hi = np.array([2.0, 2.0, 1.0])
+    check("def f(x, lo, hi):\n    return np.sum(np.clip(x, lo, hi) * x)\n", [x, lo, hi])
+
+
+def test_einsum_broadcasting_a_size_one_operand():
+    """Found by tests/programs (NEW-3): einsum broadcasts y of shape (1,)
+    against x of shape (3,), so d/dx has x's shape."""
+    check(
+        "def f(y, x):\n    return np.einsum('i,i->', y, x)\n",
+        [np.array([0.5]), np.arange(3.0)],
+    )
+    a, b = np.arange(2.0).reshape(2, 1) + 1, np.arange(6.0).reshape(3, 2)
+    check(
+        "def f(a, b):\n    return np.sum(np.einsum('ij,jk->ik', a, b) ** 2)\n", [a, b]
+    )

@@ -62,16 +62,22 @@ declare(
 
 def _clip(part: str):
     """clip(x, lo, hi) passes g to x inside [lo, hi] (bounds included), to lo
-    where x is below it and to hi where x is above it; a None bound is absent."""
+    where x is below it and to hi where x is above it (and everywhere when
+    lo > hi, where NumPy returns hi); a None bound is absent."""
 
     def adjoint(f: Facts) -> str | None:
         lo, hi = f.const.get("lo") != "None", f.const.get("hi") != "None"
         if part == "x":
             factors = ["g"] + ["(x >= lo)"] * lo + ["(x <= hi)"] * hi
             return " * ".join(factors)
-        if part == "lo":
-            return "g * (x < lo)" if lo else None
-        return "g * (x > hi)" if hi else None
+        if part == "lo":  # where lo > hi NumPy returns hi: lo has no effect
+            if not lo:
+                return None
+            return "g * (x < lo) * (lo <= hi)" if hi else "g * (x < lo)"
+        if not hi:
+            return None
+        # hi wins where x is above it, and everywhere when lo > hi
+        return "g * ((x > hi) + (x <= hi) * (lo > hi))" if lo else "g * (x > hi)"
 
     return adjoint
 
