@@ -212,7 +212,7 @@ UNSUPPORTED_ARGUMENTS = [
     ("np.exp(x, x)", "5:22", "the argument 'out' of 'np.exp'"),
     ("np.reshape(x, (3, 2), 'F')", "5:34", "the argument 'order'"),
     ("np.concatenate(x)", "5:27", "takes a list or tuple literal of arrays"),
-    ("np.sum(x, axis=0, axis=1)", "5:30", "got two values for 'axis'"),
+    ("np.sum(x, axis=0, axis=1)", "5:30", "keyword argument repeated: axis"),
     ("np.clip(x, 0.0, a_min=1.0)", "5:28", "got two values for 'a_min'"),
     ("np.mean(x, 0, 0, 0, 0, 0)", "5:26", "the argument 'dtype'"),
     ("np.sum(x, keepdims=k)", "5:12", "keepdims must be a constant"),

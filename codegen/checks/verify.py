@@ -456,7 +456,7 @@ def kept_defaults(
         except (ValueError, SyntaxError):
             continue
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            kept[p.name] = float(value)
+            kept[p.name] = value  # as written: an int default stays an int
     return kept
 
 

@@ -391,9 +391,11 @@ def _scan_constants(mod: _Module) -> None:
     number literal, and `mod.bound` with every other top-level name. A name
     bound twice (``S = 2.0; S += 1.0``, ``if c: S = 5.0``) has the value of
     whichever binding ran last, which reading the file cannot tell."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree = ast.parse(mod.source.removeprefix("\ufeff"), mod.filename)
+    tree = mod.syntax  # the file's ast, parsed once
+    if tree is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(mod.source.removeprefix("\ufeff"), "<source>")
     scan = _TopLevelBindings()
     for stmt in tree.body:
         scan.visit(stmt)
