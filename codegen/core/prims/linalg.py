@@ -93,6 +93,7 @@ declare(
     ("spec", "*xs"),
     "np.einsum(spec, *xs)",
     grads={"xs": _einsum_xs},
+    views=("xs",),  # einsum("ji->ij", g) is a view of g
     keywords={"optimize": "False"},
     calls=("numpy.einsum",),
     # a contracted axis of size 1 broadcasts against a longer one: sum back
