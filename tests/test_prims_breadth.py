@@ -8,11 +8,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import build
+from test_rules_numpy import _point, _source
 
 from codegen.checks.verify import check_gradients
 from codegen.errors import CodegenError
-from conftest import build
-from test_rules_numpy import _point, _source
 
 # name: (body, {param: shape}[, point fix-up]); the body's last line assigns
 # `out`. Kinks (mod, hypot at 0) are kept away from by the inputs' ranges.

@@ -170,7 +170,7 @@ declare(
 declare(
     "flatten",
     ("x",),
-    "x.flatten()",
+    "np.ravel(x).copy()",
     grads={"x": "np.reshape(g, np.shape(x))"},
     methods=("flatten",),
     views=("x",),
