@@ -11,6 +11,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from test_prims_breadth import CASES as BREADTH_CASES
+from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
+from test_rules import SCALAR_CASES
+from test_rules_numpy import CASES
 
 import codegen.front.parse as parse_mod
 from codegen.core import expr as E
@@ -18,10 +22,6 @@ from codegen.core import rules
 from codegen.core.primitive import Facts, Primitive
 from codegen.core.rules import NONDIFF, RULES
 from codegen.front.parse import parse
-from test_rules import SCALAR_CASES
-from test_prims_breadth import CASES as BREADTH_CASES
-from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
-from test_rules_numpy import CASES
 
 #: Runtime helpers an adjoint may call that are not primitives yet: a second
 #: derivative through them is refused ("no adjoint rule for '_pool_route'").
