@@ -109,8 +109,8 @@ CASES: dict[str, tuple] = {
     "norm": ("out = np.linalg.norm(x)", {"x": (3, 4)}),
     "norm_axis": ("out = np.linalg.norm(x, axis=1)", {"x": (3, 4)}),
     "norm_keepdims": ("out = x / np.linalg.norm(x, axis=0, keepdims=True)", {"x": (3, 4)}),
-    "norm_vector_ord": ("out = np.linalg.norm(v, 2)", {"v": (4,)}),
-    "norm_fro": ("out = np.linalg.norm(a, 'fro', axis=(1, 2))", {"a": (2, 3, 4)}),
+    "norm_vector_ord": ("out = np.linalg.norm(v, ord=2)", {"v": (4,)}),
+    "norm_fro": ("out = np.linalg.norm(a, ord='fro', axis=(1, 2))", {"a": (2, 3, 4)}),
 }
 
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
@@ -244,6 +244,6 @@ def test_prod_gradient_at_zeros_is_the_product_of_the_others():
 
 
 def test_norm_with_a_spectral_ord_is_refused():
-    src = _source("out = np.linalg.norm(x, 2)", {"x": (3, 4)})
+    src = _source("out = np.linalg.norm(x, ord=2)", {"x": (3, 4)})
     with pytest.raises(CodegenError, match="ord=2"):
         build(src, "f", ["x"])
