@@ -121,7 +121,51 @@ FUNCTIONS: dict[str, str] = {
 }
 
 #: NumPy spellings without a signature here: every argument is positional.
-PLAIN = frozenset({"numpy.einsum", "numpy.arange", "numpy.result_type", "len"})
+PLAIN = frozenset(
+    {"numpy.einsum", "numpy.arange", "numpy.result_type", "len"}
+    # np.atleast_*d(*arys) take one array here; np.linalg.* are not in
+    # numpy's namespace for the signature check: their operands are positional
+    | {f"numpy.atleast_{n}d" for n in (1, 2, 3)}
+    | {f"numpy.linalg.{f}" for f in ("inv", "solve", "det", "cholesky", "norm")}
+)
+
+# The spellings of codegen/core/prims/breadth.py and linalg_more.py (issue 14).
+FUNCTIONS.update(
+    {
+        **{
+            f"numpy.{f}": _UFUNC_1
+            for f in (
+                "sinh cosh arcsinh arccosh arctanh arcsin arccos arctan log2 log10 "
+                "exp2 expm1 deg2rad radians rad2deg degrees"
+            ).split()
+        },
+        **{
+            f"numpy.{f}": _UFUNC_2
+            for f in "mod remainder hypot logaddexp logaddexp2".split()
+        },
+        "numpy.arctan2": "x1=y, x2=x, /, out=?",
+        "numpy.prod": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where=!",
+        "numpy.swapaxes": "a=x, axis1, axis2",
+        "numpy.moveaxis": "a=x, source, destination",
+        "numpy.flip": "m=x, axis",
+        "numpy.fliplr": "m=x",
+        "numpy.flipud": "m=x",
+        "numpy.rot90": "m=x, k, axes",
+        "numpy.roll": "a=x, shift, axis",
+        "numpy.ravel": "a=x, order=!",
+        "numpy.real": "val=x",
+        "numpy.repeat": "a=x, repeats, axis",
+        "numpy.tile": "A=x, reps",
+        "numpy.tril": "m=x, k",
+        "numpy.triu": "m=x, k",
+        "numpy.diag": "v=x, k",
+        "numpy.diagonal": "a=x, offset, axis1, axis2",
+        "numpy.trace": "a=x, offset, axis1, axis2, dtype=?, out=?",
+        "numpy.eye": "N, M, k, dtype=!, order=!, *, device=?, like=?",
+        "numpy.cross": "a, b, axisa=!, axisb=!, axisc=!, axis=!",
+        "numpy.kron": "a, b",
+    }
+)
 
 #: ``x.<method>`` -> signature of the arguments after the receiver (which is
 #: the rule's input ``x``).
@@ -142,6 +186,17 @@ METHODS: dict[str, str] = {
     "argmax": "axis, out=?, *, keepdims=!",
     "argmin": "axis, out=?, *, keepdims=!",
 }
+METHODS.update(
+    {
+        "prod": "axis, dtype=?, out=?, keepdims, initial=!, where=!",
+        "swapaxes": "axis1, axis2",
+        "repeat": "repeats, axis",
+        "ravel": "order=!",
+        "flatten": "order=!",
+        "diagonal": "offset, axis1, axis2",
+        "trace": "offset, axis1, axis2, dtype=?, out=?",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ for _module, _title in (
     ("shaping", "Shapes"),
     ("indexing", "Indexing"),
     ("windows", "Convolution and pooling"),
+    ("breadth", "NumPy breadth: mod, prod, moving and copying entries, more functions"),
+    ("linalg_more", "Linear algebra: inv, solve, det, cholesky, norm"),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)

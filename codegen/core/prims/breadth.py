@@ -1,0 +1,524 @@
+"""NumPy breadth (issue 14): mod, prod, moving and selecting entries (swapaxes
+... diag, trace), more elementary functions, cross and kron.
+
+Linear algebra beyond matmul is `linalg_more.py`. Where an op moves or copies
+entries of x (repeat, tile, diag, diagonal) the general adjoint adds g back
+through an index map: the same op applied to ``arange(size(x))`` says which
+entry of x each entry of the result came from, and `_scatter_add` sums g
+there. A literal operand gets a reshape-and-sum form instead.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codegen.core.primitive import Facts, declare
+
+#: The flat position of each entry of x, in x's shape.
+_IDS = "np.reshape(np.arange(np.size(x)), np.shape(x))"
+
+
+def _through(index_map: str) -> str:
+    """x's gradient when the result is x's entries at `index_map` (any
+    shape): g added back at each entry's source, repeats summed."""
+    return f"np.reshape(_scatter_add(g, (np.size(x),), {index_map}), np.shape(x))"
+
+
+def _literal(text: str | None) -> object:
+    """The value of a literal operand, or None when it is not one."""
+    if text is None:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+# ----- mod and prod -----
+
+declare(
+    "mod",
+    ("x", "y"),
+    "np.mod(x, y)",
+    # z = x - y floor(x / y):  dz/dx = 1, dz/dy = -floor(x / y) (away from the jumps)
+    grads={"x": "g", "y": "-g * np.floor(x / y)"},
+    operator="%",
+    calls=("numpy.mod", "numpy.remainder"),
+    broadcast=True,
+    shape="broadcast",
+    views=("x",),
+    smooth=False,
+    symbol="%",
+)
+
+
+def _prod_x(f: Facts) -> str:
+    """z = prod(x, axis):  dz/dx_j = the product of the other entries. That is
+    z / x_j where x_j != 0; where x_j = 0 it is the product of the nonzero
+    entries if x_j is the only zero, else 0 (never z / 0)."""
+    kept = f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
+    grad = "g" if kept else "np.expand_dims(g, axis)"
+    ans = "ans" if kept else "np.expand_dims(ans, axis)"
+    nonzero = "np.where(x == 0, 1.0, x)"
+    zeros = "np.sum(x == 0, axis=axis, keepdims=True)"
+    others = f"np.prod({nonzero}, axis=axis, keepdims=True) * ({zeros} == 1)"
+    return f"{grad} * np.where(x == 0, {others}, {ans} / {nonzero})"
+
+
+declare(
+    "prod",
+    ("x",),
+    "np.prod(x)",
+    grads={"x": _prod_x},
+    keywords={"axis": "None", "keepdims": "False"},
+    calls=("numpy.prod",),
+    methods=("prod",),
+    shape="reduce",
+)
+
+# ----- moving entries: each adjoint moves g back -----
+
+_MOVE = {"views": ("x",), "view_result": True, "passthrough": True}
+
+# z = swapaxes(x, a, b):  swapping the same axes back
+declare(
+    "swapaxes",
+    ("x", "axis1", "axis2"),
+    "np.swapaxes(x, axis1, axis2)",
+    grads={"x": "np.swapaxes(g, axis1, axis2)"},
+    calls=("numpy.swapaxes",),
+    methods=("swapaxes",),
+    **_MOVE,
+)
+# z = moveaxis(x, source, destination):  moving destination back to source
+declare(
+    "moveaxis",
+    ("x", "source", "destination"),
+    "np.moveaxis(x, source, destination)",
+    grads={"x": "np.moveaxis(g, destination, source)"},
+    calls=("numpy.moveaxis",),
+    **_MOVE,
+)
+# z = flip(x, axis):  flipping g along the same axes
+declare(
+    "flip",
+    ("x",),
+    "np.flip(x)",
+    grads={"x": "np.flip(g, axis=axis)"},
+    keywords={"axis": "None"},
+    calls=("numpy.flip",),
+    **_MOVE,
+)
+# z = fliplr(x) (flipud(x)):  flipping g the same way
+declare(
+    "fliplr",
+    ("x",),
+    "np.fliplr(x)",
+    grads={"x": "np.fliplr(g)"},
+    calls=("numpy.fliplr",),
+    **_MOVE,
+)
+declare(
+    "flipud",
+    ("x",),
+    "np.flipud(x)",
+    grads={"x": "np.flipud(g)"},
+    calls=("numpy.flipud",),
+    **_MOVE,
+)
+# z = rot90(x, k, axes):  rotating g back, by -k quarter turns
+declare(
+    "rot90",
+    ("x",),
+    "np.rot90(x)",
+    grads={"x": "np.rot90(g, -k, axes=axes)"},
+    keywords={"k": "1", "axes": "(0, 1)"},
+    calls=("numpy.rot90",),
+    **_MOVE,
+)
+
+
+def _roll_x(f: Facts) -> str:
+    # z = roll(x, shift, axis):  rolling g back by -shift
+    shift = _literal(f.const.get("shift"))
+    if isinstance(shift, int):
+        return f"np.roll(g, {-shift}, axis=axis)"
+    if isinstance(shift, tuple) and all(isinstance(s, int) for s in shift):
+        return f"np.roll(g, {tuple(-s for s in shift)!r}, axis=axis)"
+    return "np.roll(g, np.negative(shift), axis=axis)"
+
+
+declare(
+    "roll",
+    ("x", "shift"),
+    "np.roll(x, shift)",
+    grads={"x": _roll_x},
+    keywords={"axis": "None"},
+    calls=("numpy.roll",),
+    passthrough=True,
+)
+# z = ravel(x) (x.flatten()):  g back in x's shape
+declare(
+    "ravel",
+    ("x",),
+    "np.ravel(x)",
+    grads={"x": "np.reshape(g, np.shape(x))"},
+    calls=("numpy.ravel",),
+    methods=("ravel",),
+    **_MOVE,
+)
+declare(
+    "flatten",
+    ("x",),
+    "np.ravel(x).copy()",
+    grads={"x": "np.reshape(g, np.shape(x))"},
+    methods=("flatten",),
+    views=("x",),
+    passthrough=True,
+)
+# z = atleast_Nd(x):  x with size-1 axes added; g back in x's shape
+for _n in (1, 2, 3):
+    declare(
+        f"atleast_{_n}d",
+        ("x",),
+        f"np.atleast_{_n}d(x)",
+        grads={"x": "np.reshape(g, np.shape(x))"},
+        calls=(f"numpy.atleast_{_n}d",),
+        **_MOVE,
+    )
+# z = real(x) = x for real x (complex input is out of scope)
+declare(
+    "real",
+    ("x",),
+    "np.real(x)",
+    grads={"x": "g"},
+    calls=("numpy.real",),
+    attributes=("real",),
+    shape="same",
+    **_MOVE,
+)
+
+# ----- copying entries: repeat, tile -----
+
+
+def _repeat_x(f: Facts) -> str:
+    """z = repeat(x, r, axis):  each x_i is copied r times, so it gets the sum
+    of g over its copies: with literal r and axis, g's axis split into
+    (n, r) and the r summed; otherwise through the index map."""
+    r, axis = _literal(f.const.get("repeats")), _literal(f.kw["axis"])
+    if not isinstance(r, int) or isinstance(r, bool):
+        return _through(f"np.repeat({_IDS}, repeats, axis=axis)")
+    if axis is None:  # repeat of the flattened x
+        return f"np.reshape(np.sum(np.reshape(g, (-1, {r})), axis=1), np.shape(x))"
+    if not isinstance(axis, int):
+        return _through(f"np.repeat({_IDS}, repeats, axis=axis)")
+    rest = "" if axis == -1 else f" + np.shape(g)[{axis + 1}:]"
+    split = f"np.shape(g)[:{axis}] + (-1, {r}){rest}"
+    return f"np.sum(np.reshape(g, {split}), axis={axis + 1 if axis >= 0 else axis})"
+
+
+declare(
+    "repeat",
+    ("x", "repeats"),
+    "np.repeat(x, repeats)",
+    grads={"x": _repeat_x},
+    keywords={"axis": "None"},
+    calls=("numpy.repeat",),
+    methods=("repeat",),
+    passthrough=True,
+)
+
+
+def _tile_x(f: Facts) -> str:
+    """z = tile(x, reps):  x is copied reps[i] times along axis i (counted
+    from the end), so it gets the sum of g over its copies: with literal reps,
+    each tiled axis of g split into (reps[i], size) and the reps summed."""
+    reps = _literal(f.const.get("reps"))
+    reps = (reps,) if isinstance(reps, int) else reps
+    if not isinstance(reps, tuple) or not all(
+        isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in reps
+    ):
+        return _through(f"np.tile({_IDS}, reps)")
+    parts: list[str] = []
+    summed: list[int] = []
+    n = len(reps)
+    for i, r in enumerate(reps):
+        dim = f"np.shape(g)[{i - n}]"
+        if r == 1:
+            parts.append(dim)
+        else:
+            parts += [str(r), f"{dim} // {r}"]
+            summed.append(len(parts) - 2)
+    if not summed:
+        return "np.reshape(g, np.shape(x))"
+    width = len(parts)
+    axes = tuple(a - width for a in summed)
+    split = f"np.shape(g)[:{-n}] + ({', '.join(parts)},)"
+    axis = axes[0] if len(axes) == 1 else axes
+    return f"np.reshape(np.sum(np.reshape(g, {split}), axis={axis}), np.shape(x))"
+
+
+declare(
+    "tile",
+    ("x", "reps"),
+    "np.tile(x, reps)",
+    grads={"x": _tile_x},
+    calls=("numpy.tile",),
+    passthrough=True,
+)
+
+# ----- triangles, diagonals, trace -----
+
+
+def _triangle(name: str):
+    def adjoint(f: Facts) -> str:
+        # z = tril(x, k) (triu):  the same mask on g; a 1-d x is broadcast to
+        # rows first, so its gradient sums the masked rows back
+        masked = f"np.{name}(g, k=k)"
+        rank = f.rank.get("x")
+        if rank is not None and rank >= 2:
+            return masked
+        return f"_unbroadcast({masked}, np.shape(x))"
+
+    return adjoint
+
+
+for _name in ("tril", "triu"):
+    declare(
+        _name,
+        ("x",),
+        f"np.{_name}(x)",
+        grads={"x": _triangle(_name)},
+        keywords={"k": "0"},
+        calls=(f"numpy.{_name}",),
+        passthrough=True,
+    )
+
+
+def _diag_x(f: Facts) -> str:
+    """z = diag(x, k): a 1-d x is put on the k-th diagonal, so it gets that
+    diagonal of g; a 2-d x gives its k-th diagonal, so g goes back there.
+    Rank unknown: through the index map, counted from 1 so that the zeros
+    off a built diagonal point nowhere."""
+    rank = f.rank.get("x")
+    if rank == 1:
+        return "np.diag(g, k)"
+    ids = "np.reshape(np.arange(1, np.size(x) + 1), np.shape(x))"
+    back = f"_scatter_add(g, (np.size(x) + 1,), np.diag({ids}, k))[1:]"
+    return f"np.reshape({back}, np.shape(x))"
+
+
+declare(
+    "diag",
+    ("x",),
+    "np.diag(x)",
+    grads={"x": _diag_x},
+    keywords={"k": "0"},
+    calls=("numpy.diag",),
+    views=("x",),
+    view_result=True,
+    passthrough=True,
+)
+# z = diagonal(x, offset, axis1, axis2):  g goes back onto that diagonal
+declare(
+    "diagonal",
+    ("x",),
+    "np.diagonal(x)",
+    grads={"x": _through(f"np.diagonal({_IDS}, offset, axis1, axis2)")},
+    keywords={"offset": "0", "axis1": "0", "axis2": "1"},
+    calls=("numpy.diagonal",),
+    methods=("diagonal",),
+    view_result=True,
+    passthrough=True,
+)
+
+
+def _trace_x(f: Facts) -> str:
+    """z = trace(x) = sum of the diagonal:  dz/dx = 1 on the diagonal (an
+    identity of x's shape, shifted by offset); for a batch or other axes,
+    g is added back onto each diagonal through the index map."""
+    default = f.kw["axis1"] == "0" and f.kw["axis2"] == "1"
+    if f.rank.get("x") == 2 and default:
+        return "g * np.eye(np.shape(x)[0], np.shape(x)[1], k=offset)"
+    diagonal = f"np.diagonal({_IDS}, offset, axis1, axis2)"
+    index = f"_scatter_add(np.expand_dims(g, -1), (np.size(x),), {diagonal})"
+    return f"np.reshape({index}, np.shape(x))"
+
+
+declare(
+    "trace",
+    ("x",),
+    "np.trace(x)",
+    grads={"x": _trace_x},
+    keywords={"offset": "0", "axis1": "0", "axis2": "1"},
+    calls=("numpy.trace",),
+    methods=("trace",),
+)
+# The identity (a constant): used by trace's and cholesky's adjoints.
+declare(
+    "eye",
+    ("N",),
+    "np.eye(N)",
+    keywords={"M": "None", "k": "0"},
+    calls=("numpy.eye",),
+)
+
+# ----- elementary functions -----
+
+
+def _unary(op: str, grad: str, math_name: str | None, **fields: object) -> None:
+    """An elementwise function of one input; `math_name` its math twin."""
+    calls = tuple(fields.pop("calls", (f"numpy.{op}",)))  # type: ignore[arg-type]
+    scalar = {}
+    if math_name is not None:
+        calls += (f"math.{math_name}",)
+        scalar = {"forward": f"math.{math_name}(x)"}
+    declare(
+        op,
+        ("x",),
+        f"np.{op}(x)",
+        grads={"x": grad},
+        calls=calls,
+        shape="same",
+        **scalar,  # type: ignore[arg-type]
+        **fields,
+    )
+
+
+# z = sinh(x):  dz/dx = cosh(x)
+_unary("sinh", "g * LIB.cosh(x)", "sinh")
+# z = cosh(x):  dz/dx = sinh(x)
+_unary("cosh", "g * LIB.sinh(x)", "cosh")
+# z = arcsinh(x):  dz/dx = 1 / sqrt(x**2 + 1)
+_unary("arcsinh", "g / LIB.sqrt(x**2 + 1)", "asinh")
+# z = arccosh(x), x > 1:  dz/dx = 1 / sqrt((x - 1)(x + 1))
+_unary("arccosh", "g / LIB.sqrt((x - 1) * (x + 1))", "acosh", domain="positive")
+# z = arctanh(x), |x| < 1:  dz/dx = 1 / (1 - x**2)
+_unary("arctanh", "g / (1 - x**2)", "atanh", domain="unit")
+# z = arcsin(x), |x| < 1:  dz/dx = 1 / sqrt(1 - x**2)
+_unary("arcsin", "g / LIB.sqrt(1 - x**2)", "asin", domain="unit")
+# z = arccos(x), |x| < 1:  dz/dx = -1 / sqrt(1 - x**2)
+_unary("arccos", "-g / LIB.sqrt(1 - x**2)", "acos", domain="unit")
+# z = arctan(x):  dz/dx = 1 / (1 + x**2)
+_unary("arctan", "g / (1 + x**2)", "atan")
+# z = log2(x):  dz/dx = 1 / (x log 2)
+_unary("log2", "g / (x * LIB.log(2))", "log2", domain="positive")
+# z = log10(x):  dz/dx = 1 / (x log 10)
+_unary("log10", "g / (x * LIB.log(10))", "log10", domain="positive")
+# z = 2**x:  dz/dx = 2**x log 2 = z log 2  (math.exp2 is Python 3.11+: NumPy only)
+_unary("exp2", "g * ans * np.log(2)", None)
+# z = exp(x) - 1:  dz/dx = exp(x) = z + 1
+_unary("expm1", "g * (ans + 1)", "expm1")
+# z = x pi / 180:  dz/dx = pi / 180
+_unary(
+    "deg2rad",
+    "g * (LIB.pi / 180)",
+    "radians",
+    calls=("numpy.deg2rad", "numpy.radians"),
+)
+# z = x 180 / pi:  dz/dx = 180 / pi
+_unary(
+    "rad2deg",
+    "g * (180 / LIB.pi)",
+    "degrees",
+    calls=("numpy.rad2deg", "numpy.degrees"),
+)
+
+_BINARY = {"broadcast": True, "shape": "broadcast"}
+
+# z = arctan2(y, x), the angle of (x, y):  dz/dy = x / (x**2 + y**2),
+# dz/dx = -y / (x**2 + y**2)
+declare(
+    "arctan2",
+    ("y", "x"),
+    "np.arctan2(y, x)",
+    forward="math.atan2(y, x)",
+    grads={"y": "g * x / (x**2 + y**2)", "x": "-g * y / (x**2 + y**2)"},
+    calls=("numpy.arctan2", "math.atan2"),
+    **_BINARY,
+)
+# z = hypot(x, y) = sqrt(x**2 + y**2):  dz/dx = x / z, dz/dy = y / z; at the
+# origin (a kink) 0, as for abs: x / (z + (z == 0)) reads 0 / 1 there
+declare(
+    "hypot",
+    ("x", "y"),
+    "np.hypot(x, y)",
+    forward="math.hypot(x, y)",
+    grads={"x": "g * x / (ans + (ans == 0))", "y": "g * y / (ans + (ans == 0))"},
+    calls=("numpy.hypot", "math.hypot"),
+    **_BINARY,
+)
+# z = log(exp(x) + exp(y)):  dz/dx = exp(x - z), dz/dy = exp(y - z)
+declare(
+    "logaddexp",
+    ("x", "y"),
+    "np.logaddexp(x, y)",
+    grads={"x": "g * np.exp(x - ans)", "y": "g * np.exp(y - ans)"},
+    calls=("numpy.logaddexp",),
+    **_BINARY,
+)
+# z = log2(2**x + 2**y):  dz/dx = 2**(x - z), dz/dy = 2**(y - z)
+declare(
+    "logaddexp2",
+    ("x", "y"),
+    "np.logaddexp2(x, y)",
+    grads={"x": "g * np.exp2(x - ans)", "y": "g * np.exp2(y - ans)"},
+    calls=("numpy.logaddexp2",),
+    **_BINARY,
+)
+
+# ----- products -----
+
+# z = cross(a, b) of 3-vectors (last axis):  <g, a x b> = <a, b x g> = <b, g x a>
+declare(
+    "cross",
+    ("a", "b"),
+    "np.cross(a, b)",
+    grads={"a": "np.cross(b, g)", "b": "np.cross(g, a)"},
+    calls=("numpy.cross",),
+    broadcast=True,
+)
+
+
+def _kron(part: str):
+    """z = kron(a, b): z[i p + k, j q + l] = a[i, j] b[k, l]. With g's axes
+    split into (a's, b's) pairs, each operand's gradient contracts g with
+    the other operand; for 1-d and 2-d operands of one rank."""
+
+    def adjoint(f: Facts) -> str:
+        ra, rb = f.rank.get("a"), f.rank.get("b")
+        if ra == rb == 1:
+            pairs = "(np.size(a), np.size(b))"
+            split = f"np.reshape(g, {pairs})"
+            return f"{split} @ b" if part == "a" else f"a @ {split}"
+        if ra == rb == 2:
+            dims = "(np.shape(a)[0], np.shape(b)[0], np.shape(a)[1], np.shape(b)[1])"
+            spec = '"ikjl,kl->ij"' if part == "a" else '"ikjl,ij->kl"'
+            other = "b" if part == "a" else "a"
+            return f"np.einsum({spec}, np.reshape(g, {dims}), {other})"
+        # any ranks: a's gradient sums g times b over each block (and b's, g
+        # times a over each block position), through index maps of kron
+        own, other = (part, "b" if part == "a" else "a")
+        ids = f"np.reshape(np.arange(np.size({own})), np.shape({own}))"
+        ones = f"np.ones(np.shape({other}), dtype=np.int64)"
+        blocks = f"np.kron({ids}, {ones})" if part == "a" else f"np.kron({ones}, {ids})"
+        spread = (
+            f"np.kron(np.ones_like({own}), {other})"
+            if part == "a"
+            else f"np.kron({other}, np.ones_like({own}))"
+        )
+        return (
+            f"np.reshape(_scatter_add(g * {spread}, (np.size({own}),), {blocks}),"
+            f" np.shape({own}))"
+        )
+
+    return adjoint
+
+
+declare(
+    "kron",
+    ("a", "b"),
+    "np.kron(a, b)",
+    grads={"a": _kron("a"), "b": _kron("b")},
+    calls=("numpy.kron",),
+)
