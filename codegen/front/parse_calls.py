@@ -134,14 +134,28 @@ FUNCTIONS.update(
     {
         **{
             f"numpy.{f}": _UFUNC_1
-            for f in (
-                "sinh cosh arcsinh arccosh arctanh arcsin arccos arctan log2 log10 "
-                "exp2 expm1 deg2rad radians rad2deg degrees"
-            ).split()
+            for f in [
+                "sinh",
+                "cosh",
+                "arcsinh",
+                "arccosh",
+                "arctanh",
+                "arcsin",
+                "arccos",
+                "arctan",
+                "log2",
+                "log10",
+                "exp2",
+                "expm1",
+                "deg2rad",
+                "radians",
+                "rad2deg",
+                "degrees",
+            ]
         },
         **{
             f"numpy.{f}": _UFUNC_2
-            for f in "mod remainder hypot logaddexp logaddexp2".split()
+            for f in ["mod", "remainder", "hypot", "logaddexp", "logaddexp2"]
         },
         "numpy.arctan2": "x1=y, x2=x, /, out=?",
         "numpy.prod": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where=!",

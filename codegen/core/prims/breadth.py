@@ -368,7 +368,7 @@ declare(
 
 def _unary(op: str, grad: str, math_name: str | None, **fields: object) -> None:
     """An elementwise function of one input; `math_name` its math twin."""
-    calls = tuple(fields.pop("calls", (f"numpy.{op}",)))  # type: ignore[arg-type]
+    calls: tuple[str, ...] = tuple(fields.pop("calls", (f"numpy.{op}",)))  # type: ignore[arg-type,call-overload]
     scalar = {}
     if math_name is not None:
         calls += (f"math.{math_name}",)
