@@ -12,7 +12,7 @@ CASES = [
     ("    y = math.gamma(x)", "no adjoint rule for 'math.gamma'", 9),
     ("    y = foo(x)", "no adjoint rule for 'foo'", 9),
     ("    y = x if x else x", "(IfExp) is not supported", 9),
-    ("    y = x % 2", "operator '%' is not supported", 11),
+    ("    y = x << 2", "operator '<<' is not supported", 11),
     ("    y = [x, x] * 2", "a tuple of values is not an array here", 9),
     ("    y = x.imag", "attribute 'x.imag' is not supported", 9),
     ("    y = lambda: x", "(Lambda) is not supported", 9),
@@ -67,7 +67,7 @@ def test_unsupported_statement_is_refused(body, message):
 
 def test_every_error_in_the_function_is_reported():
     src = _source(
-        "    a = foo(x)\n    for i in x:\n        pass\n    b = x % 3\n    y = a + b"
+        "    a = foo(x)\n    for i in x:\n        pass\n    b = x << 3\n    y = a + b"
     )
     errs = _errors(src)
     assert [e.loc.line for e in errs] == [5, 6, 8]

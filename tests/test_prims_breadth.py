@@ -26,9 +26,14 @@ CASES: dict[str, tuple] = {
     "prod_zeros": (
         "out = np.prod(x, axis=1)",
         {"x": (3, 4)},
-        lambda p: p["x"].__setitem__((0, 1), 0.0) or p["x"].__setitem__((1, slice(0, 2)), 0.0),
+        lambda p: p["x"].__setitem__((0, 1), 0.0)
+        or p["x"].__setitem__((1, slice(0, 2)), 0.0),
     ),
-    "prod_zeros_all": ("out = np.prod(x)", {"x": (2, 3)}, lambda p: p["x"].__setitem__((1, 2), 0.0)),
+    "prod_zeros_all": (
+        "out = np.prod(x)",
+        {"x": (2, 3)},
+        lambda p: p["x"].__setitem__((1, 2), 0.0),
+    ),
     "swapaxes": ("out = np.swapaxes(a, 0, 2) * 2", {"a": (2, 3, 4)}),
     "swapaxes_method": ("out = a.swapaxes(1, -1)", {"a": (2, 3, 4)}),
     "moveaxis": ("out = np.moveaxis(a, 0, -1) * 2", {"a": (2, 3, 4)}),
@@ -94,8 +99,14 @@ CASES: dict[str, tuple] = {
     "kron_mixed": ("out = np.kron(v, w)", {"v": (3,), "w": (3, 2)}),
     "inv": ("out = np.linalg.inv(x @ x.T + np.eye(3))", {"x": (3, 4)}),
     "inv_batched": ("out = np.linalg.inv(a + 3)", {"a": (2, 2, 2)}),
-    "solve": ("out = np.linalg.solve(x @ x.T + np.eye(3), v)", {"x": (3, 4), "v": (3,)}),
-    "solve_matrix": ("out = np.linalg.solve(x @ x.T + np.eye(3), w)", {"x": (3, 4), "w": (3, 2)}),
+    "solve": (
+        "out = np.linalg.solve(x @ x.T + np.eye(3), v)",
+        {"x": (3, 4), "v": (3,)},
+    ),
+    "solve_matrix": (
+        "out = np.linalg.solve(x @ x.T + np.eye(3), w)",
+        {"x": (3, 4), "w": (3, 2)},
+    ),
     "det": ("out = np.linalg.det(x @ x.T)", {"x": (3, 4)}),
     "det_direct": ("out = np.linalg.det(c)", {"c": (3, 3)}),
     "det_batched": ("out = np.linalg.det(a)", {"a": (2, 3, 3)}),
@@ -104,11 +115,16 @@ CASES: dict[str, tuple] = {
     "cholesky_direct": (
         "out = np.linalg.cholesky(c)",
         {"c": (3, 3)},
-        lambda p: p.__setitem__("c", p["c"] @ p["c"].T + 3 * np.eye(3) + np.triu(p["c"], 1)),
+        lambda p: p.__setitem__(
+            "c", p["c"] @ p["c"].T + 3 * np.eye(3) + np.triu(p["c"], 1)
+        ),
     ),
     "norm": ("out = np.linalg.norm(x)", {"x": (3, 4)}),
     "norm_axis": ("out = np.linalg.norm(x, axis=1)", {"x": (3, 4)}),
-    "norm_keepdims": ("out = x / np.linalg.norm(x, axis=0, keepdims=True)", {"x": (3, 4)}),
+    "norm_keepdims": (
+        "out = x / np.linalg.norm(x, axis=0, keepdims=True)",
+        {"x": (3, 4)},
+    ),
     "norm_vector_ord": ("out = np.linalg.norm(v, ord=2)", {"v": (4,)}),
     "norm_fro": ("out = np.linalg.norm(a, ord='fro', axis=(1, 2))", {"a": (2, 3, 4)}),
 }
@@ -172,7 +188,9 @@ def test_breadth_rule_matches_central_differences(case, annotate):
     for trial in range(2):
         point = _points(case, rng)
         pair = (generated.f_forward, generated.f_backward)
-        report = check_gradients(forward.f, pair, list(params), point, wrt, case, seed=trial)
+        report = check_gradients(
+            forward.f, pair, list(params), point, wrt, case, seed=trial
+        )
         assert report.ok, report.summary() + "\n" + code
 
 
@@ -186,7 +204,11 @@ def test_breadth_rule_matches_autograd(case):
     wrt = list(params)
     _, generated, _ = build(source, "f", wrt)
     namespace: dict = {}
-    exec(compile(source.replace("import numpy as np", ""), "<autograd>", "exec"), {"np": anp}, namespace)
+    exec(
+        compile(source.replace("import numpy as np", ""), "<autograd>", "exec"),
+        {"np": anp},
+        namespace,
+    )
     point = _points(case, np.random.default_rng(1))
     args = [point[p] for p in params]
     out, cache = generated.f_forward(*args)
@@ -194,7 +216,9 @@ def test_breadth_rule_matches_autograd(case):
     grads = generated.f_backward(upstream, cache)
     grads = (grads,) if len(wrt) == 1 else grads
     for i, name in enumerate(wrt):
-        expected = autograd.grad(lambda *a: anp.sum(namespace["f"](*a) * upstream), i)(*args)
+        expected = autograd.grad(lambda *a: anp.sum(namespace["f"](*a) * upstream), i)(
+            *args
+        )
         assert np.allclose(grads[i], expected, rtol=1e-7, atol=1e-9), (case, name)
 
 
@@ -229,7 +253,9 @@ def test_breadth_math_twin_matches_central_differences(case):
         x, y = rng.uniform(lo, hi, size=2)
         pair = (generated.f_forward, generated.f_backward)
         point = {"x": float(x), "y": float(y)}
-        report = check_gradients(forward.f, pair, ["x", "y"], point, ["x", "y"], case, seed=trial)
+        report = check_gradients(
+            forward.f, pair, ["x", "y"], point, ["x", "y"], case, seed=trial
+        )
         assert report.ok, report.summary() + "\n" + code
     assert math.isfinite(generated.f_value_and_grad(float(x), float(y))[0])
 
@@ -247,3 +273,23 @@ def test_norm_with_a_spectral_ord_is_refused():
     src = _source("out = np.linalg.norm(x, ord=2)", {"x": (3, 4)})
     with pytest.raises(CodegenError, match="ord=2"):
         build(src, "f", ["x"])
+
+
+def test_the_percent_operator_is_np_mod():
+    """`%` and `%=` spell np.mod (issue 14: 9 of autograd's tests use them)."""
+    import numpy as np
+
+    from codegen.checks.verify import check_gradients
+    from conftest import build
+
+    src = "import numpy as np\n\ndef f(x, y):\n    z = x % y\n    z %= 1.5\n    return np.sum(z * x)\n"
+    forward, generated, _ = build(src, "f")
+    point = {"x": np.array([2.3, -1.7, 4.1]), "y": np.array([1.1, 0.9, 1.3])}
+    report = check_gradients(
+        forward.f,
+        (generated.f_forward, generated.f_backward),
+        ["x", "y"],
+        point,
+        ["x", "y"],
+    )
+    assert report.ok, report.summary()

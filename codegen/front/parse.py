@@ -65,6 +65,7 @@ _BINARY_SYMBOLS: dict[type[cst.BaseBinaryOp], str] = {
     cst.Power: "**",
     cst.MatrixMultiply: "@",
     cst.FloorDivide: "//",  # integer sizes only: no gradient
+    cst.Modulo: "%",
 }
 _AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
     cst.AddAssign: "+",
@@ -73,6 +74,7 @@ _AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
     cst.DivideAssign: "/",
     cst.PowerAssign: "**",
     cst.MatrixMultiplyAssign: "@",
+    cst.ModuloAssign: "%",
 }
 _COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
     cst.GreaterThan: ">",
@@ -491,7 +493,7 @@ class _Builder(Aliases, ArrayExpressions):
             raise self.mod.error(
                 f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
                 node.operator,
-                "supported operators: + - * / ** @ // (on sizes) and unary -",
+                "supported operators: + - * / ** @ % // (on sizes) and unary -",
             )
         left = self.expr(node.left)
         right = self.expr(node.right)
