@@ -25,6 +25,7 @@ import argparse
 import ast
 import inspect
 import json
+import re
 import statistics
 import sys
 import textwrap
@@ -95,6 +96,7 @@ def _origin(lines: Sequence[str], lineno: int) -> str:
 
 def _one_line(source: str, limit: int = 120) -> str:
     text = " ".join(part.strip() for part in source.splitlines())
+    text = re.sub(r"([(\[{]) ", r"\1", re.sub(r",? ([)\]}])", r"\1", text))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

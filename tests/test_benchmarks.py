@@ -199,3 +199,29 @@ def test_a_careful_reference_matches_central_differences():
                 x[idx] = old
                 num[idx] = (up - down) / 2e-6
             assert np.allclose(grads[k], num, rtol=1e-5, atol=1e-7), (name, w.wrt[k])
+
+
+def test_profile_lines_times_every_statement_of_the_generated_code():
+    from benchmarks import profile_lines
+
+    rows = profile_lines.profile_generated(
+        "lstm-step-64x512x512", tiny=True, rounds=1, target=1e-4
+    )
+    assert {r.function for r in rows} == {"lstm_step_forward", "lstm_step_backward"}
+    assert any("@ Wh.T" in r.source for r in rows)
+    assert all(r.seconds >= 0 and 0 <= r.share <= 1 for r in rows)
+    hand = profile_lines.profile_hand(
+        "softmax-ce-512x1000", tiny=True, rounds=1, target=1e-4
+    )
+    assert any("np.exp" in r.source for r in hand)
+    assert "| 1 |" in profile_lines.table(rows, 3, "ms")
+
+
+def test_instrumented_code_computes_the_same_values():
+    from benchmarks import profile_lines
+
+    src = "def f(x, y):\n    a = x * y\n    b = a + x\n    return b, a\n"
+    prof = profile_lines.instrument_source(src, ["f"], {}, "<test>", src)
+    assert prof.functions["f"](2.0, 3.0) == (8.0, 6.0)
+    assert [s[2] for s in prof.statements] == ["a = x * y", "b = a + x", "return b, a"]
+    assert prof.times[0] > 0
