@@ -27,10 +27,12 @@ def _fmt(x: float) -> str:
 
 
 def mib(n: int | None) -> str:
-    """Bytes as MiB ("-" when not measured)."""
+    """Bytes as "25.1 MiB", or KiB below 1 MiB ("-" when not measured)."""
     if n is None:
         return "-"
-    return f"{n / 2**20:.2f}" if n < 10 * 2**20 else f"{n / 2**20:.1f}"
+    if n < 2**20:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 2**20:.2f} MiB" if n < 10 * 2**20 else f"{n / 2**20:.1f} MiB"
 
 
 def ratio_iqr(r: dict[str, Any]) -> str:
@@ -74,7 +76,7 @@ def workload_table(data: dict[str, Any]) -> str:
         f"before timing. {data['rounds']} rounds."),
         "",
         (f"| system | median ({'µs' if unit == 'us' else 'ms'}) | spread | × careful "
-        "hand-written (IQR) | × example forward | peak MiB | note |"),
+        "hand-written (IQR) | × example forward | peak memory | note |"),
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     lines += [_row(r, unit, fwd) for r in data["results"]]
@@ -138,8 +140,8 @@ def targets(all_data: Sequence[dict[str, Any]]) -> list[str]:
                      f"(target ≤ {bound}): {verdict}")
         if hand and cg.get("peak_bytes") is not None and hand.get("peak_bytes") is not None:
             ok = cg["peak_bytes"] <= hand["peak_bytes"]
-            lines.append(f"  * peak memory {mib(cg['peak_bytes'])} MiB, hand-written "
-                         f"{mib(hand['peak_bytes'])} MiB (target ≤): {'met' if ok else 'MISSED'}")
+            lines.append(f"  * peak memory {mib(cg['peak_bytes'])}, hand-written "
+                         f"{mib(hand['peak_bytes'])} (target ≤): {'met' if ok else 'MISSED'}")
         for other in MUST_BEAT:
             o = res.get(other)
             if o is None or o["status"] != "ok":
@@ -158,7 +160,7 @@ SUMMARY = (systems.CODEGEN, systems.HAND, systems.AUTOGRAD, systems.JAX, systems
 def summary_table(all_data: Sequence[dict[str, Any]]) -> str:
     """One row per workload: each system's median time, and codegen's ratios."""
     head = ["workload", "unit", *SUMMARY, "codegen / careful hand (IQR)",
-            "earlier hand / careful hand", "peak MiB codegen / hand",
+            "earlier hand / careful hand", "peak memory codegen / hand",
             "codegen backward / forward"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for data in all_data:

@@ -127,7 +127,7 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
         "backward of a fixed random upstream gradient); median over rounds, spread is half",
         "the interquartile range; `× careful hand-written` is the median over rounds of the",
         "ratio to the careful hand-written code timed in the same round (its IQR in",
-        "brackets); `× example forward` divides by the example function run alone; peak MiB",
+        "brackets); `× example forward` divides by the example function run alone; peak memory",
         "is what one call allocates at most (tracemalloc: Python and NumPy buffers). Every",
         "workload ran in its own process, systems interleaved in shuffled rounds after a",
         "warm-up.",
