@@ -40,14 +40,16 @@ def run_workload(
             inject a wrong gradient).
     """
     started = time.time()
-    args = w.make_args(np.random.default_rng(seed), tiny)
-    built = systems.build(w, args, keys, threads)
+    rng = np.random.default_rng(seed)
+    args = w.make_args(rng, tiny)
+    seeds = systems.make_seeds(w, args, rng)
+    built = systems.build(w, args, keys, threads, seeds)
     built += list(extra)
     ref_sys = next(s for s in built if isinstance(s, System) and s.name == systems.HAND)
     reference = ref_sys.to_numpy(ref_sys.fn(*ref_sys.args))  # type: ignore[misc]
     runnable = [s for s in built if isinstance(s, System)]
     results = harness.check_systems(runnable, reference, w.wrt, w.rtol, w.atol_rel)
-    runnable = _port_fallbacks(w, args, runnable, results, reference)
+    runnable = _port_fallbacks(w, args, runnable, results, reference, seeds)
     for s in built:
         if isinstance(s, Result):
             results[s.name] = s
@@ -59,6 +61,7 @@ def run_workload(
         "shapes": w.shapes,
         "unit": w.unit,
         "wrt": list(w.wrt),
+        "layer": w.layer,
         "tolerance": {"rtol": w.rtol, "atol_rel": w.atol_rel},
         "notes": list(w.notes),
         "tiny": tiny,
@@ -75,7 +78,8 @@ def _port_fallbacks(
     args: tuple[Any, ...],
     runnable: list[System],
     results: dict[str, Result],
-    reference: tuple[float, list[np.ndarray]],
+    reference: tuple[Any, list[np.ndarray]],
+    seeds: tuple[Any, ...] | None = None,
 ) -> list[System]:
     """Where autograd or JAX could not differentiate the example itself (a
     missing op raises, or a NumPy-only helper such as sliding_window_view
@@ -93,7 +97,7 @@ def _port_fallbacks(
         if res is None or res.status not in ("error", "mismatch"):
             continue
         why = res.note if res.status == "error" else f"gradient mismatch ({res.note})"
-        for s in build(w, args, use_port=True):
+        for s in build(w, args, use_port=True, seeds=seeds):
             if isinstance(s, System) and s.name == name:
                 again = harness.check_systems([s], reference, w.wrt, w.rtol, w.atol_rel)[name]
                 again.note = f"{s.note}; on the example: {why}"

@@ -29,6 +29,7 @@ import random
 import statistics
 import subprocess
 import time
+import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +106,9 @@ class Result:
     deviation: float | None = None
     #: Per round: this system's time / the reference system's time.
     ratios: list[float] = field(default_factory=list)
+    #: Peak bytes Python and NumPy allocate during one call (tracemalloc; a
+    #: library's own allocator, JAX's or torch's, is not seen).
+    peak_bytes: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -115,10 +119,28 @@ def unavailable(name: str, why: str, kind: str = "grad", status: str = "unavaila
     return Result(name, kind, status, why)
 
 
-def as_float_arrays(loss: Any, grads: Sequence[Any]) -> tuple[float, list[np.ndarray]]:
-    """Normalise a (loss, grads) pair to a float and NumPy arrays (each keeps
-    its dtype, so a gradient computed in the wrong precision shows)."""
-    return float(np.asarray(loss)), [np.asarray(g) for g in grads]
+def as_float_arrays(value: Any, grads: Sequence[Any]) -> tuple[Any, list[np.ndarray]]:
+    """Normalise a (value, grads) pair: a scalar loss becomes a float, an
+    array output an array, several outputs a list of arrays, None (value not
+    compared) stays None; every gradient a NumPy array keeping its dtype, so a
+    gradient computed in the wrong precision shows."""
+    if value is None:
+        out: Any = None
+    elif isinstance(value, (tuple, list)):
+        out = [np.asarray(v) for v in value]
+    elif np.ndim(value) == 0:
+        out = float(np.asarray(value))
+    else:
+        out = np.asarray(value)
+    return out, [np.asarray(g) for g in grads]
+
+
+def _values(value: Any) -> list[tuple[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [(f"output {k}", v) for k, v in enumerate(value)]
+    return [("loss" if np.ndim(value) == 0 else "output", value)]
 
 
 def dtype_problems(
@@ -152,7 +174,12 @@ def compare(
     worst = 0.0
     ref_loss, ref_grads = reference
     loss, grads = candidate
-    pairs = [("loss", np.asarray(ref_loss, float), np.asarray(loss, float))]
+    pairs: list[tuple[str, Any, Any]] = []
+    if loss is not None:  # None: the system returns no comparable value (a VJP's scalar)
+        expected, got = _values(ref_loss), _values(loss)
+        if len(expected) != len(got):
+            return [f"{len(got)} outputs, expected {len(expected)}"], float("inf")
+        pairs += [(n, r, c) for (n, r), (_, c) in zip(expected, got, strict=True)]
     if len(grads) != len(ref_grads):
         return [f"{len(grads)} gradients, expected {len(ref_grads)}"], float("inf")
     pairs += list(zip(names, ref_grads, grads, strict=True))
@@ -200,11 +227,29 @@ def check_systems(
                     res.note = (res.note + "; " if res.note else "") + (
                         f"gradients not in {expected}: {', '.join(wrong_dtype)}"
                     )
+            res.peak_bytes = peak_bytes(s.fn, s.args)
         except Exception as exc:  # noqa: BLE001 (a system that cannot run is reported)
             res.status = "error"
             res.note = f"{type(exc).__name__}: {_first_sentence(str(exc))}"
         out[s.name] = res
     return out
+
+
+def peak_bytes(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
+    """Peak bytes allocated during one call of `fn` above what was allocated
+    before it (tracemalloc sees Python objects and NumPy's data buffers; the
+    call's result counts, the arguments do not)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = fn(*args)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    del result
+    return max(0, peak)
 
 
 def _first_sentence(message: str, limit: int = 100) -> str:

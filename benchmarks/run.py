@@ -39,6 +39,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     ap.add_argument("--no-scaling", action="store_true", help="skip codegen's own scaling")
     ap.add_argument("--no-gradients", action="store_true", help="skip the gradient workloads")
+    ap.add_argument("--no-profile", action="store_true",
+                    help="skip the per-line profile of workloads where generated code is slower")
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the workloads")
     ap.add_argument("--report-only", action="store_true",
@@ -102,6 +104,8 @@ def run_gradients(ns: argparse.Namespace, env: dict[str, str]) -> str:
         _spawn(cmd + (["--quick"] if ns.quick else []), env)
         all_data.append(json.loads(out.read_text()))
     text = gradients_markdown(all_data, ns)
+    if not ns.no_profile:
+        text += losing_lines(all_data, ns, env)
     (ns.out / "gradients.md").write_text(text)
     report.gradient_chart(all_data, ns.out / "gradients.png")
     return text
@@ -119,11 +123,14 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
         (f"Measured {all_data[-1].get('date', datetime.date.today().isoformat())} at commit "
         f"{all_data[-1].get('revision') or revision(ROOT)} with "
         f"`{command_line(ns)}`."),
-        "Time per call of the forward plus all gradients; median over rounds, spread is half",
-        "the interquartile range; `× hand-written` is the median over rounds of the ratio to",
-        "the hand-written code timed in the same round; `× example forward` divides by the",
-        "example function run alone. Every workload ran in its own process, systems",
-        "interleaved in shuffled rounds after a warm-up.",
+        "Time per call of the forward plus all gradients (a layer: its forward, then its",
+        "backward of a fixed random upstream gradient); median over rounds, spread is half",
+        "the interquartile range; `× careful hand-written` is the median over rounds of the",
+        "ratio to the careful hand-written code timed in the same round (its IQR in",
+        "brackets); `× example forward` divides by the example function run alone; peak memory",
+        "is what one call allocates at most (tracemalloc: Python and NumPy buffers). Every",
+        "workload ran in its own process, systems interleaved in shuffled rounds after a",
+        "warm-up.",
         "",
         *report.machine_lines(machine, ns.threads),
         f"* {versions}",
@@ -143,6 +150,47 @@ def gradients_markdown(all_data: list[dict], ns: argparse.Namespace) -> str:
     for data in all_data:
         lines += [report.workload_table(data), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def losing_lines(all_data: list[dict], ns: argparse.Namespace, env: dict[str, str]) -> str:
+    """For every workload where generated code is slower than the careful
+    hand-written code, the three costliest statements of the generated
+    value-and-grad (benchmarks/profile_lines.py, each in its own process)."""
+    import statistics
+
+    from benchmarks import systems
+
+    parts = ["", "## Where generated code loses", "",
+             "Workloads where codegen / careful hand-written > 1.0: the three costliest",
+             "statements of the generated code (`python benchmarks/profile_lines.py NAME`;",
+             "median and least time per call over rounds, timer cost subtracted).", ""]
+    found = False
+    for data in all_data:
+        cg = next((r for r in data["results"] if r["name"] == systems.CODEGEN), None)
+        if cg is None or cg["status"] != "ok" or not cg["ratios"]:
+            continue
+        ratio = statistics.median(cg["ratios"])
+        if ratio <= 1.0:
+            continue
+        found = True
+        name = data["workload"]
+        out = ns.out / f"profile-{name}.json"
+        if not ns.report_only:
+            cmd = [sys.executable, str(ROOT / "benchmarks" / "profile_lines.py"), name,
+                   "--top", "3", "--json", str(out)]
+            _spawn(cmd + (["--quick"] if ns.quick else []), env)
+        if not out.is_file():
+            continue
+        rows = json.loads(out.read_text())
+        scale, unit = (1e6, "µs") if data["unit"] == "us" else (1e3, "ms")
+        parts.append(f"* **{name}** ({ratio:.2f}×):")
+        for r in rows[:3]:
+            origin = f" (from `{r['origin']}`)" if r["origin"] else ""
+            parts.append(f"  * {r['seconds'] * scale:.3f} {unit} (least {r['best'] * scale:.3f}), "
+                         f"{r['share']:.0%}: `{r['source']}`{origin}")
+    if not found:
+        parts.append("None: generated code is at most 1.0× on every workload.")
+    return "\n".join(parts) + "\n"
 
 
 def command_line(ns: argparse.Namespace) -> str:

@@ -2,8 +2,12 @@
 2x2 max-pool, sum of squares, float64.
 
 Every system computes the gradients of x, w and b (a conv layer's backward).
-The hand-written code is the usual fast NumPy: im2col through a strided
-view, one matrix product each way, col2im by nine shifted adds.
+The careful hand-written code: im2col through a strided view, one matrix
+product each way, col2im by nine shifted adds, ReLU in place, the max-pool as
+the elementwise maximum of the four window corners and its backward routing
+the gradient to the corners that hold the maximum. The earlier reference
+(second row) pools by a reshape and ``max(axis=(2, 4))`` and routes through a
+full ``windows == pooled`` mask times the ReLU mask.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from benchmarks.systems import Workload
+from benchmarks.systems import Reference, Workload
 
 PARAMS = ("x", "w", "b")
 
@@ -26,7 +30,7 @@ def make_args(rng: np.random.Generator, tiny: bool) -> tuple[Any, ...]:
     return x, w, b
 
 
-def hand_forward(x: Any, w: Any, b: Any) -> Any:
+def reshape_max_forward(x: Any, w: Any, b: Any) -> Any:
     N, C, H, W = x.shape
     F = w.shape[0]
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -41,7 +45,7 @@ def hand_forward(x: Any, w: Any, b: Any) -> Any:
     return loss, (x.shape, w, cols, out, windows, pooled)
 
 
-def hand_backward(grad_loss: float, cache: Any) -> Any:
+def reshape_max_backward(grad_loss: float, cache: Any) -> Any:
     (N, C, H, W), w, cols, out, windows, pooled = cache
     F = w.shape[0]
     dpooled = (2 * grad_loss) * pooled
@@ -59,9 +63,42 @@ def hand_backward(grad_loss: float, cache: Any) -> Any:
     return dxp[:, :, 1:-1, 1:-1], dw, db
 
 
-def hand_value_and_grad(x: Any, w: Any, b: Any) -> Any:
-    loss, cache = hand_forward(x, w, b)
-    return loss, hand_backward(1.0, cache)
+def hand_forward(x: Any, w: Any, b: Any) -> Any:
+    N, C, H, W = x.shape
+    F = w.shape[0]
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    cols = sliding_window_view(xp, (3, 3), axis=(2, 3))
+    cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(N * H * W, C * 9)
+    out = cols @ w.reshape(F, C * 9).T  # (N*H*W, F), i.e. NHWC
+    out += b
+    relu = np.maximum(out, 0, out=out)
+    r = relu.reshape(N, H // 2, 2, W // 2, 2, F)
+    pooled = np.maximum(r[:, :, 0, :, 0], r[:, :, 0, :, 1])  # the four window corners
+    np.maximum(pooled, r[:, :, 1, :, 0], out=pooled)
+    np.maximum(pooled, r[:, :, 1, :, 1], out=pooled)
+    loss = np.vdot(pooled, pooled)
+    return loss, (x.shape, w, cols, r, pooled)
+
+
+def hand_backward(grad_loss: float, cache: Any) -> Any:
+    (N, C, H, W), w, cols, r, pooled = cache
+    F = w.shape[0]
+    dpooled = (2 * grad_loss) * pooled
+    dr = np.empty(r.shape)
+    for i in (0, 1):  # route to the corners holding the maximum
+        for j in (0, 1):
+            np.multiply(r[:, :, i, :, j] == pooled, dpooled, out=dr[:, :, i, :, j])
+    # no ReLU mask needed: a corner equal to a positive maximum had out > 0,
+    # and where the maximum is 0 its gradient 2 * pooled is 0
+    dout = dr.reshape(N * H * W, F)
+    db = dout.sum(axis=0)
+    dw = (dout.T @ cols).reshape(w.shape)
+    dcols = (dout @ w.reshape(F, C * 9)).reshape(N, H, W, C, 3, 3)
+    dxp = np.zeros((N, C, H + 2, W + 2))
+    for i in range(3):
+        for j in range(3):
+            dxp[:, :, i : i + H, j : j + W] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxp[:, :, 1:-1, 1:-1], dw, db
 
 
 def torch_loss(torch: Any, x: Any, w: Any, b: Any) -> Any:
@@ -78,9 +115,14 @@ WORKLOAD = Workload(
     params=PARAMS,
     wrt=PARAMS,
     make_args=make_args,
-    hand_value_and_grad=hand_value_and_grad,
     hand_forward=hand_forward,
     hand_backward=hand_backward,
+    hand_note="careful: im2col GEMM, ReLU in place, pool by the max of the 4 window corners, "
+    "backward routed to the corners",
+    others=(Reference("earlier reference: reshape-max pool", forward=reshape_max_forward,
+                      backward=reshape_max_backward,
+                      note="pool by reshape and max(axis=(2, 4)); backward through a full "
+                      "windows == pooled mask and the ReLU mask"),),
     torch_loss=torch_loss,
     port="benchmarks/ports/conv_relu_pool.py",
     shapes="x (16, 3, 32, 32), w (16, 3, 3, 3), b (16,), float64; grads of x, w, b",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.systems import Workload
+from benchmarks.systems import Reference, Workload
 
 PARAMS = ("X", "y", "W1", "b1", "W2", "b2", "reg")
 WRT = ("W1", "b1", "W2", "b2")
@@ -33,7 +33,7 @@ def args_maker(n: int, d: int, h: int, c: int, dtype: type) -> Any:
     return make_args
 
 
-def hand_forward(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float) -> Any:
+def plain_forward(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float) -> Any:
     N = X.shape[0]
     pre = X @ W1 + b1
     h = np.maximum(0, pre)
@@ -46,7 +46,7 @@ def hand_forward(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float)
     return loss, (X, y, W1, W2, reg, pre, h, exp, sum_exp)
 
 
-def hand_backward(grad_loss: float, cache: Any) -> Any:
+def plain_backward(grad_loss: float, cache: Any) -> Any:
     X, y, W1, W2, reg, pre, h, exp, sum_exp = cache
     N = X.shape[0]
     dscores = exp / sum_exp  # the softmax probabilities
@@ -61,9 +61,40 @@ def hand_backward(grad_loss: float, cache: Any) -> Any:
     return dW1, db1, dW2, db2
 
 
-def hand_value_and_grad(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float) -> Any:
-    loss, cache = hand_forward(X, y, W1, b1, W2, b2, reg)
-    return loss, hand_backward(1.0, cache)
+def hand_forward(X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float) -> Any:
+    """Careful: the L2 term by np.vdot, ReLU in place, the log-probabilities
+    only at the correct classes."""
+    N = X.shape[0]
+    pre = X @ W1
+    pre += b1
+    h = np.maximum(pre, 0)
+    scores = h @ W2
+    scores += b2
+    scores -= scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(N)
+    data = (np.log(sum_exp).sum() - scores[rows, y].sum()) / N
+    loss = data + reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+    return loss, (X, y, W1, W2, reg, h, exp, sum_exp, rows)
+
+
+def hand_backward(grad_loss: float, cache: Any) -> Any:
+    X, y, W1, W2, reg, h, exp, sum_exp, rows = cache
+    N = X.shape[0]
+    dscores = exp / sum_exp  # the softmax probabilities
+    dscores[rows, y] -= 1
+    dscores *= grad_loss / N
+    decay = 2 * reg * grad_loss
+    dW2 = h.T @ dscores
+    dW2 += decay * W2
+    db2 = dscores.sum(axis=0)
+    dh = dscores @ W2.T
+    dh *= h > 0
+    dW1 = X.T @ dh
+    dW1 += decay * W1
+    db1 = dh.sum(axis=0)
+    return dW1, db1, dW2, db2
 
 
 def torch_loss(torch: Any, X: Any, y: Any, W1: Any, b1: Any, W2: Any, b2: Any, reg: float) -> Any:
@@ -84,9 +115,13 @@ def _workload(n: int, d: int, h: int, c: int, dtype: type) -> Workload:
         params=PARAMS,
         wrt=WRT,
         make_args=args_maker(n, d, h, c, dtype),
-        hand_value_and_grad=hand_value_and_grad,
         hand_forward=hand_forward,
         hand_backward=hand_backward,
+        hand_note="careful: L2 by np.vdot, gradients accumulated in place, "
+        "log-probabilities only at the labels",
+        others=(Reference("earlier reference", forward=plain_forward, backward=plain_backward,
+                          note="np.sum(W * W), full log-probability matrix, "
+                          "out-of-place L2 gradient"),),
         torch_loss=torch_loss,
         port="benchmarks/ports/two_layer_net.py",
         shapes=f"X ({n}, {d}), W1 ({d}, {h}), W2 ({h}, {c}), float{bits}; grads of W1, b1, W2, b2",
