@@ -293,3 +293,29 @@ def test_the_percent_operator_is_np_mod():
         ["x", "y"],
     )
     assert report.ok, report.summary()
+
+
+def test_repeat_zero_times_has_zero_gradient():
+    """Found by the autograd conformance run: repeats=0 gives an empty array."""
+    import numpy as np
+
+    from conftest import build
+
+    src = "import numpy as np\n\ndef f(x):\n    return np.sum(np.repeat(x, 0, axis=1)) + np.sum(x * x)\n"
+    _, generated, _ = build(src, "f")
+    x = np.arange(6.0).reshape(2, 3)
+    _, g = generated.f_value_and_grad(x)
+    assert np.allclose(g, 2 * x)
+
+
+def test_an_adjoint_refusing_a_use_is_located():
+    """A declaration that refuses a case (norm with ord=3) is located."""
+    import pytest
+
+    from codegen.errors import CodegenError
+    from conftest import build
+
+    src = "import numpy as np\n\ndef f(x):\n    return np.linalg.norm(x, ord=3)\n"
+    with pytest.raises(CodegenError) as info:
+        build(src, "f")
+    assert str(info.value).startswith("<test>:4:12: error: np.linalg.norm with ord=3")

@@ -121,6 +121,8 @@ class Function:
     constants: tuple[tuple[str, str], ...] = ()
     #: Every output of ``return a, b``, in order; empty for one output.
     outputs: tuple[str, ...] = ()
+    #: The source file's text, for errors the later passes locate.
+    text: str = ""
 
     @property
     def results(self) -> tuple[str, ...]:

@@ -185,6 +185,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     ctx = _Context(lib, namer, ranks(fn) if lib == "np" else {})
     ctx.shape = shapes(fn) if lib == "np" else {}
     ctx.params = params
+    ctx.filename, ctx.text = fn.filename, fn.text
     has_grad = {r for r in fn.results if r in live}
     fresh: dict[str, bool] = {}
     blocks: list[Block] = []
@@ -264,6 +265,7 @@ class _Context:
         self.lib, self.namer, self.rank = lib, namer, rank
         self.shape: dict[str, tuple[str, ...] | None] = {}
         self.params: list[str] = []
+        self.filename, self.text = "<string>", ""
 
     def facts(self, rule: Rule, step: ir.Assign, k: int | None) -> Facts:
         kw = {key: default for key, default in rule.keywords.items()}
@@ -307,7 +309,12 @@ class _Context:
         whether it certainly builds a new array (a proven broadcast reduction);
         None when the contribution is known to be zero."""
         adjoint = rule.same if name == "same" else rule.grads[name]
-        code = adjoint(self.facts(rule, step, k)) if callable(adjoint) else adjoint
+        try:
+            code = adjoint(self.facts(rule, step, k)) if callable(adjoint) else adjoint
+        except CodegenError as err:  # a declaration refusing this use: locate it
+            raise CodegenError(
+                err.message, step.loc, err.hint, self.filename, self.text
+            ) from None
         if code is None:
             return None
         expr = self.shape_refs(E.subst(E.template(code), self.env(rule, step)))

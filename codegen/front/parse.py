@@ -1013,6 +1013,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         body=tuple(b.steps),
         result=result.name,
         outputs=b.several,
+        text=source,
         imports=tuple(mod.imports),
         doc=doc,
         filename=filename,

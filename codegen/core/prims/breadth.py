@@ -201,13 +201,15 @@ declare(
 # ----- copying entries: repeat, tile -----
 
 
-def _repeat_x(f: Facts) -> str:
+def _repeat_x(f: Facts) -> str | None:
     """z = repeat(x, r, axis):  each x_i is copied r times, so it gets the sum
     of g over its copies: with literal r and axis, g's axis split into
     (n, r) and the r summed; otherwise through the index map."""
     r, axis = _literal(f.const.get("repeats")), _literal(f.kw["axis"])
     if not isinstance(r, int) or isinstance(r, bool):
         return _through(f"np.repeat({_IDS}, repeats, axis=axis)")
+    if r == 0:  # no copies: x does not reach the result
+        return None
     if axis is None:  # repeat of the flattened x
         return f"np.reshape(np.sum(np.reshape(g, (-1, {r})), axis=1), np.shape(x))"
     if not isinstance(axis, int):
