@@ -270,3 +270,20 @@ def test_einsum_broadcasting_a_size_one_operand():
     check(
         "def f(a, b):\n    return np.sum(np.einsum('ij,jk->ik', a, b) ** 2)\n", [a, b]
     )
+
+
+def test_an_output_picked_from_a_tuple_of_views_never_aliases_the_cache():
+    """Found by tests/programs (seed 31000376): the output is a view of a
+    cached value through a tuple item and a reshape."""
+    src = (
+        PRELUDE + "def f(w):\n    v2 = np.square(w)\n"
+        "    v3 = np.min(v2, axis=0, keepdims=True)\n    v5 = v3.reshape(1, 1, 1)\n"
+        "    v8 = v5, v3\n    v7 = v8[-2]\n    return v7\n"
+    )
+    _, generated, _ = build(src, "f")
+    w = np.array([1.4, 0.5, -0.3])
+    out, cache = generated.f_forward(w)
+    expected = generated.f_backward(np.ones_like(out), cache)
+    out, cache = generated.f_forward(w)
+    out[...] = 7.0
+    assert np.array_equal(generated.f_backward(np.ones_like(out), cache), expected)

@@ -272,11 +272,30 @@ def _returned(bwd: Backward) -> str:
     reads."""
     out = []
     for result in bwd.fn.results:
-        producer = next((s for s in bwd.forward if s.target == result), None)
-        view = producer is not None and RULES[producer.op].view_result
-        shares = result in bwd.cache or (view and bool(bwd.cache))
-        out.append(f"np.copy({result})" if bwd.lib == "np" and shares else result)
+        shares = bwd.lib == "np" and _may_hold_cached_memory(bwd, result)
+        out.append(f"np.copy({result})" if shares else result)
     return _tuple_text(out)
+
+
+def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
+    """True when `name` is cached, or is (a view of, or the same array as) a
+    cached value, following views and plain re-bindings back to their base."""
+    producers = {s.target: s for s in bwd.forward}
+    seen: set[str] = set()
+    while name not in seen:
+        seen.add(name)
+        if name in bwd.cache:
+            return True
+        step = producers.get(name)
+        if step is None:  # a parameter that is not cached
+            return False
+        if not (RULES[step.op].view_result or step.op == "copy"):
+            return False  # a new array
+        base = step.args[0] if step.args else None
+        if not isinstance(base, ir.Var):
+            return False
+        name = base.name
+    return False
 
 
 def _tuple_text(items: Sequence[str]) -> str:
