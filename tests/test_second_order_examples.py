@@ -15,12 +15,12 @@ difference of hv itself, which runs only the first-order generated code.
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from programs.second import hvp_source
 
 from codegen.checks.verify import (
     annotated_shapes,
@@ -44,43 +44,6 @@ EXAMPLES = CONFIG["sources"]
 #: Examples whose backward uses a helper that is not a primitive yet; the
 #: second derivative is refused with a location (never computed wrong).
 REFUSED: dict[str, str] = {}
-
-
-def hvp_source(generated: str, name: str, params: list[str], wrt: list[str]) -> str:
-    """The hvp(...) forward built from a generated module's value-and-grad."""
-    tree = ast.parse(generated)
-    keep: list[str] = []
-    body: list[ast.stmt] = []
-    grads: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == f"{name}_value_and_grad":
-            for stmt in node.body:
-                if isinstance(stmt, ast.Return):
-                    value = stmt.value
-                    assert isinstance(value, ast.Tuple)
-                    result = value.elts[1]
-                    items = result.elts if isinstance(result, ast.Tuple) else [result]
-                    grads = [ast.unparse(g) for g in items]
-                elif not (
-                    isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-                ):
-                    body.append(stmt)
-        elif isinstance(node, ast.FunctionDef) and node.name.startswith(name + "_"):
-            continue
-        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            keep.append(ast.unparse(node))
-    assert len(grads) == len(wrt)
-    vs = [f"v_{p}" for p in wrt]
-    lines = ["    " + ln for stmt in body for ln in ast.unparse(stmt).splitlines()]
-    numpy = "import numpy as np" in keep
-    term = "np.sum({} * {})" if numpy else "{} * {}"
-    dot = " + ".join(term.format(g, v) for g, v in zip(grads, vs))
-    return (
-        "\n".join(keep)
-        + f"\n\n\ndef hvp({', '.join(params + vs)}):\n"
-        + "\n".join(lines)
-        + f"\n    hv = {dot}\n    return hv\n"
-    )
 
 
 def _options(target: str) -> dict:
