@@ -287,3 +287,12 @@ def test_an_output_picked_from_a_tuple_of_views_never_aliases_the_cache():
     out, cache = generated.f_forward(w)
     out[...] = 7.0
     assert np.array_equal(generated.f_backward(np.ones_like(out), cache), expected)
+
+
+def test_numpy_spellings_keep_numpys_result_type_on_python_floats():
+    """Found by tests/programs (seed 42): np.power(0.5, s) on a Python float
+    is a NumPy float, which can be indexed; 0.5 ** s is a float, which cannot."""
+    check(
+        "def f(s):\n    v = np.power(0.5, s)\n    return v[None] * np.add(s, 1.0)\n",
+        [-1.6],
+    )

@@ -180,6 +180,7 @@ CONSTRUCTS = {
     "pool_mean": "np.mean over a window view",
     "pool_sum": "np.sum over a window view",
     "square": "np.square",
+    "neg": "unary minus, -x",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from codegen.core.primitive import Facts, declare
+from dataclasses import replace
+
+from codegen.core.primitive import PRIMITIVES, Facts, declare
 
 
 def _pow_x(f: Facts) -> str | None:
@@ -152,3 +154,32 @@ declare(
     smooth=False,
     symbol="min",
 )
+
+
+def _ufunc_twins() -> None:
+    """``np.add(x, y)`` is ``x + y`` with NumPy's result type: on two Python
+    floats it gives a NumPy float (which, unlike a float, can be indexed).
+    Each NumPy spelling is its operator's primitive, with the same adjoints,
+    whose forward is the NumPy call."""
+    for op, name, extra in (
+        ("add", "add", ()),
+        ("sub", "subtract", ()),
+        ("mul", "multiply", ()),
+        ("div", "divide", ("numpy.true_divide",)),
+        ("pow", "power", ()),
+        ("neg", "negative", ()),
+    ):
+        base = PRIMITIVES[op]
+        PRIMITIVES[op] = replace(base, calls=())
+        args = ", ".join(base.fixed)
+        PRIMITIVES[f"np_{name}"] = replace(
+            base,
+            op=f"np_{name}",
+            forward_np=f"np.{name}({args})",
+            forward="",
+            calls=(f"numpy.{name}", *extra),
+            operator=None,
+        )
+
+
+_ufunc_twins()
