@@ -296,3 +296,19 @@ def test_numpy_spellings_keep_numpys_result_type_on_python_floats():
         "def f(s):\n    v = np.power(0.5, s)\n    return v[None] * np.add(s, 1.0)\n",
         [-1.6],
     )
+
+
+def test_an_output_that_is_an_einsum_view_of_a_cached_array():
+    """Found by tests/programs (seed 53): einsum('ij->ji', t) is a view of t,
+    which tanh's adjoint reads from the cache."""
+    src = (
+        PRELUDE
+        + "def f(y):\n    t = np.tanh(y ** 3)\n    return np.einsum('ij->ji', t)\n"
+    )
+    _, generated, _ = build(src, "f")
+    y = np.array([[0.8, 1.7], [-1.4, 0.3]])
+    out, cache = generated.f_forward(y)
+    expected = generated.f_backward(np.ones_like(out), cache)
+    out, cache = generated.f_forward(y)
+    out[...] = 7.0
+    assert np.array_equal(generated.f_backward(np.ones_like(out), cache), expected)

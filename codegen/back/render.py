@@ -279,22 +279,22 @@ def _returned(bwd: Backward) -> str:
 
 def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
     """True when `name` is cached, or is (a view of, or the same array as) a
-    cached value, following views and plain re-bindings back to their base."""
+    cached value, following views and plain re-bindings back to their bases."""
     producers = {s.target: s for s in bwd.forward}
     seen: set[str] = set()
-    while name not in seen:
+    todo = [name]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
         seen.add(name)
         if name in bwd.cache:
             return True
         step = producers.get(name)
         if step is None:  # a parameter that is not cached
-            return False
-        if not (RULES[step.op].view_result or step.op == "copy"):
-            return False  # a new array
-        base = step.args[0] if step.args else None
-        if not isinstance(base, ir.Var):
-            return False
-        name = base.name
+            continue
+        if RULES[step.op].view_result or step.op == "copy":  # not a new array
+            todo += [a.name for a in step.args if isinstance(a, ir.Var)]
     return False
 
 

@@ -94,6 +94,7 @@ declare(
     "np.einsum(spec, *xs)",
     grads={"xs": _einsum_xs},
     views=("xs",),  # einsum("ji->ij", g) is a view of g
+    view_result=True,  # and einsum("ij->ji", x) a view of x
     keywords={"optimize": "False"},
     calls=("numpy.einsum",),
     # a contracted axis of size 1 broadcasts against a longer one: sum back
