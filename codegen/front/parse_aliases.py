@@ -72,10 +72,10 @@ class Aliases:
         """Record what the new step's value may share memory with."""
         op, args = step.op, step.args
         sources: Sequence[ir.Operand] = ()
-        if op in VIEW_OPS or (op == "gather" and not self.advanced(args[1:])):
+        if op == "einsum":  # np.einsum('ij->ji', a): a view of a (args[0]: spec)
+            sources = args[1:] if len(args) == 2 else ()
+        elif op in VIEW_OPS or (op == "gather" and not self.advanced(args[1:])):
             sources = args[:1]
-        elif op == "einsum" and len(args) == 2:  # np.einsum('ij->ji', a): a view
-            sources = args[1:]
         elif op == "tuple":
             sources = args
         if sources:

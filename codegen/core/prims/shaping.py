@@ -138,6 +138,7 @@ declare(
     calls=("_unbroadcast",),
     shape="unbroadcast",
     views=("x",),
+    view_result=True,  # x itself when nothing is summed
     helper="_unbroadcast",
 )
 declare(

@@ -26,6 +26,7 @@ declare(
     grads={"x": "np.pad(g, pad_width)"},
     calls=("_unpad",),
     views=("x",),
+    view_result=True,  # the interior of x
     helper="_unpad",
 )
 # z = sliding_window_view(x, window_shape, axis): every window adds its
