@@ -312,3 +312,20 @@ def test_an_output_that_is_an_einsum_view_of_a_cached_array():
     out, cache = generated.f_forward(y)
     out[...] = 7.0
     assert np.array_equal(generated.f_backward(np.ones_like(out), cache), expected)
+
+
+def test_a_value_assigned_into_a_row_gets_its_own_gradient_array():
+    """Found by tests/programs (seed 64): v1[2] = w with shapes proven by
+    annotations; w's gradient g[2] is a view of g, returned copied."""
+    src = (
+        "from __future__ import annotations\nfrom typing import TYPE_CHECKING\n"
+        "import numpy as np\n\nif TYPE_CHECKING:\n    from jaxtyping import Float\n\n"
+        'def f(y: Float[np.ndarray, "D D"], w: Float[np.ndarray, "D"]):\n'
+        "    v1 = y * 1.0\n    v1[2] = w\n    return v1\n"
+    )
+    _, generated, _ = build(src, "f")
+    y, w = np.ones((4, 4)), np.arange(4.0)
+    out, cache = generated.f_forward(y, w)
+    seed = np.arange(16.0).reshape(4, 4)
+    gy, gw = generated.f_backward(seed, cache)
+    assert not np.shares_memory(gw, seed) and np.array_equal(gw, seed[2])

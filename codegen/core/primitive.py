@@ -90,6 +90,9 @@ class Primitive:
     shape: str | None = None
     #: Inputs whose contribution may be a view of (or the same array as) g.
     views: tuple[str, ...] = ()
+    #: Inputs whose contribution is shaped like an index of g, not like g
+    #: (``x[idx] = v``: v gets g[idx]), so summing it back proves no copy.
+    index_shaped: tuple[str, ...] = ()
     #: The result may be a view of the first operand's array.
     view_result: bool = False
     #: Where inputs are valid for gradient tests: "real", "positive", "unit".

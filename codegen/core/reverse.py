@@ -329,7 +329,7 @@ class _Context:
         )
         return (
             E.Call(E.Name("_unbroadcast"), (expr, like)),
-            a is not None and b is not None,
+            a is not None and b is not None and name not in rule.index_shaped,
         )
 
     def like(self, name: str) -> str:

@@ -60,6 +60,7 @@ declare(
     "_setitem(x, v, np.s_[idx])",
     grads={"x": "_setitem(g, 0.0, np.s_[idx])", "v": _setitem_v},
     views=("v",),  # g[idx]
+    index_shaped=("v",),
     calls=("_setitem",),
     broadcast=True,
     shape="same",
