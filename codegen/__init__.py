@@ -12,10 +12,10 @@ primitives, the reverse pass, shapes), `codegen.back` (render, format),
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from codegen.errors import CodegenError, CodegenErrors, InternalError
+from codegen.version import DISTRIBUTION, __version__
 
 if TYPE_CHECKING:
     from codegen.learn.explain import explain
@@ -23,21 +23,6 @@ if TYPE_CHECKING:
     from codegen.learn.notebook import show
     from codegen.pipeline import generate
     from codegen.project.workflow import build, check
-
-#: The distribution's name on the package index (the import package and the
-#: command are `codegen`; the index's `codegen` is an unrelated project).
-DISTRIBUTION = "codegen-grad"
-
-
-def _installed_version() -> str:
-    """The version pyproject.toml gives, as the installed metadata records it."""
-    try:
-        return _metadata.version(DISTRIBUTION)
-    except _metadata.PackageNotFoundError:  # run from a checkout, not installed
-        return "0+unknown"
-
-
-__version__ = _installed_version()
 
 __all__ = [
     "DISTRIBUTION",

@@ -73,9 +73,9 @@ def black_stamp() -> str:
 
 
 def _codegen_version() -> str:
-    import codegen  # at call time: this module is imported while codegen loads
+    from codegen.version import __version__
 
-    return codegen.__version__
+    return __version__
 
 
 def lf(text: str) -> str:
