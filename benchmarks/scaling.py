@@ -76,7 +76,8 @@ def run_pipeline(source: str, seed: int = 0) -> tuple[dict[str, float], dict[str
     from codegen.front.parse import parse
     from codegen.back.render import render
     from codegen.core.reverse import reverse
-    from codegen.checks.verify import check_gradients, module_from_source, random_point
+    from codegen.checks.points import random_point
+    from codegen.checks.verify import check_gradients, module_from_source
 
     times: dict[str, float] = {}
 

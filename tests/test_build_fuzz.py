@@ -314,7 +314,7 @@ def run_projects(count: int, seed: int = 0) -> Counter[str]:
 def _example_cases() -> list[tuple[str, str, dict, dict]]:
     """(file, function, shapes, at) for each example, the shapes from the
     repository's own [tool.codegen] options or from the annotations."""
-    from codegen.checks.verify import annotated_shapes
+    from codegen.checks.points import annotated_shapes
     from codegen.front.parse import parse
 
     config = load_config(ROOT / "pyproject.toml")

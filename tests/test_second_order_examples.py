@@ -22,12 +22,8 @@ import numpy as np
 import pytest
 from programs.second import hvp_source
 
-from codegen.checks.verify import (
-    annotated_shapes,
-    check_gradients,
-    module_from_source,
-    random_point,
-)
+from codegen.checks.points import annotated_shapes, random_point
+from codegen.checks.verify import check_gradients, module_from_source
 from codegen.errors import CodegenError
 from codegen.front.parse import parse
 from codegen.pipeline import generate

@@ -5,7 +5,7 @@ Contract:
 * input: the forward's source text (parsed statically: the user's file is
   never imported or run), the function, a point, and the parameters to
   differentiate; parameters missing from the point are drawn as `codegen
-  verify` draws them (`codegen.checks.verify.random_point`), but the forward that
+  verify` draws them (`codegen.checks.points.random_point`), but the forward that
   decides where it is finite is made of the generated lines;
 * what runs: only the lines codegen generates, one at a time in one
   namespace (``math``, ``numpy as np``, the runtime helpers such as
@@ -320,7 +320,7 @@ def _point(
     jaxtyping annotations, integer labels in [0, the smallest dimension),
     default values kept where `kept_defaults` keeps them; and the names of
     those kept defaults."""
-    from codegen.checks.verify import (
+    from codegen.checks.points import (
         VerificationError,
         annotated_shapes,
         integer_defaults,
@@ -403,7 +403,7 @@ def explain_source(
     Raises:
         CodegenError: unsupported input, a bad point, or a failing line.
     """
-    from codegen.checks.verify import check_names
+    from codegen.checks.points import check_names
     from codegen.core.params import resolve_wrt
     from codegen.core.reverse import reverse
     from codegen.front.parse import parse
