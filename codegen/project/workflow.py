@@ -31,21 +31,36 @@ Contract:
 from __future__ import annotations
 
 import functools
-import os
-import re
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 from codegen.errors import CodegenError
 from codegen.files import read_source, write_atomic
 from codegen.project.config import Config, ConfigError, load_config
+from codegen.project.outcomes import (
+    CREATED,
+    DEEP_STALE,
+    EDITED,
+    ERROR,
+    FUNCTION,
+    INTERNAL,
+    MISSING,
+    MODULE,
+    NOT_VERIFIED,
+    ORPHANED,
+    REGENERATED,
+    REMOVED,
+    STALE,
+    UP_TO_DATE,
+    VERIFIED,
+    VERIFY_FAILED,
+    Outcome,
+    Reporter,
+    Result,
+)
 from codegen.project.stamp import (
     BUILD_COMMAND,
     GENERATED,
-    built_by_codegen,
     input_hash,
     lf,
     output_hash,
@@ -53,107 +68,8 @@ from codegen.project.stamp import (
     recorded_path,
     render_module,
 )
+from codegen.project.sweep import sweep
 from codegen.project.targets import Target, disk_path, plan
-
-# Statuses of one module (or, for verification, one function).
-UP_TO_DATE, CREATED, REGENERATED, REMOVED = (
-    "up to date",
-    "created",
-    "regenerated",
-    "removed",
-)
-MISSING, STALE, EDITED, ORPHANED = "missing", "stale", "edited by hand", "orphaned"
-VERIFIED, NOT_VERIFIED, VERIFY_FAILED = (
-    "verified",
-    "not verified",
-    "verification failed",
-)
-ERROR = "error"
-INTERNAL = "internal error"
-LEFTOVER = "temporary file"
-#: What an outcome is about: a generated module, or a function's verification.
-MODULE, FUNCTION = "module", "function"
-DEEP_STALE = (
-    "its inputs hash matches but codegen now writes it differently "
-    "(codegen changed without a version bump); run: codegen build --force"
-)
-FAILURES = frozenset({MISSING, STALE, EDITED, ORPHANED, VERIFY_FAILED, LEFTOVER})
-NEEDS_BUILD = frozenset({MISSING, STALE, ORPHANED})
-
-
-@dataclass
-class Outcome:
-    """What `build` or `check` found or did for one module or function."""
-
-    #: The module's path (or, for verification, `PATH:FUNC`).
-    path: str
-    status: str
-    #: Unified diff from the file on disk to the regenerated module.
-    diff: str = ""
-    #: An error, a refusal's reason or a verification summary.
-    message: str = ""
-    #: MODULE, or FUNCTION for `check(verify=True)`'s numeric checks.
-    kind: str = MODULE
-
-
-@dataclass
-class Result:
-    """The outcomes of one `build` or `check`, in configuration order."""
-
-    command: str
-    outcomes: list[Outcome]
-    #: The command that rebuilds this project, e.g. ``codegen build``.
-    fix: str = BUILD_COMMAND
-
-    @property
-    def exit_code(self) -> int:
-        """0 all fresh, 1 something is stale, edited or failed, 2 a bad source,
-        3 an internal error (a bug in codegen)."""
-        statuses = {o.status for o in self.outcomes}
-        if INTERNAL in statuses:
-            return 3
-        return 2 if ERROR in statuses else 1 if statuses & FAILURES else 0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-    def summary(self) -> str:
-        """One line: the counts and, when something must change, the fix."""
-        counts = Counter(o.status for o in self.outcomes)
-        text = _counted(self.outcomes, MODULE, lambda o: o.kind == MODULE)
-        functions = _counted(self.outcomes, FUNCTION, lambda o: o.kind == FUNCTION)
-        text = "; ".join(t for t in (text, functions) if t) or "nothing configured"
-        if counts.keys() & NEEDS_BUILD and self.command == "check":
-            text += f"; run: {self.fix}"
-        if counts[EDITED]:
-            text += f"; to discard hand edits run: {self.fix} --force"
-        return text
-
-    def __str__(self) -> str:
-        lines = [
-            f"{o.path}: {o.status}" + (f"\n{o.message}" if o.message else "") + o.diff
-            for o in self.outcomes
-        ]
-        return "\n".join([*lines, self.summary()])
-
-
-Reporter = Callable[[Outcome], None]
-
-
-def _counted(
-    outcomes: list[Outcome], noun: str, keep: Callable[[Outcome], bool]
-) -> str:
-    """``5 modules up to date`` or ``5 modules: 2 regenerated, 3 up to date``."""
-    counts = Counter(o.status for o in outcomes if keep(o))
-    total = sum(counts.values())
-    if not total:
-        return ""
-    nouns = f"{total} {noun}" + ("s" if total != 1 else "")
-    if len(counts) == 1:
-        return f"{nouns} {next(iter(counts))}"
-    return f"{nouns}: " + ", ".join(f"{n} {status}" for status, n in counts.items())
-
 
 # ----- one module -----
 
@@ -270,141 +186,6 @@ def _build_one(target: Target, root: Path, force: bool) -> Outcome:
         return _internal(target.output, exc)
 
 
-# ----- orphans: modules `build` wrote for sources no longer configured -----
-
-#: ``.<module>.py.<random>.tmp``, the temporary file of `cli.write_atomic`.
-_TEMP_RE = re.compile(r"^\.(.+\.py)\.[A-Za-z0-9_]{6,16}\.tmp$")
-#: A temporary file younger than this may belong to a build still running.
-TEMP_AGE = 10.0
-#: Folders the orphan search never enters.
-_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
-
-
-@dataclass
-class _Found:
-    """A file under the output directory that is no configured module."""
-
-    #: Path relative to the project root.
-    rel: str
-    file: Path
-    #: REMOVED when `build` may delete it, else why it stays.
-    verdict: str
-    #: LEFTOVER for a temporary file, ORPHANED for a module.
-    kind: str = ORPHANED
-
-
-def _walk(config: Config) -> Iterable[Path]:
-    """Files under the output directory, in sorted order; never following a
-    symlink, entering a hidden folder or another project's folder."""
-    top = (config.root / config.output).resolve()  # inside the root: load_config
-    if not top.is_dir():
-        return
-    for folder, dirs, files in os.walk(top):
-        here = Path(folder)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and d not in _SKIP_DIRS
-            and not (here / d / "pyproject.toml").exists()
-            and not (here / d / "pyvenv.cfg").exists()
-        )
-        for name in sorted(files):
-            file = here / name
-            if not file.is_symlink() and (name.endswith((".py", ".tmp"))):
-                yield file
-
-
-def _found(config: Config, expected: set[str]) -> list[_Found]:
-    """Orphaned modules and leftover temporary files under the output directory."""
-    root = config.root.resolve()
-    found = []
-    for file in _walk(config):
-        rel = file.relative_to(root).as_posix()
-        if rel in expected:
-            continue
-        try:
-            with file.open(encoding="utf-8", errors="replace") as fh:
-                head = fh.read(64 * 1024)
-        except OSError:
-            continue
-        if _TEMP_RE.match(file.name):
-            if head.startswith(GENERATED) or GENERATED.startswith(head):
-                found.append(_Found(rel, file, _temp_verdict(file), LEFTOVER))
-        elif built_by_codegen(head):
-            found.append(_Found(rel, file, _orphan_verdict(root, file, rel)))
-    return found
-
-
-def _temp_verdict(file: Path) -> str:
-    try:
-        age = time.time() - file.stat().st_mtime
-    except OSError:
-        return "it disappeared"
-    if age < TEMP_AGE:
-        return "another build may still be writing it; the next build removes it"
-    return REMOVED
-
-
-def _orphan_verdict(root: Path, file: Path, rel: str) -> str:
-    """REMOVED when the module is this project's own orphan, unchanged; else
-    why it is not removed ("" for another project's module: not reported)."""
-    text = file.read_text(encoding="utf-8", errors="replace")
-    owner = recorded_path(text)
-    if owner is None:
-        return (
-            "it does not record its path (an older codegen wrote it), so it is"
-            " not removed; delete it if it is yours"
-        )
-    if owner != rel:
-        for folder in file.parents:
-            other = folder != root and (folder / "pyproject.toml").is_file()
-            if other and (folder / owner).resolve() == file:
-                return ""  # the module of the project in `folder`
-        return (
-            f"it records {owner} as its path, so it is a copy or was moved;"
-            " not removed (delete it yourself)"
-        )
-    if recorded(text)[1] != output_hash(text):
-        return "edited by hand, so not removed (delete it yourself)"
-    return REMOVED
-
-
-def _sweep(
-    config: Config, targets: list[Target], remove: bool, failed: bool = False
-) -> list[Outcome]:
-    """Report (and with `remove`, delete) orphans and leftover temporary files;
-    `failed` (a build with errors) removes nothing."""
-    outcomes = []
-    for item in _found(config, {t.output for t in targets}):
-        if item.kind == ORPHANED and not item.verdict:
-            continue
-        if item.kind == LEFTOVER and item.verdict != REMOVED:
-            continue  # young: probably a build running now
-        if remove and not failed and item.verdict == REMOVED:
-            try:
-                item.file.unlink()
-            except FileNotFoundError:
-                continue
-            why = (
-                "a temporary file left by an interrupted build"
-                if item.kind == LEFTOVER
-                else ""
-            )
-            outcomes.append(Outcome(item.rel, REMOVED, message=why))
-            continue
-        if item.kind == LEFTOVER:
-            why = "a temporary file left by an interrupted build; codegen build removes it"
-        else:
-            why = "its source is no longer configured"
-        if item.verdict != REMOVED:
-            why += f"; {item.verdict}"
-        elif remove and failed:
-            why += "; not removed because the build had errors"
-        outcomes.append(Outcome(item.rel, item.kind, message=why))
-    return outcomes
-
-
 # ----- verification -----
 
 
@@ -492,7 +273,7 @@ def build(
     targets = plan(config)
     outcomes = _reported((_build_one(t, config.root, force) for t in targets), report)
     failed = any(o.status in (ERROR, INTERNAL) for o in outcomes)
-    outcomes += _reported(_sweep(config, targets, True, failed), report)
+    outcomes += _reported(sweep(config, targets, True, failed), report)
     return Result("build", outcomes, _fix_command(config))
 
 
@@ -523,10 +304,35 @@ def check(
     outcomes = _reported(
         (_check_one(t, config.root, deep, diff) for t in targets), report
     )
-    outcomes += _reported(_sweep(config, targets, remove=False), report)
+    outcomes += _reported(sweep(config, targets, remove=False), report)
     if verify:
         outcomes += _reported((_verify_one(t, config.root) for t in targets), report)
     return Result("check", outcomes, _fix_command(config))
 
 
-__all__ = ["ConfigError", "Outcome", "Result", "Target", "build", "check", "plan"]
+#: The statuses are re-exported for `buildcli` and callers of the API.
+__all__ = [
+    "CREATED",
+    "EDITED",
+    "ERROR",
+    "FUNCTION",
+    "INTERNAL",
+    "MISSING",
+    "MODULE",
+    "NOT_VERIFIED",
+    "ORPHANED",
+    "REGENERATED",
+    "REMOVED",
+    "STALE",
+    "UP_TO_DATE",
+    "VERIFIED",
+    "VERIFY_FAILED",
+    "ConfigError",
+    "Outcome",
+    "Reporter",
+    "Result",
+    "Target",
+    "build",
+    "check",
+    "plan",
+]
