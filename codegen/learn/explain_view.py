@@ -1,4 +1,4 @@
-"""Presentation of an `Explanation` (codegen/explain.py): text tables with
+"""Presentation of an `Explanation` (codegen/learn/explain.py, read as `rows.Shown`): text tables with
 values in green and gradients in red when colour is on (`render_text`), HTML
 for Jupyter (`render_html`) and JSON for tools (`to_dict`). Arrays are shown
 by shape, norm, min and max, never in full.
@@ -15,13 +15,11 @@ import math
 import os
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from codegen.learn.explain import Explanation
-
+from codegen.learn.rows import Shown
 
 #: Colours of the lectures' figures: values green, gradients red.
 VALUE_COLOR, GRAD_COLOR = "green", "red"
@@ -107,7 +105,7 @@ def json_value(value: Any) -> Any:
     }
 
 
-def to_dict(ex: Explanation) -> dict[str, Any]:
+def to_dict(ex: Shown) -> dict[str, Any]:
     """The explanation as plain JSON-ready data."""
     return {
         "function": ex.fn.name,
@@ -150,7 +148,7 @@ def to_dict(ex: Explanation) -> dict[str, Any]:
     }
 
 
-def _forward_cells(ex: Explanation) -> list[tuple[str, str, str]]:
+def _forward_cells(ex: Shown) -> list[tuple[str, str, str]]:
     """(line, code, value) rows; a flattened statement is quoted first."""
     cells = []
     for r in ex.forward:
@@ -164,7 +162,7 @@ def _forward_cells(ex: Explanation) -> list[tuple[str, str, str]]:
     return cells
 
 
-def _backward_cells(ex: Explanation) -> list[tuple[str, ...]]:
+def _backward_cells(ex: Shown) -> list[tuple[str, ...]]:
     """(line, code, upstream, local, downstream, sum) rows, blocks quoted."""
     d = ex.digits
     cells: list[tuple[str, ...]] = []
@@ -272,7 +270,7 @@ def _table(
     return _stacked(header, rows, color)
 
 
-def _tables(ex: Explanation, color: bool, width: int | None) -> list[list[str]]:
+def _tables(ex: Shown, color: bool, width: int | None) -> list[list[str]]:
     v, g = VALUE_COLOR, GRAD_COLOR
     fwd = [
         [_cell(line), _cell(code), _cell(value, v)]
@@ -301,12 +299,12 @@ def _tables(ex: Explanation, color: bool, width: int | None) -> list[list[str]]:
     ]
 
 
-def _branches(ex: Explanation) -> bool:
+def _branches(ex: Shown) -> bool:
     """True when some value is used twice, so its gradients add."""
     return any(r.accumulate for r in ex.backward)
 
 
-def _notes(ex: Explanation) -> list[str]:
+def _notes(ex: Shown) -> list[str]:
     notes = ["downstream = local x upstream"]
     if _branches(ex):
         notes[0] += "; 'sum' adds up the gradients of a value used more than once"
@@ -332,7 +330,7 @@ def _packed(pieces: Sequence[str], indent: int, width: int | None) -> str:
     return "\n".join(lines)
 
 
-def _headline(ex: Explanation, width: int | None = None) -> str:
+def _headline(ex: Shown, width: int | None = None) -> str:
     args = [f"{k}={format_value(v, ex.digits)}" for k, v in ex.point.items()]
     pieces = [a + "," for a in args[:-1]] + args[-1:]
     pieces = [f"{ex.fn.name}(" + (pieces[0] if pieces else ""), *pieces[1:]]
@@ -341,7 +339,7 @@ def _headline(ex: Explanation, width: int | None = None) -> str:
     return _packed(pieces, len(ex.fn.name) + 1, width)
 
 
-def render_text(ex: Explanation, color: bool = False, width: int | None = None) -> str:
+def render_text(ex: Shown, color: bool = False, width: int | None = None) -> str:
     """The explanation as text tables; ANSI colours only when `color`.
 
     With a `width` (a terminal's), a table too wide for it is stacked: each
@@ -372,7 +370,7 @@ def _html_rows(
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_html(ex: Explanation) -> str:
+def render_html(ex: Shown) -> str:
     """The explanation as HTML tables, coloured as the lectures' figures."""
     g, v = GRAD_COLOR, VALUE_COLOR
     n = 6 if _branches(ex) else 5
