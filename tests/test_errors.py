@@ -131,3 +131,27 @@ def test_deeply_nested_expression_is_handled():
         assert err.loc is not None or err.filename == "deep.py"
     else:
         assert "y = x * 2" in code
+
+
+HINTS = [
+    # (call, what the hint must say): the closest supported spellings ...
+    ("np.cumsun(x)", "did you mean np.cumsum?"),
+    ("np.linalg.sum(x)", "did you mean np.sum"),
+    ("math.fmod(x, 2.0)", "did you mean np.mod?"),
+    ("x.flaten()", "did you mean .flatten()?"),
+    # ... the rewrite for what does not belong in a forward ...
+    ("np.random.randn(3) * x", "pass them in as a parameter"),
+    # ... and no far-fetched guess where nothing is close.
+    ("math.gamma(x)", "every supported call is listed in the README"),
+]
+
+
+@pytest.mark.parametrize("call, hint", HINTS)
+def test_unknown_call_hint_names_the_closest_spellings(call, hint):
+    source = f"import math\nimport numpy as np\n\n\ndef f(x):\n    y = {call}\n    return y\n"
+    with pytest.raises(CodegenError) as err:
+        generate(source, "hint.py", "f")
+    text = str(err.value)
+    assert f"hint: {hint}" in text or hint in text.split("hint: ")[1]
+    assert "did you mean" not in text or "math.gamma" not in call
+    assert len(text.split("hint: ")[1]) < 200  # no list of every name

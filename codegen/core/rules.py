@@ -9,7 +9,9 @@ the derivation both ways.
 
 from __future__ import annotations
 
+import difflib
 import importlib.resources
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -86,6 +88,58 @@ def supported_table() -> str:
             kw = ", ".join(f"`{k}`" for k in p.keywords) or ""
             rows.append(f"| {family} | {text} | {kw} | {grads} |")
     return "\n".join(rows) + "\n"
+
+
+#: Calls that have no gradient rule because they do not belong in a forward,
+#: by prefix, and what to write instead.
+REWRITES: dict[str, str] = {
+    "numpy.random.": "draw random values outside the forward and pass them in as a"
+    " parameter (a dropout mask, noise)",
+    "random.": "draw random values outside the forward and pass them in as a"
+    " parameter",
+    "print": "remove the print from the forward (use `codegen explain` to see values)",
+    "scipy.": "SciPy functions are not supported; write the function with NumPy",
+}
+
+
+def _closest_calls(wanted: str, known: Iterable[str]) -> list[str]:
+    """Up to three supported calls spelled like `wanted`: the same function
+    in another module first (np.linalg.sum -> np.sum), then close names,
+    compared on the function name alone (the module prefix would make every
+    `math.` call look alike)."""
+    by_tail: dict[str, list[str]] = {}
+    for c in sorted(known):
+        if not c.startswith("_"):
+            short = c.replace("numpy.", "np.")
+            by_tail.setdefault(short.rsplit(".", 1)[-1], []).append(short)
+    module, _, tail = wanted.rpartition(".")
+    tails = difflib.get_close_matches(tail, sorted(by_tail), n=3, cutoff=0.7)
+    if tail in by_tail:
+        tails = [tail, *(t for t in tails if t != tail)]
+    shown = []
+    for t in tails:  # the spelling in the user's module first
+        spellings = sorted(by_tail[t], key=lambda s: s.rpartition(".")[0] != module)
+        shown.append(spellings[0])
+    return shown[:3]
+
+
+def suggest(name: str, known: Iterable[str], kind: str = "call") -> str:
+    """The hint for an unsupported call (`kind` "call") or method ("method")
+    among the `known` spellings: the rewrite when `name` is a known
+    non-forward call, else the closest supported spellings (did you mean) and
+    where the full list is."""
+    for prefix, rewrite in REWRITES.items():
+        if name == prefix or name.startswith(prefix):
+            return rewrite
+    if kind == "method":
+        close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.7)
+        shown = [f".{m}()" for m in close]
+    else:
+        shown = _closest_calls(name.replace("numpy.", "np."), known)
+    where = "every supported call is listed in the README's 'NumPy' section"
+    if not shown:
+        return f"{where}; straight-line functions defined in the same file are inlined"
+    return f"did you mean {', '.join(shown)}? {where}"
 
 
 def shape_ops(rule: str) -> frozenset[str]:

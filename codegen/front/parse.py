@@ -38,6 +38,7 @@ from codegen.core.rules import (
     RUNTIME_CALLS,
     bind,
     runtime_helpers,
+    suggest,
 )
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.parse_aliases import Aliases
@@ -553,11 +554,7 @@ class _Builder(Aliases, ArrayExpressions):
         if op is None:
             what = canonical or self.mod.module.code_for_node(node.func)
             raise self.mod.error(
-                f"no adjoint rule for '{what}'",
-                node,
-                "supported calls: "
-                + ", ".join(sorted(_short(c) for c in CALLS))
-                + ", and straight-line functions defined in the same file",
+                f"no adjoint rule for '{what}'", node, suggest(what, CALLS)
             )
         return self.call_op(op, canonical or "", node, name)
 

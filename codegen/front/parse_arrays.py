@@ -18,7 +18,7 @@ from codegen.core import ir
 from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
-from codegen.core.rules import RULES
+from codegen.core.rules import RULES, suggest
 from codegen.core.shapes import ranks
 from codegen.front.parse_calls import Slot, bind, signature_of
 from codegen.front.parse_windows import (
@@ -395,7 +395,7 @@ class ArrayExpressions:
             raise self.mod.error(
                 f"no adjoint rule for the method '.{method}()'",
                 node,
-                "supported methods: " + ", ".join(f".{m}()" for m in sorted(METHODS)),
+                suggest(method, METHODS, "method"),
             )
         receiver = self.expr(attr.value)
         return self.call_op(op, method, node, name, receiver)
