@@ -21,7 +21,6 @@ constructs are `codegen/parse_arrays.py` and `codegen/parse_windows.py`.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -43,6 +42,13 @@ from codegen.core.rules import (
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions, check_dots
+from codegen.front.signature import (
+    check_module_names,
+    check_reserved,
+    checked_params,
+    names_in,
+    read_params,
+)
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
     _check_nesting,
@@ -219,13 +225,13 @@ class _Builder(Aliases, ArrayExpressions):
                 self.names: list[str] = []
 
             def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-                self.names += [n.value for n in _names_in(node.target)]
+                self.names += [n.value for n in names_in(node.target)]
 
             def visit_AugAssign(self, node: cst.AugAssign) -> None:
-                self.names += [n.value for n in _names_in(node.target)]
+                self.names += [n.value for n in names_in(node.target)]
 
             def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-                self.names += [n.value for n in _names_in(node.target)]
+                self.names += [n.value for n in names_in(node.target)]
 
         found = Targets()
         stmt.visit(found)
@@ -262,7 +268,7 @@ class _Builder(Aliases, ArrayExpressions):
         elif isinstance(small, cst.Pass):
             pass
         elif isinstance(small, cst.Del):  # frees memory; later uses are errors
-            for name in _names_in(small.target):
+            for name in names_in(small.target):
                 self.env.pop(name.value, None)
         else:
             raise _unsupported_statement(self.mod, small)
@@ -595,7 +601,7 @@ class _Builder(Aliases, ArrayExpressions):
         inner.dots = self.dots
         inner.tuple_items = self.tuple_items
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
-        params = _params(self.mod, fdef)
+        params = read_params(self.mod, fdef)
         if len(params) != len(args):
             raise self.mod.error(
                 f"'{helper}' takes {len(params)} argument(s), got {len(args)}", node
@@ -638,14 +644,6 @@ def _runtime_helpers() -> frozenset[str]:
 
 def _short(canonical: str) -> str:
     return canonical.replace("numpy.", "np.")
-
-
-def _names_in(node: cst.BaseExpression) -> list[cst.Name]:
-    if isinstance(node, cst.Name):
-        return [node]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return [n for el in node.elements for n in _names_in(el.value)]
-    return []
 
 
 def _paren(text: str) -> str:
@@ -712,32 +710,6 @@ def _unsupported_expression(mod: _Module, node: cst.CSTNode) -> CodegenError:
     )
 
 
-def _params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
-    p = fdef.params
-    for bad in (p.star_arg, p.star_kwarg):
-        if isinstance(bad, cst.Param):
-            raise mod.error(
-                "star-parameters are not supported", bad, "list every parameter"
-            )
-    if p.kwonly_params or p.posonly_params:
-        node = (p.kwonly_params or p.posonly_params)[0]
-        raise mod.error(
-            "keyword-only and positional-only parameters are not supported", node
-        )
-    out = []
-    for param in p.params:
-        ann = (
-            mod.module.code_for_node(param.annotation.annotation).strip()
-            if param.annotation
-            else None
-        )
-        default = (
-            mod.module.code_for_node(param.default).strip() if param.default else None
-        )
-        out.append(ir.Param(param.name.value, ann, _is_int_annotation(ann), default))
-    return out
-
-
 def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
     """Flatten `fdef`'s body into `b`; returns the returned operand."""
     body = fdef.body
@@ -779,178 +751,6 @@ def _build_body(b: _Builder, fdef: cst.FunctionDef) -> ir.Operand:
 
 #: Deepest chain of helpers calling one another that is inlined.
 MAX_HELPER_DEPTH = 20
-#: Module names generated code uses: a local of that name would hide them.
-_MODULE_NAMES = frozenset({"np", "math"})
-
-
-def _runtime_names() -> set[str]:
-    from codegen.core.rules import templates_dir
-
-    return {p.stem for p in (templates_dir() / "runtime").glob("_*.j2")}
-
-
-def _checked_params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
-    """`_params`, refusing what the generated signature cannot repeat safely:
-    async functions and defaults that are not literals.
-    A default naming a module constant gets the constant's value."""
-    if fdef.asynchronous is not None:
-        raise mod.error(
-            "async functions are not supported",
-            fdef.asynchronous,
-            "differentiate a plain 'def'",
-        )
-    params = _params(mod, fdef)  # a parameter named twice: source.py refuses
-    return [
-        replace(p, default=_default_text(mod, node.default)) if node.default else p
-        for p, node in zip(params, fdef.params.params, strict=True)
-    ]
-
-
-_DEFAULT_HINT = (
-    "defaults may be numbers, strings, True, False, None, tuples of them,"
-    " + - * / // % on numbers, and module constants bound to numbers"
-)
-
-
-def _default_text(mod: _Module, node: cst.BaseExpression) -> str:
-    """The default's source with module constants replaced by their values;
-    a located error for anything that would compute or look up at import."""
-    numeric = (cst.Integer, cst.Float, cst.Imaginary)
-    arith = (
-        cst.Add,
-        cst.Subtract,
-        cst.Multiply,
-        cst.Divide,
-        cst.FloorDivide,
-        cst.Modulo,
-    )
-
-    def number(n: cst.BaseExpression) -> cst.BaseExpression | None:
-        if isinstance(n, numeric):
-            return n
-        if isinstance(n, cst.Name) and n.value in mod.literals:
-            return cst.parse_expression(mod.literals[n.value])
-        if isinstance(n, cst.UnaryOperation) and isinstance(
-            n.operator, (cst.Minus, cst.Plus)
-        ):
-            inner = number(n.expression)
-            return inner and n.with_changes(expression=inner)
-        if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, arith):
-            left, right = number(n.left), number(n.right)
-            return left and right and n.with_changes(left=left, right=right)
-        return None
-
-    def value(n: cst.BaseExpression) -> cst.BaseExpression | None:
-        if isinstance(n, cst.SimpleString) or (
-            isinstance(n, cst.Name) and n.value in ("True", "False", "None")
-        ):
-            return n
-        if isinstance(n, cst.Tuple):
-            elements = [value(e.value) for e in n.elements]
-            if all(elements) and not any(
-                isinstance(e, cst.StarredElement) for e in n.elements
-            ):
-                return n.with_changes(
-                    elements=[
-                        e.with_changes(value=v)
-                        for e, v in zip(n.elements, elements, strict=True)
-                    ]
-                )
-            return None
-        return number(n)
-
-    done = value(node)
-    if done is None:
-        text = mod.module.code_for_node(node).strip().splitlines()[0]
-        raise mod.error(f"the default '{text}' is not supported", node, _DEFAULT_HINT)
-    return " ".join(mod.module.code_for_node(done).split())
-
-
-def _check_module_names(
-    mod: _Module, fdef: cst.FunctionDef, name: str, constants: dict[str, str]
-) -> None:
-    """Refuse module constants the generated module's own definitions would
-    hide: its three functions and codegen's runtime helpers."""
-    taken = {f"{name}_forward", f"{name}_backward", f"{name}_value_and_grad"}
-    clash = sorted(set(constants) & (taken | _runtime_names()))
-    if not clash:
-        return
-
-    class Find(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: cst.Name | None = None
-
-        def visit_Name(self, node: cst.Name) -> None:
-            if self.found is None and node.value == clash[0]:
-                self.found = node
-
-    finder = Find()
-    fdef.visit(finder)
-    raise mod.error(
-        f"the module constant '{clash[0]}' has the name of a function the"
-        " generated module defines",
-        finder.found or fdef.name,
-        "rename the constant",
-    )
-
-
-def _check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
-    """Refuse binding a name that generated modules define as a runtime helper
-    (``_unbroadcast``) or use for a module (``np``, ``math``): a parameter or
-    variable so named would shadow it."""
-    reserved = _runtime_names() | _MODULE_NAMES
-    clash: list[tuple[str, ir.Loc]] = []
-    tree = mod.ast_def(fdef.name.value)
-    if tree is not None:  # names bound, not calls: a backward calls them
-        for node in ast.walk(tree):
-            if isinstance(node, ast.arg) and node.arg in reserved:
-                clash.append((node.arg, mod.ast_loc(node, len(node.arg))))
-            elif (
-                isinstance(node, ast.Name)
-                and isinstance(node.ctx, ast.Store)
-                and node.id in reserved
-            ):
-                clash.append((node.id, mod.ast_loc(node, len(node.id))))
-        clash.sort(key=lambda c: (c[1].line, c[1].col))
-    else:
-        clash = [
-            (n.value, mod.loc(n)) for n in _bound_names(fdef) if n.value in reserved
-        ]
-    if clash:
-        name, loc = clash[0]
-        what = (
-            "for modules (generated modules import numpy as np and math)"
-            if name in _MODULE_NAMES
-            else "for codegen's runtime helpers"
-        )
-        raise CodegenError(
-            f"the name '{name}' is reserved {what}",
-            loc,
-            "rename it",
-            mod.filename,
-            mod.source,
-        )
-
-
-def _bound_names(fdef: cst.FunctionDef) -> list[cst.Name]:
-    """Names `fdef` binds (parameters, assignment targets), by libcst."""
-    names: list[cst.Name] = []
-
-    class Find(cst.CSTVisitor):
-        def visit_Param(self, node: cst.Param) -> None:
-            names.append(node.name)
-
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            names.extend(_names_in(node.target))
-
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            names.extend(_names_in(node.target))
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            names.extend(_names_in(node.target))
-
-    fdef.visit(Find())
-    return names
 
 
 def parse(
@@ -987,10 +787,10 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
             fdef.name,
             "give each top-level function and value its own name",
         )
-    _check_reserved(mod, fdef)
+    check_reserved(mod, fdef)
     b = _Builder(mod)
     b.chain = (name,)
-    params = _checked_params(mod, fdef)
+    params = checked_params(mod, fdef)
     b.taken = _user_names(fdef, mod) | {p.name for p in params}
     for p in params:
         b.env[p.name] = ir.Var(p.name)
@@ -1000,7 +800,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         raise mod.error(
             "the function returns a constant: nothing to differentiate", fdef.name
         )
-    _check_module_names(mod, fdef, name, b.constants)
+    check_module_names(mod, fdef, name, b.constants)
     doc = fdef.get_docstring()
     used = {a.op for a in b.steps}
     array = any(v.split(".")[0] == "numpy" for v in mod.aliases.values())
