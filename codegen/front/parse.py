@@ -43,11 +43,11 @@ from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions, check_dots
 from codegen.front.signature import (
+    bound_names,
     check_module_names,
     check_reserved,
     checked_params,
     names_in,
-    read_params,
 )
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
@@ -138,6 +138,9 @@ class _Builder(Aliases, ArrayExpressions):
         #: The functions being inlined, outermost first (recursion, depth).
         self.chain: tuple[str, ...] = ()
         self.display = ""
+        #: Module constants the generated function binds a name of (a
+        #: parameter or local): read there by value, not by their hidden name.
+        self.hidden: frozenset[str] = frozenset()
 
     # ----- names -----
 
@@ -440,6 +443,8 @@ class _Builder(Aliases, ArrayExpressions):
         if node.value in self.env:
             return self.env[node.value]
         if node.value in self.mod.literals:
+            if node.value in self.hidden:  # the function binds the name itself
+                return ir.Const(self.mod.literals[node.value])
             self.constants[node.value] = self.mod.literals[node.value]
             return ir.Const(node.value)
         if node.value in ("True", "False", "None"):
@@ -584,9 +589,12 @@ class _Builder(Aliases, ArrayExpressions):
                 f"'{helper}' is an async function", node, "call plain functions only"
             )
         for arg in node.args:
-            if arg.star or arg.keyword is not None:
-                raise self.mod.error("helper calls take positional arguments only", arg)
-        args = [self.expr(a.value) for a in node.args]
+            if arg.star:
+                raise self.mod.error(
+                    "star-arguments are not supported in helper calls",
+                    arg,
+                    "pass each argument by position or by name",
+                )
         if helper in self.mod.rebound:
             raise self.mod.error(
                 f"the helper '{helper}' is bound more than once in the file",
@@ -597,15 +605,13 @@ class _Builder(Aliases, ArrayExpressions):
         inner = _Builder(self.mod, prefix=f"{helper}_", depth=self.depth + 1)
         inner.chain = (*self.chain, helper)
         inner.taken = self.taken
+        inner.hidden = self.hidden
         inner.constants = self.constants
         inner.dots = self.dots
         inner.tuple_items = self.tuple_items
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
-        params = read_params(self.mod, fdef)
-        if len(params) != len(args):
-            raise self.mod.error(
-                f"'{helper}' takes {len(params)} argument(s), got {len(args)}", node
-            )
+        params = checked_params(self.mod, fdef)  # defaults: literals, constants
+        args = self.helper_arguments(helper, fdef, node, inner)
         for p, a in zip(params, args, strict=True):
             inner.env[p.name] = a
         result = _build_body(inner, fdef)
@@ -619,6 +625,52 @@ class _Builder(Aliases, ArrayExpressions):
                 replace(s, source=f"{s.source}  (in {helper}, called as: {site})")
             )
         return result
+
+    def helper_arguments(
+        self, helper: str, fdef: cst.FunctionDef, node: cst.Call, inner: _Builder
+    ) -> list[ir.Operand]:
+        """The operand of each of `helper`'s parameters, bound as Python binds
+        a call: by position, then by keyword, then the parameter's default,
+        read by `inner` (the helper's builder, before any parameter is bound:
+        a default sees module constants only, as in Python)."""
+        params = fdef.params.params
+        names = [p.name.value for p in params]
+        given: dict[str, ir.Operand] = {}
+        positional = [a for a in node.args if a.keyword is None]
+        if len(positional) > len(params):
+            raise self.mod.error(
+                f"'{helper}' takes {len(params)} argument(s), got {len(positional)}",
+                node,
+            )
+        for name, arg in zip(names, positional, strict=False):
+            given[name] = self.expr(arg.value)
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            key = arg.keyword.value
+            if key not in names:
+                raise self.mod.error(
+                    f"'{helper}' has no parameter '{key}'",
+                    arg,
+                    f"its parameters: {', '.join(names) or 'none'}",
+                )
+            if key in given:
+                raise self.mod.error(
+                    f"'{helper}' got two values for its parameter '{key}'", arg
+                )
+            given[key] = self.expr(arg.value)
+        for p in params:
+            if p.name.value in given:
+                continue
+            if p.default is None:
+                raise self.mod.error(
+                    f"the call of '{helper}' gives no value for its parameter"
+                    f" '{p.name.value}'",
+                    node,
+                    f"pass '{p.name.value}' or give it a default in '{helper}'",
+                )
+            given[p.name.value] = inner.expr(p.default)
+        return [given[n] for n in names]
 
     def expr_Attribute(self, node: cst.Attribute, name: str | None) -> ir.Operand:
         dotted = _dotted(node)
@@ -791,7 +843,8 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b = _Builder(mod)
     b.chain = (name,)
     params = checked_params(mod, fdef)
-    b.taken = _user_names(fdef, mod) | {p.name for p in params}
+    b.taken = _user_names(fdef, mod) | {p.name for p in params} | set(mod.literals)
+    b.hidden = frozenset(n.value for n in bound_names(fdef)) & set(mod.literals)
     for p in params:
         b.env[p.name] = ir.Var(p.name)
     b.external = {p.name for p in params}  # the caller holds them
