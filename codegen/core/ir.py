@@ -19,6 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The NumPy constructors a module-level array constant may call, with
+#: numbers (or lists and tuples of numbers) as arguments: ``np.eye(3)``,
+#: ``np.array([[1.0, 2.0]])``. Generated modules repeat them at the top.
+ARRAY_CONSTRUCTORS = frozenset(
+    {"array", "asarray", "eye", "identity", "zeros", "ones", "full", "arange"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Loc:
@@ -117,7 +124,8 @@ class Function:
     user_names: frozenset[str] = field(default_factory=frozenset)
     #: True when the function uses NumPy (arrays may broadcast).
     array: bool = False
-    #: Module-level numeric constants the body reads, as (name, literal).
+    #: Module-level constants the body reads, as (name, literal): numbers, or
+    #: arrays built by one of `ARRAY_CONSTRUCTORS` from numbers.
     constants: tuple[tuple[str, str], ...] = ()
     #: Every output of ``return a, b``, in order; empty for one output.
     outputs: tuple[str, ...] = ()

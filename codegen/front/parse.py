@@ -447,6 +447,8 @@ class _Builder(Aliases, ArrayExpressions):
                 return ir.Const(self.mod.literals[node.value])
             self.constants[node.value] = self.mod.literals[node.value]
             return ir.Const(node.value)
+        if node.value in self.mod.arrays:
+            return self.array_constant(node)
         if node.value in ("True", "False", "None"):
             return ir.Const(node.value)
         if node.value in self.mod.bound:
@@ -464,6 +466,18 @@ class _Builder(Aliases, ArrayExpressions):
             "use parameters, names assigned earlier in the function, or module-level "
             "numeric constants",
         )
+
+    def array_constant(self, node: cst.Name) -> ir.Operand:
+        """A module-level array of numbers: defined once at the top of the
+        generated module and read through a step of its own, a value without
+        gradient whose rank the rules do not assume (a `Const` is a number)."""
+        text = self.mod.arrays[node.value]
+        if node.value not in self.hidden:
+            self.constants[node.value] = text
+            text = node.value
+        value = self.emit("const", (ir.Const(text),), node, None)
+        self.external.add(value.name)  # the module holds it: no in-place update
+        return value
 
     def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand:
         """Flatten `node`; the outermost step is named `name` when given."""
@@ -843,8 +857,9 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b = _Builder(mod)
     b.chain = (name,)
     params = checked_params(mod, fdef)
-    b.taken = _user_names(fdef, mod) | {p.name for p in params} | set(mod.literals)
-    b.hidden = frozenset(n.value for n in bound_names(fdef)) & set(mod.literals)
+    module_constants = {*mod.literals, *mod.arrays}
+    b.taken = _user_names(fdef, mod) | {p.name for p in params} | module_constants
+    b.hidden = frozenset(n.value for n in bound_names(fdef)) & module_constants
     for p in params:
         b.env[p.name] = ir.Var(p.name)
     b.external = {p.name for p in params}  # the caller holds them

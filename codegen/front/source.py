@@ -52,6 +52,9 @@ class _Module:
     defs: dict[str, cst.FunctionDef] = field(default_factory=dict)
     #: top-level names bound once, to a number literal (``S = -1.5``).
     literals: dict[str, str] = field(default_factory=dict)
+    #: top-level names bound once to an array of number literals
+    #: (``A = np.array([[1.0, 2.0], [3.0, 4.0]])``) -> that call, spelled ``np.``.
+    arrays: dict[str, str] = field(default_factory=dict)
     #: every other name the file binds at the top level -> why it is no
     #: constant ("bound again at line 3").
     bound: dict[str, str] = field(default_factory=dict)
@@ -288,6 +291,28 @@ def _number(node: ast.expr) -> bool:
     )
 
 
+def _numbers(node: ast.expr) -> bool:
+    """A number, or a (nested) list or tuple of numbers, none empty."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(_numbers(e) for e in node.elts)
+    return _number(node)
+
+
+def _array_literal(node: ast.expr, numpy: set[str]) -> bool:
+    """A NumPy constructor of numbers (``np.array([[1.0, 2.0]])``,
+    ``np.eye(3)``), nothing read from elsewhere."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ir.ARRAY_CONSTRUCTORS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in numpy
+        and bool(node.args)
+        and all(_numbers(a) for a in node.args)
+        and all(k.arg and _numbers(k.value) for k in node.keywords)
+    )
+
+
 class _TopLevelBindings(ast.NodeVisitor):
     """Every binding of a name in the module's own scope, in source order: the
     statements that run at import (also inside ``if``/``for``/``try`` blocks),
@@ -300,9 +325,14 @@ class _TopLevelBindings(ast.NodeVisitor):
         self.bindings: list[tuple[str, int, ast.expr | None]] = []
         #: lines of ``from m import *`` (may bind any name)
         self.star_imports: list[int] = []
+        #: the names numpy is imported as (``import numpy as np``)
+        self.numpy: set[str] = set()
 
     def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
-        literal = value if value is not None and _number(value) else None
+        constant = value is not None and (
+            _number(value) or _array_literal(value, self.numpy)
+        )
+        literal = value if constant else None
         self.bindings.append((name, getattr(node, "lineno", 0), literal))
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -342,6 +372,8 @@ class _TopLevelBindings(ast.NodeVisitor):
                 self.star_imports.append(node.lineno)
             else:
                 self.bind(alias.asname or alias.name.split(".")[0], node)
+                if isinstance(node, ast.Import) and alias.name == "numpy":
+                    self.numpy.add(alias.asname or "numpy")
 
     visit_ImportFrom = visit_Import
 
@@ -405,7 +437,14 @@ def _scan_constants(mod: _Module) -> None:
     for name, found in seen.items():
         (line, literal), *others = found
         after_star = any(star > line for star in scan.star_imports)
-        if literal is not None and not others and not after_star:
+        if isinstance(literal, ast.Call) and not others and not after_star:
+            call = ast.Call(
+                ast.Attribute(ast.Name("np"), literal.func.attr),  # type: ignore[attr-defined]
+                literal.args,
+                literal.keywords,
+            )
+            mod.arrays[name] = ast.unparse(call)
+        elif literal is not None and not others and not after_star:
             mod.literals[name] = ast.unparse(literal)
         elif others:
             mod.bound[name] = f"bound again at line {others[0][0]}"
@@ -413,7 +452,10 @@ def _scan_constants(mod: _Module) -> None:
         elif after_star:
             mod.bound[name] = "possibly bound again by a later 'import *'"
         else:
-            mod.bound[name] = f"bound at line {line} to a value that is not a number"
+            mod.bound[name] = (
+                f"bound at line {line} to a value that is not a number or an"
+                " np.array of numbers"
+            )
 
 
 def _is_int_annotation(text: str | None) -> bool:

@@ -31,6 +31,7 @@ import sys
 import warnings
 from importlib import metadata
 
+from codegen.core.ir import ARRAY_CONSTRUCTORS
 from codegen.errors import InternalError
 from codegen.project.targets import Target
 
@@ -227,7 +228,8 @@ def _top_level_fault(node: ast.stmt, index: int, func: str) -> str:
         return "" if pairs <= _IMPORTS else "imports something other than NumPy"
     if isinstance(node, ast.Assign):
         plain = all(isinstance(t, ast.Name) for t in node.targets)
-        return "" if plain and _literal(node.value) else "computes a non-literal"
+        constant = _literal(node.value) or _array_constant(node.value)
+        return "" if plain and constant else "computes a non-literal"
     if isinstance(node, ast.FunctionDef):
         if node.decorator_list:
             return f"decorates {node.name}"
@@ -240,6 +242,26 @@ def _top_level_fault(node: ast.stmt, index: int, func: str) -> str:
             return f"gives {node.name} a default that is not a literal"
         return ""
     return f"has a top-level {type(node).__name__}"
+
+
+def _array_constant(node: ast.expr) -> bool:
+    """``np.eye(3)``, ``np.array([[1.0, 2.0]])``: a constructor of
+    `ARRAY_CONSTRUCTORS` called with numbers and lists or tuples of them."""
+
+    def numbers(n: ast.expr) -> bool:
+        if isinstance(n, (ast.List, ast.Tuple)):
+            return all(numbers(e) for e in n.elts)
+        return _literal(n)
+
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "np"
+        and node.func.attr in ARRAY_CONSTRUCTORS
+        and all(numbers(a) for a in node.args)
+        and all(k.arg and numbers(k.value) for k in node.keywords)
+    )
 
 
 def _literal(node: ast.expr) -> bool:
