@@ -72,15 +72,33 @@ def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
 
 
 def parse_values(items: Sequence[str]) -> dict[str, Any]:
-    """``--at a=1.5 n=3`` -> numbers (ints stay ints)."""
+    """``--at a=1.5 n=3`` -> numbers (ints stay ints); ``--at p.stride=2``
+    gives the entry 'stride' of ``p``, a dict of settings."""
     values: dict[str, Any] = {}
-    for name, value in parse_assignments(items, "--at").items():
+    for item in items:
+        name, sep, text = (part.strip() for part in item.partition("="))
+        outer, dot, key = name.partition(".")
+        if (
+            not sep
+            or not text
+            or not all(n.isidentifier() for n in (outer, key or outer))
+        ):
+            raise UsageError(
+                f"bad --at '{item}': expected NAME=VALUE or NAME.KEY=VALUE",
+                None,
+                None,
+                "codegen",
+            )
         try:
-            values[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
+            number = int(text) if text.lstrip("+-").isdigit() else float(text)
         except ValueError:
             raise UsageError(
-                f"bad --at '{name}={value}': not a number", None, None, "codegen"
+                f"bad --at '{name}={text}': not a number", None, None, "codegen"
             ) from None
+        if dot:
+            values.setdefault(outer, {})[key] = number
+        else:
+            values[name] = number
     return values
 
 

@@ -294,3 +294,28 @@ def check_names(fn: ir.Function, names: Iterable[str], what: str) -> None:
                 "parameters: " + ", ".join(params),
                 fn.filename,
             )
+
+
+def check_settings(fn: ir.Function, at: Mapping[str, Any]) -> None:
+    """A clean error unless every dict of settings (a parameter read by
+    constant keys) is given, with each key it reads: codegen cannot guess a
+    stride or a mode.
+
+    Raises:
+        CodegenError: naming the parameter, its keys and how to give them.
+    """
+    for p in fn.params:
+        given = at.get(p.name)
+        missing = [
+            k for k in p.keys if not isinstance(given, Mapping) or k not in given
+        ]
+        if p.keys and missing:
+            example = " ".join(f"{p.name}.{k}=..." for k in p.keys)
+            raise CodegenError(
+                f"'{p.name}' is a dict of settings and {', '.join(map(repr, missing))}"
+                " is not given",
+                None,
+                f"give its entries: --at {example} (or at = {{ {p.name} = {{ ... }} }}"
+                " in [tool.codegen])",
+                fn.filename,
+            )

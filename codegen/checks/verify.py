@@ -32,6 +32,7 @@ from codegen.checks.points import (
     VerificationError,
     annotated_shapes,
     check_names,
+    check_settings,
     integer_defaults,
     integer_names,
     kept_defaults,
@@ -253,6 +254,7 @@ def verify_file(
     fn = parse(source, str(path), func)
     check_names(fn, at or {}, "--at")
     check_names(fn, shapes or {}, "--shape")
+    check_settings(fn, at or {})
     params = [p.name for p in fn.params]
     chosen = resolve_wrt(fn, wrt)  # hyperparameters (defaults) left out
     if not wrt:  # and integers inferred from how they are used

@@ -100,6 +100,9 @@ class Param:
     integer: bool = False
     #: Literal default value text, if any.
     default: str | None = None
+    #: The constant keys the function reads it with (``conv_param["stride"]``):
+    #: a dict of settings, read entry by entry, with no gradient.
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ Contract:
   none: every parameter that is neither an integer (``y: int``,
   ``Int[np.ndarray, "N"]``: labels, sizes, strides) nor given a default value
   (``eps=1e-5``, ``reg=0.0``, ``p=0.5``: hyperparameters, by the convention
-  of cs231n's layers and of most NumPy code). Naming them in ``wrt``
+  of cs231n's layers and of most NumPy code) nor a dict of settings read
+  by constant keys (``conv_param["stride"]``). Naming the first two in ``wrt``
   (``--wrt``, the ``wrt`` option of ``[tool.codegen]``) differentiates them;
 * `resolve_wrt(fn, wrt)`: `wrt` as given, or the default; a clean error when
   it names no parameter to differentiate;
@@ -27,6 +28,7 @@ from codegen.errors import CodegenError
 #: Why a parameter is not differentiated.
 INTEGER = "an integer (a label, size or stride)"
 HYPER = "has a default value, so it is taken as a hyperparameter"
+SETTINGS = "a dict of settings (read by constant keys)"
 NOT_NAMED = "not in wrt"
 
 
@@ -37,7 +39,11 @@ def hyperparameter(param: ir.Param) -> bool:
 
 def default_wrt(fn: ir.Function) -> list[str]:
     """The parameters differentiated by default: not integers, no default value."""
-    return [p.name for p in fn.params if not p.integer and not hyperparameter(p)]
+    return [
+        p.name
+        for p in fn.params
+        if not p.integer and not hyperparameter(p) and not p.keys
+    ]
 
 
 def resolve_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> list[str]:
@@ -47,6 +53,14 @@ def resolve_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> list[str]:
         CodegenError: there is no parameter to differentiate.
     """
     chosen = list(wrt) if wrt is not None else default_wrt(fn)
+    for p in fn.params:
+        if p.keys and p.name in chosen:
+            raise CodegenError(
+                f"'{p.name}' is {SETTINGS}: it has no gradient",
+                None,
+                f"leave '{p.name}' out of wrt",
+                fn.filename,
+            )
     if chosen:
         return chosen
     reasons = "; ".join(f"'{p}' is {why}" for p, why in left_out(fn, chosen))
@@ -77,7 +91,11 @@ def left_out(fn: ir.Function, wrt: Sequence[str]) -> list[tuple[str, str]]:
     for p in fn.params:
         if p.name in chosen:
             continue
-        why = INTEGER if p.integer else HYPER if hyperparameter(p) else NOT_NAMED
+        why = (
+            SETTINGS
+            if p.keys
+            else INTEGER if p.integer else HYPER if hyperparameter(p) else NOT_NAMED
+        )
         out.append((p.name, why))
     return out
 

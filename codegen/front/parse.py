@@ -48,6 +48,7 @@ from codegen.front.signature import (
     check_reserved,
     checked_params,
     names_in,
+    settings_keys,
 )
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
@@ -141,6 +142,8 @@ class _Builder(Aliases, ArrayExpressions):
         #: Module constants the generated function binds a name of (a
         #: parameter or local): read there by value, not by their hidden name.
         self.hidden: frozenset[str] = frozenset()
+        #: Parameters that are dicts of settings, read by constant keys only.
+        self.settings: set[str] = set()
 
     # ----- names -----
 
@@ -167,6 +170,14 @@ class _Builder(Aliases, ArrayExpressions):
         kwargs: Sequence[tuple[str, ir.Operand]] = (),
     ) -> ir.Var:
         self.check_tuple_operands(op, args, node)
+        for a in args if op != "entry" else ():
+            if isinstance(a, ir.Var) and a.name in self.settings:
+                raise self.mod.error(
+                    f"'{a.name}' is a dict of settings: codegen reads its entries"
+                    " by constant keys only",
+                    node,
+                    f"read an entry with {a.name}['key'] and use that value",
+                )
         key = (op, tuple(args), tuple(kwargs))
         if name is None and op in NONDIFF and key in self.pure:
             return ir.Var(self.pure[key])  # np.arange(N) twice: computed once
@@ -343,6 +354,21 @@ class _Builder(Aliases, ArrayExpressions):
             if not isinstance(el.value, cst.Name) or isinstance(el, cst.StarredElement):
                 raise self.mod.error("only names can be unpacked into", el.value)
             names.append(el.value.value)
+        literal = isinstance(value, (cst.Tuple, cst.List)) and not any(
+            isinstance(el, cst.StarredElement) for el in value.elements
+        )
+        if literal and len(value.elements) == len(names):  # type: ignore[attr-defined]
+            # ``i, f = a[:, :H], a[:, H:]``: each value named after its target,
+            # bound only once all are computed (``a, b = b, a`` swaps)
+            done = []
+            for name, el in zip(names, value.elements, strict=True):  # type: ignore[attr-defined]
+                self.display = name
+                item = self.expr(el.value, self.target_name(name))
+                if isinstance(item, ir.Const):  # a = 1.0 in a, b = 1.0, x
+                    item = self.emit("const", (item,), el.value, self.target_name(name))
+                done.append(item)
+            self.env.update(zip(names, done, strict=True))
+            return
         self.display = names[0]
         base = self.expr(value)
         if isinstance(base, ir.Var) and base.name in self.tuple_items:
@@ -620,6 +646,7 @@ class _Builder(Aliases, ArrayExpressions):
         inner.chain = (*self.chain, helper)
         inner.taken = self.taken
         inner.hidden = self.hidden
+        inner.settings = self.settings
         inner.constants = self.constants
         inner.dots = self.dots
         inner.tuple_items = self.tuple_items
@@ -856,7 +883,9 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     check_reserved(mod, fdef)
     b = _Builder(mod)
     b.chain = (name,)
-    params = checked_params(mod, fdef)
+    keys = settings_keys(fdef)
+    params = [replace(p, keys=keys.get(p.name, ())) for p in checked_params(mod, fdef)]
+    b.settings = set(keys)
     module_constants = {*mod.literals, *mod.arrays}
     b.taken = _user_names(fdef, mod) | {p.name for p in params} | module_constants
     b.hidden = frozenset(n.value for n in bound_names(fdef)) & module_constants

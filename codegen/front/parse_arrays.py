@@ -158,6 +158,8 @@ class ArrayExpressions:
     dots: list[tuple[str, cst.CSTNode]]
     #: Targets of `tuple` steps -> their items (``t = a, b``).
     tuple_items: dict[str, tuple[ir.Operand, ...]]
+    #: Parameters that are dicts of settings (``conv_param["stride"]``).
+    settings: set[str]
 
     def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand:
         raise NotImplementedError
@@ -499,8 +501,24 @@ class ArrayExpressions:
         base = self.expr(node.value)
         if isinstance(base, ir.Var) and base.name in self.tuple_items:
             return self.tuple_item(base, node)
+        if isinstance(base, ir.Var) and base.name in self.settings:
+            return self.setting(base, node, name)
         parts, fancy = self.index_parts(node)
         return self.emit("gather" if fancy else "getitem", (base, *parts), node, name)
+
+    def setting(self, base: ir.Var, node: cst.Subscript, name: str | None) -> ir.Var:
+        """``conv_param["stride"]``: an entry of a dict of settings, a value
+        without gradient (its type and shape are whatever the caller passes)."""
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        key = self.expr(index.value) if isinstance(index, cst.Index) else None
+        if not (isinstance(key, ir.Const) and _is_string(key.text)):
+            raise self.mod.error(
+                f"'{base.name}' is a dict of settings: index it with one string"
+                " literal",
+                node,
+                f"write {base.name}['key']",
+            )
+        return self.emit("entry", (base, key), node, name)
 
     def index_object(self, node: cst.Subscript, name: str | None) -> ir.Operand:
         """``np.s_[a, 1:]``, as generated backwards write indices: a constant

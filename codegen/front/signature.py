@@ -10,6 +10,7 @@ import ast
 from dataclasses import replace
 
 import libcst as cst
+import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.errors import CodegenError
@@ -222,3 +223,27 @@ def bound_names(fdef: cst.FunctionDef) -> list[cst.Name]:
 
     fdef.visit(Find())
     return names
+
+
+#: ``p["key"]``: a name subscripted with one string literal.
+_KEYED = m.Subscript(
+    value=m.Name(),
+    slice=[m.SubscriptElement(slice=m.Index(value=m.SimpleString()))],
+)
+
+
+def settings_keys(fdef: cst.FunctionDef) -> dict[str, tuple[str, ...]]:
+    """Parameters the body reads with constant string keys (cs231n's
+    ``conv_param["stride"]``) -> those keys, in order of first use."""
+    names = {p.name.value for p in fdef.params.params}
+    keys: dict[str, list[str]] = {}
+    for node in m.findall(fdef.body, _KEYED):
+        assert isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name)
+        if node.value.value in names:
+            index = node.slice[0].slice
+            assert isinstance(index, cst.Index)
+            key = index.value.evaluated_value  # type: ignore[attr-defined]
+            found = keys.setdefault(node.value.value, [])
+            if isinstance(key, str) and key not in found:
+                found.append(key)
+    return {name: tuple(k) for name, k in keys.items() if k}

@@ -227,7 +227,7 @@ def _run_backward(bwd: Backward, ns: dict[str, Any]) -> list[BackwardRow]:
 
 
 def _given(value: Any, shape: tuple[int, ...] | None, integer: bool) -> Any:
-    if integer:
+    if integer or isinstance(value, dict):  # a dict of settings: as given
         return value
     if shape is not None:
         return np.full(shape, float(value))
@@ -354,7 +354,7 @@ def explain_source(
     Raises:
         CodegenError: unsupported input, a bad point, or a failing line.
     """
-    from codegen.checks.points import check_names
+    from codegen.checks.points import check_names, check_settings
     from codegen.core.params import resolve_wrt
     from codegen.core.reverse import reverse
     from codegen.front.parse import parse
@@ -367,6 +367,7 @@ def explain_source(
     fn = parse(source, filename, func)
     check_names(fn, at, "--at")
     check_names(fn, shapes, "--shape")
+    check_settings(fn, at)
     bwd = reverse(fn, resolve_wrt(fn, wrt))
     point, kept, ns, forward = _evaluate(bwd, source, at, shapes, seed)
     for upstream, result in zip(bwd.seeds or (bwd.seed,), fn.results, strict=True):

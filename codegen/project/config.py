@@ -65,7 +65,7 @@ class Options:
     #: Array shapes of parameters, for `check --verify`.
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     #: Fixed parameter values, for `check --verify`.
-    at: Mapping[str, float] = field(default_factory=dict)
+    at: Mapping[str, Any] = field(default_factory=dict)
     #: Seed of the random verification point.
     seed: int = 0
     #: Output file name (inside the output directory) instead of the default.
@@ -317,17 +317,26 @@ def _shapes(sec: _Section, value: Any) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _values(sec: _Section, value: Any) -> dict[str, float]:
+def _values(sec: _Section, value: Any) -> dict[str, Any]:
     hint = "e.g. at = { w0 = 2.0 }"
     if not isinstance(value, dict):
         raise sec.error("'at' must be a table", "at", hint)
-    for name, number in value.items():
-        if (
-            not _ident(name)
-            or isinstance(number, bool)
-            or not isinstance(number, int | float)
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    for name, given in value.items():
+        entries = given.items() if isinstance(given, dict) else [("", given)]
+        if not _ident(name) or not all(
+            (not k or _ident(k)) and number(v) for k, v in entries
         ):
-            raise sec.error(f"'at.{name}' must be a number", name, hint, "at")
+            raise sec.error(
+                f"'at.{name}' must be a number (or a table of numbers: a dict of"
+                " settings)",
+                name,
+                hint,
+                "at",
+            )
     return dict(value)
 
 

@@ -38,6 +38,8 @@ _nograd(
 _nograd("floordiv", _XY, "x // y", operator="//")
 _nograd("sign", _X, "np.sign(x)", calls=("numpy.sign",), shape="same")
 _nograd("item", _XY, "x[y]")
+# conv_param["stride"]: an entry of a dict of settings (any value, any shape)
+_nograd("entry", _XY, "x[y]")
 _nograd("shape", _X, "x.shape", attributes=("shape",), shape="shape")
 _nograd("shape_of", _X, "np.shape(x)", calls=("numpy.shape",), shape="shape")
 _nograd("dtype", _X, "x.dtype", attributes=("dtype",))
