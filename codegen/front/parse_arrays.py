@@ -460,6 +460,13 @@ class ArrayExpressions:
                     parts.append(self.emit("slice", bounds, s, None))
                 continue
             value = s.value  # type: ignore[attr-defined]
+            if isinstance(value, cst.Ellipsis):  # x[..., 0]: NumPy fills the axes
+                if ir.Const("...") in parts:
+                    raise self.mod.error(
+                        "an index can only have a single ellipsis ('...')", value
+                    )
+                parts.append(ir.Const("..."))
+                continue
             if isinstance(value, (cst.List, cst.Tuple)):
                 parts.append(self.index_array(value))
                 fancy = True
