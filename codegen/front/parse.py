@@ -475,8 +475,8 @@ class _Builder(Aliases, ArrayExpressions):
             return ir.Const(node.value)
         if node.value in self.mod.arrays:
             return self.array_constant(node)
-        if node.value in ("True", "False", "None"):
-            return ir.Const(node.value)
+        if node.value in ("True", "False", "None", "float", "int", "bool"):
+            return ir.Const(node.value)  # the builtin types: x.astype(float)
         if node.value in self.mod.bound:
             raise self.mod.error(
                 f"the module-level name '{node.value}' is not a constant codegen can "

@@ -49,6 +49,12 @@ NUMPY_CONSTANTS: dict[str, str] = {
     "numpy.pi": "np.pi",
     "numpy.e": "np.e",
     "numpy.inf": "np.inf",
+    # dtypes, for x.astype(np.float32) and dtype= keywords
+    **{
+        f"numpy.{t}": f"np.{t}"
+        for t in ("float64", "float32", "float16", "int64", "int32", "int8")
+        + ("uint8", "bool_", "intp")
+    },
 }
 
 

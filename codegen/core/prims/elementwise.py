@@ -105,3 +105,35 @@ declare(
     shape="broadcast",
     smooth=False,
 )
+
+
+_FLOAT_TYPES = frozenset(
+    {"float", "np.float64", "np.float32", "np.float16", "'float64'", "'float32'"}
+)
+_EXACT_TYPES = frozenset(
+    {"int", "bool", "np.int64", "np.int32", "np.int8", "np.uint8", "np.bool_"}
+    | {"'int64'", "'int32'", "'bool'"}
+)
+
+
+def _astype_x(f: Facts) -> str | None:
+    """z = x.astype(t): g passes where t is a float type; a cast to integers
+    or booleans is piecewise constant (no gradient); for a type known only at
+    run time (``mask.astype(x.dtype)``) the backward tells which it is."""
+    spelled = f.const.get("dtype")
+    if spelled in _FLOAT_TYPES:
+        return "g"
+    if spelled in _EXACT_TYPES:
+        return None
+    return "g * (np.result_type(ans) == np.result_type(ans, 0.5))"
+
+
+# z = x.astype(dtype): a cast; float to float passes g through
+declare(
+    "astype",
+    ("x", "dtype"),
+    "x.astype(dtype)",
+    grads={"x": _astype_x},
+    methods=("astype",),
+    shape="same",
+)

@@ -49,6 +49,8 @@ _nograd("result_type", ("*xs",), "np.result_type(*xs)", calls=("numpy.result_typ
 _nograd("slice", ("lo", "hi", "step"), "slice(lo, hi, step)", calls=("slice",))
 _nograd("index", ("*parts",), "np.s_[parts]")
 _nograd("arange", ("*xs",), "np.arange(*xs)", calls=("numpy.arange",))
+# range(N) in an index (scores[range(N), y]): NumPy reads it as np.arange(N)
+_nograd("range", ("*xs",), "range(*xs)", calls=("range",))
 _nograd("zeros_like", _X, "np.zeros_like(x)", calls=("numpy.zeros_like",), shape="same")
 _nograd("ones_like", _X, "np.ones_like(x)", calls=("numpy.ones_like",), shape="same")
 _nograd("zeros", ("shape",), "np.zeros(shape)", calls=("numpy.zeros",))
