@@ -314,13 +314,19 @@ def test_keepdims_given_as_an_int(keep):
     _agrees(src, {"x": X23})
 
 
-def test_subscripting_with_a_string_key_is_refused():
-    err = _refused(
-        f"{NP}def f(val):\n    return val['a'] * val['b'] + val['c']\n",
-        "5:16",
+def test_a_dict_read_by_string_keys_gets_no_gradient():
+    # a dict read by constant keys is a dict of settings (no gradient; see
+    # tests/test_settings_dicts.py): alone, nothing is left to differentiate
+    with pytest.raises(CodegenError, match="'val' is a dict of settings"):
+        generate(
+            f"{NP}def f(val):\n    return val['a'] * val['b'] + val['c']\n", "t.py", "f"
+        )
+    # and a string key on an array (not a parameter) is refused where it is
+    _refused(
+        f"{NP}def f(x):\n    y = x * 2.0\n    return y['a']\n",
+        "6:14",
         "indexing with the string key 'a' is not supported",
     )
-    assert "pass each entry as its own parameter" in str(err)
 
 
 # ----- 10. np.dot is taken only where it is '@' -----
@@ -456,7 +462,11 @@ TUPLES_REFUSED = [
         "6:19",
         "constant integer in range(-2, 2)",
     ),
-    ("def f(x):\n    t = x, x\n    return t\n", "6:12", "returning a tuple bound to a name"),
+    (
+        "def f(x):\n    t = x, x\n    return t\n",
+        "6:12",
+        "returning a tuple bound to a name",
+    ),
     (
         "def f(x):\n    t = x, x\n    return np.sum(t.sum())\n",
         "6:19",

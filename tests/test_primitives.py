@@ -16,7 +16,8 @@ from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
 from test_rules import SCALAR_CASES
 from test_rules_numpy import CASES
 
-import codegen.front.parse as parse_mod
+import codegen.front.builder as builder_mod
+import codegen.front.spellings as spellings
 from codegen.core import expr as E
 from codegen.core import rules
 from codegen.core.primitive import Facts, Primitive
@@ -161,9 +162,9 @@ def test_an_adjoint_with_an_undeclared_call_is_caught():
 
 
 def test_every_spelling_reaches_a_primitive():
-    spelled = set(parse_mod.CALLS.values()) | set(parse_mod.BINARY_OPS.values())
-    spelled |= set(parse_mod.AUGMENTED_OPS.values()) | set(
-        parse_mod.COMPARE_OPS.values()
+    spelled = set(builder_mod.CALLS.values()) | set(spellings.BINARY_OPS.values())
+    spelled |= set(spellings.AUGMENTED_OPS.values()) | set(
+        spellings.COMPARE_OPS.values()
     )
     spelled |= set(rules.METHODS.values()) | set(rules.ATTRIBUTES.values())
     assert spelled <= set(RULES)

@@ -1,0 +1,301 @@
+"""Statements of the forward: assignments (also to subscripts and by
+unpacking), augmented assignments and the final ``return`` of one value or
+several, flattened by `Statements` into the builder's steps; `build_body`
+flattens a whole ``def``, collecting every error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from codegen.core import ir
+from codegen.errors import CodegenError, CodegenErrors
+from codegen.front.builder import BuilderBase
+from codegen.front.signature import (
+    names_in,
+)
+from codegen.front.source import (
+    _dotted,
+    _Module,
+)
+from codegen.front.spellings import AUGMENTED_OPS
+
+
+class Statements(BuilderBase):
+    """The builder's statements."""
+
+    def statement(self, stmt: cst.BaseStatement) -> bool:
+        """Flatten one statement; returns True for the final return."""
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            raise _unsupported_statement(self.mod, stmt)
+        self.source = self.mod.module.code_for_node(stmt).strip()
+        done = False
+        for small in stmt.body:
+            if done:
+                raise self.mod.error("code after 'return' is not supported", small)
+            done = self.small_statement(small)
+        return done
+
+    def small_statement(self, small: cst.BaseSmallStatement) -> bool:
+        if isinstance(small, cst.Expr) and isinstance(
+            small.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            return False  # docstring or a string comment
+        if isinstance(small, cst.Assign):
+            self.assign(small)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            self.bind(small.target, small.value, small)
+        elif isinstance(small, cst.AugAssign):
+            self.aug_assign(small)
+        elif isinstance(small, cst.Return):
+            return True
+        elif isinstance(small, cst.Pass):
+            pass
+        elif isinstance(small, cst.Del):  # frees memory; later uses are errors
+            for name in names_in(small.target):
+                self.env.pop(name.value, None)
+        else:
+            raise _unsupported_statement(self.mod, small)
+        return False
+
+    def assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            raise self.mod.error(
+                "chained assignment is not supported",
+                node,
+                "assign one name per statement: 'a = expr' then 'b = a'",
+            )
+        self.bind(node.targets[0].target, node.value, node)
+
+    def bind(
+        self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode
+    ) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            self.unpack(target, value)
+            return
+        if isinstance(target, cst.Subscript):
+            self.display = _dotted(target.value) or "item"
+            self.set_item(target, value, node, self.target_name)
+            return
+        if not isinstance(target, cst.Name):
+            raise self.mod.error(
+                f"assignment to '{self.mod.module.code_for_node(target)}' is not supported",
+                target,
+                "assign to a plain name; in-place updates of arrays and attributes "
+                "are not differentiable here",
+            )
+        self.display = target.value
+        self.env[target.value] = self.expr(value, self.target_name(target.value))
+
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        op = AUGMENTED_OPS.get(type(node.operator))
+        if op is None:
+            raise self.mod.error(
+                f"augmented assignment '{node.operator.__class__.__name__}' is not supported",
+                node.operator,
+                "supported: += -= *= /= **=",
+            )
+        if isinstance(node.target, cst.Subscript):
+            self.display = _dotted(node.target.value) or "item"
+            self.set_item(node.target, node.value, node, self.target_name, op)
+            return
+        if not isinstance(node.target, cst.Name):
+            raise self.mod.error(
+                "augmented assignment to an attribute is not supported",
+                node.target,
+                "write 'a = a + b' with a plain name",
+            )
+        self.display = node.target.value
+        left = self.name(node.target)
+        self.in_place(left, node, node.target.value)
+        right = self.expr(node.value)
+        self.env[node.target.value] = self.emit(
+            op, (left, right), node, self.target_name(node.target.value)
+        )
+        new = self.env[node.target.value]
+        assert isinstance(new, ir.Var)
+        self.alias(new.name, (left,))  # the same array
+
+    def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
+        """`N, D = X.shape` (values without gradient), or a tuple of values
+        (``a, b = x * 2, y``), whose items are bound one by one."""
+        names = []
+        for el in target.elements:
+            if not isinstance(el.value, cst.Name) or isinstance(el, cst.StarredElement):
+                raise self.mod.error("only names can be unpacked into", el.value)
+            names.append(el.value.value)
+        literal = isinstance(value, (cst.Tuple, cst.List)) and not any(
+            isinstance(el, cst.StarredElement) for el in value.elements
+        )
+        if literal and len(value.elements) == len(names):  # type: ignore[attr-defined]
+            # ``i, f = a[:, :H], a[:, H:]``: each value named after its target,
+            # bound only once all are computed (``a, b = b, a`` swaps)
+            done = []
+            for name, el in zip(names, value.elements, strict=True):  # type: ignore[attr-defined]
+                self.display = name
+                item = self.expr(el.value, self.target_name(name))
+                if isinstance(item, ir.Const):  # a = 1.0 in a, b = 1.0, x
+                    item = self.emit("const", (item,), el.value, self.target_name(name))
+                done.append(item)
+            self.env.update(zip(names, done, strict=True))
+            return
+        self.display = names[0]
+        base = self.expr(value)
+        if isinstance(base, ir.Var) and base.name in self.tuple_items:
+            items = self.tuple_items[base.name]
+            if len(items) != len(names):
+                raise self.mod.error(
+                    f"cannot unpack {len(items)} values into {len(names)} names",
+                    target,
+                )
+            for name, item in zip(names, items, strict=True):
+                self.env[name] = item
+                if isinstance(item, ir.Const):  # a = 1.0 in a, b = 1.0, x
+                    self.env[name] = self.emit(
+                        "const", (item,), target, self.target_name(name)
+                    )
+            return
+        for i, name in enumerate(names):
+            var = self.emit(
+                "item", (base, ir.Const(str(i))), target, self.target_name(name)
+            )
+            self.env[name] = var
+        self.check_unpack(base, value)
+
+    def check_unpack(self, base: ir.Operand, node: cst.CSTNode) -> None:
+        """Refuse unpacking of differentiable values (no gradient through tuples)."""
+        step = next(
+            (
+                s
+                for s in self.steps
+                if isinstance(base, ir.Var) and s.target == base.name
+            ),
+            None,
+        )
+        if step is None or step.op not in ("shape", "shape_of"):
+            raise self.mod.error(
+                "tuple unpacking is only supported for shapes",
+                node,
+                "unpack shapes ('N, D = X.shape'); assign other values one by one",
+            )
+
+    def returned(self, stmt: cst.BaseStatement) -> ir.Operand:
+        assert isinstance(stmt, cst.SimpleStatementLine)
+        ret = stmt.body[-1]
+        assert isinstance(ret, cst.Return)
+        if ret.value is None:
+            raise self.mod.error("'return' needs a value", ret)
+        if isinstance(ret.value, cst.Tuple):
+            if self.prefix:  # a helper: its caller takes one value
+                raise self.mod.error(
+                    "a helper returning several values is not supported",
+                    ret.value,
+                    "return one value from a helper; call one helper per value",
+                )
+            return self.outputs(ret.value)
+        self.display = "out"
+        if isinstance(ret.value, cst.Name):
+            result = self.expr(ret.value)
+        else:
+            result = self.expr(ret.value, self.fresh("out"))
+        if isinstance(result, ir.Var) and result.name in self.tuple_items:
+            raise self.mod.error(
+                "returning a tuple bound to a name is not supported",
+                ret.value,
+                "list the outputs in the return: 'return a, b'",
+            )
+        return result
+
+    def outputs(self, value: cst.Tuple) -> ir.Operand:
+        """``return a, b``: the function has several outputs (cs231n's
+        ``return next_h, next_c``); each is a name, bound once, returned once."""
+        names: list[str] = []
+        for k, el in enumerate(value.elements):
+            self.display = f"out{k}"
+            operand = (
+                self.expr(el.value)
+                if isinstance(el.value, cst.Name)
+                else self.expr(el.value, self.fresh(f"out{k}"))
+            )
+            if not isinstance(operand, ir.Var):
+                raise self.mod.error(
+                    "an output is a constant: nothing to differentiate", el.value
+                )
+            if operand.name in names:
+                raise self.mod.error(
+                    f"'{operand.name}' is returned twice",
+                    el.value,
+                    "return each value once",
+                )
+            names.append(operand.name)
+        if len(names) == 1:
+            return ir.Var(names[0])
+        self.several = tuple(names)
+        return ir.Var(names[0])
+
+    # ----- expressions -----
+
+
+def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
+    kind = {
+        cst.If: "'if' statements",
+        cst.For: "'for' loops",
+        cst.While: "'while' loops",
+        cst.With: "'with' blocks",
+        cst.Try: "'try' blocks",
+        cst.FunctionDef: "nested functions",
+        cst.ClassDef: "class definitions",
+        cst.Global: "'global' statements",
+        cst.Nonlocal: "'nonlocal' statements",
+        cst.Del: "'del' statements",
+        cst.Expr: "expression statements",
+        cst.Raise: "'raise'",
+        cst.Assert: "'assert'",
+        cst.Import: "imports inside the function",
+        cst.ImportFrom: "imports inside the function",
+    }.get(type(node), f"'{type(node).__name__}' statements")
+    return mod.error(
+        f"{kind} are not supported",
+        node,
+        "the forward must be straight-line: assignments and one final 'return'",
+    )
+
+
+def build_body(b: Statements, fdef: cst.FunctionDef) -> ir.Operand:
+    """Flatten `fdef`'s body into `b`; returns the returned operand."""
+    body = fdef.body
+    if not isinstance(body, cst.IndentedBlock):
+        body_stmts: Sequence[cst.BaseStatement] = [
+            cst.SimpleStatementLine(body=body.body)  # type: ignore[arg-type]
+        ]
+    else:
+        body_stmts = body.body
+    result: ir.Operand | None = None
+    for i, stmt in enumerate(body_stmts):
+        try:
+            if b.statement(stmt):
+                if i != len(body_stmts) - 1:
+                    raise b.mod.error(
+                        "code after 'return' is not supported", body_stmts[i + 1]
+                    )
+                result = b.returned(stmt)
+        except CodegenErrors as errs:
+            b.errors.extend(errs.errors)
+            b.poison(stmt)
+        except CodegenError as err:
+            b.errors.append(err)
+            b.poison(stmt)
+        except RecursionError:
+            b.errors.append(b.mod.error("expression is nested too deeply", stmt))
+            b.poison(stmt)
+    if result is None and not b.errors:
+        raise b.mod.error(
+            f"function '{fdef.name.value}' has no final 'return'",
+            fdef.name,
+            "end the function with 'return <value>'",
+        )
+    if b.errors:
+        raise CodegenErrors(b.errors)
+    assert result is not None
+    return result

@@ -1,0 +1,43 @@
+"""Operator spellings: which libcst operator node is which primitive.
+
+The symbol of each node (``+``, ``@``, ``<``) names its primitive through
+the declarations (`codegen.core.rules.OPERATORS`); the parse builder reads
+these tables, and the table tests check every op they name is declared.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codegen.core.rules import OPERATORS
+
+_BINARY_SYMBOLS: dict[type[cst.BaseBinaryOp], str] = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.Power: "**",
+    cst.MatrixMultiply: "@",
+    cst.FloorDivide: "//",  # integer sizes only: no gradient
+    cst.Modulo: "%",
+}
+_AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
+    cst.AddAssign: "+",
+    cst.SubtractAssign: "-",
+    cst.MultiplyAssign: "*",
+    cst.DivideAssign: "/",
+    cst.PowerAssign: "**",
+    cst.MatrixMultiplyAssign: "@",
+    cst.ModuloAssign: "%",
+}
+_COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+}
+BINARY_OPS = {k: OPERATORS[s] for k, s in _BINARY_SYMBOLS.items()}
+AUGMENTED_OPS = {k: OPERATORS[s] for k, s in _AUGMENTED_SYMBOLS.items()}
+COMPARE_OPS = {k: OPERATORS[s] for k, s in _COMPARE_SYMBOLS.items()}
