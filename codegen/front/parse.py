@@ -39,16 +39,15 @@ from codegen.front.signature import (
     settings_keys,
 )
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
-    _check_nesting,
     _default_function,
     _dotted,
     _is_int_annotation,
     _load_module,
     _Module,
-    _recursion_room,
     _user_names,
     list_functions,
 )
+from codegen.front.syntax import recursion_room
 
 
 def parse(
@@ -60,7 +59,7 @@ def parse(
         CodegenError: the source has a syntax error or `func` is missing.
         CodegenErrors: one or more constructs in the function are unsupported.
     """
-    with _recursion_room():
+    with recursion_room():
         return _parse(source, filename, func)
 
 

@@ -10,13 +10,10 @@ the file's entry points (top-level functions no other function calls).
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
 import re
-import sys
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -24,6 +21,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from codegen.core import ir
 from codegen.errors import CodegenError
+from codegen.front.syntax import check_syntax, recursion_room, syntax_error
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -95,129 +93,12 @@ class _Module:
         return f"{base}.{rest}" if rest else base
 
 
-def _syntax_error(source: str, filename: str, exc: Exception) -> CodegenError:
-    """A located syntax error; positions come from `ast`, which are exact."""
-    try:
-        with warnings.catch_warnings():  # the error is the message, not warnings
-            warnings.simplefilter("ignore")
-            ast.parse(source, filename)
-    except SyntaxError as err:
-        line = err.lineno or 1
-        col = max((err.offset or 1) - 1, 0)
-        end = max((err.end_offset or err.offset or 1) - 1, col + 1)
-        loc = ir.Loc(line, col, err.end_lineno or line, end)
-        msg = (
-            "invalid syntax"
-            if err.msg == "invalid syntax"
-            else f"invalid syntax: {err.msg}"
-        )
-        return CodegenError(msg, loc, "fix the syntax first", filename, source)
-    except ValueError as err:  # null bytes and the like
-        return CodegenError(f"cannot parse: {err}", None, None, filename, source)
-    return CodegenError(
-        f"cannot parse: {exc}", ir.Loc(1, 0, 1, 1), None, filename, source
-    )
-
-
-def _compile_error(source: str, filename: str, exc: SyntaxError) -> CodegenError:
-    """A located error for what `ast.parse` accepts but Python does not compile."""
-    line = exc.lineno or 1
-    col = max((exc.offset or 1) - 1, 0)
-    end = max((exc.end_offset or exc.offset or 1) - 1, col + 1)
-    end_line = exc.end_lineno or line
-    if end_line != line:
-        end_line, end = line, col + 1
-    loc = ir.Loc(line, col, end_line, end)
-    return CodegenError(
-        f"invalid Python: {exc.msg}", loc, "fix the source first", filename, source
-    )
-
-
-#: Deepest expression nesting accepted. CPython's own parser stops near 3,000
-#: levels (and at 200 brackets); libcst's native parser overflows the C stack,
-#: a crash rather than an exception, on deeper input, so it never sees any.
-MAX_NESTING = 2000
-#: Python frames the passes use per level of nesting (libcst's position
-#: metadata and the flattening recurse on the tree).
-_FRAMES_PER_LEVEL = 12
-
-
-@contextlib.contextmanager
-def _recursion_room() -> Iterator[None]:
-    """Room for `MAX_NESTING` levels in the recursive passes, and no cyclic
-    garbage collection meanwhile (each full collection walks the whole libcst
-    tree, which made parsing grow faster than the file: a third of the time
-    at 10,000 statements); both restored after."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, MAX_NESTING * _FRAMES_PER_LEVEL + 2000))
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-        if collecting:
-            gc.enable()
-
-
-def _check_nesting(source: str, filename: str) -> ast.Module | None:
-    """Refuse, located, what Python cannot parse or what nests deeper than
-    `MAX_NESTING`, before libcst sees it. `and`/`or` chains count one level per
-    operand, since libcst nests them."""
-    text = source.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as Python allows
-    try:
-        with warnings.catch_warnings():  # e.g. invalid escapes: not ours to report
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename)
-    except SyntaxError as exc:
-        raise _syntax_error(text, filename, exc) from None
-    except ValueError:  # null bytes: libcst reports them
-        return None
-    except (RecursionError, MemoryError):
-        raise CodegenError(
-            "the source is nested too deeply for Python's parser",
-            None,
-            "split deep expressions into several assignments",
-            filename,
-            source,
-        ) from None
-    try:  # what only the compiler refuses: a parameter named twice, a
-        # misplaced `from __future__`, `return` outside a function, ...
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(tree, filename, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        raise _compile_error(text, filename, exc) from None
-    except (RecursionError, MemoryError, ValueError):
-        pass  # deep nesting is located below; null bytes by libcst
-    lines = source.splitlines()
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, ast.expr):
-            depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
-        if depth > MAX_NESTING and isinstance(node, ast.expr):
-            line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-            col = len(
-                line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")
-            )
-            raise CodegenError(
-                f"expression is nested too deeply (more than {MAX_NESTING} levels)",
-                ir.Loc(node.lineno, col, node.lineno, col + 1),
-                "split it into several assignments",
-                filename,
-                source,
-            )
-        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
-    return tree
-
-
 def _load_module(source: str, filename: str) -> _Module:
-    syntax = _check_nesting(source, filename)
+    syntax = check_syntax(source, filename)
     try:
         tree = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
-        raise _syntax_error(source, filename, exc) from None
+        raise syntax_error(source, filename, exc) from None
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     mod = _Module(source, filename, tree, positions.__getitem__, syntax=syntax)
@@ -524,7 +405,7 @@ def list_functions(
     mod_or_source: _Module | str, filename: str = "<string>"
 ) -> list[str]:
     """Top-level functions that are not helpers called by another function."""
-    with _recursion_room():
+    with recursion_room():
         mod = (
             mod_or_source
             if isinstance(mod_or_source, _Module)
