@@ -64,8 +64,9 @@ def resolve_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> list[str]:
     if chosen:
         return chosen
     reasons = "; ".join(f"'{p}' is {why}" for p, why in left_out(fn, chosen))
-    example = next((p.name for p in fn.params if not p.integer), None)
-    example = example or (fn.params[0].name if fn.params else "")
+    example = next((p.name for p in fn.params if not p.integer and not p.keys), None)
+    candidates = [p for p in fn.params if not p.keys]
+    example = example or (candidates[0].name if candidates else "")
     return_hint = (
         f"name the parameters to differentiate: --wrt {example}"
         if example
