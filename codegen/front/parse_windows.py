@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
@@ -28,8 +28,29 @@ from codegen.core import ir
 from codegen.front.source import _dotted
 
 if TYPE_CHECKING:
-    from codegen.front.parse_arrays import ArrayExpressions as ArrayBuilder
     from codegen.front.source import _Module
+
+
+class ArrayBuilder(Protocol):
+    """What `strided_windows` needs of the parse builder."""
+
+    mod: _Module
+    env: dict[str, ir.Operand]
+    steps: list[ir.Assign]
+
+    def expr(self, node: cst.BaseExpression, name: str | None = None) -> ir.Operand: ...
+
+    def index_parts(self, node: cst.Subscript) -> tuple[list[ir.Operand], bool]: ...
+
+    def emit(
+        self,
+        op: str,
+        args: Sequence[ir.Operand],
+        node: cst.CSTNode,
+        name: str | None,
+        kwargs: Sequence[tuple[str, ir.Operand]] = (),
+    ) -> ir.Var: ...
+
 
 #: Canonical name of NumPy's window view.
 SLIDING_WINDOW_VIEW = "numpy.lib.stride_tricks.sliding_window_view"
