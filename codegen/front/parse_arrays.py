@@ -140,9 +140,12 @@ def einsum_sublists(
         if isinstance(tree, (ast.Tuple, ast.List)):
             out = ""
             for el in tree.elts:
-                if isinstance(el, ast.Constant) and el.value is Ellipsis:
-                    out += "..."
-                elif isinstance(el, ast.Name) and el.id == "Ellipsis":
+                if (
+                    isinstance(el, ast.Constant)
+                    and el.value is Ellipsis
+                    or isinstance(el, ast.Name)
+                    and el.id == "Ellipsis"
+                ):
                     out += "..."
                 elif (
                     isinstance(el, ast.Constant)
