@@ -30,6 +30,7 @@ from functools import cache
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import (
     NONDIFF,
@@ -334,7 +335,13 @@ class _Builder(Aliases, ArrayExpressions):
                 raise self.mod.error("only names can be unpacked into", el.value)
             names.append(el.value.value)
         self.display = names[0]
+        called = _dotted(value.func) if isinstance(value, cst.Call) else None
+        if (
+            called is not None and self.mod.canonical(called) in SEVERAL
+        ):  # u, s, vh = np.linalg.svd(x): the steps get the names
+            self.unpack_names = tuple(self.target_name(n) for n in names)
         base = self.expr(value)
+        self.unpack_names = ()
         if isinstance(base, ir.Var) and base.name in self.tuple_items:
             items = self.tuple_items[base.name]
             if len(items) != len(names):
@@ -549,6 +556,8 @@ class _Builder(Aliases, ArrayExpressions):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical in SEVERAL or canonical == "numpy.linalg.eig":
+            return self.several_outputs(canonical, node, name)
         op = CALLS.get(canonical or "")
         if op is None:
             what = canonical or self.mod.module.code_for_node(node.func)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
@@ -256,7 +257,83 @@ class ArrayExpressions:
     def fresh_memory(self, target: str) -> None:
         raise NotImplementedError
 
+    #: The names a tuple unpacking binds (``u, s, vh = np.linalg.svd(x)``).
+    unpack_names: Sequence[str] = ()
+
     # ----- calls -----
+
+    def several_outputs(
+        self, canonical: str, node: cst.Call, name: str | None
+    ) -> ir.Operand:
+        """``np.linalg.svd(x)`` and the other calls with several outputs: one
+        step per output, its own primitive, packed into a tuple whose items
+        ``u, s, vh = ...`` or ``...[1]`` pick (steps no output needs are
+        dropped later). The flags must be literals."""
+        shown = _short(canonical)
+        names = list(self.unpack_names)  # before the operands: they may unpack too
+        self.unpack_names = ()
+        if canonical == "numpy.linalg.eig":
+            raise self.mod.error(
+                "np.linalg.eig is not supported: its eigenvalues and eigenvectors "
+                "are complex in general, and codegen is real-valued",
+                node,
+                "for a symmetric matrix use np.linalg.eigh (real eigenvalues, "
+                "orthonormal eigenvectors)",
+            )
+        ops, params = SEVERAL[canonical]
+        flags = dict(params)
+        x: ir.Operand | None = None
+        for k, arg in enumerate(node.args):
+            if arg.star:
+                raise self.mod.error("star-arguments are not supported", arg)
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key is None and k == 0:
+                x = self.expr(arg.value)
+                continue
+            if key is None:
+                if k > len(params):
+                    raise self.mod.error(f"too many arguments for '{shown}'", arg)
+                key = params[k - 1][0]
+            if key in ("a", "A") and x is None:
+                x = self.expr(arg.value)
+                continue
+            if key not in flags:
+                allowed = ", ".join(p for p, _ in params) or "none"
+                raise self.mod.error(
+                    f"keyword '{key}' is not supported for '{shown}'",
+                    arg,
+                    f"supported: {allowed}",
+                )
+            text = self.mod.module.code_for_node(arg.value).strip()
+            if _literal(text) is None:
+                raise self.mod.error(
+                    f"'{key}' of '{shown}' must be a literal", arg.value
+                )
+            flags[key] = text
+        if x is None:
+            raise self.mod.error(f"'{shown}' needs its matrix operand", node)
+        x = self.as_array(x, node)
+        if flags.get("hermitian", "False") != "False":
+            raise self.mod.error(
+                f"'{shown}' with hermitian=True is not supported",
+                node,
+                "leave hermitian out (for a symmetric matrix, np.linalg.eigh)",
+            )
+        if canonical == "numpy.linalg.svd" and _literal(flags["compute_uv"]) is False:
+            return self.emit("svd_s", (x,), node, name)
+        full = ir.Const(str(bool(_literal(flags.get("full_matrices", "1")))))
+        uplo = ir.Const(flags.get("UPLO", "'L'"))
+        extra = {
+            "svd_u": (full,),
+            "svd_vh": (full,),
+            "eigh_w": (uplo,),
+            "eigh_v": (uplo,),
+        }
+        items = []
+        for k, op in enumerate(ops):
+            target = names[k] if len(names) == len(ops) else None
+            items.append(self.emit(op, (x, *extra.get(op, ())), node, target))
+        return self.pack(items, node, None if names else name)
 
     def call_op(
         self,
