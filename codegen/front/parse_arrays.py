@@ -367,6 +367,13 @@ class ArrayExpressions:
             kwargs = {k: values[k] for k in rule.keywords if k in values}
         if "keepdims" in kwargs:
             kwargs["keepdims"] = self.keepdims(kwargs["keepdims"], node)
+        order = kwargs.get("ord")
+        if (
+            op == "norm"
+            and isinstance(order, ir.Const)
+            and order.text in self.mod.literals
+        ):
+            kwargs["ord"] = ir.Const(self.mod.literals[order.text])  # ord = 2 above
         axis = kwargs.get("axis")
         flat = isinstance(axis, ir.Const) and axis.text == "None"
         if op in ("concatenate", "stack") and flat:  # concatenate flattens
