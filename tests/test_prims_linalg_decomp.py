@@ -128,6 +128,9 @@ CASES: dict[str, tuple] = {
     ),
     "norm_p3": ("out = np.linalg.norm(v, ord=3)", {"v": (5,)}),
     "norm_inf_vector": ("out = np.linalg.norm(x, ord=np.inf, axis=1)", {"x": (3, 4)}),
+    # ord=2 of an array whose rank is not annotated: right for both
+    "norm_two_vector": ("out = np.linalg.norm(v, ord=2) * v", {"v": (5,)}),
+    "norm_two_matrix": ("out = np.linalg.norm(x, ord=2)", {"x": (3, 4)}),
     "norm_nuc": ("out = np.linalg.norm(x, ord='nuc')", {"x": (3, 4)}),
     "norm_nuc_axes": (
         "out = np.linalg.norm(a, ord='nuc', axis=(0, 2), keepdims=True) * a",
@@ -144,9 +147,6 @@ CASES: dict[str, tuple] = {
         {"a": (2, 3, 4)},
     ),
 }
-
-#: Cases refused when the rank is not annotated (ord means both there).
-REFUSED_PLAIN: set[str] = set()
 
 
 def _point(params: dict, rng, fix) -> dict:
@@ -184,6 +184,7 @@ SECOND = [
     "einsum_vjp_diagonal",
     "einsum_vjp_summed",
     "norm_nuc",
+    "norm_two_vector",
 ]
 
 
@@ -215,7 +216,8 @@ def test_second_derivative_matches_central_differences(case):
     [
         ("u, s, vh = np.linalg.svd(x)\n    out = u", "full_matrices=True"),
         ("w, v = np.linalg.eig(x)\n    out = w", "np.linalg.eig is not supported"),
-        ("out = np.linalg.norm(x, ord=2)", "is x a vector or a matrix"),
+        ("out = np.linalg.norm(x, ord=1)", "is x a vector or a matrix"),
+        ("out = np.linalg.norm(x, ord=-np.inf)", "is x a vector or a matrix"),
         ("out = np.linalg.norm(x, ord=0)", "has no adjoint here"),
         ("out = np.linalg.svd(x, hermitian=True)[1]", "hermitian=True"),
         ("out = np.einsum('ij->ii', x)", "repeats a letter"),

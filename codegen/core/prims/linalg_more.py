@@ -150,6 +150,10 @@ def _norm_x(f: Facts) -> str:
         vector = ord_ is None
     elif axis is None and isinstance(ord_, (int, float)) and ord_ not in _MATRIX_ORDS:
         vector = True  # NumPy takes this ord for vectors only
+    elif axis is None and ord_ == 2:
+        # a vector's 2-norm is the largest singular value of it as one row:
+        # the matrix rule on np.atleast_2d(x) is right for both
+        vector = False
     else:
         vector = None
     supported = ord_ is None or (
@@ -180,7 +184,9 @@ def _norm_x(f: Facts) -> str:
         return f"{grad} * np.sign(x) * (np.abs(x) / ({z} + ({z} == 0))) ** ({ord_} - 1)"
     # a matrix: on the last two axes (axis moved there), then moved back
     moved = isinstance(axis, tuple)
+    row = axis is None and rank != 2  # rank unknown, ord=2: see above
     xm = "np.moveaxis(x, axis, (-2, -1))" if moved else "x"
+    xm = "np.atleast_2d(x)" if row else xm
     if not moved:
         gm = "g"
     elif kept:
@@ -203,6 +209,8 @@ def _norm_x(f: Facts) -> str:
         hit = f"({sums} == {pick}({sums}, axis=-1, keepdims=True))"
         share = f"np.expand_dims({hit} / np.sum({hit}, axis=-1, keepdims=True), {over})"
         r = f"{gm} * np.sign({xm}) * {share}"
+    if row:
+        return f"np.reshape({r}, np.shape(x))"
     return f"np.moveaxis({r}, (-2, -1), axis)" if moved else r
 
 
