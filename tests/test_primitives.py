@@ -13,6 +13,7 @@ import itertools
 import pytest
 from test_prims_breadth import CASES as BREADTH_CASES
 from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
+from test_prims_linalg_decomp import CASES as DECOMP_CASES
 from test_rules import SCALAR_CASES
 from test_rules_numpy import CASES
 
@@ -182,6 +183,9 @@ CONSTRUCTS = {
     "pool_sum": "np.sum over a window view",
     "square": "np.square",
     "neg": "unary minus, -x",
+    "svd_u": "u, s, vh = np.linalg.svd(x, full_matrices=False)",
+    "svd_vh": "np.linalg.svd(x, full_matrices=False)[2]",
+    "eigh_v": "w, v = np.linalg.eigh(x)",
 }
 
 
@@ -189,6 +193,7 @@ def test_every_differentiable_primitive_has_a_spelling_and_a_gradient_case():
     spelled = set(rules.CALLS.values()) | set(rules.OPERATORS.values())
     spelled |= set(rules.METHODS.values()) | set(rules.ATTRIBUTES.values())
     cases = set(CASES) | set(SCALAR_CASES) | set(BREADTH_CASES) | set(BREADTH_SCALAR_CASES)
+    cases |= set(DECOMP_CASES)
     for op, p in RULES.items():
         if not p.diff or p.helper:  # helpers: tests/test_second_order_unknown_ranks.py
             continue

@@ -155,9 +155,9 @@ NOT_IN_AUTOGRAD = {
     "trace_batched",
 }
 
-#: Cases refused (located at nothing wrong) when the rank is not annotated:
-#: ord=2 is the spectral norm of a matrix, which has no adjoint here.
-REFUSED_PLAIN = {"norm_vector_ord"}
+#: Cases refused (located at nothing wrong) when the rank is not annotated
+#: (ord=2 is right for both since linalg_more's matrix rule takes it).
+REFUSED_PLAIN: set[str] = set()
 
 
 def _case(case: str) -> tuple[str, dict, object]:
@@ -269,9 +269,10 @@ def test_prod_gradient_at_zeros_is_the_product_of_the_others():
     assert np.array_equal(grad, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0]])
 
 
-def test_norm_with_a_spectral_ord_is_refused():
-    src = _source("out = np.linalg.norm(x, ord=2)", {"x": (3, 4)})
-    with pytest.raises(CodegenError, match="ord=2"):
+def test_norm_with_an_ord_without_gradient_is_refused():
+    # the spectral norm (ord=2) is supported now: tests/test_prims_linalg_decomp.py
+    src = _source("out = np.linalg.norm(x, ord=0, axis=1)", {"x": (3, 4)})
+    with pytest.raises(CodegenError, match="ord=0"):
         build(src, "f", ["x"])
 
 
@@ -309,13 +310,14 @@ def test_repeat_zero_times_has_zero_gradient():
 
 
 def test_an_adjoint_refusing_a_use_is_located():
-    """A declaration that refuses a case (norm with ord=3) is located."""
+    """A declaration that refuses a case (norm with ord=1, a vector or a
+    matrix norm for an array of unknown rank) is located."""
     import pytest
 
     from codegen.errors import CodegenError
     from conftest import build
 
-    src = "import numpy as np\n\ndef f(x):\n    return np.linalg.norm(x, ord=3)\n"
+    src = "import numpy as np\n\ndef f(x):\n    return np.linalg.norm(x, ord=1)\n"
     with pytest.raises(CodegenError) as info:
         build(src, "f")
-    assert str(info.value).startswith("<test>:4:12: error: np.linalg.norm with ord=3")
+    assert str(info.value).startswith("<test>:4:12: error: np.linalg.norm with ord=1")

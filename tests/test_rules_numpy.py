@@ -191,9 +191,11 @@ def _point(params: dict, rng) -> dict:
 
 def test_every_differentiable_rule_has_an_array_case():
     from test_prims_breadth import CASES as BREADTH_CASES
+    from test_prims_linalg_decomp import CASES as DECOMP_CASES
 
     def covered(op: str) -> bool:
-        return any(c == op or c.startswith(op + "_") for c in {*CASES, *BREADTH_CASES})
+        every = {*CASES, *BREADTH_CASES, *DECOMP_CASES}
+        return any(c == op or c.startswith(op + "_") for c in every)
 
     # the helpers of generated code are differentiated when a backward is
     # differentiated again: tests/test_second_order_examples.py covers them

@@ -121,7 +121,8 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             added = _length(step.args[1], tuples) if len(step.args) > 1 else None
             r = None if args[0] is None or added is None else args[0] + added
         elif step.op == "einsum" and isinstance(step.args[0], ir.Const):
-            r = len(step.args[0].text.split("->")[-1].strip("'\" "))
+            letters = step.args[0].text.split("->")[-1].strip("'\" ")
+            r = None if "." in letters else len(letters)  # '...': the ranks decide
         elif step.op in ("size", "ndim", "len") or step.target in sizes:
             r = 0  # a Python int
         elif step.op in _SCALAR_OPS:

@@ -17,6 +17,7 @@ from functools import cache
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import (
     NONDIFF,
@@ -333,6 +334,8 @@ class BuilderBase(Aliases, ArrayExpressions):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical in SEVERAL or canonical == "numpy.linalg.eig":
+            return self.several_outputs(canonical, node, name)
         op = CALLS.get(canonical or "")
         if op is None:
             what = canonical or self.mod.module.code_for_node(node.func)

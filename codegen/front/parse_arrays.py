@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
@@ -119,39 +120,114 @@ def _operand_rank(rank: dict[str, int | None], o: ir.Operand) -> int | None:
     return 0 if _literal(o.text) is not None else None
 
 
-def check_einsum(mod: _Module, spec: ir.Operand, n: int, node: cst.CSTNode) -> None:
-    """Refuse einsum specs whose adjoint is not an einsum of the same kind."""
-    hint = (
-        "write an explicit spec like 'ij,jk->ik' with each operand's letters distinct"
-    )
-    if not isinstance(spec, ir.Const):
-        raise mod.error("the einsum spec must be a string literal", node, hint)
-    try:
-        text = ast.literal_eval(spec.text)
-    except (ValueError, SyntaxError):
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_sublists(
+    mod: _Module, node: cst.Call
+) -> tuple[str, list[cst.BaseExpression]] | None:
+    """``np.einsum(x, (0, 1), y, (1, 2), (0, 2))``, the sublist form: its spec
+    string (``"ab,bc->ac"``) and the operand expressions; None for the
+    string form. Sublists must be literal tuples or lists of integers and
+    ``...`` (or ``Ellipsis``)."""
+    args = list(node.args)
+    if not args or args[0].keyword is not None:
+        return None
+    if _is_string(mod.module.code_for_node(args[0].value)):
+        return None
+    if len(args) < 2 or not isinstance(args[1].value, (cst.Tuple, cst.List)):
+        return None  # not a sublist: the spec check refuses it
+
+    def letters(arg: cst.Arg) -> str:
+        text = mod.module.code_for_node(arg.value)
+        try:
+            tree = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError:
+            tree = None
+        if isinstance(tree, (ast.Tuple, ast.List)):
+            out = ""
+            for el in tree.elts:
+                if (
+                    isinstance(el, ast.Constant)
+                    and el.value is Ellipsis
+                    or isinstance(el, ast.Name)
+                    and el.id == "Ellipsis"
+                ):
+                    out += "..."
+                elif (
+                    isinstance(el, ast.Constant)
+                    and isinstance(el.value, int)
+                    and not isinstance(el.value, bool)
+                    and 0 <= el.value < len(_LETTERS)
+                ):
+                    out += _LETTERS[el.value]
+                else:
+                    break
+            else:
+                return out
         raise mod.error(
-            "the einsum spec must be a string literal", node, hint
-        ) from None
-    text = str(text).replace(" ", "")
-    if "->" not in text or "." in text:
-        raise mod.error(
-            f"einsum spec {spec.text} needs an explicit '->' and no '...'", node, hint
+            "an einsum sublist must be a literal tuple of axis numbers (0 to 51) "
+            "and '...'",
+            arg,
+            "write the sublist out, as in np.einsum(x, (0, 1), (1, 0)), or give a "
+            "spec string such as 'ij->ji'",
         )
-    ins, out = text.split("->")
+
+    for arg in args:
+        if arg.star or arg.keyword is not None:
+            raise mod.error(
+                "np.einsum in sublist form takes positional arguments only",
+                arg,
+                "write np.einsum(x, (0, 1), y, (1, 2), (0, 2)), or a spec string",
+            )
+    operands = [a.value for a in args[0::2]]
+    ins = [letters(a) for a in args[1::2]]
+    out = None
+    if len(args) % 2:  # a trailing output sublist
+        out, operands = letters(args[-1]), operands[:-1]
+        ins = ins[: len(operands)]
+    spec = ",".join(ins) + ("" if out is None else "->" + out)
+    return spec, operands
+
+
+def einsum_spec(mod: _Module, spec: ir.Operand, n: int, node: cst.CSTNode) -> str:
+    """The explicit form of an einsum spec (``"ij,k->ijk"`` for ``"ij,k"``:
+    the letters used once, sorted, after any ``...``), refusing what NumPy
+    would refuse. Letters may repeat within an operand (a diagonal) or be
+    summed within one operand only; ``...`` broadcasts."""
+    hint = "write a spec like 'ij,jk->ik' (letters, '...', and one '->')"
+    if not isinstance(spec, ir.Const) or not _is_string(spec.text):
+        raise mod.error("the einsum spec must be a string literal", node, hint)
+    text = str(ast.literal_eval(spec.text)).replace(" ", "")
+    ins, arrow, out = text.partition("->")
     parts = ins.split(",")
     if len(parts) != n:
         raise mod.error(
             f"einsum spec {spec.text} names {len(parts)} operands, got {n}", node
         )
-    for i, p in enumerate(parts):
-        others = out + "".join(q for k, q in enumerate(parts) if k != i)
-        if len(set(p)) != len(p) or any(c not in others for c in p):
+    for p in [*parts, out]:
+        if p.count("...") > 1 or any(c not in _LETTERS for c in p.replace("...", "")):
             raise mod.error(
-                f"einsum operand {i} ('{p}') repeats a letter or sums over a letter "
-                "no other operand has",
+                f"einsum spec {spec.text}: '{p}' is not letters with at most one '...'",
                 node,
                 hint,
             )
+    used = "".join(p.replace("...", "") for p in parts)
+    if not arrow:
+        once = sorted(c for c in set(used) if used.count(c) == 1)
+        dots = "..." if any("..." in p for p in parts) else ""
+        out = dots + "".join(once)
+    letters = out.replace("...", "")
+    if len(set(letters)) != len(letters) or any(c not in used for c in letters):
+        raise mod.error(
+            f"einsum spec {spec.text}: the output '{out}' repeats a letter or names "
+            "one no operand has",
+            node,
+            hint,
+        )
+    if "..." in out and not any("..." in p for p in parts):
+        raise mod.error(f"einsum spec {spec.text}: '...' in the output only", node)
+    return ",".join(parts) + "->" + out
 
 
 class ArrayExpressions:
@@ -189,7 +265,83 @@ class ArrayExpressions:
     def fresh_memory(self, target: str) -> None:
         raise NotImplementedError
 
+    #: The names a tuple unpacking binds (``u, s, vh = np.linalg.svd(x)``).
+    unpack_names: Sequence[str] = ()
+
     # ----- calls -----
+
+    def several_outputs(
+        self, canonical: str, node: cst.Call, name: str | None
+    ) -> ir.Operand:
+        """``np.linalg.svd(x)`` and the other calls with several outputs: one
+        step per output, its own primitive, packed into a tuple whose items
+        ``u, s, vh = ...`` or ``...[1]`` pick (steps no output needs are
+        dropped later). The flags must be literals."""
+        shown = _short(canonical)
+        names = list(self.unpack_names)  # before the operands: they may unpack too
+        self.unpack_names = ()
+        if canonical == "numpy.linalg.eig":
+            raise self.mod.error(
+                "np.linalg.eig is not supported: its eigenvalues and eigenvectors "
+                "are complex in general, and codegen is real-valued",
+                node,
+                "for a symmetric matrix use np.linalg.eigh (real eigenvalues, "
+                "orthonormal eigenvectors)",
+            )
+        ops, params = SEVERAL[canonical]
+        flags = dict(params)
+        x: ir.Operand | None = None
+        for k, arg in enumerate(node.args):
+            if arg.star:
+                raise self.mod.error("star-arguments are not supported", arg)
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key is None and k == 0:
+                x = self.expr(arg.value)
+                continue
+            if key is None:
+                if k > len(params):
+                    raise self.mod.error(f"too many arguments for '{shown}'", arg)
+                key = params[k - 1][0]
+            if key in ("a", "A") and x is None:
+                x = self.expr(arg.value)
+                continue
+            if key not in flags:
+                allowed = ", ".join(p for p, _ in params) or "none"
+                raise self.mod.error(
+                    f"keyword '{key}' is not supported for '{shown}'",
+                    arg,
+                    f"supported: {allowed}",
+                )
+            text = self.mod.module.code_for_node(arg.value).strip()
+            if _literal(text) is None:
+                raise self.mod.error(
+                    f"'{key}' of '{shown}' must be a literal", arg.value
+                )
+            flags[key] = text
+        if x is None:
+            raise self.mod.error(f"'{shown}' needs its matrix operand", node)
+        x = self.as_array(x, node)
+        if flags.get("hermitian", "False") != "False":
+            raise self.mod.error(
+                f"'{shown}' with hermitian=True is not supported",
+                node,
+                "leave hermitian out (for a symmetric matrix, np.linalg.eigh)",
+            )
+        if canonical == "numpy.linalg.svd" and _literal(flags["compute_uv"]) is False:
+            return self.emit("svd_s", (x,), node, name)
+        full = ir.Const(str(bool(_literal(flags.get("full_matrices", "1")))))
+        uplo = ir.Const(flags.get("UPLO", "'L'"))
+        extra = {
+            "svd_u": (full,),
+            "svd_vh": (full,),
+            "eigh_w": (uplo,),
+            "eigh_v": (uplo,),
+        }
+        items = []
+        for k, op in enumerate(ops):
+            target = names[k] if len(names) == len(ops) else None
+            items.append(self.emit(op, (x, *extra.get(op, ())), node, target))
+        return self.pack(items, node, None if names else name)
 
     def call_op(
         self,
@@ -201,7 +353,12 @@ class ArrayExpressions:
     ) -> ir.Operand:
         """Lower ``what(args...)`` (or ``receiver.what(...)``) to one `op` step."""
         slots = signature_of(what, receiver is not None)
-        if slots is None:
+        sublists = einsum_sublists(self.mod, node) if op == "einsum" else None
+        if sublists is not None:  # np.einsum(x, (0, 1), (1, 0)): a spec string
+            spec, exprs = sublists
+            args = [ir.Const(f'"{spec}"'), *(self.expr(e) for e in exprs)]
+            kwargs: dict[str, ir.Operand] = {}
+        elif slots is None:
             args, kwargs = self.plain_operands(op, what, node, receiver)
         else:
             values = self.signature_operands(op, what, slots, node, receiver)
@@ -218,6 +375,13 @@ class ArrayExpressions:
             kwargs = {k: values[k] for k in rule.keywords if k in values}
         if "keepdims" in kwargs:
             kwargs["keepdims"] = self.keepdims(kwargs["keepdims"], node)
+        order = kwargs.get("ord")
+        if (
+            op == "norm"
+            and isinstance(order, ir.Const)
+            and order.text in self.mod.literals
+        ):
+            kwargs["ord"] = ir.Const(self.mod.literals[order.text])  # ord = 2 above
         axis = kwargs.get("axis")
         flat = isinstance(axis, ir.Const) and axis.text == "None"
         if op in ("concatenate", "stack") and flat:  # concatenate flattens
@@ -227,7 +391,8 @@ class ArrayExpressions:
                 "give an integer axis (flatten first with .reshape(-1))",
             )
         if op == "einsum":
-            check_einsum(self.mod, args[0], len(args) - 1, node)
+            text = einsum_spec(self.mod, args[0], len(args) - 1, node)
+            args = [ir.Const(f'"{text}"'), *args[1:]]
             if len(args) > 2:  # contract pairwise through BLAS, not in one C loop
                 kwargs.setdefault("optimize", ir.Const("True"))
         if op == "pad":

@@ -127,6 +127,7 @@ PLAIN = frozenset(
     # numpy's namespace for the signature check: their operands are positional
     | {f"numpy.atleast_{n}d" for n in (1, 2, 3)}
     | {f"numpy.linalg.{f}" for f in ("inv", "solve", "det", "cholesky", "norm")}
+    | {f"numpy.linalg.{f}" for f in ("svd", "eigh", "slogdet", "pinv")}
 )
 
 # The spellings of codegen/core/prims/breadth.py and linalg_more.py (issue 14).

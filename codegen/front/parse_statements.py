@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.builder import BuilderBase
 from codegen.front.signature import (
@@ -141,7 +142,13 @@ class Statements(BuilderBase):
             self.env.update(zip(names, done, strict=True))
             return
         self.display = names[0]
+        called = _dotted(value.func) if isinstance(value, cst.Call) else None
+        if (
+            called is not None and self.mod.canonical(called) in SEVERAL
+        ):  # u, s, vh = np.linalg.svd(x): the steps get the names
+            self.unpack_names = tuple(self.target_name(n) for n in names)
         base = self.expr(value)
+        self.unpack_names = ()
         if isinstance(base, ir.Var) and base.name in self.tuple_items:
             items = self.tuple_items[base.name]
             if len(items) != len(names):

@@ -45,9 +45,30 @@ def einsum_vjp_spec(spec: str, i: int) -> str:
     return '"' + ",".join([out, *others]) + "->" + parts[i] + '"'
 
 
+def einsum_plain(spec: str, i: int) -> bool:
+    """True when operand `i`'s gradient is one einsum of g with the others:
+    no '...', its letters distinct, and each in the output or another operand."""
+    text = str(ast.literal_eval(spec)).replace(" ", "")
+    ins, _, out = text.partition("->")
+    parts = ins.split(",")
+    part = parts[i]
+    others = out + "".join(p for k, p in enumerate(parts) if k != i)
+    return (
+        "." not in text
+        and len(set(part)) == len(part)
+        and all(c in others for c in part)
+    )
+
+
 def _einsum_xs(f: Facts) -> str:
-    """einsum(spec, *xs): operand i's gradient is the einsum of g with the others."""
+    """einsum(spec, *xs): operand i's gradient is the einsum of g with the
+    others; with '...', a letter repeated in operand i (a diagonal) or one
+    only operand i has (summed there), the runtime helper `_einsum_vjp`
+    spells the spec out for the operands' ranks and writes onto the diagonal."""
     assert f.i is not None
+    if not einsum_plain(f.const["spec"], f.i):
+        xs = "".join(f", xs_{k}" for k in range(f.n))
+        return f"_einsum_vjp(spec, {f.i}, g{xs})"
     others = "".join(f", xs_{k}" for k in range(f.n) if k != f.i)
     optimize = "" if f.kw["optimize"] == "False" else ", optimize=optimize"
     return f"np.einsum({einsum_vjp_spec(f.const['spec'], f.i)}, g{others}{optimize})"
@@ -111,6 +132,36 @@ declare(
     same="2 * g * x",
     calls=("numpy.vdot",),
     shape="scalar",
+)
+
+
+# _einsum_vjp(spec, i, v, *xs) is operand i's gradient of einsum(spec, *xs)
+# at v: linear in v and in every other operand, and free of xs[i]. Against
+# an upstream g shaped like xs[i], its adjoint in v is the einsum itself with
+# g in place of xs[i]; in another operand j, operand j's gradient of that
+# einsum.
+def _einsum_vjp_v(f: Facts) -> str:
+    i = int(f.const.get("i", "0"))
+    xs = ", ".join("g" if k == i else f"xs_{k}" for k in range(f.n))
+    return f"np.einsum(spec, {xs})"
+
+
+def _einsum_vjp_xs(f: Facts) -> str | None:
+    assert f.i is not None
+    i = int(f.const.get("i", "0"))
+    if f.i == i:
+        return None  # operand i's own gradient does not read operand i
+    xs = "".join(", g" if k == i else f", xs_{k}" for k in range(f.n))
+    return f"_einsum_vjp(spec, {f.i}, v{xs})"
+
+
+declare(
+    "einsum_vjp",
+    ("spec", "i", "v", "*xs"),
+    "_einsum_vjp(spec, i, v, *xs)",
+    grads={"v": _einsum_vjp_v, "xs": _einsum_vjp_xs},
+    calls=("_einsum_vjp",),
+    helper="_einsum_vjp",
 )
 
 

@@ -7,6 +7,9 @@ each matrix of a batch).
 
 from __future__ import annotations
 
+import ast
+import math
+
 from codegen.core.primitive import Facts, declare
 from codegen.errors import CodegenError
 
@@ -101,27 +104,114 @@ declare(
 )
 
 
+def _ord(text: str) -> object:
+    """The value of an ord= keyword's source text: None, a number, inf, or
+    'fro' / 'nuc'; "?" when it is not a literal."""
+    t = text.replace(" ", "").strip("()")
+    sign = -1 if t.startswith("-") else 1
+    if t.lstrip("-+") in ("np.inf", "inf", "math.inf", "float('inf')"):
+        return sign * math.inf
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return "?"
+    return value if value is None or isinstance(value, (int, float, str)) else "?"
+
+
+def _axes(text: str) -> object:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return "?"
+
+
+_MATRIX_ORDS = (None, "fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
 def _norm_x(f: Facts) -> str:
-    """z = norm(x): the 2-norm of a vector, the Frobenius norm of a matrix
-    (the square root of the sum of squares over the reduced axes):
-    dz/dx = x / z, and 0 where z = 0 (x is 0 there; a kink, as for abs)."""
-    ord_, axis = f.kw["ord"], f.kw["axis"]
-    vector = f.rank.get("x") == 1 or axis.lstrip("-").isdigit()
-    if not (
-        ord_ == "None"
-        or (ord_ in ("2", "2.0") and vector)
-        or (ord_ in ("'fro'", '"fro"') and not vector)
-    ):
-        raise CodegenError(
-            f"np.linalg.norm with ord={ord_} has no adjoint here",
-            None,
-            "supported: the 2-norm of vectors and the Frobenius norm of matrices "
-            "(ord=None, 2 for a vector, 'fro'), with axis and keepdims",
+    """z = norm(x, ord, axis): with kept axes zk = z and gk = g (else with the
+    reduced axes put back). Vectors: the p-norm, dz/dx = sign(x) (|x| / z)^(p-1)
+    (x / z for p = 2); inf / -inf route g to the largest / smallest |x|
+    (ties share it). Matrices: 'fro' as the 2-norm of the entries; 'nuc'
+    (the sum of the singular values) U V^T; 2 / -2 (the largest / smallest
+    singular value) u v^T of that value's singular vectors (distinct
+    singular values assumed); 1 / -1 and inf / -inf (the largest / smallest
+    column / row sum of |x|) sign(x) on that column or row. z = 0 gives 0
+    (a kink, as for abs)."""
+    ord_, axis = _ord(f.kw["ord"]), _axes(f.kw["axis"])
+    rank = f.rank.get("x")
+    if isinstance(axis, int):
+        vector = True
+    elif isinstance(axis, tuple) and len(axis) == 2:
+        vector = False
+    elif axis is None and rank in (1, 2):
+        vector = rank == 1
+    elif axis is None and ord_ in (None, "fro", "nuc"):
+        vector = ord_ is None
+    elif axis is None and isinstance(ord_, (int, float)) and ord_ not in _MATRIX_ORDS:
+        vector = True  # NumPy takes this ord for vectors only
+    elif axis is None and ord_ == 2:
+        # a vector's 2-norm is the largest singular value of it as one row:
+        # the matrix rule on np.atleast_2d(x) is right for both
+        vector = False
+    else:
+        vector = None
+    supported = ord_ is None or (
+        vector is not None
+        and (
+            (vector and isinstance(ord_, (int, float)) and ord_ != 0)
+            or (not vector and ord_ in _MATRIX_ORDS)
         )
-    kept = axis == "None" or f.kw["keepdims"] in ("True", "1")
+    )
+    if not supported:
+        raise CodegenError(
+            f"np.linalg.norm with ord={f.kw['ord']} has no adjoint here"
+            + (" (is x a vector or a matrix?)" if vector is None else ""),
+            None,
+            "supported: vector p-norms (ord a number but 0, or inf), and for "
+            "matrices ord=None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf; annotate "
+            "x's rank or give axis when ord means both",
+        )
+    kept = axis is None or f.kw["keepdims"] in ("True", "1")
     z = "ans" if kept else "np.expand_dims(ans, axis)"
     grad = "g" if kept else "np.expand_dims(g, axis)"
-    return f"{grad} * x / ({z} + ({z} == 0))"
+    if ord_ is None or ord_ == "fro" or (vector and ord_ == 2):
+        return f"{grad} * x / ({z} + ({z} == 0))"
+    if vector and ord_ in (math.inf, -math.inf):
+        hit = f"(np.abs(x) == {z})"
+        return f"{grad} * np.sign(x) * {hit} / np.sum({hit}, axis=axis, keepdims=True)"
+    if vector:
+        return f"{grad} * np.sign(x) * (np.abs(x) / ({z} + ({z} == 0))) ** ({ord_} - 1)"
+    # a matrix: on the last two axes (axis moved there), then moved back
+    moved = isinstance(axis, tuple)
+    row = axis is None and rank != 2  # rank unknown, ord=2: see above
+    xm = "np.moveaxis(x, axis, (-2, -1))" if moved else "x"
+    xm = "np.atleast_2d(x)" if row else xm
+    if not moved:
+        gm = "g"
+    elif kept:
+        gm = "np.moveaxis(g, axis, (-2, -1))"
+    else:
+        gm = "np.expand_dims(g, (-2, -1))"
+    u = f"np.linalg.svd({xm}, full_matrices=False)[0]"
+    vh = f"np.linalg.svd({xm}, full_matrices=False)[2]"
+    if ord_ == "nuc":
+        r = f"{gm} * ({u} @ {vh})"
+    elif ord_ in (2, -2):
+        k = 0 if ord_ == 2 else -1
+        u1 = f"np.expand_dims(np.moveaxis({u}, -1, 0)[{k}], -1)"
+        v1 = f"np.expand_dims(np.moveaxis({vh}, -2, 0)[{k}], -2)"
+        r = f"{gm} * {u1} * {v1}"
+    else:  # 1, -1: columns (axis -2 summed); inf, -inf: rows
+        over = -2 if ord_ in (1, -1) else -1
+        pick = "np.max" if ord_ in (1, math.inf) else "np.min"
+        sums = f"np.sum(np.abs({xm}), axis={over})"
+        hit = f"({sums} == {pick}({sums}, axis=-1, keepdims=True))"
+        share = f"np.expand_dims({hit} / np.sum({hit}, axis=-1, keepdims=True), {over})"
+        r = f"{gm} * np.sign({xm}) * {share}"
+    if row:
+        return f"np.reshape({r}, np.shape(x))"
+    return f"np.moveaxis({r}, (-2, -1), axis)" if moved else r
 
 
 declare(

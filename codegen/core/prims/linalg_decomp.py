@@ -1,0 +1,197 @@
+"""Linear algebra with several outputs (issue 14): svd, eigh, slogdet; and pinv.
+
+NumPy returns a tuple (``u, s, vh = np.linalg.svd(x)``); parse lowers the
+call to one step per output (`SEVERAL`), each its own primitive, so that a
+gradient reaching only ``s`` costs only the ``s`` rule, and the rules of the
+outputs used add up to the adjoint of the whole decomposition (it is linear
+in the outputs' gradients). Each adjoint is the standard one, written in
+declared primitives (the decompositions themselves among them), so a
+backward is differentiated again. What each assumes:
+
+* svd: distinct, nonzero singular values (the reduced SVD,
+  ``full_matrices=False``; the full one for ``u`` or ``vh`` is refused,
+  since its extra columns are not determined by x);
+* eigh: a symmetric x with distinct eigenvalues; NumPy reads one triangle
+  (``UPLO="L"``, the default, or ``"U"``), so the gradient is zero on the
+  other, and an entry off the diagonal counts for both of its places;
+* slogdet: an invertible x (the sign has no gradient);
+* pinv: the rank of x does not change near it (full rank, in particular).
+
+The matrix axes are the last two; leading axes are a batch.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codegen.core.primitive import Facts, declare
+from codegen.errors import CodegenError
+
+
+def _T(a: str) -> str:
+    return f"np.swapaxes({a}, -1, -2)"
+
+
+def _ex(a: str, axis: int | str) -> str:
+    return f"np.expand_dims({a}, {axis})"
+
+
+#: The outputs of the reduced SVD of x, as code.
+U = "np.linalg.svd(x, full_matrices=False)[0]"
+S = "np.linalg.svd(x, compute_uv=False)"
+VH = "np.linalg.svd(x, full_matrices=False)[2]"
+
+
+def _gap(s: str, k: str) -> str:
+    """F[i, j] = 1 / (s_j - s_i) off the diagonal, 0 on it (s: the last
+    axis, k: its length)."""
+    eye = f"np.eye({k})"
+    return f"(1 - {eye}) / ({_ex(s, -2)} - {_ex(s, -1)} + {eye})"
+
+
+def _reduced(f: Facts) -> None:
+    if f.const.get("fm", "False") != "False":
+        raise CodegenError(
+            "the gradient of u or vh of np.linalg.svd with full_matrices=True "
+            "is not supported: the extra columns are not determined by x",
+            None,
+            "pass full_matrices=False (the reduced SVD; the same for square "
+            "matrices), or use only s",
+        )
+
+
+def _svd_u(f: Facts) -> str:
+    """z = U (m x k): dL/dx = (U (J S) + G S^-1 - U U^T G S^-1) V^T, with
+    J = F o (U^T G - G^T U), F[i, j] = 1 / (s_j^2 - s_i^2)."""
+    _reduced(f)
+    s = _ex(S, -2)
+    j = f"{_gap(f'{S} ** 2', 'np.shape(g)[-1]')} * ({_T('ans')} @ g - {_T('g')} @ ans)"
+    gs = f"g / {s}"
+    return f"(ans @ (({j}) * {s}) + {gs} - ans @ ({_T('ans')} @ ({gs}))) @ {VH}"
+
+
+def _svd_vh(f: Facts) -> str:
+    """z = V^T (k x n): dL/dx = U (S K V^T + S^-1 G - S^-1 G V V^T), with
+    K = F o (V^T G^T - G V), F as for u."""
+    _reduced(f)
+    s = _ex(S, -1)
+    k = f"{_gap(f'{S} ** 2', 'np.shape(g)[-2]')} * (ans @ {_T('g')} - g @ {_T('ans')})"
+    gs = f"g / {s}"
+    return f"{U} @ ({s} * ({k}) @ ans + {gs} - ({gs}) @ {_T('ans')} @ ans)"
+
+
+declare(
+    "svd_u",
+    ("x", "fm"),
+    "np.linalg.svd(x, full_matrices=fm)[0]",
+    grads={"x": _svd_u},
+)
+# z = s: dL/dx = U diag(g) V^T
+declare(
+    "svd_s",
+    ("x",),
+    "np.linalg.svd(x, compute_uv=False)",
+    grads={"x": f"({U} * {_ex('g', -2)}) @ {VH}"},
+    calls=("numpy.linalg.svd",),
+)
+declare(
+    "svd_vh",
+    ("x", "fm"),
+    "np.linalg.svd(x, full_matrices=fm)[2]",
+    grads={"x": _svd_vh},
+)
+
+
+def _uplo(f: Facts) -> str:
+    text = f.const.get("uplo", "'L'")
+    try:
+        side = str(ast.literal_eval(text)).upper()
+    except (ValueError, SyntaxError):
+        side = ""
+    if side not in ("L", "U"):
+        raise CodegenError(
+            f"np.linalg.eigh with UPLO={text}: give 'L' or 'U' as a literal",
+            None,
+            "np.linalg.eigh(x) reads the lower triangle, np.linalg.eigh(x, 'U') "
+            "the upper",
+        )
+    return "np.tril" if side == "L" else "np.triu"
+
+
+def _eigh_w(f: Facts) -> str:
+    """z = w: M = V diag(g) V^T (symmetric); NumPy reads one triangle, so an
+    entry off the diagonal gets M_ij + M_ji = 2 M_ij."""
+    v = "np.linalg.eigh(x, uplo)[1]"
+    m = f"({v} * {_ex('g', -2)}) @ {_T(v)}"
+    return f"{_uplo(f)}({m}) * (2 - np.eye(np.shape(g)[-1]))"
+
+
+def _eigh_v(f: Facts) -> str:
+    """z = V: M = V (F o (V^T g)) V^T, F[i, j] = 1 / (w_j - w_i); folded onto
+    the triangle NumPy reads: M_ij + M_ji off the diagonal, M_ii on it."""
+    w = "np.linalg.eigh(x, uplo)[0]"
+    eye = "np.eye(np.shape(g)[-1])"
+    m = f"ans @ ({_gap(w, 'np.shape(g)[-1]')} * ({_T('ans')} @ g)) @ {_T('ans')}"
+    return f"{_uplo(f)}({m} + {_T(m)}) * (1 - 0.5 * {eye})"
+
+
+declare(
+    "eigh_w",
+    ("x", "uplo"),
+    "np.linalg.eigh(x, uplo)[0]",
+    grads={"x": _eigh_w},
+    calls=("numpy.linalg.eigh",),
+)
+declare(
+    "eigh_v",
+    ("x", "uplo"),
+    "np.linalg.eigh(x, uplo)[1]",
+    grads={"x": _eigh_v},
+)
+
+
+def _logdet_x(f: Facts) -> str:
+    # z = log|det x|:  dz/dx = inv(x)^T, whatever the sign
+    if f.rank.get("x") == 2:
+        return "g * np.linalg.inv(x).T"
+    return f"{_ex('g', '(-2, -1)')} * {_T('np.linalg.inv(x)')}"
+
+
+declare("slogdet_sign", ("x",), "np.linalg.slogdet(x)[0]")
+declare(
+    "slogdet_logdet",
+    ("x",),
+    "np.linalg.slogdet(x)[1]",
+    grads={"x": _logdet_x},
+    calls=("numpy.linalg.slogdet",),
+)
+
+
+def _pinv_x(f: Facts) -> str:
+    """z = X = pinv(A), where A's rank is constant (Golub and Pereyra):
+    dL/dA = -X^T g X^T + (I - A X) g^T X X^T + X^T X g^T (I - X A)."""
+    xt, gt = _T("ans"), _T("g")
+    return (
+        f"-{xt} @ g @ {xt} + ({gt} - x @ (ans @ {gt})) @ (ans @ {xt})"
+        f" + ({xt} @ ans) @ ({gt} - ({gt} @ ans) @ x)"
+    )
+
+
+declare(
+    "pinv",
+    ("x",),
+    "np.linalg.pinv(x)",
+    grads={"x": _pinv_x},
+    calls=("numpy.linalg.pinv",),
+)
+
+#: Calls with several outputs -> (the op of each output, the call's
+#: parameters after x with their defaults). parse lowers them.
+SEVERAL: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "numpy.linalg.svd": (
+        ("svd_u", "svd_s", "svd_vh"),
+        (("full_matrices", "True"), ("compute_uv", "True"), ("hermitian", "False")),
+    ),
+    "numpy.linalg.eigh": (("eigh_w", "eigh_v"), (("UPLO", "'L'"),)),
+    "numpy.linalg.slogdet": (("slogdet_sign", "slogdet_logdet"), ()),
+}
