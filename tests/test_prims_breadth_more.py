@@ -42,6 +42,22 @@ CASES: dict[str, tuple] = {
     "cross_three_two": ("out = np.cross(w, x, axisb=0)", {"x": (2, 4), "w": (4, 3)}),
     "cross_two_two": ("out = np.cross(x, w, axisa=0)", {"x": (2, 2), "w": (2, 2)}),
     "cross_two_two_flat": ("out = np.cross(x, w)", {"x": (2,), "w": (3, 2)}),
+    # ----- ddof of var and std -----
+    "var_ddof": ("out = np.var(x, ddof=1)", {"x": (3, 4)}),
+    "var_ddof_axis": (
+        "out = np.var(x, axis=-1, ddof=2, keepdims=True) * x",
+        {"x": (3, 4)},
+    ),
+    "var_ddof_positional": ("out = np.var(x, 0, None, None, 1)", {"x": (3, 4)}),
+    "var_ddof_method": ("out = x.var(1, ddof=1)", {"x": (3, 4)}),
+    "var_ddof_name": ("d = 2\n    out = np.var(x, ddof=d)", {"x": (2, 3)}),
+    "std_ddof": ("out = np.std(a, axis=(0, 2), ddof=1)", {"a": (2, 3, 4)}),
+    "std_ddof_keepdims": (
+        "out = np.std(x, axis=0, ddof=1, keepdims=True) * x",
+        {"x": (3, 4)},
+    ),
+    "std_ddof_method": ("out = x.std(ddof=1)", {"x": (3, 4)}),
+    "std_ddof_vector": ("out = np.std(v, ddof=2)", {"v": (5,)}),
 }
 
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
@@ -57,6 +73,8 @@ NOT_IN_AUTOGRAD = {
     "cross_two_three",
     "cross_three_two",
     "cross_two_two",
+    # autograd refuses: dtype and out given by position
+    "var_ddof_positional",
 }
 
 #: Cases refused (located) when the rank is not annotated.

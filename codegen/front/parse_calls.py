@@ -7,7 +7,7 @@ against ``inspect.signature`` of the installed NumPy):
 
 * ``name`` or ``name=operand``: NumPy's parameter `name` is the rule's input
   or keyword `operand` (the same name when there is no ``=``);
-* ``name=!``: a parameter codegen does not support (``ddof``, ``order``); an
+* ``name=!``: a parameter codegen does not support (``order``, ``where``); an
   argument given there is refused, never taken for another operand;
 * ``name=?``: the same for a parameter whose NumPy default is None
   (``out``, ``dtype``), except that an explicit None is accepted;
@@ -85,7 +85,7 @@ FUNCTIONS: dict[str, str] = {
         for f in ("max", "min", "amax", "amin")
     },
     **{
-        f"numpy.{f}": "a=x, axis, dtype=?, out=?, ddof=!, keepdims, *, where=!, "
+        f"numpy.{f}": "a=x, axis, dtype=?, out=?, ddof, keepdims, *, where=!, "
         "mean=!, correction=!"
         for f in ("var", "std")
     },
@@ -188,8 +188,8 @@ METHODS: dict[str, str] = {
     "mean": "axis, dtype=?, out=?, keepdims, *, where=!",
     "max": "axis, out=?, keepdims, initial=!, where=!",
     "min": "axis, out=?, keepdims, initial=!, where=!",
-    "var": "axis, dtype=?, out=?, ddof=!, keepdims, *, where=!",
-    "std": "axis, dtype=?, out=?, ddof=!, keepdims, *, where=!",
+    "var": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
+    "std": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "dot": "b=y, /, out=?",
     "cumsum": "axis, dtype=?, out=?",
     "reshape": "*shape=shape, order=!",
