@@ -58,6 +58,29 @@ CASES: dict[str, tuple] = {
     ),
     "std_ddof_method": ("out = x.std(ddof=1)", {"x": (3, 4)}),
     "std_ddof_vector": ("out = np.std(v, ddof=2)", {"v": (5,)}),
+    # ----- np.dot and np.inner of every rank -----
+    "dot_matrix_vector": ("out = np.dot(x, v)", {"x": (3, 4), "v": (4,)}),
+    "dot_vector_matrix": ("out = np.dot(v, x)", {"v": (3,), "x": (3, 4)}),
+    "dot_vectors": ("out = np.dot(v, u)", {"v": (4,), "u": (4,)}),
+    "dot_matrices": ("out = np.dot(x, w)", {"x": (3, 4), "w": (4, 2)}),
+    "dot_scalar": ("out = np.dot(x, s)", {"x": (3, 4), "s": ()}),
+    "dot_scalar_first": ("out = np.dot(s, v)", {"s": (), "v": (4,)}),
+    "dot_scalars": ("out = np.dot(s, t)", {"s": (), "t": ()}),
+    "dot_literal": ("out = np.dot(2.5, x) + np.dot(x, 0.5)", {"x": (3, 4)}),
+    "dot_nd": ("out = np.dot(a, c)", {"a": (2, 3, 4), "c": (3, 4, 2)}),
+    "dot_nd_vector": ("out = np.dot(a, v)", {"a": (2, 3, 4), "v": (4,)}),
+    "dot_vector_nd": ("out = np.dot(v, c)", {"v": (4,), "c": (3, 4, 2)}),
+    "dot_matrix_nd": ("out = np.dot(x, c)", {"x": (2, 4), "c": (3, 4, 2)}),
+    "dot_method_nd": ("out = a.dot(w)", {"a": (2, 3, 4), "w": (4, 2)}),
+    "dot_same": ("out = np.dot(x, x.T) + x.dot(x[0])", {"x": (3, 3)}),
+    "inner_vectors": ("out = np.inner(v, u)", {"v": (4,), "u": (4,)}),
+    "inner_matrix_vector": ("out = np.inner(x, v)", {"x": (2, 3), "v": (3,)}),
+    "inner_vector_matrix": ("out = np.inner(v, x)", {"v": (3,), "x": (4, 3)}),
+    "inner_matrices": ("out = np.inner(x, w)", {"x": (2, 3), "w": (4, 3)}),
+    "inner_nd": ("out = np.inner(a, w)", {"a": (2, 3, 4), "w": (5, 4)}),
+    "inner_nd_nd": ("out = np.inner(a, c)", {"a": (2, 3, 4), "c": (2, 4)}),
+    "inner_scalar": ("out = np.inner(s, x)", {"s": (), "x": (4, 3)}),
+    "inner_scalar_last": ("out = np.inner(x, s)", {"x": (4, 3), "s": ()}),
 }
 
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
@@ -75,6 +98,9 @@ NOT_IN_AUTOGRAD = {
     "cross_two_two",
     # autograd refuses: dtype and out given by position
     "var_ddof_positional",
+    # autograd's arrays have no .dot method
+    "dot_method_nd",
+    "dot_same",
 }
 
 #: Cases refused (located) when the rank is not annotated.
@@ -151,7 +177,7 @@ def test_breadth_more_rule_matches_autograd(case):
 
 
 #: Cases whose backward is differentiated again (the helpers are primitives).
-SECOND_ORDER = sorted(c for c in CASES if c.startswith("cross"))
+SECOND_ORDER = sorted(c for c in CASES if c.startswith(("cross", "dot", "inner")))
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER)

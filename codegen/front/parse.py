@@ -41,7 +41,7 @@ from codegen.core.rules import (
 )
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.parse_aliases import Aliases
-from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions, check_dots
+from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions
 from codegen.front.source import (  # noqa: F401 - list_functions is part of this module's API
     MAX_NESTING,
     _check_nesting,
@@ -116,7 +116,6 @@ class _Builder(Aliases, ArrayExpressions):
         self.taken: set[str] = set()
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
-        self.dots: list[tuple[str, cst.CSTNode]] = []
         self.tuple_items: dict[str, tuple[ir.Operand, ...]] = {}
         #: Values without gradient already computed, by (op, operands).
         self.pure: dict[tuple[object, ...], str] = {}
@@ -595,7 +594,6 @@ class _Builder(Aliases, ArrayExpressions):
         inner.chain = (*self.chain, helper)
         inner.taken = self.taken
         inner.constants = self.constants
-        inner.dots = self.dots
         inner.tuple_items = self.tuple_items
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
         params = _params(self.mod, fdef)
@@ -1021,7 +1019,6 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         array=array or bool(used & _ARRAY_ONLY),
         constants=tuple(sorted(b.constants.items())),
     )
-    check_dots(mod, fn, b.dots)
     return fn
 
 

@@ -19,7 +19,6 @@ from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
 from codegen.core.rules import RULES
-from codegen.core.shapes import ranks
 from codegen.front.parse_calls import Slot, bind, signature_of
 from codegen.front.parse_windows import (
     check_pad,
@@ -80,39 +79,6 @@ def _is_string(text: str) -> bool:
         return False
 
 
-def check_dots(
-    mod: _Module, fn: ir.Function, dots: Sequence[tuple[str, cst.CSTNode]]
-) -> None:
-    """Refuse ``np.dot`` unless it is ``@``: for operands of ranks 1 and 2
-    (and a 1-d operand with any array). A 0-d operand multiplies, and for
-    N-d operands np.dot sums over the last axis of a and the second-to-last
-    of b, pairing every batch of a with every batch of b."""
-    if not dots:
-        return
-    rank = ranks(fn)
-    steps = {s.target: s for s in fn.body}
-    for target, node in dots:
-        rx, ry = (_operand_rank(rank, a) for a in steps[target].args)
-        if (rx in (1, 2) and ry in (1, 2)) or (
-            rx is not None and ry is not None and min(rx, ry) == 1
-        ):
-            continue
-        known = "unknown" if rx is None or ry is None else f"{rx} and {ry}"
-        raise mod.error(
-            f"np.dot of operands whose ranks are {known}: codegen takes np.dot "
-            "only where it equals '@' (operands of rank 1 or 2)",
-            node,
-            'annotate the operands\' shapes (Float[np.ndarray, "N D"]), or write '
-            "'a @ b', np.tensordot or np.einsum for what you mean",
-        )
-
-
-def _operand_rank(rank: dict[str, int | None], o: ir.Operand) -> int | None:
-    if isinstance(o, ir.Var):
-        return rank.get(o.name)
-    return 0 if _literal(o.text) is not None else None
-
-
 def check_einsum(mod: _Module, spec: ir.Operand, n: int, node: cst.CSTNode) -> None:
     """Refuse einsum specs whose adjoint is not an einsum of the same kind."""
     hint = (
@@ -154,8 +120,6 @@ class ArrayExpressions:
     mod: _Module
     env: dict[str, ir.Operand]
     steps: list[ir.Assign]
-    #: ``np.dot`` steps (target, call), for `check_dots`.
-    dots: list[tuple[str, cst.CSTNode]]
     #: Targets of `tuple` steps -> their items (``t = a, b``).
     tuple_items: dict[str, tuple[ir.Operand, ...]]
 
@@ -237,8 +201,6 @@ class ArrayExpressions:
         result = self.emit(op, args, node, name, ordered)
         if op == "copy":  # np.copy(x), x.copy(): a new array
             self.fresh_memory(result.name)
-        if what in ("numpy.dot", "dot"):  # checked once ranks are known
-            self.dots.append((result.name, node))
         return result
 
     def plain_operands(

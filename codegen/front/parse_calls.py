@@ -90,6 +90,7 @@ FUNCTIONS: dict[str, str] = {
         for f in ("var", "std")
     },
     "numpy.dot": "a=x, b=y, out=?",
+    "numpy.inner": "a=x, b=y, /",
     "numpy.vdot": "a=x, b=y, /",
     "numpy.cumsum": "a=x, axis, dtype=?, out=?",
     "numpy.outer": "a=x, b=y, out=?",
