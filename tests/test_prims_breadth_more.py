@@ -207,3 +207,24 @@ def test_breadth_more_second_order_matches_central_differences(case):
         forward.hvp, (mod.hvp_forward, mod.hvp_backward), every, point, wrt, case
     )
     assert report.ok, report.summary() + "\n" + second
+
+
+@pytest.mark.parametrize(
+    "expr,key",
+    [
+        ("np.std(x, ddof=y)", "ddof"),
+        ("x.var(ddof=y * 0 + 1)", "ddof"),
+        ("np.pad(x, 1, constant_values=y)", "constant_values"),
+    ],
+)
+def test_a_differentiated_keyword_operand_is_refused(expr, key):
+    """Keywords have no adjoint: a differentiated value there would get a
+    zero gradient (d var / d ddof is not zero), so it is refused, located."""
+    src = f"import numpy as np\n\n\ndef f(x, y):\n    return np.sum({expr} ** 2)\n"
+    with pytest.raises(CodegenError) as info:
+        build(src, "f", ["x", "y"])
+    assert str(info.value).startswith("<test>:5:"), str(info.value)
+    assert f"the '{key}' argument depends on a differentiated value" in str(info.value)
+    _, generated, _ = build(src, "f", ["x"])  # a constant there is fine
+    x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    assert np.isfinite(generated.f_value_and_grad(x, 2.0)[0])
