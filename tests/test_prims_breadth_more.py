@@ -81,6 +81,45 @@ CASES: dict[str, tuple] = {
     "inner_nd_nd": ("out = np.inner(a, c)", {"a": (2, 3, 4), "c": (2, 4)}),
     "inner_scalar": ("out = np.inner(s, x)", {"s": (), "x": (4, 3)}),
     "inner_scalar_last": ("out = np.inner(x, s)", {"x": (4, 3), "s": ()}),
+    # ----- breadth_more.py -----
+    "fmax": ("out = np.fmax(x, b)", {"x": (3, 4), "b": (4,)}),
+    "fmax_broadcast": ("out = np.fmax(x, c)", {"x": (3, 1), "c": (1, 4)}),
+    "fmax_same": ("out = np.fmax(x, x[::-1])", {"x": (3, 4)}),
+    "fmin": ("out = np.fmin(x, b)", {"x": (3, 4), "b": (4,)}),
+    "fmin_constant": ("out = np.fmin(x, 0.3) + np.fmin(-0.2, x)", {"x": (3, 4)}),
+    "rollaxis": ("out = np.rollaxis(a, 2)", {"a": (2, 3, 4)}),
+    "rollaxis_start": ("out = np.rollaxis(a, 0, 2) * 2", {"a": (2, 3, 4)}),
+    "rollaxis_end": ("out = np.rollaxis(a, 0, 3)", {"a": (2, 3, 4)}),
+    "rollaxis_same": (
+        "out = np.rollaxis(a, 1, 1) + np.rollaxis(a, 1, 2)",
+        {"a": (2, 3, 4)},
+    ),
+    "rollaxis_negative": ("out = np.rollaxis(a, -1, -3)", {"a": (2, 3, 4)}),
+    "rollaxis_mixed": ("out = np.rollaxis(a, -1, 1)", {"a": (2, 3, 4)}),
+    "rollaxis_mixed_start": ("out = np.rollaxis(a, 0, -1)", {"a": (2, 3, 4, 5)}),
+    "rollaxis_keywords": ("out = np.rollaxis(a, axis=2, start=1)", {"a": (2, 3, 4)}),
+    "rollaxis_name": ("k = 2\n    out = np.rollaxis(a, k, 1)", {"a": (2, 3, 4)}),
+    "ceil": ("out = np.ceil(x) * x", {"x": (3, 4)}),
+    "fabs": ("out = np.fabs(x) * b", {"x": (3, 4), "b": (4,)}),
+    "reciprocal": ("out = np.reciprocal(x * x + 0.5)", {"x": (3, 4)}),
+    "sinc": ("out = np.sinc(x)", {"x": (3, 4)}),
+    "sinc_zero": (
+        "out = np.sinc(x) * x",
+        {"x": (2, 3)},
+        lambda p: p["x"].__setitem__((0, 1), 0.0),
+    ),
+    # finite entries only here (NaN and inf come from a constant operand in
+    # test_nan_to_num_passes_finite_entries_only: any differentiable path to
+    # an infinity has an infinite derivative itself)
+    "nan_to_num": (
+        "out = np.nan_to_num(x, posinf=1.0, neginf=-1.0) * x",
+        {"x": (3, 4)},
+    ),
+    "conj": ("out = np.conj(x) * x", {"x": (3, 4)}),
+    "conj_conjugate": ("out = np.conjugate(x) @ w", {"x": (3, 4), "w": (4, 2)}),
+    "real_if_close": ("out = np.real_if_close(x) * 2 + x", {"x": (3, 4)}),
+    "imag": ("out = np.imag(x) + x", {"x": (3, 4)}),
+    "angle": ("out = np.angle(x) * x + np.angle(x, deg=True)", {"x": (3, 4)}),
 }
 
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
@@ -101,6 +140,15 @@ NOT_IN_AUTOGRAD = {
     # autograd's arrays have no .dot method
     "dot_method_nd",
     "dot_same",
+    # autograd refuses: rollaxis with negative axes, angle's deg, nan_to_num's
+    # posinf
+    "rollaxis_negative",
+    "rollaxis_mixed",
+    "rollaxis_mixed_start",
+    "angle",
+    "nan_to_num",
+    # autograd is wrong: nan at sinc(0), whose derivative is 0
+    "sinc_zero",
 }
 
 #: Cases refused (located) when the rank is not annotated.
@@ -177,7 +225,9 @@ def test_breadth_more_rule_matches_autograd(case):
 
 
 #: Cases whose backward is differentiated again (the helpers are primitives).
-SECOND_ORDER = sorted(c for c in CASES if c.startswith(("cross", "dot", "inner")))
+SECOND_ORDER = sorted(
+    c for c in CASES if c.startswith(("cross", "dot", "inner", "fm", "roll", "sinc"))
+)
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER)
@@ -228,3 +278,37 @@ def test_a_differentiated_keyword_operand_is_refused(expr, key):
     _, generated, _ = build(src, "f", ["x"])  # a constant there is fine
     x = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
     assert np.isfinite(generated.f_value_and_grad(x, 2.0)[0])
+
+
+def test_nan_to_num_passes_finite_entries_only():
+    """sum(sin(nan_to_num(x + c)) * w) with c = [0, nan, inf, -inf], as in
+    autograd's test: the gradient is cos(x + c) w at the finite entry and 0
+    where x + c is replaced by a constant."""
+    src = (
+        "import numpy as np\n\n\ndef f(x, c, w):\n"
+        "    return np.sum(np.sin(np.nan_to_num(x + c, nan=0.5, posinf=2.0)) * w)\n"
+    )
+    forward, generated, _ = build(src, "f", ["x"])
+    x = np.array([0.3, -1.2, 0.7, 1.9])
+    c = np.array([0.0, np.nan, np.inf, -np.inf])
+    w = np.array([1.5, -2.0, 0.5, 3.0])
+    value, grad = generated.f_value_and_grad(x, c, w)
+    assert np.isclose(value, forward.f(x, c, w))
+    by_hand = np.array([np.cos(0.3) * 1.5, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(grad, by_hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["fmax", "fmin"])
+def test_fmax_and_fmin_route_past_nan_and_give_ties_to_x(op):
+    """The gradient goes to the operand returned: past a NaN to the other
+    one, to x on a tie (as np.maximum and np.minimum), to x where both are
+    NaN (documented: the value is NaN there)."""
+    src = f"import numpy as np\n\n\ndef f(x, y, w):\n    return np.sum(np.{op}(x, y) * w)\n"
+    _, generated, _ = build(src, "f", ["x", "y"])
+    x = np.array([1.0, np.nan, 2.0, np.nan, 0.5])
+    y = np.array([1.0, 3.0, np.nan, np.nan, -0.5])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    _, (gx, gy) = generated.f_value_and_grad(x, y, w)
+    winner_x = 5.0 if op == "fmax" else 0.0  # 0.5 vs -0.5: the larger or smaller
+    np.testing.assert_array_equal(gx, [1.0, 0.0, 3.0, 4.0, winner_x])
+    np.testing.assert_array_equal(gy, [0.0, 2.0, 0.0, 0.0, 5.0 - winner_x])

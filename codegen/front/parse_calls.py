@@ -182,6 +182,33 @@ FUNCTIONS.update(
     }
 )
 
+# The spellings of codegen/core/prims/breadth_more.py (issue 14).
+FUNCTIONS.update(
+    {
+        **{
+            f"numpy.{f}": _UFUNC_1
+            for f in [
+                "isnan",
+                "isfinite",
+                "isinf",
+                "ceil",
+                "fabs",
+                "reciprocal",
+                "conj",
+                "conjugate",
+            ]
+        },
+        "numpy.fmax": _UFUNC_2,
+        "numpy.fmin": _UFUNC_2,
+        "numpy.rollaxis": "a=x, axis, start",
+        "numpy.sinc": "x",
+        "numpy.nan_to_num": "x, copy=!, nan, posinf, neginf",
+        "numpy.real_if_close": "a=x, tol",
+        "numpy.imag": "val=x",
+        "numpy.angle": "z=x, deg",
+    }
+)
+
 #: ``x.<method>`` -> signature of the arguments after the receiver (which is
 #: the rule's input ``x``).
 METHODS: dict[str, str] = {

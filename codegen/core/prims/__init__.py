@@ -24,6 +24,10 @@ for _module, _title in (
     ("windows", "Convolution and pooling"),
     ("breadth", "NumPy breadth: mod, prod, moving and copying entries, more functions"),
     ("linalg_more", "Linear algebra: inv, solve, det, cholesky, norm"),
+    (
+        "breadth_more",
+        "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals",
+    ),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)
