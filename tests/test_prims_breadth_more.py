@@ -312,3 +312,26 @@ def test_fmax_and_fmin_route_past_nan_and_give_ties_to_x(op):
     winner_x = 5.0 if op == "fmax" else 0.0  # 0.5 vs -0.5: the larger or smaller
     np.testing.assert_array_equal(gx, [1.0, 0.0, 3.0, 4.0, winner_x])
     np.testing.assert_array_equal(gy, [0.0, 2.0, 0.0, 0.0, 5.0 - winner_x])
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["sum([x, y])", "sum([x, y, x * y]) * sum((x,), 2.0)", "sum([y], start=x) * x"],
+)
+def test_builtin_sum_of_a_list_is_a_chain_of_additions(expr):
+    src = f"import numpy as np\n\n\ndef f(x, y):\n    return np.sum(np.sin({expr}))\n"
+    forward, generated, code = build(src, "f", ["x", "y"])
+    rng = np.random.default_rng(4)
+    point = {"x": rng.standard_normal((3, 4)), "y": rng.standard_normal((3, 4))}
+    pair = (generated.f_forward, generated.f_backward)
+    report = check_gradients(forward.f, pair, ["x", "y"], point, ["x", "y"])
+    assert report.ok, report.summary() + "\n" + code
+
+
+def test_builtin_sum_of_an_array_is_refused():
+    """sum(x) of an array adds its rows (Python iterates the first axis):
+    not taken for np.sum, refused with a location."""
+    src = "import numpy as np\n\n\ndef f(x):\n    return np.sum(sum(x))\n"
+    with pytest.raises(CodegenError) as info:
+        build(src, "f", ["x"])
+    assert str(info.value).startswith("<test>:5:23: error: builtin sum takes a list")

@@ -548,6 +548,8 @@ class _Builder(Aliases, ArrayExpressions):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])
+            return self.builtin_sum(node, name)
         op = CALLS.get(canonical or "")
         if op is None:
             what = canonical or self.mod.module.code_for_node(node.func)

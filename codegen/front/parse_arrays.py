@@ -270,6 +270,44 @@ class ArrayExpressions:
         values["*"] = variadic
         return values
 
+    def builtin_sum(self, node: cst.Call, name: str | None) -> ir.Operand:
+        """Python's ``sum([a, b, c], start)``: ``start + a + b + c`` as a chain
+        of additions, left to right as Python adds (start 0 is left out, as
+        0 + a equals a, except with one item: ``0 + a`` is a new value)."""
+        hint = "write sum([a, b, c]) with the items listed, or a + b + c"
+        args = list(node.args)
+        start: ir.Operand | None = None
+        if len(args) == 2 and not args[1].star:
+            if args[1].keyword is None or args[1].keyword.value == "start":
+                start = self.expr(args[1].value)
+                args = args[:1]
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            raise self.mod.error(
+                "builtin sum takes one list and a start here", node, hint
+            )
+        value = args[0].value
+        if isinstance(value, (cst.List, cst.Tuple)):
+            items = self.items(value)
+        elif (
+            isinstance(value, cst.Name)
+            and isinstance(seq := self.expr(value), ir.Var)
+            and seq.name in self.tuple_items
+        ):
+            items = list(self.tuple_items[seq.name])
+        else:
+            raise self.mod.error(
+                "builtin sum takes a list or tuple literal here", value, hint
+            )
+        if start is None and len(items) != 1:
+            if not items:
+                return ir.Const("0")
+            acc, items = items[0], items[1:]
+        else:
+            acc = ir.Const("0") if start is None else start
+        for i, item in enumerate(items, start=1):
+            acc = self.emit("add", (acc, item), node, name if i == len(items) else None)
+        return acc
+
     def array_sequence(self, value: cst.BaseExpression, what: str) -> list[ir.Operand]:
         """The arrays of ``np.concatenate([a, b])``: a list or tuple literal,
         or a name bound to one."""
