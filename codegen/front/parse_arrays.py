@@ -277,10 +277,10 @@ class ArrayExpressions:
         hint = "write sum([a, b, c]) with the items listed, or a + b + c"
         args = list(node.args)
         start: ir.Operand | None = None
-        if len(args) == 2 and not args[1].star:
-            if args[1].keyword is None or args[1].keyword.value == "start":
-                start = self.expr(args[1].value)
-                args = args[:1]
+        second = args[1] if len(args) == 2 and not args[1].star else None
+        if second and (second.keyword is None or second.keyword.value == "start"):
+            start = self.expr(second.value)
+            args = args[:1]
         if len(args) != 1 or args[0].keyword is not None or args[0].star:
             raise self.mod.error(
                 "builtin sum takes one list and a start here", node, hint
