@@ -12,8 +12,8 @@ import itertools
 
 import pytest
 from test_prims_breadth import CASES as BREADTH_CASES
-from test_prims_breadth_more import CASES as BREADTH_MORE_CASES
 from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
+from test_prims_breadth_more import CASES as BREADTH_MORE_CASES
 from test_rules import SCALAR_CASES
 from test_rules_numpy import CASES
 
