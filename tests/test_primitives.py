@@ -14,6 +14,7 @@ import pytest
 from test_prims_breadth import CASES as BREADTH_CASES
 from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
 from test_prims_linalg_decomp import CASES as DECOMP_CASES
+from test_prims_breadth_more import CASES as BREADTH_MORE_CASES
 from test_rules import SCALAR_CASES
 from test_rules_numpy import CASES
 
@@ -194,6 +195,7 @@ def test_every_differentiable_primitive_has_a_spelling_and_a_gradient_case():
     spelled |= set(rules.METHODS.values()) | set(rules.ATTRIBUTES.values())
     cases = set(CASES) | set(SCALAR_CASES) | set(BREADTH_CASES) | set(BREADTH_SCALAR_CASES)
     cases |= set(DECOMP_CASES)
+    cases |= set(BREADTH_MORE_CASES)
     for op, p in RULES.items():
         if not p.diff or p.helper:  # helpers: tests/test_second_order_unknown_ranks.py
             continue

@@ -126,6 +126,28 @@ def _reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
     return needed, reaches
 
 
+def _refuse_active_keywords(
+    fn: ir.Function, active: set[str], reaches: set[str]
+) -> None:
+    """Refuse a differentiated value given as a keyword operand (``ddof``,
+    ``constant_values``, ``nan``): keywords have no adjoint, so its gradient
+    would silently be zero."""
+    for step in fn.body:
+        if step.target not in reaches:
+            continue
+        for key, value in step.kwargs:
+            if isinstance(value, ir.Var) and value.name in active:
+                raise CodegenError(
+                    f"the '{key}' argument depends on a differentiated value, and "
+                    f"'{key}' has no gradient here",
+                    step.loc,
+                    f"give '{key}' a constant, or leave the parameters it depends "
+                    "on out of wrt (--wrt)",
+                    fn.filename,
+                    fn.text,
+                )
+
+
 def _operands(step: ir.Assign) -> list[ir.Var]:
     ops = [*step.args, *(v for _, v in step.kwargs)]
     return [o for o in ops if isinstance(o, ir.Var)]
@@ -178,6 +200,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     active = _activity(fn, wrt)
     needed, reaches = _reaching(fn)
     live = active & reaches
+    _refuse_active_keywords(fn, active, reaches)
     forward = tuple(s for s in fn.body if ({s.target, *s.extra_targets} & needed))
     namer = _Namer(fn.user_names | {s.target for s in fn.body} | set(params))
     seeds = tuple(namer.grad(r) for r in fn.results)

@@ -63,6 +63,13 @@ def _matmul(rx: int | None, ry: int | None) -> int | None:
     return max(rx, ry)
 
 
+def _contracted(rx: int | None, ry: int | None) -> int | None:
+    """The rank of np.dot(x, y) and np.inner(x, y)."""
+    if rx is None or ry is None:
+        return None
+    return max(rx, ry) if min(rx, ry) == 0 else rx + ry - 2
+
+
 #: Ops by shape rule, from the declarations (`Primitive.shape`).
 _SAME_SHAPE = shape_ops("same")
 _BROADCAST = shape_ops("broadcast")
@@ -111,6 +118,8 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = _reduced(args[0], step)
         elif step.op == "matmul":
             r = _matmul(args[0], args[1])
+        elif step.op in ("dot", "inner"):  # 0-d multiplies; else one axis each
+            r = _contracted(args[0], args[1])
         elif step.op == "outer":
             r = 2
         elif step.op == "tuple":

@@ -70,7 +70,6 @@ class BuilderBase(Aliases, ArrayExpressions):
         self.taken: set[str] = set()
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
-        self.dots: list[tuple[str, cst.CSTNode]] = []
         self.tuple_items: dict[str, tuple[ir.Operand, ...]] = {}
         #: Values without gradient already computed, by (op, operands).
         self.pure: dict[tuple[object, ...], str] = {}
@@ -334,6 +333,8 @@ class BuilderBase(Aliases, ArrayExpressions):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])
+            return self.builtin_sum(node, name)
         if canonical in SEVERAL or canonical == "numpy.linalg.eig":
             return self.several_outputs(canonical, node, name)
         op = CALLS.get(canonical or "")

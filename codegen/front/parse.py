@@ -28,7 +28,6 @@ from dataclasses import replace
 
 from codegen.core import ir
 from codegen.errors import CodegenError
-from codegen.front.parse_arrays import check_dots
 from codegen.front.parse_inline import Builder
 from codegen.front.parse_statements import build_body
 from codegen.front.signature import (
@@ -119,7 +118,6 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
         array=array or bool(used & _ARRAY_ONLY),
         constants=tuple(sorted(b.constants.items())),
     )
-    check_dots(mod, fn, b.dots)
     return fn
 
 

@@ -20,7 +20,6 @@ from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
 from codegen.core.rules import RULES, suggest
-from codegen.core.shapes import ranks
 from codegen.front.parse_calls import Slot, bind, signature_of
 from codegen.front.parse_windows import (
     check_pad,
@@ -85,39 +84,6 @@ def _is_string(text: str) -> bool:
         return isinstance(ast.literal_eval(text), (str, bytes))
     except (ValueError, SyntaxError):
         return False
-
-
-def check_dots(
-    mod: _Module, fn: ir.Function, dots: Sequence[tuple[str, cst.CSTNode]]
-) -> None:
-    """Refuse ``np.dot`` unless it is ``@``: for operands of ranks 1 and 2
-    (and a 1-d operand with any array). A 0-d operand multiplies, and for
-    N-d operands np.dot sums over the last axis of a and the second-to-last
-    of b, pairing every batch of a with every batch of b."""
-    if not dots:
-        return
-    rank = ranks(fn)
-    steps = {s.target: s for s in fn.body}
-    for target, node in dots:
-        rx, ry = (_operand_rank(rank, a) for a in steps[target].args)
-        if (rx in (1, 2) and ry in (1, 2)) or (
-            rx is not None and ry is not None and min(rx, ry) == 1
-        ):
-            continue
-        known = "unknown" if rx is None or ry is None else f"{rx} and {ry}"
-        raise mod.error(
-            f"np.dot of operands whose ranks are {known}: codegen takes np.dot "
-            "only where it equals '@' (operands of rank 1 or 2)",
-            node,
-            'annotate the operands\' shapes (Float[np.ndarray, "N D"]), or write '
-            "'a @ b', np.tensordot or np.einsum for what you mean",
-        )
-
-
-def _operand_rank(rank: dict[str, int | None], o: ir.Operand) -> int | None:
-    if isinstance(o, ir.Var):
-        return rank.get(o.name)
-    return 0 if _literal(o.text) is not None else None
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -236,8 +202,6 @@ class ArrayExpressions:
     mod: _Module
     env: dict[str, ir.Operand]
     steps: list[ir.Assign]
-    #: ``np.dot`` steps (target, call), for `check_dots`.
-    dots: list[tuple[str, cst.CSTNode]]
     #: Targets of `tuple` steps -> their items (``t = a, b``).
     tuple_items: dict[str, tuple[ir.Operand, ...]]
     #: Parameters that are dicts of settings (``conv_param["stride"]``).
@@ -410,8 +374,6 @@ class ArrayExpressions:
         result = self.emit(op, args, node, name, ordered)
         if op == "copy":  # np.copy(x), x.copy(): a new array
             self.fresh_memory(result.name)
-        if what in ("numpy.dot", "dot"):  # checked once ranks are known
-            self.dots.append((result.name, node))
         return result
 
     def plain_operands(
@@ -480,6 +442,44 @@ class ArrayExpressions:
             values[key] = parts[0] if len(parts) == 1 else self.pack(parts, node)
         values["*"] = variadic
         return values
+
+    def builtin_sum(self, node: cst.Call, name: str | None) -> ir.Operand:
+        """Python's ``sum([a, b, c], start)``: ``start + a + b + c`` as a chain
+        of additions, left to right as Python adds (start 0 is left out, as
+        0 + a equals a, except with one item: ``0 + a`` is a new value)."""
+        hint = "write sum([a, b, c]) with the items listed, or a + b + c"
+        args = list(node.args)
+        start: ir.Operand | None = None
+        second = args[1] if len(args) == 2 and not args[1].star else None
+        if second and (second.keyword is None or second.keyword.value == "start"):
+            start = self.expr(second.value)
+            args = args[:1]
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            raise self.mod.error(
+                "builtin sum takes one list and a start here", node, hint
+            )
+        value = args[0].value
+        if isinstance(value, (cst.List, cst.Tuple)):
+            items = self.items(value)
+        elif (
+            isinstance(value, cst.Name)
+            and isinstance(seq := self.expr(value), ir.Var)
+            and seq.name in self.tuple_items
+        ):
+            items = list(self.tuple_items[seq.name])
+        else:
+            raise self.mod.error(
+                "builtin sum takes a list or tuple literal here", value, hint
+            )
+        if start is None and len(items) != 1:
+            if not items:
+                return ir.Const("0")
+            acc, items = items[0], items[1:]
+        else:
+            acc = ir.Const("0") if start is None else start
+        for i, item in enumerate(items, start=1):
+            acc = self.emit("add", (acc, item), node, name if i == len(items) else None)
+        return acc
 
     def array_sequence(self, value: cst.BaseExpression, what: str) -> list[ir.Operand]:
         """The arrays of ``np.concatenate([a, b])``: a list or tuple literal,

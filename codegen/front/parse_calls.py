@@ -7,7 +7,7 @@ against ``inspect.signature`` of the installed NumPy):
 
 * ``name`` or ``name=operand``: NumPy's parameter `name` is the rule's input
   or keyword `operand` (the same name when there is no ``=``);
-* ``name=!``: a parameter codegen does not support (``ddof``, ``order``); an
+* ``name=!``: a parameter codegen does not support (``order``, ``where``); an
   argument given there is refused, never taken for another operand;
 * ``name=?``: the same for a parameter whose NumPy default is None
   (``out``, ``dtype``), except that an explicit None is accepted;
@@ -85,11 +85,12 @@ FUNCTIONS: dict[str, str] = {
         for f in ("max", "min", "amax", "amin")
     },
     **{
-        f"numpy.{f}": "a=x, axis, dtype=?, out=?, ddof=!, keepdims, *, where=!, "
+        f"numpy.{f}": "a=x, axis, dtype=?, out=?, ddof, keepdims, *, where=!, "
         "mean=!, correction=!"
         for f in ("var", "std")
     },
     "numpy.dot": "a=x, b=y, out=?",
+    "numpy.inner": "a=x, b=y, /",
     "numpy.vdot": "a=x, b=y, /",
     "numpy.cumsum": "a=x, axis, dtype=?, out=?",
     "numpy.outer": "a=x, b=y, out=?",
@@ -177,8 +178,35 @@ FUNCTIONS.update(
         "numpy.diagonal": "a=x, offset, axis1, axis2",
         "numpy.trace": "a=x, offset, axis1, axis2, dtype=?, out=?",
         "numpy.eye": "N, M, k, dtype=!, order=!, *, device=?, like=?",
-        "numpy.cross": "a, b, axisa=!, axisb=!, axisc=!, axis=!",
+        "numpy.cross": "a, b, axisa, axisb, axisc, axis",
         "numpy.kron": "a, b",
+    }
+)
+
+# The spellings of codegen/core/prims/breadth_more.py (issue 14).
+FUNCTIONS.update(
+    {
+        **{
+            f"numpy.{f}": _UFUNC_1
+            for f in [
+                "isnan",
+                "isfinite",
+                "isinf",
+                "ceil",
+                "fabs",
+                "reciprocal",
+                "conj",
+                "conjugate",
+            ]
+        },
+        "numpy.fmax": _UFUNC_2,
+        "numpy.fmin": _UFUNC_2,
+        "numpy.rollaxis": "a=x, axis, start",
+        "numpy.sinc": "x",
+        "numpy.nan_to_num": "x, copy=!, nan, posinf, neginf",
+        "numpy.real_if_close": "a=x, tol",
+        "numpy.imag": "val=x",
+        "numpy.angle": "z=x, deg",
     }
 )
 
@@ -189,8 +217,8 @@ METHODS: dict[str, str] = {
     "mean": "axis, dtype=?, out=?, keepdims, *, where=!",
     "max": "axis, out=?, keepdims, initial=!, where=!",
     "min": "axis, out=?, keepdims, initial=!, where=!",
-    "var": "axis, dtype=?, out=?, ddof=!, keepdims, *, where=!",
-    "std": "axis, dtype=?, out=?, ddof=!, keepdims, *, where=!",
+    "var": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
+    "std": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "dot": "b=y, /, out=?",
     "cumsum": "axis, dtype=?, out=?",
     "reshape": "*shape=shape, order=!",

@@ -63,7 +63,6 @@ class Builder(Statements):
         inner.hidden = self.hidden
         inner.settings = self.settings
         inner.constants = self.constants
-        inner.dots = self.dots
         inner.tuple_items = self.tuple_items
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
         params = checked_params(self.mod, fdef)  # defaults: literals, constants

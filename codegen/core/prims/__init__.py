@@ -25,6 +25,10 @@ for _module, _title in (
     ("breadth", "NumPy breadth: mod, prod, moving and copying entries, more functions"),
     ("linalg_more", "Linear algebra: inv, solve, det, cholesky, norm"),
     ("linalg_decomp", "Linear algebra: svd, eigh, slogdet, pinv"),
+    (
+        "breadth_more",
+        "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals",
+    ),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)

@@ -471,14 +471,22 @@ declare(
 
 # ----- products -----
 
-# z = cross(a, b) of 3-vectors (last axis):  <g, a x b> = <a, b x g> = <b, g x a>
+# z = cross(a, b) along axisa, axisb (axis sets all three), the result's
+# vectors along axisc:  <g, a x b> = <a, b x g> = <b, g x a>. The helpers move
+# the vector axes last, pad 2-vectors with a zero as NumPy does (two
+# 2-vectors give the third component only), sum over broadcast batch axes
+# and move the axis back, so every axis combination NumPy accepts is one rule.
+_CROSS_AXES = "axisa, axisb, axisc, axis"
 declare(
     "cross",
     ("a", "b"),
     "np.cross(a, b)",
-    grads={"a": "np.cross(b, g)", "b": "np.cross(g, a)"},
+    grads={
+        "a": f"_cross_vjp_a(g, a, b, {_CROSS_AXES})",
+        "b": f"_cross_vjp_b(g, a, b, {_CROSS_AXES})",
+    },
+    keywords={"axisa": "-1", "axisb": "-1", "axisc": "-1", "axis": "None"},
     calls=("numpy.cross",),
-    broadcast=True,
 )
 
 
@@ -523,4 +531,34 @@ declare(
     "np.kron(a, b)",
     grads={"a": _kron("a"), "b": _kron("b")},
     calls=("numpy.kron",),
+)
+
+
+# The helpers of cross's adjoint. Each is linear in v (the upstream gradient)
+# and in the other operand: the transpose of h -> cross(h, b) (of
+# h -> cross(a, h)), so its adjoint in v is that map, and in the other
+# operand the other helper, as for matmul's helpers.
+_CROSS_HELPER = ("v", "a", "b", "axisa", "axisb", "axisc", "axis")
+_CROSS_KW = "axisa=axisa, axisb=axisb, axisc=axisc, axis=axis"
+declare(
+    "cross_vjp_a",
+    _CROSS_HELPER,
+    f"_cross_vjp_a(v, a, b, {_CROSS_AXES})",
+    grads={
+        "v": f"np.cross(g, b, {_CROSS_KW})",
+        "b": f"_cross_vjp_b(v, g, b, {_CROSS_AXES})",
+    },
+    calls=("_cross_vjp_a",),
+    helper="_cross_vjp_a",
+)
+declare(
+    "cross_vjp_b",
+    _CROSS_HELPER,
+    f"_cross_vjp_b(v, a, b, {_CROSS_AXES})",
+    grads={
+        "v": f"np.cross(a, g, {_CROSS_KW})",
+        "a": f"_cross_vjp_a(v, a, g, {_CROSS_AXES})",
+    },
+    calls=("_cross_vjp_b",),
+    helper="_cross_vjp_b",
 )

@@ -1,4 +1,5 @@
-"""Linear algebra: @ (np.matmul, np.dot of 1-d/2-d), outer, tensordot, einsum."""
+"""Linear algebra: @ (np.matmul), np.dot and np.inner of any rank, outer,
+tensordot, einsum."""
 
 from __future__ import annotations
 
@@ -80,10 +81,74 @@ declare(
     "x @ y",
     grads={"x": _matmul("x"), "y": _matmul("y")},
     operator="@",
-    calls=("numpy.matmul", "numpy.dot"),
-    methods=("dot",),
+    calls=("numpy.matmul",),
     shape="matmul",
     symbol="@",
+)
+
+
+def _dot(part: str):
+    """np.dot(x, y): where it equals x @ y (ranks 1 and 2, or one operand
+    1-d) the rule is matmul's; a 0-d operand multiplies; other or unknown
+    ranks go through a helper (np.dot pairs every batch of x with every
+    batch of y, unlike @)."""
+    other = "y" if part == "x" else "x"
+
+    def adjoint(f: Facts) -> str:
+        rx, ry = f.rank.get("x"), f.rank.get("y")
+        if rx is not None and ry is not None:
+            if (rx in (1, 2) and ry in (1, 2)) or min(rx, ry) == 1:
+                return _matmul(part)(f)
+            if f.rank.get(part) == 0:
+                return f"np.sum(g * {other})"
+            if f.rank.get(other) == 0:
+                return f"g * {other}"
+        return f"_dot_vjp_{part}(g, x, y)"
+
+    return adjoint
+
+
+declare(
+    "dot",
+    ("x", "y"),
+    "np.dot(x, y)",
+    grads={"x": _dot("x"), "y": _dot("y")},
+    calls=("numpy.dot",),
+    methods=("dot",),
+    symbol="dot",
+)
+
+
+def _inner(part: str):
+    """np.inner(x, y) sums over the last axes of both: with ranks 1 and 2
+    the rule reads like the math (x @ y, y @ x, x @ y.T); a 0-d operand
+    multiplies; other or unknown ranks go through a helper."""
+    other = "y" if part == "x" else "x"
+
+    def adjoint(f: Facts) -> str:
+        ranks = (f.rank.get("x"), f.rank.get("y"))
+        known = {
+            "x": {(1, 1): "g * y", (2, 1): "np.outer(g, y)", (1, 2): "g @ y"},
+            "y": {(1, 1): "g * x", (2, 1): "g @ x", (1, 2): "np.outer(g, x)"},
+        }[part]
+        known[(2, 2)] = "g @ y" if part == "x" else "g.T @ x"
+        if ranks in known:
+            return known[ranks]
+        if f.rank.get(part) == 0:
+            return f"np.sum(g * {other})"
+        if f.rank.get(other) == 0:
+            return f"g * {other}"
+        return f"_inner_vjp_{part}(g, x, y)"
+
+    return adjoint
+
+
+declare(
+    "inner",
+    ("x", "y"),
+    "np.inner(x, y)",
+    grads={"x": _inner("x"), "y": _inner("y")},
+    calls=("numpy.inner",),
 )
 # z = outer(x, y):  dz/dx = g y,  dz/dy = g^T x  (over the raveled operands)
 declare(
@@ -202,3 +267,23 @@ declare(
     calls=("_tensordot_vjp_y",),
     helper="_tensordot_vjp_y",
 )
+
+# np.dot's and np.inner's helpers: the same structure, the transposes of
+# x -> dot(x, y) and y -> dot(x, y) (inner likewise).
+for _name in ("dot", "inner"):
+    declare(
+        f"{_name}_vjp_x",
+        ("v", "x", "y"),
+        f"_{_name}_vjp_x(v, x, y)",
+        grads={"v": f"np.{_name}(g, y)", "y": f"_{_name}_vjp_y(v, g, y)"},
+        calls=(f"_{_name}_vjp_x",),
+        helper=f"_{_name}_vjp_x",
+    )
+    declare(
+        f"{_name}_vjp_y",
+        ("v", "x", "y"),
+        f"_{_name}_vjp_y(v, x, y)",
+        grads={"v": f"np.{_name}(x, g)", "x": f"_{_name}_vjp_x(v, x, g)"},
+        calls=(f"_{_name}_vjp_y",),
+        helper=f"_{_name}_vjp_y",
+    )

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, var, std over an axis (int or tuple).
+"""Reductions: sum, mean, max, min, var, std (with ddof) over an axis (int or
+tuple).
 
 Each adjoint first puts the reduced axes back (`_expand`), so that the
 upstream gradient broadcasts against x; with ``keepdims`` they are there.
@@ -39,19 +40,27 @@ def _max_x(f: Facts) -> str:
     return f"{_expand('g', f)} * {hit} / {count}"
 
 
+def _dof(f: Facts) -> str:
+    """n - ddof, n the number of entries each result averages."""
+    n = "np.size(x) / np.size(g)"
+    return f"({n})" if f.kw["ddof"] in ("0", "0.0") else f"({n} - ddof)"
+
+
 def _var_x(f: Facts) -> str:
-    # z = var(x, axis) = mean((x - mean(x))**2):  dz/dx = 2 (x - mean(x)) / n
+    # z = var(x, axis, ddof) = sum((x - mean(x))**2) / (n - ddof):
+    # dz/dx = 2 (x - mean(x)) / (n - ddof) (the mean's own term sums to 0)
     centred = "(x - np.mean(x, axis=axis, keepdims=True))"
-    return f"{_expand('g', f)} * 2 * {centred} / (np.size(x) / np.size(g))"
+    return f"{_expand('g', f)} * 2 * {centred} / {_dof(f)}"
 
 
 def _std_x(f: Facts) -> str:
-    # z = std(x, axis) = sqrt(var(x)):  dz/dx = (x - mean(x)) / (n z); where
-    # z = 0 every x - mean(x) is 0 too and the gradient is 0, not 0 / 0.
+    # z = std(x, axis, ddof) = sqrt(var(x, ddof)):  dz/dx = (x - mean(x)) /
+    # ((n - ddof) z); where z = 0 every x - mean(x) is 0 too and the gradient
+    # is 0, not 0 / 0.
     centred = "(x - np.mean(x, axis=axis, keepdims=True))"
     std = _expand("ans", f)
     safe = f"np.where({std} == 0, 1.0, {std})"
-    return f"{_expand('g', f)} * {centred} / ((np.size(x) / np.size(g)) * {safe})"
+    return f"{_expand('g', f)} * {centred} / ({_dof(f)} * {safe})"
 
 
 declare(
@@ -102,7 +111,7 @@ declare(
     ("x",),
     "np.var(x)",
     grads={"x": _var_x},
-    keywords=_AXIS,
+    keywords={**_AXIS, "ddof": "0"},
     calls=("numpy.var",),
     methods=("var",),
     shape="reduce",
@@ -112,7 +121,7 @@ declare(
     ("x",),
     "np.std(x)",
     grads={"x": _std_x},
-    keywords=_AXIS,
+    keywords={**_AXIS, "ddof": "0"},
     calls=("numpy.std",),
     methods=("std",),
     shape="reduce",
