@@ -17,6 +17,7 @@ from codegen.core.passes import (
     fuse_sum_of_squares,
     scalar_floats,
     share,
+    shift_invariant,
 )
 from codegen.core.reverse import reverse
 from codegen.errors import InternalError
@@ -52,7 +53,8 @@ def generate(
     """
     fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
     chosen = resolve_wrt(fn, wrt)
-    bwd = accumulate_in_place(cache_shapes(reverse(fn, chosen)))
+    bwd = reverse(fn, chosen, shift_invariant(fn))
+    bwd = accumulate_in_place(cache_shapes(bwd))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

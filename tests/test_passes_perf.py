@@ -1,0 +1,156 @@
+"""The performance passes of issue 17, each against central differences and
+on the text it generates: shift invariance (no gradient through a max
+subtracted only to stabilise a softmax or a log-sum-exp)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from conftest import build
+
+from codegen.core.passes import shift_invariant
+from codegen.front.parse import parse
+
+
+def central(f, args, i, h=1e-6):
+    """Central differences of the scalar f(*args) in args[i]."""
+    args = [
+        np.array(a) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+        for a in args
+    ]
+    x = args[i]
+    g = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        old = x[k]
+        x[k] = old + h
+        up = f(*args)
+        x[k] = old - h
+        down = f(*args)
+        x[k] = old
+        g[k] = (up - down) / (2 * h)
+    return g
+
+
+def _backward_text(code: str) -> str:
+    """The generated backward functions, without comments (the runtime helpers
+    and the forward come before them)."""
+    body = code[code.index("def f_backward") :]
+    return "\n".join(ln for ln in body.splitlines() if not ln.lstrip().startswith("#"))
+
+
+def _check(source, func, args, wrt):
+    """Generate `func`'s gradients in `wrt`, compare each with central
+    differences at `args`; return the generated code."""
+    forward, generated, code = build(source, func, wrt)
+    f = getattr(forward, func)
+    params = list(inspect.signature(f).parameters)
+    _, grads = getattr(generated, f"{func}_value_and_grad")(*args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    assert len(grads) == len(wrt)
+    for name, g in zip(wrt, grads, strict=True):
+        expected = central(f, args, params.index(name))
+        assert np.allclose(g, expected, rtol=1e-5, atol=1e-7), name
+    return code
+
+
+SOFTMAX_CE = """
+import numpy as np
+
+def f(x, y):
+    N = x.shape[0]
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(log_probs[np.arange(N), y]) / N
+"""
+
+ATTENTION = """
+import numpy as np
+
+def f(s, w):
+    z = s - np.max(s, axis=-1, keepdims=True)
+    e = np.exp(z)
+    p = e / np.sum(e, axis=-1, keepdims=True)
+    return np.sum(p * w)
+"""
+
+LSE = """
+import numpy as np
+
+def f(x, w):
+    m = np.max(x, axis=0, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(x - m), axis=0, keepdims=True))
+    return np.sum(lse * w)
+"""
+
+
+def _no_max_mask(code: str) -> None:
+    text = _backward_text(code)
+    assert "==" not in text  # no comparison mask
+    assert "grad_" + "shifted_amax" not in text
+
+
+def test_softmax_cross_entropy_has_no_gradient_through_the_max():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5))
+    x[1, 2] = x[1, 3] = 3.0  # a tie at the max: the general rule splits it
+    code = _check(SOFTMAX_CE, "f", [x, np.array([2, 0, 3, 4])], wrt=["x"])
+    _no_max_mask(code)
+    # and the maximum is neither cached nor read by the backward
+    backward = code.split("def f_backward")[1].split("def f_value_and_grad")[0]
+    assert "shifted_amax" not in backward
+
+
+def test_softmax_normalisation_along_a_negative_axis():
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal((3, 6)), rng.standard_normal((3, 6))]
+    code = _check(ATTENTION, "f", args, ["s", "w"])
+    _no_max_mask(code)
+
+
+def test_log_sum_exp_that_adds_the_max_back():
+    rng = np.random.default_rng(2)
+    code = _check(
+        LSE, "f", [rng.standard_normal((4, 3)), rng.standard_normal((1, 3))], ["x", "w"]
+    )
+    _no_max_mask(code)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the shifted value itself reaches the result
+        "    z = x - np.max(x, axis=1, keepdims=True)\n    return np.sum(z * w)\n",
+        # exp without the normalisation: scaled by exp(-max)
+        "    z = x - np.max(x, axis=1, keepdims=True)\n    return np.sum(np.exp(z) * w)\n",
+        # normalised along the other axis
+        "    z = x - np.max(x, axis=1, keepdims=True)\n    e = np.exp(z)\n"
+        "    return np.sum(e / np.sum(e, axis=0, keepdims=True) * w)\n",
+        # no keepdims: the max is re-broadcast by an index
+        "    z = x - np.max(x, axis=1)[:, None]\n    e = np.exp(z)\n"
+        "    return np.sum(e / np.sum(e, axis=1, keepdims=True) * w)\n",
+        # the log-sum-exp without the max added back
+        "    m = np.max(x, axis=1, keepdims=True)\n"
+        "    return np.sum(np.log(np.sum(np.exp(x - m), axis=1, keepdims=True)) * w[:, :1])\n",
+        # a product of two shifted values
+        "    z = x - np.max(x, axis=1, keepdims=True)\n    e = np.exp(z * z)\n"
+        "    return np.sum(e / np.sum(e, axis=1, keepdims=True) * w)\n",
+    ],
+)
+def test_a_max_that_changes_the_result_keeps_its_gradient(body):
+    source = "import numpy as np\n\ndef f(x, w):\n" + body
+    assert shift_invariant(parse(source, "t.py", "f")) == frozenset()
+    rng = np.random.default_rng(3)
+    _check(
+        source, "f", [rng.standard_normal((3, 4)), rng.standard_normal((3, 4))], ["x"]
+    )
+
+
+def test_the_lecture_examples_lose_the_max_mask():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name, func in [("softmax_loss", "softmax_loss"), ("attention", "attention")]:
+        source = (root / "examples" / f"{name}.py").read_text()
+        assert shift_invariant(parse(source, f"{name}.py", func))
