@@ -15,6 +15,7 @@ from codegen.core.passes import (
     accumulate_in_place,
     cache_shapes,
     fuse_sum_of_squares,
+    lean_normalisation,
     scalar_floats,
     share,
     shift_invariant,
@@ -54,7 +55,7 @@ def generate(
     fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
     chosen = resolve_wrt(fn, wrt)
     bwd = reverse(fn, chosen, shift_invariant(fn))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = accumulate_in_place(cache_shapes(lean_normalisation(bwd)))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

@@ -154,3 +154,88 @@ def test_the_lecture_examples_lose_the_max_mask():
     for name, func in [("softmax_loss", "softmax_loss"), ("attention", "attention")]:
         source = (root / "examples" / f"{name}.py").read_text()
         assert shift_invariant(parse(source, f"{name}.py", func))
+
+
+# ----- lean_normalisation and the handed-over accumulation -----
+
+LAYER_NORM = """
+import numpy as np
+
+def f(x, gamma, beta):
+    mu = np.mean(x, axis=1, keepdims=True)
+    var = np.var(x, axis=1, keepdims=True)
+    xhat = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum((gamma * xhat + beta) * np.arange(12.0).reshape(3, 4))
+"""
+
+BATCH_NORM = """
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from jaxtyping import Float
+
+def f(x: Float[np.ndarray, "N D"], gamma: Float[np.ndarray, "D"], beta: Float[np.ndarray, "D"]):
+    mu = np.mean(x, axis=0)
+    var = np.var(x, axis=0)
+    xhat = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum((gamma * xhat + beta) * np.arange(12.0).reshape(3, 4))
+"""
+
+
+def _backward(code: str) -> str:
+    """f_backward's statements, without comments."""
+    body = code.split("def f_backward")[1].split("def f_value_and_grad")[0]
+    return "\n".join(ln for ln in body.splitlines() if not ln.lstrip().startswith("#"))
+
+
+@pytest.mark.parametrize("source", [LAYER_NORM, BATCH_NORM])
+def test_normalisation_backward_reads_the_forwards_centred_value(source):
+    rng = np.random.default_rng(4)
+    args = [
+        3 * rng.standard_normal((3, 4)) + 1,
+        1 + rng.standard_normal(4),
+        rng.standard_normal(4),
+    ]
+    code = _check(source, "f", args, ["x", "gamma", "beta"])
+    backward = _backward(code)
+    assert "np.mean" not in backward  # x - mean(x) is not recomputed
+    assert "broadcast_to(grad_mu" not in backward
+    assert "broadcast_to(np.expand_dims(grad_mu" not in backward
+    if source is BATCH_NORM:  # shapes proven: accumulated in place
+        assert "grad_x += " in backward
+
+
+def test_a_factor_shaped_like_the_sum_leaves_the_unbroadcast():
+    source = """
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from jaxtyping import Float
+
+def f(a: Float[np.ndarray, "N D"], c: Float[np.ndarray, "1 D"]):
+    return np.sum(np.arange(8.0).reshape(2, 4) * (a / c))
+"""
+    rng = np.random.default_rng(5)
+    code = _check(
+        source, "f", [rng.standard_normal((2, 4)), 1 + rng.random((1, 4))], ["a", "c"]
+    )
+    assert "_unbroadcast(-" not in _backward(code)
+
+
+def test_an_alias_read_after_the_accumulation_is_not_written_in_place():
+    # grad_y is the gradient handed to grad_x (x + y shares g), and it is
+    # read again after grad_x accumulates: no `+=` may change it
+    source = """
+import numpy as np
+
+def f(x, w):
+    y = x * w
+    z = y + x
+    return np.sum(z * z) + np.sum(y * w)
+"""
+    rng = np.random.default_rng(6)
+    _check(source, "f", [rng.standard_normal(5), rng.standard_normal(5)], ["x", "w"])

@@ -34,7 +34,7 @@ from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.rules import RULES
-from codegen.core.shapes import ranks
+from codegen.core.shapes import ranks, shapes
 
 
 def share(fn: ir.Function) -> ir.Function:
@@ -304,21 +304,264 @@ def accumulate_in_place(bwd: Backward) -> Backward:
     allocated itself as in place. Every contribution has been summed to the
     gradient's shape already, and no other name can hold that array while it
     is accumulated (it is read only once complete), so ``+=`` changes nothing
-    the caller or another gradient sees."""
+    the caller or another gradient sees. A first value that is another
+    gradient the backward allocated (``grad_x = grad_xhat_sub``) is owned too
+    when that gradient is no output and every other read of it comes before
+    the first accumulation, in a step that builds a new array."""
     if bwd.lib != "np":
         return bwd
+    flat = [gs for block in bwd.blocks for gs in block.steps]
+    outputs = {g for _, g in bwd.outputs if g is not None}
     owned: dict[str, bool] = {}
+    made: set[str] = set()  # owned because the first value is a new array
+    for i, gs in enumerate(flat):
+        if gs.accumulate:
+            continue
+        if _fresh(gs.expr):
+            made.add(gs.grad)
+        owned[gs.grad] = gs.grad in made or _handed_over(flat, i, made, outputs)
     blocks = []
     for block in bwd.blocks:
         steps = []
         for gs in block.steps:
-            if not gs.accumulate:
-                owned[gs.grad] = _fresh(gs.expr)
-            elif owned.get(gs.grad):
+            if gs.accumulate and owned.get(gs.grad):
                 gs = replace(gs, in_place=True)
             steps.append(gs)
         blocks.append(replace(block, steps=tuple(steps)))
     return replace(bwd, blocks=tuple(blocks))
+
+
+def _handed_over(
+    flat: list[GradStep], i: int, made: set[str], outputs: set[str]
+) -> bool:
+    """``grad_a = grad_b`` at flat[i], where grad_b is a new array the backward
+    made, written no more, that no one reads once grad_a is accumulated
+    into."""
+    gs = flat[i]
+    if not isinstance(gs.expr, E.Name):
+        return False
+    b = gs.expr.id
+    if b not in made or b in outputs:
+        return False
+    if any(other.grad == b for other in flat[i:]):
+        return False
+    first = next(
+        (j for j in range(i + 1, len(flat)) if flat[j].grad == gs.grad), len(flat)
+    )
+    for j, other in enumerate(flat):
+        if j == i or b not in E.names(other.expr):
+            continue
+        if j > first or not _fresh(other.expr) or other.grad == b:
+            return False
+    return True
+
+
+_NP = E.Name("np")
+
+
+def _np_call(e: E.Expr, name: str) -> bool:
+    return isinstance(e, E.Call) and e.func == E.Attr(_NP, name)
+
+
+def _is_number(e: E.Expr) -> bool:
+    """A literal number, or a ratio of sizes (``np.size(x) / np.size(g)``)."""
+    if isinstance(e, E.Lit):
+        try:
+            float(e.text)
+        except ValueError:
+            return False
+        return True
+    if _np_call(e, "size"):
+        return True
+    if isinstance(e, E.BinOp) and e.op in ("*", "/"):
+        return _is_number(e.left) and _is_number(e.right)
+    return False
+
+
+def _chain(e: E.Expr) -> list[tuple[str, E.Expr]]:
+    """``a * b / c`` as [("*", a), ("*", b), ("/", c)] (its left spine)."""
+    if isinstance(e, E.BinOp) and e.op in ("*", "/"):
+        return [*_chain(e.left), (e.op, e.right)]
+    return [("*", e)]
+
+
+def _unchain(factors: list[tuple[str, E.Expr]]) -> E.Expr:
+    out = factors[0][1]
+    for op, f in factors[1:]:
+        out = E.BinOp(op, out, f)
+    return out
+
+
+def lean_normalisation(bwd: Backward) -> Backward:
+    """What a careful person writes in a normalisation's backward:
+
+    * ``x - np.mean(x, axis=a, keepdims=True)`` inside a gradient (var's and
+      std's adjoints) reads the forward's own ``x - mu``, where ``mu`` is that
+      mean: not recomputed, and x need not be cached;
+    * ``_unbroadcast(-A * B / c, S)`` where c has the shape S (proven) is
+      ``-_unbroadcast(A * B, S) / c``: c is constant along every axis summed,
+      so it is applied once to the sum, not to the whole array, and the
+      negation too;
+    * ``grad_x + np.broadcast_to(a, np.shape(x)) / n`` (n a number) is
+      ``grad_x + a / n``: the sum has x's shape either way;
+    * in var's and std's contribution the numbers are applied to the upstream
+      gradient first (``g * 2 / n * d``): one pass over d, not three.
+    """
+    if bwd.lib != "np":
+        return bwd
+    shape = shapes(bwd.fn)
+    centred = _centred(bwd, shape)
+    var_of = {g: v for v, g in bwd.grad_names.items()}
+
+    def shape_of(e: E.Expr) -> tuple[str, ...] | None:
+        if isinstance(e, E.Name):
+            return shape.get(var_of.get(e.id, e.id))
+        return None
+
+    def like(e: E.Expr, target: E.Name) -> bool:
+        """e has the shape of `target` (the same name, or a proven equal
+        shape), or is a number."""
+        if _is_number(e):
+            return True
+        if isinstance(e, E.Name):
+            same = shape_of(e) is not None and shape_of(e) == shape_of(target)
+            return e.id == target.id or same
+        if isinstance(e, E.Unary) and e.op == "-":
+            return like(e.operand, target)
+        if isinstance(e, E.BinOp) and e.op == "**":
+            return like(e.left, target) and _is_number(e.right)
+        if isinstance(e, E.BinOp) and e.op in ("*", "/"):
+            return like(e.left, target) and like(e.right, target)
+        return False
+
+    def unbroadcast(e: E.Expr) -> E.Expr | None:
+        if not (isinstance(e, E.Call) and e.func == E.Name("_unbroadcast")):
+            return None
+        if len(e.args) != 2 or e.kwargs:
+            return None
+        s = e.args[1]
+        target = s.args[0] if _np_call(s, "shape") and len(s.args) == 1 else None  # type: ignore[attr-defined]
+        factors = _chain(e.args[0])
+        sign = False
+        first = factors[0][1]
+        if isinstance(first, E.Unary) and first.op == "-":
+            sign, factors[0] = True, ("*", first.operand)
+        moved = [] if not isinstance(target, E.Name) else factors[1:]
+        inside = [factors[0]] + [
+            f for f in factors[1:] if f not in moved or not like(f[1], target)
+        ]
+        outside = [f for f in moved if like(f[1], target)]
+        if not sign and not outside:
+            return None
+        out: E.Expr = E.Call(e.func, (_unchain(inside), s))
+        out = _unchain([("*", out), *outside])
+        return E.Unary("-", out) if sign else out
+
+    blocks = []
+    for block in bwd.blocks:
+        steps = []
+        for gs in block.steps:
+            e = gs.expr
+            if centred:
+                e = _with_centred(e, centred)
+            e = E.rewrite(e, unbroadcast)
+            if gs.accumulate:
+                e = _drop_broadcast(e, gs.var, shape)
+            if gs.op in ("var", "std"):
+                e = _numbers_first(e)
+            steps.append(replace(gs, expr=e))
+        blocks.append(replace(block, steps=tuple(steps)))
+    out = replace(bwd, blocks=tuple(blocks))
+    return replace(out, cache=_cache(out, out.forward))
+
+
+def _centred(bwd: Backward, shape: dict) -> dict[E.Expr, str]:
+    """``x - np.mean(x, axis=a, keepdims=True)`` -> the forward step that holds
+    it: ``t = x - mu`` with ``mu = np.mean(x, axis=a, keepdims=True)``, or
+    with ``mu = np.mean(x, axis=0)`` (the leading axis: the same broadcast)."""
+    means = {}
+    for step in bwd.forward:
+        x = step.args[0] if step.op == "mean" and len(step.args) == 1 else None
+        if not isinstance(x, ir.Var):
+            continue
+        kw = {k: v.text for k, v in step.kwargs if isinstance(v, ir.Const)}
+        if len(kw) != len(step.kwargs) or set(kw) - {"axis", "keepdims"}:
+            continue
+        axis = kw.get("axis", "None")
+        leading = axis in ("0", "None") and shape.get(x.name) is not None
+        if kw.get("keepdims", "False") != "True" and not leading:
+            continue
+        means[step.target] = (x.name, axis)
+    out: dict[E.Expr, str] = {}
+    for step in bwd.forward:
+        if step.op != "sub" or len(step.args) != 2 or step.kwargs:
+            continue
+        x, mu = step.args
+        if not (isinstance(x, ir.Var) and isinstance(mu, ir.Var)):
+            continue
+        if mu.name in means and means[mu.name][0] == x.name:
+            axis = means[mu.name][1]
+            kwargs = (("axis", E.Lit(axis)), ("keepdims", E.Lit("True")))
+            mean = E.Call(E.Attr(_NP, "mean"), (E.Name(x.name),), kwargs)
+            out.setdefault(E.BinOp("-", E.Name(x.name), mean), step.target)
+    return out
+
+
+def _with_centred(e: E.Expr, centred: dict[E.Expr, str]) -> E.Expr:
+    """`e` reading the forward's centred values; never `e` itself replaced by
+    one (a gradient must not be a forward array)."""
+
+    def point(node: E.Expr) -> E.Expr | None:
+        return E.Name(centred[node]) if node in centred and node is not e else None
+
+    if e in centred:
+        return e
+    return E.rewrite(e, point)
+
+
+def _drop_broadcast(e: E.Expr, var: str, shape: dict) -> E.Expr:
+    """``np.broadcast_to(a, np.shape(v)) / n`` added to grad_var (shaped like
+    var) -> ``a / n``: broadcasting in the sum gives the same array."""
+    if not (isinstance(e, E.BinOp) and e.op in ("*", "/")):
+        return e
+    left = e.left
+    if not (_np_call(left, "broadcast_to") and len(left.args) == 2):  # type: ignore[attr-defined]
+        return e
+    a, s = left.args  # type: ignore[attr-defined]
+    if not (
+        _np_call(s, "shape") and len(s.args) == 1 and isinstance(s.args[0], E.Name)
+    ):
+        return e
+    v = s.args[0].id
+    if v != var and (shape.get(v) is None or shape.get(v) != shape.get(var)):
+        return e
+    if not _is_number(e.right):
+        return e
+    return E.BinOp(e.op, a, e.right)
+
+
+def _numbers_first(e: E.Expr) -> E.Expr:
+    """``g * 2 * d / n`` -> ``g * 2 / n * d``: numbers applied to the first
+    factor before any other factor."""
+    factors = _chain(e)
+    if len(factors) < 3:
+        return e
+    head, rest = factors[0], factors[1:]
+    numbers = [f for f in rest if _is_number(f[1])]
+    others = [f for f in rest if not _is_number(f[1])]
+    if not numbers or rest == numbers + others:
+        return e
+    return _unchain([head, *numbers, *others])
+
+
+def _cache(bwd: Backward, forward: Iterable[ir.Assign]) -> tuple[str, ...]:
+    """The names the backward reads from the forward, in forward order."""
+    forward = tuple(forward)
+    params = {p.name for p in bwd.fn.params}
+    reads = _reads(bwd.blocks, {s.target for s in forward} | params)
+    zeros = {p for p, g in bwd.outputs if g is None}
+    order = [p.name for p in bwd.fn.params] + [s.target for s in forward]
+    return tuple(n for n in order if n in reads or n in zeros)
 
 
 def _shape_of(e: E.Expr) -> str | None:
@@ -426,6 +669,7 @@ __all__ = [
     "scalar_floats",
     "shift_invariant",
     "accumulate_in_place",
+    "lean_normalisation",
     "cache_shapes",
     "GradStep",
 ]
