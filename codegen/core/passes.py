@@ -304,56 +304,24 @@ def accumulate_in_place(bwd: Backward) -> Backward:
     allocated itself as in place. Every contribution has been summed to the
     gradient's shape already, and no other name can hold that array while it
     is accumulated (it is read only once complete), so ``+=`` changes nothing
-    the caller or another gradient sees. A first value that is another
-    gradient the backward allocated (``grad_x = grad_xhat_sub``) is owned too
-    when that gradient is no output and every other read of it comes before
-    the first accumulation, in a step that builds a new array."""
+    the caller or another gradient sees. A gradient whose first value is
+    another gradient (``grad_x = grad_xhat_sub``) stays out of place: two names
+    hold the array, and a generated module must parse again (second order),
+    where an in-place update of a shared array is refused."""
     if bwd.lib != "np":
         return bwd
-    flat = [gs for block in bwd.blocks for gs in block.steps]
-    outputs = {g for _, g in bwd.outputs if g is not None}
     owned: dict[str, bool] = {}
-    made: set[str] = set()  # owned because the first value is a new array
-    for i, gs in enumerate(flat):
-        if gs.accumulate:
-            continue
-        if _fresh(gs.expr):
-            made.add(gs.grad)
-        owned[gs.grad] = gs.grad in made or _handed_over(flat, i, made, outputs)
     blocks = []
     for block in bwd.blocks:
         steps = []
         for gs in block.steps:
-            if gs.accumulate and owned.get(gs.grad):
+            if not gs.accumulate:
+                owned[gs.grad] = _fresh(gs.expr)
+            elif owned.get(gs.grad):
                 gs = replace(gs, in_place=True)
             steps.append(gs)
         blocks.append(replace(block, steps=tuple(steps)))
     return replace(bwd, blocks=tuple(blocks))
-
-
-def _handed_over(
-    flat: list[GradStep], i: int, made: set[str], outputs: set[str]
-) -> bool:
-    """``grad_a = grad_b`` at flat[i], where grad_b is a new array the backward
-    made, written no more, that no one reads once grad_a is accumulated
-    into."""
-    gs = flat[i]
-    if not isinstance(gs.expr, E.Name):
-        return False
-    b = gs.expr.id
-    if b not in made or b in outputs:
-        return False
-    if any(other.grad == b for other in flat[i:]):
-        return False
-    first = next(
-        (j for j in range(i + 1, len(flat)) if flat[j].grad == gs.grad), len(flat)
-    )
-    for j, other in enumerate(flat):
-        if j == i or b not in E.names(other.expr):
-            continue
-        if j > first or not _fresh(other.expr) or other.grad == b:
-            return False
-    return True
 
 
 _NP = E.Name("np")
