@@ -17,6 +17,7 @@ from codegen.core.passes import (
     cache_shapes,
     fuse_sum_of_squares,
     lean_normalisation,
+    reshape_matmul,
     scalar_floats,
     share,
     shift_invariant,
@@ -61,7 +62,8 @@ def generate(
     fn = scalar_floats(fuse_sum_of_squares(share(parsed)))
     chosen = resolve_wrt(fn, wrt)
     bwd = reverse(fn, chosen, shift_invariant(fn))
-    bwd = accumulate_in_place(cache_shapes(lean_normalisation(bwd)))
+    bwd = reshape_matmul(lean_normalisation(bwd))
+    bwd = accumulate_in_place(cache_shapes(bwd))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

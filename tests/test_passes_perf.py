@@ -260,3 +260,76 @@ def test_codegen_grad_parses_the_source_once(tmp_path, monkeypatch, capsys):
     assert main(["grad", f"{path}:f", "-o", str(tmp_path / "g.py")]) == 0
     assert len(calls) == 1
     assert "warning" in capsys.readouterr().err
+
+
+# ----- reshape_matmul -----
+
+TEMPORAL = """
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from jaxtyping import Float
+
+def f(x: Float[np.ndarray, "N T D"], w: Float[np.ndarray, "D M"], b: Float[np.ndarray, "M"]):
+    out = x @ w + b
+    return np.sum(out * np.arange(24.0).reshape(2, 3, 4) ** 0.5)
+"""
+
+
+def test_batched_matmul_adjoints_are_plain_gemms():
+    rng = np.random.default_rng(7)
+    args = [
+        rng.standard_normal((2, 3, 5)),
+        rng.standard_normal((5, 4)),
+        rng.standard_normal(4),
+    ]
+    code = _check(TEMPORAL, "f", args, ["x", "w", "b"])
+    backward = _backward(code)
+    assert "_matmul_vjp" not in backward
+    assert "np.reshape(x, (-1, w.shape[0])).T @ np.reshape(" in backward
+
+
+def test_batched_matmul_with_unknown_ranks_keeps_the_helpers():
+    source = "import numpy as np\n\ndef f(x, w):\n    return np.sum((x @ w) ** 2)\n"
+    rng = np.random.default_rng(8)
+    code = _check(
+        source,
+        "f",
+        [rng.standard_normal((2, 3, 5)), rng.standard_normal((5, 4))],
+        ["x", "w"],
+    )
+    assert "_matmul_vjp_y" in _backward(code)
+
+
+# ----- the generated code still differentiates again -----
+
+
+NORM = ["x", "gamma", "beta"]
+
+
+@pytest.mark.parametrize(
+    "source, params, shapes, wrt",
+    [
+        (SOFTMAX_CE, ["x", "y"], [(4, 5), None], ["x"]),
+        (ATTENTION, ["s", "w"], [(3, 6), (3, 6)], ["s", "w"]),
+        (LAYER_NORM, NORM, [(3, 4), (4,), (4,)], NORM),
+        (BATCH_NORM, NORM, [(3, 4), (4,), (4,)], NORM),
+        (TEMPORAL, ["x", "w", "b"], [(2, 3, 5), (5, 4), (4,)], ["x", "w", "b"]),
+    ],
+)
+def test_second_order_through_the_lean_code(source, params, shapes, wrt):
+    """Hessian-vector products of the generated code (it parses again)
+    against central differences of its gradient."""
+    from programs.second import hvp_source
+
+    from codegen import generate
+
+    rng = np.random.default_rng(9)
+    args = [
+        np.array([2, 0, 3, 4]) if s is None else rng.standard_normal(s) for s in shapes
+    ]
+    hvp = hvp_source(generate(source, "t.py", "f", wrt), "f", params, wrt)
+    vs = [rng.standard_normal(np.shape(args[params.index(p)])) for p in wrt]
+    _check(hvp, "hvp", args + vs, wrt)

@@ -522,6 +522,48 @@ def _numbers_first(e: E.Expr) -> E.Expr:
     return _unchain([head, *numbers, *others])
 
 
+def reshape_matmul(bwd: Backward) -> Backward:
+    """The adjoints of a batched product by a matrix, ``x @ w`` with x of rank
+    3 or more and w of rank 2 (ranks proven), as plain GEMMs: the gradient of
+    w is ``np.reshape(x, (-1, D)).T @ np.reshape(g, (-1, M))``, one product
+    over every row of the batch, instead of one (D, M) product per batch
+    element then summed; that of x is ``g @ w.T``, already shaped like x."""
+    if bwd.lib != "np":
+        return bwd
+    rank = ranks(bwd.fn)
+
+    def point(e: E.Expr) -> E.Expr | None:
+        if not (isinstance(e, E.Call) and e.func == E.Name("_unbroadcast")):
+            return None
+        inner = e.args[0] if len(e.args) == 2 else None
+        if not (isinstance(inner, E.Call) and isinstance(inner.func, E.Name)):
+            return None
+        if inner.func.id not in ("_matmul_vjp_x", "_matmul_vjp_y"):
+            return None
+        if len(inner.args) != 3 or not all(isinstance(a, E.Name) for a in inner.args):
+            return None
+        g, x, w = inner.args
+        rx, rw = rank.get(x.id), rank.get(w.id)  # type: ignore[attr-defined]
+        if rx is None or rx < 3 or rw != 2:
+            return None
+        if inner.func.id == "_matmul_vjp_x":
+            return E.BinOp("@", g, E.Attr(w, "T"))
+        d, m = (E.Index(E.Attr(w, "shape"), (E.Lit(k),)) for k in ("0", "1"))
+        rows = (E.Tuple((E.Lit("-1"), d)), E.Tuple((E.Lit("-1"), m)))
+        x2 = E.Call(E.Attr(_NP, "reshape"), (x, rows[0]))
+        g2 = E.Call(E.Attr(_NP, "reshape"), (g, rows[1]))
+        return E.BinOp("@", E.Attr(x2, "T"), g2)
+
+    blocks = tuple(
+        replace(
+            b,
+            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
+        )
+        for b in bwd.blocks
+    )
+    return replace(bwd, blocks=blocks)
+
+
 def _cache(bwd: Backward, forward: Iterable[ir.Assign]) -> tuple[str, ...]:
     """The names the backward reads from the forward, in forward order."""
     forward = tuple(forward)
@@ -638,6 +680,7 @@ __all__ = [
     "shift_invariant",
     "accumulate_in_place",
     "lean_normalisation",
+    "reshape_matmul",
     "cache_shapes",
     "GradStep",
 ]
