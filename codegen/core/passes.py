@@ -305,9 +305,10 @@ def accumulate_in_place(bwd: Backward) -> Backward:
     gradient's shape already, and no other name can hold that array while it
     is accumulated (it is read only once complete), so ``+=`` changes nothing
     the caller or another gradient sees. A gradient whose first value is
-    another gradient (``grad_x = grad_xhat_sub``) stays out of place: two names
-    hold the array, and a generated module must parse again (second order),
-    where an in-place update of a shared array is refused."""
+    another gradient (``grad_x = grad_xhat_sub``) is accumulated out of place
+    once: two names hold that array (and a generated module must parse again,
+    for second order, where an in-place update of a shared array is
+    refused); the sum is a new array, and later accumulations are in place."""
     if bwd.lib != "np":
         return bwd
     owned: dict[str, bool] = {}
@@ -319,6 +320,8 @@ def accumulate_in_place(bwd: Backward) -> Backward:
                 owned[gs.grad] = _fresh(gs.expr)
             elif owned.get(gs.grad):
                 gs = replace(gs, in_place=True)
+            else:  # grad = grad + c is a new array, held by grad alone
+                owned[gs.grad] = True
             steps.append(gs)
         blocks.append(replace(block, steps=tuple(steps)))
     return replace(bwd, blocks=tuple(blocks))
@@ -425,6 +428,25 @@ def lean_normalisation(bwd: Backward) -> Backward:
         out = _unchain([("*", out), *outside])
         return E.Unary("-", out) if sign else out
 
+    def reduced_product(e: E.Expr) -> E.Expr | None:
+        """``_unbroadcast(a * b, np.shape(t))``, a and b of one proven shape:
+        ``np.einsum`` sums the products without an array of them."""
+        if not (isinstance(e, E.Call) and e.func == E.Name("_unbroadcast")):
+            return None
+        if len(e.args) != 2 or not _np_call(e.args[1], "shape"):
+            return None
+        prod, s = e.args
+        if not (isinstance(prod, E.BinOp) and prod.op == "*"):
+            return None
+        a, b = prod.left, prod.right
+        if not (isinstance(a, E.Name) and isinstance(b, E.Name)):
+            return None
+        spec = _einsum_spec(shape_of(a), shape_of(b), shape_of(s.args[0]))  # type: ignore[attr-defined]
+        if spec is None:
+            return None
+        out: E.Expr = E.Call(E.Attr(_NP, "einsum"), (E.Lit(repr(spec[0])), a, b))
+        return E.Call(E.Attr(_NP, "reshape"), (out, s)) if spec[1] else out
+
     blocks = []
     for block in bwd.blocks:
         steps = []
@@ -432,7 +454,7 @@ def lean_normalisation(bwd: Backward) -> Backward:
             e = gs.expr
             if centred:
                 e = _with_centred(e, centred)
-            e = E.rewrite(e, unbroadcast)
+            e = E.rewrite(E.rewrite(e, unbroadcast), reduced_product)
             if gs.accumulate:
                 e = _drop_broadcast(e, gs.var, shape)
             if gs.op in ("var", "std"):
@@ -441,6 +463,30 @@ def lean_normalisation(bwd: Backward) -> Backward:
         blocks.append(replace(block, steps=tuple(steps)))
     out = replace(bwd, blocks=tuple(blocks))
     return replace(out, cache=_cache(out, out.forward))
+
+
+def _einsum_spec(
+    a: tuple[str, ...] | None, b: tuple[str, ...] | None, t: tuple[str, ...] | None
+) -> tuple[str, bool] | None:
+    """The einsum that sums a * b (both shaped `a`) down to the shape `t`, and
+    whether its result still needs the size-1 axes of `t` (a reshape)."""
+    if a is None or a != b or t is None or not a or len(t) > len(a) or len(a) > 8:
+        return None
+    letters = "ijklmnop"[: len(a)]
+    lead = len(a) - len(t)
+    keep = []
+    for k, n in enumerate(a):
+        if k < lead:
+            continue
+        m = t[k - lead]
+        if m == n:
+            keep.append(letters[k])
+        elif m != "1":
+            return None  # not a reduction of a to t
+    if len(keep) == len(a):
+        return None  # nothing summed
+    spec = f"{letters},{letters}->{''.join(keep)}"
+    return spec, len(keep) != len(t)
 
 
 def _centred(bwd: Backward, shape: dict) -> dict[E.Expr, str]:
