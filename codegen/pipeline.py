@@ -11,18 +11,17 @@ from collections.abc import Sequence
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
+from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
     accumulate_in_place,
     cache_shapes,
     fuse_sum_of_squares,
-    lean_normalisation,
-    reshape_matmul,
     scalar_floats,
     share,
-    shift_invariant,
 )
 from codegen.core.reverse import reverse
+from codegen.core.shift import shift_invariant
 from codegen.errors import InternalError
 from codegen.front.parse import parse
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import build
 
-from codegen.core.passes import shift_invariant
+from codegen.core.shift import shift_invariant
 from codegen.front.parse import parse
 
 
