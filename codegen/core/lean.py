@@ -67,6 +67,8 @@ def lean_normalisation(bwd: Backward) -> Backward:
       ``-_unbroadcast(A * B, S) / c``: c is constant along every axis summed,
       so it is applied once to the sum, not to the whole array, and the
       negation too;
+    * ``_unbroadcast(a * b, np.shape(t))``, a and b of one proven shape, is an
+      ``np.einsum`` of a and b: the products are summed as they are made;
     * ``grad_x + np.broadcast_to(a, np.shape(x)) / n`` (n a number) is
       ``grad_x + a / n``: the sum has x's shape either way;
     * in var's and std's contribution the numbers are applied to the upstream
@@ -111,11 +113,12 @@ def lean_normalisation(bwd: Backward) -> Backward:
         first = factors[0][1]
         if isinstance(first, E.Unary) and first.op == "-":
             sign, factors[0] = True, ("*", first.operand)
-        moved = [] if not isinstance(target, E.Name) else factors[1:]
+        movable = isinstance(target, E.Name)
+        out_ = [movable and like(f, target) for _, f in factors[1:]]
         inside = [factors[0]] + [
-            f for f in factors[1:] if f not in moved or not like(f[1], target)
+            f for f, o in zip(factors[1:], out_, strict=True) if not o
         ]
-        outside = [f for f in moved if like(f[1], target)]
+        outside = [f for f, o in zip(factors[1:], out_, strict=True) if o]
         if not sign and not outside:
             return None
         out: E.Expr = E.Call(e.func, (_unchain(inside), s))
