@@ -106,7 +106,8 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
-    from codegen.checks.lint import lint_source
+    from codegen.checks.lint import lint
+    from codegen.front.parse import parse
     from codegen.pipeline import generate
 
     path, func = split_target(args.target)
@@ -118,6 +119,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         command += " --check-finite"
     if args.output:
         command += f" -o {args.output}"
+    parsed = parse(source, path, func)  # once: for the backward and for the lint
     code = generate(
         source,
         path,
@@ -125,8 +127,9 @@ def cmd_grad(args: argparse.Namespace) -> int:
         parse_wrt(args.wrt),
         command=command,
         check_finite=args.check_finite,
+        parsed=parsed,
     )
-    for warning in lint_source(source, path, func):  # warnings never fail the command
+    for warning in lint(parsed, source):  # warnings never fail the command
         print(warning, file=sys.stderr)
     from codegen.project.stamp import check_generated
 

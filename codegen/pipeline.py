@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from codegen.back.format import format_code
 from codegen.back.render import render
+from codegen.core import ir
+from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
     accumulate_in_place,
@@ -19,6 +21,7 @@ from codegen.core.passes import (
     share,
 )
 from codegen.core.reverse import reverse
+from codegen.core.shift import shift_invariant
 from codegen.errors import InternalError
 from codegen.front.parse import parse
 
@@ -31,6 +34,7 @@ def generate(
     command: str | None = None,
     header_extra: Sequence[str] = (),
     check_finite: bool = False,
+    parsed: ir.Function | None = None,
 ) -> str:
     """Return the black-formatted backward module for `func` in `source`.
 
@@ -46,13 +50,19 @@ def generate(
         header_extra: further header comment lines.
         check_finite: make the backward raise FloatingPointError naming the
             forward line whose gradient first became NaN or Inf.
+        parsed: `func` already parsed from `source` (`codegen grad` parses
+            once, for this and for the lint).
 
     Raises:
         CodegenError: the input is not supported (located, with a hint).
     """
-    fn = scalar_floats(fuse_sum_of_squares(share(parse(source, filename, func))))
+    if parsed is None:
+        parsed = parse(source, filename, func)
+    fn = scalar_floats(fuse_sum_of_squares(share(parsed)))
     chosen = resolve_wrt(fn, wrt)
-    bwd = accumulate_in_place(cache_shapes(reverse(fn, chosen)))
+    bwd = reverse(fn, chosen, shift_invariant(fn))
+    bwd = reshape_matmul(lean_normalisation(bwd))
+    bwd = accumulate_in_place(cache_shapes(bwd))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)

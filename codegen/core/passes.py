@@ -17,7 +17,10 @@
 
 Symbolic zeros are the reverse pass's own: an adjoint that is known to be zero
 returns None there and is never computed. Each pass takes and returns plain
-values and has its own tests (tests/test_passes.py).
+values and has its own tests (tests/test_passes.py). More passes have their
+own modules: `codegen.core.shift` (a max shift without gradient) and
+`codegen.core.lean` (lean normalisation backwards, batched products as GEMMs),
+tested in tests/test_passes_perf.py.
 """
 
 from __future__ import annotations
@@ -162,7 +165,11 @@ def accumulate_in_place(bwd: Backward) -> Backward:
     allocated itself as in place. Every contribution has been summed to the
     gradient's shape already, and no other name can hold that array while it
     is accumulated (it is read only once complete), so ``+=`` changes nothing
-    the caller or another gradient sees."""
+    the caller or another gradient sees. A gradient whose first value is
+    another gradient (``grad_x = grad_xhat_sub``) is accumulated out of place
+    once: two names hold that array (and a generated module must parse again,
+    for second order, where an in-place update of a shared array is
+    refused); the sum is a new array, and later accumulations are in place."""
     if bwd.lib != "np":
         return bwd
     owned: dict[str, bool] = {}
@@ -174,6 +181,8 @@ def accumulate_in_place(bwd: Backward) -> Backward:
                 owned[gs.grad] = _fresh(gs.expr)
             elif owned.get(gs.grad):
                 gs = replace(gs, in_place=True)
+            else:  # grad = grad + c is a new array, held by grad alone
+                owned[gs.grad] = True
             steps.append(gs)
         blocks.append(replace(block, steps=tuple(steps)))
     return replace(bwd, blocks=tuple(blocks))

@@ -178,9 +178,15 @@ class _Namer:
         return name
 
 
-def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
+def reverse(
+    fn: ir.Function,
+    wrt: Sequence[str] | None = None,
+    constant: Iterable[str] = (),
+) -> Backward:
     """Build the flat backward of `fn` with respect to `wrt` (default: all
-    non-integer parameters).
+    non-integer parameters). Names in `constant` are forward values the
+    result is proven not to depend on (`codegen.core.passes.shift_invariant`):
+    no gradient flows into them.
 
     Raises:
         CodegenError: a `wrt` name is not a parameter.
@@ -199,7 +205,7 @@ def reverse(fn: ir.Function, wrt: Sequence[str] | None = None) -> Backward:
     lib = "np" if fn.array else "math"
     active = _activity(fn, wrt)
     needed, reaches = _reaching(fn)
-    live = active & reaches
+    live = (active & reaches) - set(constant)
     _refuse_active_keywords(fn, active, reaches)
     forward = tuple(s for s in fn.body if ({s.target, *s.extra_targets} & needed))
     namer = _Namer(fn.user_names | {s.target for s in fn.body} | set(params))
