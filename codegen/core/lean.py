@@ -15,16 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward
 from codegen.core.shapes import ranks, shapes
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 _NP = E.Name("np")
 
 
-def _np_call(e: E.Expr, name: str) -> bool:
+def _np_call(e: E.Expr, name: str) -> TypeIs[E.Call]:
     return isinstance(e, E.Call) and e.func == E.Attr(_NP, name)
 
 
@@ -113,8 +117,7 @@ def lean_normalisation(bwd: Backward) -> Backward:
         first = factors[0][1]
         if isinstance(first, E.Unary) and first.op == "-":
             sign, factors[0] = True, ("*", first.operand)
-        movable = isinstance(target, E.Name)
-        out_ = [movable and like(f, target) for _, f in factors[1:]]
+        out_ = [isinstance(target, E.Name) and like(f, target) for _, f in factors[1:]]
         inside = [factors[0]] + [
             f for f, o in zip(factors[1:], out_, strict=True) if not o
         ]
@@ -138,7 +141,9 @@ def lean_normalisation(bwd: Backward) -> Backward:
         a, b = prod.left, prod.right
         if not (isinstance(a, E.Name) and isinstance(b, E.Name)):
             return None
-        spec = _einsum_spec(shape_of(a), shape_of(b), shape_of(s.args[0]))  # type: ignore[attr-defined]
+        if not isinstance(s, E.Call) or not s.args:
+            return None
+        spec = _einsum_spec(shape_of(a), shape_of(b), shape_of(s.args[0]))
         if spec is None:
             return None
         out: E.Expr = E.Call(E.Attr(_NP, "einsum"), (E.Lit(repr(spec[0])), a, b))
@@ -286,7 +291,8 @@ def reshape_matmul(bwd: Backward) -> Backward:
         if len(inner.args) != 3 or not all(isinstance(a, E.Name) for a in inner.args):
             return None
         g, x, w = inner.args
-        rx, rw = rank.get(x.id), rank.get(w.id)  # type: ignore[attr-defined]
+        assert isinstance(x, E.Name) and isinstance(w, E.Name)
+        rx, rw = rank.get(x.id), rank.get(w.id)
         if rx is None or rx < 3 or rw != 2:
             return None
         if inner.func.id == "_matmul_vjp_x":
