@@ -24,6 +24,7 @@ for _module, _title in (
     ("windows", "Convolution and pooling"),
     ("breadth", "NumPy breadth: mod, prod, moving and copying entries, more functions"),
     ("linalg_more", "Linear algebra: inv, solve, det, cholesky, norm"),
+    ("stacking", "Splitting, stacking, differences and sorting"),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)
