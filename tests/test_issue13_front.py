@@ -246,7 +246,11 @@ def test_signatures_match_numpy():
                 continue
             p = params[k]
             assert p.name == slot.name, (canonical, p.name, slot.name)
-            positional = p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+            positional = p.kind in (
+                kinds.POSITIONAL_ONLY,
+                kinds.POSITIONAL_OR_KEYWORD,
+                kinds.VAR_POSITIONAL,  # *varargs: a rest slot
+            )
             keyword = p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
             assert (slot.positional, slot.keyword) == (positional, keyword), (
                 canonical,
@@ -456,7 +460,11 @@ TUPLES_REFUSED = [
         "6:19",
         "constant integer in range(-2, 2)",
     ),
-    ("def f(x):\n    t = x, x\n    return t\n", "6:12", "returning a tuple bound to a name"),
+    (
+        "def f(x):\n    t = x, x\n    return t\n",
+        "6:12",
+        "returning a tuple bound to a name",
+    ),
     (
         "def f(x):\n    t = x, x\n    return np.sum(t.sum())\n",
         "6:19",

@@ -184,6 +184,7 @@ CONSTRUCTS = {
     "pool_sum": "np.sum over a window view",
     "square": "np.square",
     "neg": "unary minus, -x",
+    "hstack_rows": "np.hstack(a) of one array",
 }
 
 

@@ -59,6 +59,16 @@ CASES: dict[str, tuple] = {
     "hstack_3d": ("out = np.hstack((a, a)) ** 2", {"a": (2, 3, 2)}),
     "vstack": ("out = np.vstack((x, v, x * v)) ** 2", {"x": (2, 3), "v": (3,)}),
     "vstack_vectors": ("out = np.vstack([v, v * 3])", {"v": (4,)}),
+    "vstack_rows": ("out = np.vstack(a) * np.vstack(a)[0]", {"a": (2, 3, 4)}),
+    "vstack_rows_vector": ("out = np.vstack(v) ** 2", {"v": (3,)}),
+    "hstack_rows": (
+        "out = np.hstack(a) ** 2 + np.hstack(x)[1]",
+        {"a": (2, 3, 4), "x": (2, 3)},
+    ),
+    "hstack_rows_vector": ("out = np.hstack(v) * v", {"v": (3,)}),
+    "column_stack_rows": ("out = np.column_stack(x) ** 2", {"x": (2, 3)}),
+    "column_stack_rows_3d": ("out = np.column_stack(a) * 2", {"a": (2, 3, 4)}),
+    "row_stack_rows": ("out = np.row_stack(x) ** 2 * x", {"x": (2, 3)}),
     "row_stack": ("out = np.row_stack((x, x**2))", {"x": (2, 3)}),
     "column_stack": (
         "out = np.column_stack((v, x, v**2)) ** 2",
@@ -252,7 +262,6 @@ def test_a_one_piece_split_returned_is_one_output():
         ("return np.r_['0,2', x, x]", "5:18", "string directive"),
         ("return np.r_[x, 1:]", "5:21", "needs an end"),
         ("return np.select([x > 0], [x, x])", "5:12", "1 conditions and 2"),
-        ("return np.vstack(x)", "5:22", "list or tuple literal"),
     ],
 )
 def test_what_is_not_supported_is_refused_located(body, where, message):
@@ -263,3 +272,33 @@ def test_what_is_not_supported_is_refused_located(body, where, message):
         build(source, "f", ["x"])
     text = str(err.value)
     assert f"<test>:{where}" in text and message in text, text
+
+
+def test_the_lowered_signatures_match_numpy():
+    """The spellings lowered in parse_stacking name NumPy's parameters in
+    NumPy's order and kinds, as tests/test_issue13_front.py checks the
+    parse pass's table."""
+    import inspect
+
+    from codegen.front.parse_calls import signature
+    from codegen.front.parse_stacking import SIGNATURES
+
+    kinds = inspect.Parameter
+    for canonical, text in SIGNATURES.items():
+        params = list(
+            inspect.signature(getattr(np, canonical.split(".")[-1])).parameters.values()
+        )
+        for slot, p in zip(signature(text), params, strict=True):
+            assert p.name == slot.name, (canonical, p.name)
+            positional = p.kind in (
+                kinds.POSITIONAL_ONLY,
+                kinds.POSITIONAL_OR_KEYWORD,
+                kinds.VAR_POSITIONAL,
+            )
+            keyword = p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
+            assert (slot.positional, slot.keyword) == (positional, keyword), (
+                canonical,
+                p,
+            )
+            if slot.default_none:
+                assert p.default is None, (canonical, p)

@@ -8,7 +8,9 @@ axis tuple for np.gradient). Spellings that NumPy defines by concatenate or
 where are written as those primitives:
 
 * ``np.vstack(xs)`` (``np.row_stack``): concatenate of ``np.atleast_2d``
-  of each, along axis 0;
+  of each, along axis 0 (``np.hstack(xs)`` is its own primitive); of one
+  array, a sequence of its rows, the `vstack_rows` primitive (and
+  `hstack_rows`, `column_stack_rows`);
 * ``np.column_stack(xs)``: concatenate along axis 1 of each operand as a
   column (``np.transpose(np.atleast_2d(np.transpose(x)))``: a 1-d x becomes
   (n, 1), other ranks are kept);
@@ -21,9 +23,10 @@ where are written as those primitives:
 * ``np.select(conds, choices, default)``: ``np.where(c0, x0, np.where(c1,
   x1, ... default))``, the first condition that holds choosing.
 
-`SIGNATURES` adds these spellings' NumPy signatures to the parse pass's
-table (`codegen.front.parse_calls`); `LOWERED` maps each spelling written
-here to its lowering, a function of the builder.
+`SIGNATURES` holds these spellings' NumPy signatures (those of declared
+primitives join the parse pass's table, `codegen.front.parse_calls`);
+`LOWERED` maps each spelling written here to its lowering, a function of
+the builder.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.front.parse_calls import FUNCTIONS, METHODS, bind, signature
 
 #: NumPy signatures of the spellings of codegen/core/prims/stacking.py.
@@ -67,7 +71,9 @@ SIGNATURES: dict[str, str] = {
     "numpy.take_along_axis": "arr=x, indices, axis",
     "numpy.select": "condlist, choicelist, default",
 }
-FUNCTIONS.update(SIGNATURES)
+# The primitives' spellings join the parse pass's table; the lowered ones
+# are bound here, in their lowering.
+FUNCTIONS.update({k: v for k, v in SIGNATURES.items() if k in DECLARED_CALLS})
 METHODS.setdefault("argsort", "axis, kind=?, order=?, *, stable=?")
 
 _AXIS_SPLITS = ("split", "array_split")
@@ -183,11 +189,23 @@ def _column(b: Any, x: ir.Operand, node: cst.CSTNode) -> ir.Operand:
 
 
 def _stacked(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
-    """vstack, row_stack, column_stack as concatenate."""
+    """vstack, row_stack, column_stack as concatenate; hstack as itself; of
+    one array (a sequence of its rows), the op's `_rows` primitive."""
     args = _arguments(b, what, node)
-    xs = b.array_sequence(_needed(b, args, "xs", what, node), what)
-    if what == "numpy.column_stack":
-        return _joined(b, [_column(b, x, node) for x in xs], node, name, ir.Const("1"))
+    seq = _needed(b, args, "xs", what, node)
+    op = "vstack" if what == "numpy.row_stack" else what.split(".")[-1]
+    if isinstance(seq, (cst.List, cst.Tuple)):
+        xs = b.array_sequence(seq, what)
+    else:
+        value = b.expr(seq)
+        if not isinstance(value, ir.Var) or value.name not in b.tuple_items:
+            return b.emit(f"{op}_rows", (value,), node, name)
+        xs = [b.as_array(i, node) for i in b.tuple_items[value.name]]
+    if op == "hstack":
+        return b.emit("hstack", xs, node, name)
+    if op == "column_stack":
+        columns = [_column(b, x, node) for x in xs]
+        return _joined(b, columns, node, name, ir.Const("1"))
     rows = [b.emit("atleast_2d", (x,), node, None) for x in xs]
     return _joined(b, rows, node, name, None)
 
@@ -259,6 +277,7 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     **{f"numpy.{f}": _split for f in ("vsplit", "dsplit")},
     "numpy.gradient": _gradient,
     **{f"numpy.{f}": _stacked for f in ("vstack", "row_stack", "column_stack")},
+    "numpy.hstack": _stacked,
     "numpy.append": _append,
     "numpy.array": _array,
     "numpy.select": _select,

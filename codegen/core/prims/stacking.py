@@ -153,6 +153,24 @@ declare(
     calls=("numpy.hstack",),
 )
 
+# z = vstack(x) (hstack, column_stack) of one array: of the rows x[0],
+# x[1], ..., which hold each entry of x once, so g goes back through the
+# same op applied to x's flat positions
+_CALLED = {"vstack": ("numpy.vstack", "numpy.row_stack"), "hstack": ()}
+for _name in ("vstack", "hstack", "column_stack"):
+    declare(
+        f"{_name}_rows",
+        ("x",),
+        f"np.{_name}(x)",
+        grads={
+            "x": f"np.reshape(_scatter(g, (np.size(x),), np.{_name}({_IDS})), "
+            "np.shape(x))"
+        },
+        # the spelling's other forms are lowered (codegen/front/parse_stacking.py)
+        calls=_CALLED.get(_name, (f"numpy.{_name}",)),
+        passthrough=True,
+    )
+
 # ----- differences -----
 
 # z = diff(x, n, axis): a linear map, so x gets its transpose applied to g
