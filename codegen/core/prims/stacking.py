@@ -180,6 +180,7 @@ declare(
     ("x",),
     "np.diff(x)",
     grads={"x": "_diff_vjp(g, n, axis)"},
+    view_result=True,  # n=0: x itself
     keywords={"n": "1", "axis": "-1"},
     calls=("numpy.diff",),
 )
