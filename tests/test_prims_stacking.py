@@ -302,3 +302,64 @@ def test_the_lowered_signatures_match_numpy():
             )
             if slot.default_none:
                 assert p.default is None, (canonical, p)
+
+
+# Second order: each scalar function's Hessian-vector product, generated from
+# its generated backward (adjoints call only declared primitives), against
+# central differences of the first gradient.
+SECOND_ORDER = {
+    "split": (
+        "a, b = np.split(x, 2, axis=1)\n    return np.sum(np.sin(a * b))",
+        (3, 4),
+    ),
+    "split_list": (
+        "a, b = np.split(x, [1], axis=-1)\n    return np.sum(a**2 * b)",
+        (3, 4),
+    ),
+    "array_split": ("return np.sum(np.sin(np.array_split(x, 3)[1]) * x[:2])", (5, 4)),
+    "hsplit": ("a, b = np.hsplit(x, 2)\n    return np.sum(np.tanh(a) * b)", (3, 4)),
+    "hstack": ("return np.sum(np.sin(np.hstack((x, x * x))))", (3, 4)),
+    "vstack": ("return np.sum(np.sin(np.vstack((x, x[0] ** 2))))", (3, 4)),
+    "vstack_rows": ("return np.sum(np.sin(np.vstack(x)) * x)", (3, 4)),
+    "column_stack": (
+        "return np.sum(np.cos(np.column_stack((x, x[:, 0]))) ** 2)",
+        (3, 4),
+    ),
+    "diff": ("return np.sum(np.sin(np.diff(x, n=2, axis=0)))", (4, 3)),
+    "gradient": ("return np.sum(np.sin(np.gradient(x, axis=1)) * x)", (3, 4)),
+    "linspace": ("return np.sum(np.sin(np.linspace(x[0], x[1], 4)))", (2, 3)),
+    "sort": ("return np.sum(np.sort(x) * x)", (3, 4)),
+    "partition": ("return np.sum(np.partition(x, 1) ** 3)", (3, 4)),
+    "array": ("return np.sum(np.sin(np.array([x, x * x])))", (3,)),
+    "select": ("return np.sum(np.select([x > 0.3], [x**3], default=x))", (3, 4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECOND_ORDER))
+def test_second_order_through_stacking(case):
+    import sys
+
+    from conftest import ROOT
+
+    from codegen.checks.verify import module_from_source
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from programs.second import hvp_source
+
+    body, shape = SECOND_ORDER[case]
+    src = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+    _, _, first = build(src, "f")
+    hvp_src = hvp_source(first, "f", ["x"], ["x"])
+    second = module_from_source(build(hvp_src, "hvp", ["x"])[2], "hvp_grad")
+    forward = module_from_source(hvp_src, "hvp_forward")
+    rng = np.random.default_rng(0)
+    point = {"x": rng.standard_normal(shape), "v_x": rng.standard_normal(shape)}
+    report = check_gradients(
+        forward.hvp,
+        (second.hvp_forward, second.hvp_backward),
+        ["x", "v_x"],
+        point,
+        ["x"],
+        case,
+    )
+    assert report.ok, report.summary()
