@@ -363,3 +363,22 @@ def test_second_order_through_stacking(case):
         case,
     )
     assert report.ok, report.summary()
+
+
+@pytest.mark.parametrize(
+    ("body", "shape"),
+    [
+        ("p, q = np.gradient(x)\n    out = p * q", (4, 3)),
+        ("out = np.gradient(x) ** 2", (5,)),
+        ("p, q, r = np.gradient(x, axis=None)\n    out = p * q - r", (3, 4, 2)),
+    ],
+)
+def test_gradient_of_every_axis_needs_the_rank_annotated(body, shape):
+    params = {"x": shape}
+    forward, generated, code = build(_source(body, params), "f", ["x"])
+    point = _point(params, np.random.default_rng(5))
+    pair = (generated.f_forward, generated.f_backward)
+    report = check_gradients(forward.f, pair, ["x"], point, ["x"], "gradient")
+    assert report.ok, report.summary() + "\n" + code
+    with pytest.raises(CodegenError, match="axis as a literal"):
+        build(_source(body, params, annotate=False), "f", ["x"])

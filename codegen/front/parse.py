@@ -110,6 +110,8 @@ class _Builder(Aliases, ArrayExpressions):
         self.prefix = prefix
         #: The outputs of ``return a, b`` (empty for one output).
         self.several: tuple[str, ...] = ()
+        #: The function's parameters (none while inlining a helper).
+        self.params: tuple[ir.Param, ...] = ()
         self.depth = depth
         self.steps: list[ir.Assign] = []
         self.env: dict[str, ir.Operand] = {}
@@ -1020,6 +1022,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b.taken = _user_names(fdef, mod) | {p.name for p in params}
     for p in params:
         b.env[p.name] = ir.Var(p.name)
+    b.params = tuple(params)  # their annotated ranks (np.gradient(x))
     b.external = {p.name for p in params}  # the caller holds them
     result = _build_body(b, fdef)
     if isinstance(result, ir.Const):

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import libcst as cst
 
 from codegen.core import ir
 from codegen.core.rules import CALLS as DECLARED_CALLS
+from codegen.core.shapes import ranks
 from codegen.front.parse_calls import FUNCTIONS, METHODS, bind, signature
 
 #: NumPy signatures of the spellings of codegen/core/prims/stacking.py.
@@ -153,6 +155,9 @@ def _gradient(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand
     value = _literal(axis)
     if _is_int(value):
         return b.emit("gradient", (x, axis), node, name)
+    if value is None and isinstance(axis, ir.Const) and axis.text == "None":
+        rank = _rank(b, x)  # every axis: one array each, when x's rank is known
+        value = None if rank is None else tuple(range(rank))
     axes = value if isinstance(value, (list, tuple)) else None
     if not axes or not all(_is_int(a) for a in axes) or len(set(axes)) < len(axes):
         raise b.mod.error(
@@ -160,12 +165,21 @@ def _gradient(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand
             "distinct axes",
             args.get("axis", node),
             "write np.gradient(x, axis=0) for one array, or axis=(0, 1) for one "
-            "per axis: codegen must see how many arrays it returns",
+            'per axis, or annotate x\'s shape (Float[np.ndarray, "N D"]): codegen '
+            "must see how many arrays it returns",
         )
     if len(axes) == 1:
         return b.emit("gradient", (x, ir.Const(str(axes[0]))), node, name)
     pieces = [b.emit("gradient", (x, ir.Const(str(a))), node, None) for a in axes]
     return b.pack(pieces, node, name)
+
+
+def _rank(b: Any, x: ir.Operand) -> int | None:
+    """x's rank as the annotations prove it so far, or None."""
+    if not isinstance(x, ir.Var):
+        return None
+    fn = SimpleNamespace(params=b.params, body=tuple(b.steps))
+    return ranks(fn).get(x.name)  # type: ignore[arg-type]
 
 
 def _joined(
