@@ -84,6 +84,11 @@ CASES: dict[str, tuple] = {
         "s = np.sum(v)\n    out = np.array([[s, s * 1.0, s + 2.5], [s**2, s, 0.5]])",
         {"v": (3,)},
     ),
+    # a constant index array: integer-array indexing, its repeats add up
+    "array_index_repeats": (
+        "out = np.tanh(y[np.array([0, 2, 2])]) * y[np.array([1, 1, 0])]",
+        {"y": (3,)},
+    ),
     "array_copy": ("out = np.array(x) * x", {"x": (2, 3)}),
     "r_": ("out = np.r_[v, w, v * 2, 1:4] ** 2", {"v": (3,), "w": (2,)}),
     "r_matrices": ("out = np.r_[x, x * y] ** 2", {"x": (2, 3), "y": (1, 3)}),

@@ -188,9 +188,11 @@ def _point(params: dict, rng) -> dict:
 
 def test_every_differentiable_rule_has_an_array_case():
     from test_prims_breadth import CASES as BREADTH_CASES
+    from test_prims_stacking import CASES as STACKING_CASES
 
     def covered(op: str) -> bool:
-        return any(c == op or c.startswith(op + "_") for c in {*CASES, *BREADTH_CASES})
+        cases = {*CASES, *BREADTH_CASES, *STACKING_CASES}
+        return any(c == op or c.startswith(op + "_") for c in cases)
 
     # the helpers of generated code are differentiated when a backward is
     # differentiated again: tests/test_second_order_examples.py covers them

@@ -241,8 +241,9 @@ def _array(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     lists stacked inside out); of one array: a copy."""
     args = _arguments(b, what, node)
     value = b.expr(_needed(b, args, "x", what, node))
-    if isinstance(value, ir.Const):
-        return ir.Const(f"np.array({value.text})")
+    if isinstance(value, ir.Const):  # a constant array, computed once: a step,
+        # so that indexing with it counts as integer-array indexing (repeats add)
+        return b.emit("const", (ir.Const(f"np.array({value.text})"),), node, name)
     if value.name in b.tuple_items:
         items = [b.as_array(i, node) for i in b.tuple_items[value.name]]
         return b.emit("stack", items, node, name)
