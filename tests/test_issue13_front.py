@@ -246,7 +246,11 @@ def test_signatures_match_numpy():
                 continue
             p = params[k]
             assert p.name == slot.name, (canonical, p.name, slot.name)
-            positional = p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+            positional = p.kind in (
+                kinds.POSITIONAL_ONLY,
+                kinds.POSITIONAL_OR_KEYWORD,
+                kinds.VAR_POSITIONAL,  # *varargs: a rest slot
+            )
             keyword = p.kind in (kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)
             assert (slot.positional, slot.keyword) == (positional, keyword), (
                 canonical,

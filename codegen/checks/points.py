@@ -59,7 +59,7 @@ def random_point(
             try:
                 with np.errstate(all="raise"):
                     value = forward(*(point[p] for p in params))
-                outs = value if isinstance(value, tuple) else (value,)
+                outs = value if isinstance(value, (tuple, list)) else (value,)
                 if all(np.all(np.isfinite(v)) for v in outs):
                     return point
             except (ZeroDivisionError, FloatingPointError, OverflowError):

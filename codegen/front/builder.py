@@ -30,6 +30,7 @@ from codegen.core.rules import (
 from codegen.errors import CodegenError
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions
+from codegen.front.parse_stacking import LOWERED
 from codegen.front.signature import (
     names_in,
 )
@@ -63,6 +64,8 @@ class BuilderBase(Aliases, ArrayExpressions):
         self.prefix = prefix
         #: The outputs of ``return a, b`` (empty for one output).
         self.several: tuple[str, ...] = ()
+        #: The function's parameters (none while inlining a helper).
+        self.params: tuple[ir.Param, ...] = ()
         self.depth = depth
         self.steps: list[ir.Assign] = []
         self.env: dict[str, ir.Operand] = {}
@@ -333,6 +336,8 @@ class BuilderBase(Aliases, ArrayExpressions):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical in LOWERED:  # np.split, np.vstack, np.array, ...
+            return LOWERED[canonical](self, canonical, node, name)
         if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])
             return self.builtin_sum(node, name)
         if canonical in SEVERAL or canonical == "numpy.linalg.eig":

@@ -94,6 +94,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b.hidden = frozenset(n.value for n in bound_names(fdef)) & module_constants
     for p in params:
         b.env[p.name] = ir.Var(p.name)
+    b.params = tuple(params)  # their annotated ranks (np.gradient(x))
     b.external = {p.name for p in params}  # the caller holds them
     result = build_body(b, fdef)
     if isinstance(result, ir.Const):

@@ -21,6 +21,7 @@ from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
 from codegen.core.rules import RULES, suggest
 from codegen.front.parse_calls import Slot, bind, signature_of
+from codegen.front.parse_stacking import CONCATENATORS, concatenator
 from codegen.front.parse_windows import (
     check_pad,
     pooled,
@@ -676,6 +677,8 @@ class ArrayExpressions:
         dotted = _dotted(node.value)
         if dotted is not None and self.mod.canonical(dotted) == "numpy.s_":
             return self.index_object(node, name)
+        if dotted is not None and self.mod.canonical(dotted) in CONCATENATORS:
+            return concatenator(self, self.mod.canonical(dotted), node, name)
         base = self.expr(node.value)
         if isinstance(base, ir.Var) and base.name in self.tuple_items:
             return self.tuple_item(base, node)

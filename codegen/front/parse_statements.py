@@ -207,12 +207,32 @@ class Statements(BuilderBase):
         else:
             result = self.expr(ret.value, self.fresh("out"))
         if isinstance(result, ir.Var) and result.name in self.tuple_items:
+            if isinstance(ret.value, cst.Call):  # return np.split(x, 3)
+                return self.listed(result, ret.value)
             raise self.mod.error(
                 "returning a tuple bound to a name is not supported",
                 ret.value,
                 "list the outputs in the return: 'return a, b'",
             )
         return result
+
+    def listed(self, result: ir.Var, node: cst.CSTNode) -> ir.Operand:
+        """``return np.split(x, 3)``: a call giving a list of arrays returns
+        one output per piece (in a helper: the tuple, for its caller)."""
+        if self.prefix:
+            return result
+        names: list[str] = []
+        for item in self.tuple_items[result.name]:
+            if not isinstance(item, ir.Var) or item.name in names:
+                raise self.mod.error(
+                    "a returned list must hold distinct computed arrays",
+                    node,
+                    "return the arrays as 'return a, b'",
+                )
+            names.append(item.name)
+        if len(names) > 1:
+            self.several = tuple(names)
+        return ir.Var(names[0])
 
     def outputs(self, value: cst.Tuple) -> ir.Operand:
         """``return a, b``: the function has several outputs (cs231n's

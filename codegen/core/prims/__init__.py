@@ -29,6 +29,7 @@ for _module, _title in (
         "breadth_more",
         "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals",
     ),
+    ("stacking", "Splitting, stacking, differences and sorting"),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)
