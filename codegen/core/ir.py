@@ -17,6 +17,7 @@ The IR holds no libcst nodes, so passes can be tested with IR built by hand.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 #: The NumPy constructors a module-level array constant may call, with
@@ -139,3 +140,16 @@ class Function:
     def results(self) -> tuple[str, ...]:
         """The names the function returns: its outputs, or just `result`."""
         return self.outputs or (self.result,)
+
+
+def literal(text: str) -> object:
+    """The Python value a constant's text spells (``"2"`` -> 2), or None."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def is_string(text: str) -> bool:
+    """True for the text of a string literal (``'a'``, ``"a"``, ``b"a"``)."""
+    return isinstance(literal(text), (str, bytes))

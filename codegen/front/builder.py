@@ -29,8 +29,9 @@ from codegen.core.rules import (
 )
 from codegen.errors import CodegenError
 from codegen.front.parse_aliases import Aliases
-from codegen.front.parse_arrays import NUMPY_CALLS, ArrayExpressions
-from codegen.front.parse_stacking import LOWERED
+from codegen.front.parse_arrays import NUMPY_CALLS
+from codegen.front.parse_indexing import Indexing
+from codegen.front.parse_stacking import LOWERED, builtin_sum
 from codegen.front.signature import (
     names_in,
 )
@@ -53,7 +54,7 @@ CONSTANTS: dict[str, str] = {
 _SIGMOID_OPS = ("neg", "exp", "add", "div")
 
 
-class BuilderBase(Aliases, ArrayExpressions):
+class BuilderBase(Aliases, Indexing):
     """Flattens one function body into primitive steps: state, names, steps
     and expressions (statements and helpers are the subclasses')."""
 
@@ -339,7 +340,7 @@ class BuilderBase(Aliases, ArrayExpressions):
         if canonical in LOWERED:  # np.split, np.vstack, np.array, ...
             return LOWERED[canonical](self, canonical, node, name)
         if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])
-            return self.builtin_sum(node, name)
+            return builtin_sum(self, node, name)
         if canonical in SEVERAL or canonical == "numpy.linalg.eig":
             return self.several_outputs(canonical, node, name)
         op = CALLS.get(canonical or "")

@@ -18,7 +18,6 @@ Three decisions the NumPy builder (`codegen.front.parse_arrays`) delegates here:
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,19 +63,12 @@ POOL_LIMIT = 16
 _WINDOW_OPS = ("sliding_window_view", "strided_windows")
 
 
-def _literal(text: str) -> object:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-
-
 def check_pad(mod: _Module, kwargs: dict[str, ir.Operand], node: cst.CSTNode) -> None:
     """Refuse ``np.pad`` modes other than "constant"."""
     mode = kwargs.get("mode")
     if mode is None:
         return
-    value = _literal(mode.text) if isinstance(mode, ir.Const) else None
+    value = ir.literal(mode.text) if isinstance(mode, ir.Const) else None
     if value != "constant":
         shown = repr(value) if isinstance(value, str) else "given as a variable"
         raise mod.error(
@@ -94,7 +86,7 @@ def _producer(steps: Sequence[ir.Assign], operand: ir.Operand) -> ir.Assign | No
 
 def _axes(kwargs: dict[str, ir.Operand]) -> tuple[int, ...] | None:
     axis = kwargs.get("axis")
-    value = _literal(axis.text) if isinstance(axis, ir.Const) else None
+    value = ir.literal(axis.text) if isinstance(axis, ir.Const) else None
     if isinstance(value, int):
         return (value,)
     if isinstance(value, tuple) and value and all(isinstance(a, int) for a in value):
@@ -105,12 +97,12 @@ def _axes(kwargs: dict[str, ir.Operand]) -> tuple[int, ...] | None:
 def _entries(steps: Sequence[ir.Assign], shape: ir.Operand) -> list[object] | None:
     """The entries of a shape operand: ints where constant, None where not."""
     if isinstance(shape, ir.Const):
-        value = _literal(shape.text)
+        value = ir.literal(shape.text)
         return list(value) if isinstance(value, tuple) else None
     step = _producer(steps, shape)
     if step is None or step.op != "tuple":
         return None
-    return [_literal(a.text) if isinstance(a, ir.Const) else None for a in step.args]
+    return [ir.literal(a.text) if isinstance(a, ir.Const) else None for a in step.args]
 
 
 def _reshaped_small(sizes: list[object] | None, axes: tuple[int, ...]) -> bool:
@@ -131,7 +123,7 @@ def _window_rank(steps: Sequence[ir.Assign], window: ir.Operand) -> int | None:
     entries = _entries(steps, window)
     if entries is not None:
         return len(entries)
-    value = _literal(window.text) if isinstance(window, ir.Const) else None
+    value = ir.literal(window.text) if isinstance(window, ir.Const) else None
     return 1 if isinstance(value, int) else None
 
 

@@ -1,0 +1,191 @@
+"""Subscripts for the parse pass: basic, integer-array and ellipsis indices,
+``np.s_`` index objects, items of tuples, entries of dicts of settings, and
+the functional update ``x[idx] = v``. `Indexing` extends `ArrayExpressions`
+and is mixed into the parse builder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from codegen.core import ir
+from codegen.front.parse_stacking import CONCATENATORS, concatenator
+from codegen.front.parse_windows import (
+    strided_windows,
+)
+from codegen.front.source import _dotted
+
+if TYPE_CHECKING:
+    pass
+
+from codegen.front.parse_arrays import (
+    ArrayExpressions,
+    _slice_text,
+)
+
+
+class Indexing(ArrayExpressions):
+    """The builder's subscripts."""
+
+    def index_parts(self, node: cst.Subscript) -> tuple[list[ir.Operand], bool]:
+        """The operands of an index and whether it is advanced (NumPy's
+        integer-array or mask indexing, whose adjoint must add repeats).
+
+        ``x[(i, j)]`` is ``x[i, j]``; a list or tuple literal inside an index
+        (``x[[0, 0, 1]]``, ``x[:, [1, 1]]``, ``x[(0, 0),]``) is an index array,
+        and so is a name that is not proven a Python int."""
+        elements: list[cst.BaseSlice] = [el.slice for el in node.slice]
+        only = node.slice[0] if len(node.slice) == 1 else None
+        if (
+            only is not None
+            and isinstance(only.slice, cst.Index)
+            and isinstance(only.slice.value, cst.Tuple)
+            and not isinstance(only.comma, cst.Comma)
+        ):  # x[(i, j)] is x[i, j]
+            for el in only.slice.value.elements:
+                if isinstance(el, cst.StarredElement):
+                    raise self.mod.error("star-expressions are not supported", el)
+            elements = [cst.Index(el.value) for el in only.slice.value.elements]
+        parts: list[ir.Operand] = []
+        fancy = False
+        for s in elements:
+            if isinstance(s, cst.Slice):
+                bounds = [
+                    ir.Const("None") if b is None else self.expr(b)
+                    for b in (s.lower, s.upper, s.step)
+                ]
+                if all(isinstance(b, ir.Const) for b in bounds):
+                    parts.append(ir.Const(_slice_text(bounds)))
+                else:
+                    parts.append(self.emit("slice", bounds, s, None))
+                continue
+            value = s.value  # type: ignore[attr-defined]
+            if isinstance(value, cst.Ellipsis):  # x[..., 0]: NumPy fills the axes
+                if ir.Const("...") in parts:
+                    raise self.mod.error(
+                        "an index can only have a single ellipsis ('...')", value
+                    )
+                parts.append(ir.Const("..."))
+                continue
+            if isinstance(value, (cst.List, cst.Tuple)):
+                parts.append(self.index_array(value))
+                fancy = True
+                continue
+            part = self.expr(value)
+            if isinstance(part, ir.Const) and ir.is_string(part.text):
+                raise self.mod.error(
+                    f"indexing with the string key {part.text} is not supported",
+                    value,
+                    "codegen differentiates arrays and numbers, not dicts or records: "
+                    "pass each entry as its own parameter",
+                )
+            fancy = fancy or isinstance(part, ir.Var)
+            parts.append(part)
+        return parts, fancy
+
+    def index_array(self, node: cst.List | cst.Tuple) -> ir.Operand:
+        """A list or tuple literal inside an index: NumPy reads it as an
+        integer (or boolean) array, written here as a list literal."""
+        items: list[ir.Operand] = []
+        for el in node.elements:
+            if isinstance(el, cst.StarredElement):
+                raise self.mod.error("star-expressions are not supported", el)
+            if isinstance(el.value, (cst.List, cst.Tuple)):
+                items.append(self.index_array(el.value))
+            else:
+                items.append(self.expr(el.value))
+        if all(isinstance(i, ir.Const) for i in items):
+            return ir.Const("[" + ", ".join(i.text for i in items) + "]")  # type: ignore[union-attr]
+        return self.emit("stack", items, node, None)
+
+    def expr_Subscript(self, node: cst.Subscript, name: str | None) -> ir.Operand:
+        fused = strided_windows(self, node, name)
+        if fused is not None:
+            return fused
+        dotted = _dotted(node.value)
+        if dotted is not None and self.mod.canonical(dotted) == "numpy.s_":
+            return self.index_object(node, name)
+        if dotted is not None and self.mod.canonical(dotted) in CONCATENATORS:
+            return concatenator(self, self.mod.canonical(dotted), node, name)
+        base = self.expr(node.value)
+        if isinstance(base, ir.Var) and base.name in self.tuple_items:
+            return self.tuple_item(base, node)
+        if isinstance(base, ir.Var) and base.name in self.settings:
+            return self.setting(base, node, name)
+        parts, fancy = self.index_parts(node)
+        return self.emit("gather" if fancy else "getitem", (base, *parts), node, name)
+
+    def setting(self, base: ir.Var, node: cst.Subscript, name: str | None) -> ir.Var:
+        """``conv_param["stride"]``: an entry of a dict of settings, a value
+        without gradient (its type and shape are whatever the caller passes)."""
+        index = node.slice[0].slice if len(node.slice) == 1 else None
+        key = self.expr(index.value) if isinstance(index, cst.Index) else None
+        if not (isinstance(key, ir.Const) and ir.is_string(key.text)):
+            raise self.mod.error(
+                f"'{base.name}' is a dict of settings: index it with one string"
+                " literal",
+                node,
+                f"write {base.name}['key']",
+            )
+        return self.emit("entry", (base, key), node, name)
+
+    def index_object(self, node: cst.Subscript, name: str | None) -> ir.Operand:
+        """``np.s_[a, 1:]``, as generated backwards write indices: a constant
+        when every part is a basic one, else an `index` step (an inactive
+        value), so that indexing with it counts as advanced (repeats add)."""
+        parts, fancy = self.index_parts(node)
+        if not fancy and all(isinstance(p, ir.Const) for p in parts):
+            texts = ", ".join(p.text for p in parts)  # type: ignore[union-attr]
+            return ir.Const(f"np.s_[{texts}]")
+        return self.emit("index", parts, node, name)
+
+    def tuple_item(self, base: ir.Var, node: cst.Subscript) -> ir.Operand:
+        """``(a, b)[0]`` or ``t[-1]`` with a constant index: the item itself."""
+        items = self.tuple_items[base.name]
+        only = node.slice[0].slice if len(node.slice) == 1 else None
+        k = None
+        if isinstance(only, cst.Index):
+            index = self.expr(only.value)
+            k = ir.literal(index.text) if isinstance(index, ir.Const) else None
+        if (
+            not isinstance(k, int)
+            or isinstance(k, bool)
+            or not -len(items) <= k < len(items)
+        ):
+            raise self.mod.error(
+                "a tuple of values can only be indexed with a constant integer "
+                f"in range(-{len(items)}, {len(items)})",
+                node,
+                "index it with a number (t[0]), or stack it into an array first "
+                "(np.stack(t))",
+            )
+        return items[k]
+
+    def set_item(
+        self,
+        target: cst.Subscript,
+        value: cst.BaseExpression,
+        node: cst.CSTNode,
+        fresh: Any,
+        op: str | None = None,
+    ) -> None:
+        """``x[idx] = v`` (or ``x[idx] op= v``) as a functional update: a new
+        version of x equal to the old one except at idx."""
+        if not isinstance(target.value, cst.Name):
+            raise self.mod.error(
+                "only a plain name can be indexed on the left", target.value
+            )
+        base_name = target.value.value
+        base = self.expr(target.value)
+        self.in_place(base, node, base_name)
+        parts, fancy = self.index_parts(target)
+        new = self.expr(value)
+        if op is not None:
+            old = self.emit(
+                "gather" if fancy else "getitem", (base, *parts), target, None
+            )
+            new = self.emit(op, (old, new), node, None)
+        self.env[base_name] = self.emit(
+            "setitem", (base, new, *parts), node, fresh(base_name)
+        )
