@@ -22,7 +22,8 @@ for _module, _title in (
     ("shaping", "Shapes"),
     ("indexing", "Indexing"),
     ("windows", "Convolution and pooling"),
-    ("breadth", "NumPy breadth: mod, prod, moving and copying entries, more functions"),
+    ("breadth", "NumPy breadth: mod, prod, moving and copying entries"),
+    ("functions", "More functions: hyperbolic, inverse trigonometric, cross, kron"),
     ("linalg_more", "Linear algebra: inv, solve, det, cholesky, norm"),
     ("linalg_decomp", "Linear algebra: svd, eigh, slogdet, pinv"),
     (

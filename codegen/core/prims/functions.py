@@ -1,0 +1,205 @@
+"""More elementary functions (hyperbolic, inverse trigonometric, logarithms
+in other bases, arctan2, hypot, logaddexp, ...) and the products cross and
+kron, each in NumPy and, where `math` has it, as its scalar twin."""
+
+from __future__ import annotations
+
+from codegen.core.primitive import Facts, declare
+
+# ----- elementary functions -----
+
+
+def _unary(op: str, grad: str, math_name: str | None, **fields: object) -> None:
+    """An elementwise function of one input; `math_name` its math twin."""
+    calls: tuple[str, ...] = tuple(fields.pop("calls", (f"numpy.{op}",)))  # type: ignore[arg-type,call-overload]
+    scalar = {}
+    if math_name is not None:
+        calls += (f"math.{math_name}",)
+        scalar = {"forward": f"math.{math_name}(x)"}
+    declare(
+        op,
+        ("x",),
+        f"np.{op}(x)",
+        grads={"x": grad},
+        calls=calls,
+        shape="same",
+        **scalar,  # type: ignore[arg-type]
+        **fields,
+    )
+
+
+# z = sinh(x):  dz/dx = cosh(x)
+_unary("sinh", "g * LIB.cosh(x)", "sinh")
+# z = cosh(x):  dz/dx = sinh(x)
+_unary("cosh", "g * LIB.sinh(x)", "cosh")
+# z = arcsinh(x):  dz/dx = 1 / sqrt(x**2 + 1)
+_unary("arcsinh", "g / LIB.sqrt(x**2 + 1)", "asinh")
+# z = arccosh(x), x > 1:  dz/dx = 1 / sqrt((x - 1)(x + 1))
+_unary("arccosh", "g / LIB.sqrt((x - 1) * (x + 1))", "acosh", domain="positive")
+# z = arctanh(x), |x| < 1:  dz/dx = 1 / (1 - x**2)
+_unary("arctanh", "g / (1 - x**2)", "atanh", domain="unit")
+# z = arcsin(x), |x| < 1:  dz/dx = 1 / sqrt(1 - x**2)
+_unary("arcsin", "g / LIB.sqrt(1 - x**2)", "asin", domain="unit")
+# z = arccos(x), |x| < 1:  dz/dx = -1 / sqrt(1 - x**2)
+_unary("arccos", "-g / LIB.sqrt(1 - x**2)", "acos", domain="unit")
+# z = arctan(x):  dz/dx = 1 / (1 + x**2)
+_unary("arctan", "g / (1 + x**2)", "atan")
+# z = log2(x):  dz/dx = 1 / (x log 2)
+_unary("log2", "g / (x * LIB.log(2))", "log2", domain="positive")
+# z = log10(x):  dz/dx = 1 / (x log 10)
+_unary("log10", "g / (x * LIB.log(10))", "log10", domain="positive")
+# z = 2**x:  dz/dx = 2**x log 2 = z log 2  (math.exp2 is Python 3.11+: NumPy only)
+_unary("exp2", "g * ans * np.log(2)", None)
+# z = exp(x) - 1:  dz/dx = exp(x) = z + 1
+_unary("expm1", "g * (ans + 1)", "expm1")
+# z = x pi / 180:  dz/dx = pi / 180
+_unary(
+    "deg2rad",
+    "g * (LIB.pi / 180)",
+    "radians",
+    calls=("numpy.deg2rad", "numpy.radians"),
+)
+# z = x 180 / pi:  dz/dx = 180 / pi
+_unary(
+    "rad2deg",
+    "g * (180 / LIB.pi)",
+    "degrees",
+    calls=("numpy.rad2deg", "numpy.degrees"),
+)
+
+_BINARY = {"broadcast": True, "shape": "broadcast"}
+
+# z = arctan2(y, x), the angle of (x, y):  dz/dy = x / (x**2 + y**2),
+# dz/dx = -y / (x**2 + y**2)
+declare(
+    "arctan2",
+    ("y", "x"),
+    "np.arctan2(y, x)",
+    forward="math.atan2(y, x)",
+    grads={"y": "g * x / (x**2 + y**2)", "x": "-g * y / (x**2 + y**2)"},
+    calls=("numpy.arctan2", "math.atan2"),
+    **_BINARY,
+)
+# z = hypot(x, y) = sqrt(x**2 + y**2):  dz/dx = x / z, dz/dy = y / z; at the
+# origin (a kink) 0, as for abs: x / (z + (z == 0)) reads 0 / 1 there
+declare(
+    "hypot",
+    ("x", "y"),
+    "np.hypot(x, y)",
+    forward="math.hypot(x, y)",
+    grads={"x": "g * x / (ans + (ans == 0))", "y": "g * y / (ans + (ans == 0))"},
+    calls=("numpy.hypot", "math.hypot"),
+    **_BINARY,
+)
+# z = log(exp(x) + exp(y)):  dz/dx = exp(x - z), dz/dy = exp(y - z)
+declare(
+    "logaddexp",
+    ("x", "y"),
+    "np.logaddexp(x, y)",
+    grads={"x": "g * np.exp(x - ans)", "y": "g * np.exp(y - ans)"},
+    calls=("numpy.logaddexp",),
+    **_BINARY,
+)
+# z = log2(2**x + 2**y):  dz/dx = 2**(x - z), dz/dy = 2**(y - z)
+declare(
+    "logaddexp2",
+    ("x", "y"),
+    "np.logaddexp2(x, y)",
+    grads={"x": "g * np.exp2(x - ans)", "y": "g * np.exp2(y - ans)"},
+    calls=("numpy.logaddexp2",),
+    **_BINARY,
+)
+
+# ----- products -----
+
+# z = cross(a, b) along axisa, axisb (axis sets all three), the result's
+# vectors along axisc:  <g, a x b> = <a, b x g> = <b, g x a>. The helpers move
+# the vector axes last, pad 2-vectors with a zero as NumPy does (two
+# 2-vectors give the third component only), sum over broadcast batch axes
+# and move the axis back, so every axis combination NumPy accepts is one rule.
+_CROSS_AXES = "axisa, axisb, axisc, axis"
+declare(
+    "cross",
+    ("a", "b"),
+    "np.cross(a, b)",
+    grads={
+        "a": f"_cross_vjp_a(g, a, b, {_CROSS_AXES})",
+        "b": f"_cross_vjp_b(g, a, b, {_CROSS_AXES})",
+    },
+    keywords={"axisa": "-1", "axisb": "-1", "axisc": "-1", "axis": "None"},
+    calls=("numpy.cross",),
+)
+
+
+def _kron(part: str):
+    """z = kron(a, b): z[i p + k, j q + l] = a[i, j] b[k, l]. With g's axes
+    split into (a's, b's) pairs, each operand's gradient contracts g with
+    the other operand; for 1-d and 2-d operands of one rank."""
+
+    def adjoint(f: Facts) -> str:
+        ra, rb = f.rank.get("a"), f.rank.get("b")
+        if ra == rb == 1:
+            pairs = "(np.size(a), np.size(b))"
+            split = f"np.reshape(g, {pairs})"
+            return f"{split} @ b" if part == "a" else f"a @ {split}"
+        if ra == rb == 2:
+            dims = "(np.shape(a)[0], np.shape(b)[0], np.shape(a)[1], np.shape(b)[1])"
+            spec = '"ikjl,kl->ij"' if part == "a" else '"ikjl,ij->kl"'
+            other = "b" if part == "a" else "a"
+            return f"np.einsum({spec}, np.reshape(g, {dims}), {other})"
+        # any ranks: a's gradient sums g times b over each block (and b's, g
+        # times a over each block position), through index maps of kron
+        own, other = (part, "b" if part == "a" else "a")
+        ids = f"np.reshape(np.arange(np.size({own})), np.shape({own}))"
+        ones = f"np.ones(np.shape({other}), dtype=np.int64)"
+        blocks = f"np.kron({ids}, {ones})" if part == "a" else f"np.kron({ones}, {ids})"
+        spread = (
+            f"np.kron(np.ones_like({own}), {other})"
+            if part == "a"
+            else f"np.kron({other}, np.ones_like({own}))"
+        )
+        return (
+            f"np.reshape(_scatter_add(g * {spread}, (np.size({own}),), {blocks}),"
+            f" np.shape({own}))"
+        )
+
+    return adjoint
+
+
+declare(
+    "kron",
+    ("a", "b"),
+    "np.kron(a, b)",
+    grads={"a": _kron("a"), "b": _kron("b")},
+    calls=("numpy.kron",),
+)
+
+
+# The helpers of cross's adjoint. Each is linear in v (the upstream gradient)
+# and in the other operand: the transpose of h -> cross(h, b) (of
+# h -> cross(a, h)), so its adjoint in v is that map, and in the other
+# operand the other helper, as for matmul's helpers.
+_CROSS_HELPER = ("v", "a", "b", "axisa", "axisb", "axisc", "axis")
+_CROSS_KW = "axisa=axisa, axisb=axisb, axisc=axisc, axis=axis"
+declare(
+    "cross_vjp_a",
+    _CROSS_HELPER,
+    f"_cross_vjp_a(v, a, b, {_CROSS_AXES})",
+    grads={
+        "v": f"np.cross(g, b, {_CROSS_KW})",
+        "b": f"_cross_vjp_b(v, g, b, {_CROSS_AXES})",
+    },
+    calls=("_cross_vjp_a",),
+    helper="_cross_vjp_a",
+)
+declare(
+    "cross_vjp_b",
+    _CROSS_HELPER,
+    f"_cross_vjp_b(v, a, b, {_CROSS_AXES})",
+    grads={
+        "v": f"np.cross(a, g, {_CROSS_KW})",
+        "a": f"_cross_vjp_a(v, a, g, {_CROSS_AXES})",
+    },
+    calls=("_cross_vjp_b",),
+    helper="_cross_vjp_b",
+)
