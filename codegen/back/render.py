@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward, Block, operand
@@ -49,7 +50,7 @@ def _forward_expr(step: ir.Assign, lib: str) -> E.Expr:
 def forward_line(step: ir.Assign, lib: str) -> str:
     """``target = <expression>`` for one forward step."""
     targets = ", ".join((step.target, *step.extra_targets))
-    return f"{targets} = " + E.show(forward_expr(step, lib))
+    return f"{targets} = " + show(forward_expr(step, lib))
 
 
 def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
@@ -87,14 +88,14 @@ def _backward_lines(
         lines.append(f"# {_one_line(block.source)}")
         for gs in block.steps:
             if not gs.accumulate:
-                lines.append(f"{gs.grad} = {E.show(gs.expr)}")
+                lines.append(f"{gs.grad} = {show(gs.expr)}")
             elif gs.in_place:  # an array the backward made: nothing else sees it
-                lines.append(f"{gs.grad} += {E.show(gs.expr)}")
+                lines.append(f"{gs.grad} += {show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
                 total = E.BinOp("+", E.Name(gs.grad), gs.expr)
-                lines.append(f"{gs.grad} = {E.show(total)}")
+                lines.append(f"{gs.grad} = {show(total)}")
             else:
-                lines.append(f"{gs.grad} += {E.show(gs.expr)}")
+                lines.append(f"{gs.grad} += {show(gs.expr)}")
         if places is not None:
             where = f"{places[block.targets[0]]}: {_one_line(block.source)}"
             grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))

@@ -141,7 +141,7 @@ def _run(code: str, ns: dict[str, Any], loc: ir.Loc | None) -> None:
 
 def _eval(expr: Any, ns: dict[str, Any], loc: ir.Loc | None) -> Any:
     if not isinstance(expr, str):  # expression IR from the reverse pass
-        from codegen.core.expr import show
+        from codegen.back.show import show
 
         expr = show(expr)
     try:
@@ -188,7 +188,7 @@ def _local(gs: GradStep, ns: dict[str, Any], loc: ir.Loc) -> Any:
 
 
 def _run_backward(bwd: Backward, ns: dict[str, Any]) -> list[BackwardRow]:
-    from codegen.core.expr import show
+    from codegen.back.show import show
 
     steps = {s.target: s for s in bwd.forward}
     rows: list[BackwardRow] = []
