@@ -111,3 +111,29 @@ def test_in_place_update_after_a_helper_call():
     )
     with pytest.raises(CodegenError, match="in-place update of 'y'"):
         generate(same, "h.py", "f")
+
+
+@pytest.mark.parametrize(
+    "annotation, point",
+    [
+        ('Float[np.ndarray, "1 N"]', {"y": np.array([[1.6, -1.2, 1.55]])}),
+        ('Float[np.ndarray, "M N"]', {"y": np.array([[0.3, -0.7, 2.0]])}),
+        ("", {"y": np.array([[0.4, 1.1, -0.2]])}),
+    ],
+)
+def test_assigned_value_broadcast_into_repeated_positions(annotation, point):
+    # tests/programs seed 11001635: `v1[[-1, 0]] = y` with y of shape (1, N)
+    # (both indices are row 0): y is broadcast into the (2, N) region, but the
+    # annotations proved y's shape equal to the result's, so the gradient
+    # skipped _unbroadcast and came back (2, N).
+    ann = f": {annotation}" if annotation else ""
+    src = (
+        "from __future__ import annotations\n\nimport numpy as np\n\n\n"
+        f"def f(y{ann}):\n    v1 = np.zeros_like(y)\n    v1[[-1, 0]] = y\n"
+        "    return np.sin(v1) * 2.0\n"
+    )
+    forward, generated, _ = build(src, "f")
+    out, cache = generated.f_forward(**point)
+    (grad,) = (generated.f_backward(np.ones_like(out), cache),)
+    assert np.shape(grad) == np.shape(point["y"])
+    _check(src, point)

@@ -351,7 +351,9 @@ class _Context:
         if self.lib != "np" or not rule.broadcast:
             return expr, False
         a, b = self.shape.get(_text(operand_)), self.shape.get(step.target)
-        if a is not None and a == b:  # annotations prove there is no broadcasting
+        # annotations prove there is no broadcasting; an index-shaped
+        # contribution (v of x[idx] = v gets g[idx]) is not shaped like g
+        if a is not None and a == b and name not in rule.index_shaped:
             return expr, False
         like = E.Call(
             E.Attr(E.Name("np"), "shape"), (E.Name(self.like(_text(operand_))),)
