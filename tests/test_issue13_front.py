@@ -214,7 +214,7 @@ UNSUPPORTED_ARGUMENTS = [
     ("np.concatenate(x)", "5:27", "takes a list or tuple literal of arrays"),
     ("np.sum(x, axis=0, axis=1)", "5:30", "keyword argument repeated: axis"),
     ("np.clip(x, 0.0, a_min=1.0)", "5:28", "got two values for 'a_min'"),
-    ("np.mean(x, 0, 0, 0, 0, 0)", "5:26", "the argument 'dtype'"),
+    ("np.mean(x, 0, None, 0)", "5:32", "the argument 'out' of 'np.mean'"),
     ("np.sum(x, keepdims=k)", "5:12", "keepdims must be a constant"),
     ("np.clip(x, None, None)", "5:12", "needs a lower or an upper bound"),
     ("np.concatenate([x, x], axis=None)", "5:12", "with axis=None is not supported"),

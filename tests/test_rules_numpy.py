@@ -49,6 +49,24 @@ CASES: dict[str, tuple[str, dict]] = {
     "astype": ("out = (x * 2).astype(np.float64) * x", {"x": (3, 4)}),
     "astype_runtime": ("out = x.astype(b.dtype) * b", {"x": (3, 4), "b": (4,)}),
     "astype_int": ("out = (x * 3).astype(int) * x", {"x": (3, 4)}),
+    # a dtype= casts before reducing: no gradient through an integer sum
+    "sum_dtype": (
+        "out = np.sum(x * 3.0, dtype=int) + np.sum(x * x, axis=0, dtype=np.float64)",
+        {"x": (3, 4)},
+    ),
+    "mean_dtype": (
+        "out = np.mean(x * 3.0, axis=1, dtype=int) * x.mean(dtype=float)",
+        {"x": (3, 4)},
+    ),
+    # initial= takes part in the reduction: x gets nothing where it wins
+    "amax_initial": (
+        "out = np.max(x, axis=1, initial=0.3) * x.max(initial=9.0)",
+        {"x": (3, 4)},
+    ),
+    "amin_initial": (
+        "out = np.min(x, axis=0, keepdims=True, initial=-0.4) * x",
+        {"x": (3, 4)},
+    ),
     "sum": ("out = np.sum(x * x, axis=1)", {"x": (3, 4)}),
     "sum_all": ("out = np.sum(x * x)", {"x": (3, 4)}),
     "vdot": ("out = np.vdot(x, b) * np.vdot(x, x)", {"x": (3, 4), "b": (3, 4)}),

@@ -79,9 +79,9 @@ FUNCTIONS: dict[str, str] = {
     "numpy.clip": "a=x, a_min=lo, a_max=hi, out=?, *, min=lo, max=hi",
     "numpy.where": "condition=c, x, y, /",
     "numpy.sum": "a=x, axis, dtype, out=?, keepdims, initial=!, where=!",
-    "numpy.mean": "a=x, axis, dtype=?, out=?, keepdims, *, where=!",
+    "numpy.mean": "a=x, axis, dtype, out=?, keepdims, *, where=!",
     **{
-        f"numpy.{f}": "a=x, axis, out=?, keepdims, initial=!, where=!"
+        f"numpy.{f}": "a=x, axis, out=?, keepdims, initial, where=!"
         for f in ("max", "min", "amax", "amin")
     },
     **{
@@ -214,9 +214,9 @@ FUNCTIONS.update(
 #: the rule's input ``x``).
 METHODS: dict[str, str] = {
     "sum": "axis, dtype, out=?, keepdims, initial=!, where=!",
-    "mean": "axis, dtype=?, out=?, keepdims, *, where=!",
-    "max": "axis, out=?, keepdims, initial=!, where=!",
-    "min": "axis, out=?, keepdims, initial=!, where=!",
+    "mean": "axis, dtype, out=?, keepdims, *, where=!",
+    "max": "axis, out=?, keepdims, initial, where=!",
+    "min": "axis, out=?, keepdims, initial, where=!",
     "var": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "std": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "dot": "b=y, /, out=?",

@@ -116,16 +116,21 @@ _EXACT_TYPES = frozenset(
 )
 
 
-def _astype_x(f: Facts) -> str | None:
-    """z = x.astype(t): g passes where t is a float type; a cast to integers
-    or booleans is piecewise constant (no gradient); for a type known only at
-    run time (``mask.astype(x.dtype)``) the backward tells which it is."""
-    spelled = f.const.get("dtype")
-    if spelled in _FLOAT_TYPES:
-        return "g"
+def through_cast(grad: str, spelled: str | None) -> str | None:
+    """`grad` through a cast to the dtype spelled `spelled` (None: no cast):
+    it passes where the type is a float type; a cast to integers or booleans
+    is piecewise constant (no gradient); for a type known only at run time
+    (``mask.astype(x.dtype)``) the backward tells which it is."""
+    if spelled in _FLOAT_TYPES or spelled in (None, "None"):
+        return grad
     if spelled in _EXACT_TYPES:
         return None
-    return "g * (np.result_type(ans) == np.result_type(ans, 0.5))"
+    return f"{grad} * (np.result_type(ans) == np.result_type(ans, 0.5))"
+
+
+def _astype_x(f: Facts) -> str | None:
+    """z = x.astype(t): g through the cast (`through_cast`)."""
+    return through_cast("g", f.const.get("dtype") or "?")
 
 
 # z = x.astype(dtype): a cast; float to float passes g through

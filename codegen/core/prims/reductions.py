@@ -8,6 +8,7 @@ upstream gradient broadcasts against x; with ``keepdims`` they are there.
 from __future__ import annotations
 
 from codegen.core.primitive import Facts, declare
+from codegen.core.prims.elementwise import through_cast
 
 _AXIS = {"axis": "None", "keepdims": "False"}
 
@@ -21,22 +22,28 @@ def _expand(name: str, f: Facts) -> str:
     return name if _kept(f) else f"np.expand_dims({name}, axis)"
 
 
-def _sum_x(f: Facts) -> str:
-    # z = sum(x, axis):  dz/dx = 1, copied back along the summed axes
-    return f"np.broadcast_to({_expand('g', f)}, np.shape(x))"
+def _sum_x(f: Facts) -> str | None:
+    # z = sum(x, axis):  dz/dx = 1, copied back along the summed axes (a
+    # dtype= casts x first: no gradient through an integer sum)
+    copied = f"np.broadcast_to({_expand('g', f)}, np.shape(x))"
+    return through_cast(copied, f.kw.get("dtype"))
 
 
-def _mean_x(f: Facts) -> str:
+def _mean_x(f: Facts) -> str | None:
     # z = mean(x, axis):  dz/dx = 1 / n, n the number of entries averaged
-    return (
+    spread = (
         f"np.broadcast_to({_expand('g', f)}, np.shape(x)) / (np.size(x) / np.size(g))"
     )
+    return through_cast(spread, f.kw.get("dtype"))
 
 
 def _max_x(f: Facts) -> str:
-    # z = max(x, axis):  routes to the maxima; tied maxima share g equally
+    # z = max(x, axis):  routes to the maxima; tied maxima share g equally;
+    # where `initial` is larger than every entry, x gets none (count 0 -> 1)
     hit = f"(x == {_expand('ans', f)})"
     count = f"np.sum({hit}, axis=axis, keepdims=True, dtype=np.result_type(x))"
+    if f.kw.get("initial", "None") != "None":
+        count = f"np.maximum({count}, 1)"
     return f"{_expand('g', f)} * {hit} / {count}"
 
 
@@ -79,7 +86,7 @@ declare(
     ("x",),
     "np.mean(x)",
     grads={"x": _mean_x},
-    keywords=_AXIS,
+    keywords={**_AXIS, "dtype": "None"},
     calls=("numpy.mean",),
     methods=("mean",),
     shape="reduce",
@@ -89,7 +96,7 @@ declare(
     ("x",),
     "np.max(x)",
     grads={"x": _max_x},
-    keywords=_AXIS,
+    keywords={**_AXIS, "initial": "None"},
     calls=("numpy.max", "numpy.amax"),
     methods=("max",),
     shape="reduce",
@@ -100,7 +107,7 @@ declare(
     ("x",),
     "np.min(x)",
     grads={"x": _max_x},  # the same routing, to the minima
-    keywords=_AXIS,
+    keywords={**_AXIS, "initial": "None"},
     calls=("numpy.min", "numpy.amin"),
     methods=("min",),
     shape="reduce",
