@@ -290,10 +290,15 @@ def test_the_lowered_signatures_match_numpy():
 
     kinds = inspect.Parameter
     for canonical, text in SIGNATURES.items():
-        params = list(
-            inspect.signature(getattr(np, canonical.split(".")[-1])).parameters.values()
-        )
-        for slot, p in zip(signature(text), params, strict=True):
+        fn = np
+        for part in canonical.split(".")[1:]:  # numpy.maximum.reduce too
+            fn = getattr(fn, part)
+        params = list(inspect.signature(fn).parameters.values())
+        slots = signature(text)
+        if params[-1].kind == inspect.Parameter.VAR_KEYWORD:  # ufunc.reduce
+            assert not any(s.positional for s in slots[len(params) - 1 :]), canonical
+            slots, params = slots[: len(params) - 1], params[:-1]
+        for slot, p in zip(slots, params, strict=True):
             assert p.name == slot.name, (canonical, p.name)
             positional = p.kind in (
                 kinds.POSITIONAL_ONLY,

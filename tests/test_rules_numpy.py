@@ -58,6 +58,19 @@ CASES: dict[str, tuple[str, dict]] = {
         "out = np.mean(x * 3.0, axis=1, dtype=int) * x.mean(dtype=float)",
         {"x": (3, 4)},
     ),
+    # fftshift/ifftshift: half-length rolls, odd lengths too (5 rows)
+    "fftshift": ("out = np.fft.fftshift(x) * b", {"x": (5, 4), "b": (4,)}),
+    "ifftshift": ("out = np.fft.ifftshift(x, axes=0) ** 2", {"x": (5, 4)}),
+    # ufunc.reduce: axis 0 by default, a list stacked first
+    "amax_reduce": ("out = np.maximum.reduce([x, x * 2, -x])", {"x": (3, 4)}),
+    "amin_reduce": (
+        "out = np.minimum.reduce(x, axis=1, keepdims=True) * x",
+        {"x": (3, 4)},
+    ),
+    "sum_reduce": (
+        "out = np.add.reduce(x) * np.multiply.reduce(x, axis=1).sum()",
+        {"x": (3, 4)},
+    ),
     # initial= takes part in the reduction: x gets nothing where it wins
     "amax_initial": (
         "out = np.max(x, axis=1, initial=0.3) * x.max(initial=9.0)",

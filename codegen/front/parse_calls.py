@@ -168,6 +168,8 @@ FUNCTIONS.update(
         "numpy.flipud": "m=x",
         "numpy.rot90": "m=x, k, axes",
         "numpy.roll": "a=x, shift, axis",
+        "numpy.fft.fftshift": "x, axes",
+        "numpy.fft.ifftshift": "x, axes",
         "numpy.ravel": "a=x, order=!",
         "numpy.real": "val=x",
         "numpy.repeat": "a=x, repeats, axis",

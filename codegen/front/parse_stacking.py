@@ -70,6 +70,11 @@ SIGNATURES: dict[str, str] = {
         for f in ("sort", "argsort")
     },
     "numpy.partition": "a=x, kth, axis, kind=!, order=?",
+    **{
+        f"numpy.{u}.reduce": "array=x, /, axis, dtype=?, out=?, *, keepdims, "
+        "initial=!, where=!"
+        for u in ("maximum", "minimum", "add", "multiply")
+    },
     "numpy.take_along_axis": "arr=x, indices, axis",
     "numpy.select": "condlist, choicelist, default",
 }
@@ -288,6 +293,27 @@ def _sorting(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     return b.call_op(op, what, node, name)
 
 
+#: ufunc.reduce -> the reduction it is.
+_REDUCES = {"maximum": "amax", "minimum": "amin", "add": "sum", "multiply": "prod"}
+
+
+def _reduce(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """``np.maximum.reduce(a, axis=0)`` is ``np.max(a, axis=0)``, a list of
+    arrays stacked first (its default axis is 0, not None); likewise
+    minimum, add and multiply."""
+    args = _arguments(b, what, node)
+    array = _needed(b, args, "x", what, node)
+    if isinstance(array, (cst.List, cst.Tuple)):
+        x = b.emit("stack", b.items(array), node, None)
+    else:
+        x = b.as_array(b.expr(array), node)
+    axis = b.expr(args["axis"].value) if "axis" in args else ir.Const("0")
+    kwargs = [("axis", axis)]
+    if "keepdims" in args:
+        kwargs.append(("keepdims", b.keepdims(b.expr(args["keepdims"].value), node)))
+    return b.emit(_REDUCES[what.split(".")[1]], (x,), node, name, kwargs)
+
+
 #: Spellings lowered here -> lowering(builder, canonical name, call, name).
 LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     **{f"numpy.{f}": _split for f in ("split", "array_split", "hsplit")},
@@ -300,6 +326,7 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.select": _select,
     "numpy.sort": _sorting,
     "numpy.partition": _sorting,
+    **{f"numpy.{u}.reduce": _reduce for u in _REDUCES},
 }
 
 

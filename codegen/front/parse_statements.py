@@ -182,9 +182,12 @@ class Statements(BuilderBase):
         )
         if step is None or step.op not in ("shape", "shape_of"):
             raise self.mod.error(
-                "tuple unpacking is only supported for shapes",
+                "unpacking this value is not supported (it could be an array, whose"
+                " first axis Python would unpack)",
                 node,
-                "unpack shapes ('N, D = X.shape'); assign other values one by one",
+                "index it ('a, b = x[0], x[1]'); what unpacks is a shape ('N, D ="
+                " X.shape'), a tuple of values, and a call giving several values"
+                " (np.split, np.linalg.svd)",
             )
 
     def returned(self, stmt: cst.BaseStatement) -> ir.Operand:

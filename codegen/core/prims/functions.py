@@ -203,3 +203,18 @@ declare(
     calls=("_cross_vjp_b",),
     helper="_cross_vjp_b",
 )
+
+
+# z = fftshift(x, axes): each axis rolled by half its length; ifftshift rolls
+# back (also for odd lengths), so each one's adjoint is the other
+for _op, _back in (("fftshift", "ifftshift"), ("ifftshift", "fftshift")):
+    declare(
+        _op,
+        ("x",),
+        f"np.fft.{_op}(x)",
+        grads={"x": f"np.fft.{_back}(g, axes)"},
+        keywords={"axes": "None"},
+        calls=(f"numpy.fft.{_op}",),
+        shape="same",
+        passthrough=True,
+    )
