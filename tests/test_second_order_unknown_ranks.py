@@ -27,6 +27,12 @@ CASES = {
         {"x": (3, 4), "w": (4, 2)},
     ),
     "broadcast": ("np.sum(np.sin(x * w))", {"x": (3, 4), "w": (4,)}),
+    # einsum broadcasts y's size-1 axis, so _unbroadcast spreads the first
+    # gradient back out: its own adjoint must sum (tests/programs seed 9199)
+    "unbroadcast spreading": (
+        "np.sum(np.sin(np.einsum('ij,jk->ik', y, y)))",
+        {"y": (1, 2)},
+    ),
     "gather": (
         "np.sum(np.sin(x[np.arange(3), np.arange(3) // 2]) * x[0, 0])",
         {"x": (3, 4)},

@@ -134,7 +134,10 @@ declare(
     "unbroadcast",
     ("x", "shape"),
     "_unbroadcast(x, shape)",
-    grads={"x": "np.broadcast_to(g, np.shape(x))"},
+    # summing where the target has 1 and spreading where x has 1 (einsum's
+    # broadcast size-1 axes) are each other's transposes: the adjoint is the
+    # same helper, back to x's shape (np.broadcast_to fails on the second)
+    grads={"x": "_unbroadcast(g, np.shape(x))"},
     calls=("_unbroadcast",),
     shape="unbroadcast",
     views=("x",),
