@@ -13,6 +13,11 @@ from test_rules_numpy import _point, _source
 from codegen.checks.verify import check_gradients
 from codegen.errors import CodegenError
 
+# np.row_stack is NumPy 2's deprecated alias of vstack; the forwards use it on purpose
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:`row_stack` alias is deprecated:DeprecationWarning"
+)
+
 # name: (body, {param: shape}); the body's last line assigns `out`. Several
 # cases use one value twice (x in two pieces, x stacked with itself).
 CASES: dict[str, tuple] = {
