@@ -22,7 +22,6 @@ from codegen.core.passes import (
 )
 from codegen.core.reverse import reverse
 from codegen.core.shift import shift_invariant
-from codegen.errors import InternalError
 from codegen.front.parse import parse
 
 
@@ -65,19 +64,6 @@ def generate(
     bwd = accumulate_in_place(cache_shapes(bwd))
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
-    text = render(bwd, origin, cmd, header_extra, check_finite=check_finite)
-    text = _end_docstring(text, docstring_note(fn, chosen))
+    note = docstring_note(fn, chosen)
+    text = render(bwd, origin, cmd, header_extra, check_finite=check_finite, note=note)
     return format_code(text)
-
-
-def _end_docstring(module: str, lines: Sequence[str]) -> str:
-    """`module` with `lines` added, after a blank line, at the end of its
-    docstring (the first triple-quoted string: comments come before it)."""
-    if not lines:
-        return module
-    start = module.find('"""')
-    end = module.find('"""', start + 3)
-    if start < 0 or end < 0:
-        raise InternalError("the rendered module has no docstring")
-    body = module[:end].rstrip("\n")
-    return body + "\n\n" + "\n".join(lines) + "\n" + module[end:]

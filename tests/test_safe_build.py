@@ -643,3 +643,16 @@ def test_readme_sample_config_is_accepted(tmp_path, capsys, monkeypatch):
     )
     assert run(capsys, "build")[0] == 0
     assert (tmp_path / "generated/sub/circuit_grad.py").is_file()
+
+
+def test_a_path_with_triple_quotes_and_a_docstring_note(tmp_path):
+    # the long build fuzz: `src/q"""x.py` with parameters left out. The note
+    # was spliced in at the first '"""' of the text, which the header's
+    # comment held, and the module did not parse (an internal error).
+    from codegen import generate
+
+    source = (ROOT / "examples" / "conv.py").read_text()
+    code = generate(source, 'src/q"""x.py', "conv", command='codegen grad q"""x.py')
+    module = module_from_source(code, "odd_name_grad")
+    assert "stride: an integer" in module.__doc__
+    assert module.__doc__.startswith('Flat backward of `conv` (src/q"""x.py:conv)')

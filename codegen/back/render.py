@@ -319,6 +319,7 @@ def render(
     command: str,
     header_extra: Sequence[str] = (),
     check_finite: bool = False,
+    note: Sequence[str] = (),
 ) -> str:
     """The generated module for `bwd` as unformatted Python source.
 
@@ -329,6 +330,7 @@ def render(
         header_extra: further header comment lines (the build hash).
         check_finite: end each backward block with a check that raises
             FloatingPointError naming the forward line when a gradient is NaN or Inf.
+        note: lines that end the module's docstring (the parameters left out).
     """
     lib = bwd.lib
     forward = _forward_lines(bwd.forward, lib)
@@ -379,5 +381,6 @@ def render(
         backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
         vag_doc=_docs(bwd, returns, len(grads) > 1)[1],
         grads_count=len(grads),
+        note=list(note),
     )
     return environment().get_template("module.j2").render(**context)
