@@ -137,3 +137,38 @@ def test_assigned_value_broadcast_into_repeated_positions(annotation, point):
     (grad,) = (generated.f_backward(np.ones_like(out), cache),)
     assert np.shape(grad) == np.shape(point["y"])
     _check(src, point)
+
+
+def test_array_code_in_a_file_that_does_not_import_numpy():
+    # the long build fuzz deleted `import numpy as np` from examples/affine.py:
+    # the function, using only x.reshape, @ and +, was generated as scalar
+    # (math) code, which skips _unbroadcast, and grad_b came back shaped like
+    # out, not like b.
+    src = (
+        "def affine(x, w, b):\n"
+        "    N = x.shape[0]\n"
+        "    out = x.reshape(N, -1) @ w + b\n"
+        "    return out\n"
+    )
+    rng = np.random.default_rng(0)
+    point = {
+        "x": rng.standard_normal((5, 2, 2)),
+        "w": rng.standard_normal((4, 3)),
+        "b": rng.standard_normal(3),
+    }
+    _check(src, point, "affine")
+    _, generated, code = build(src, "affine")
+    assert "import numpy as np" in code
+    out, cache = generated.affine_forward(**point)
+    assert [np.shape(g) for g in generated.affine_backward(out, cache)] == [
+        (5, 2, 2),
+        (4, 3),
+        (3,),
+    ]
+
+
+def test_a_0d_array_parameter_stays_an_array_under_central_differences():
+    # tests.programs.second seed 21156: the reference moved a 0-d array
+    # parameter to a Python float, on which the forward's y[None] fails.
+    src = "import numpy as np\n\ndef f(x, y):\n    v = x * 1.0\n    v[1] = y[None]\n    return np.sin(v)\n"
+    _check(src, {"x": np.array([[0.3, -1.2], [0.5, 2.0]]), "y": np.array(0.7)})

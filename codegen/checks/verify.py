@@ -151,8 +151,8 @@ def _numeric(
             arr = np.array(x, dtype=float, copy=True)
             arr[idx] = v
             moved[i] = arr
-        else:
-            moved[i] = v
+        else:  # a 0-d array stays one (x[None] works on it, not on a float)
+            moved[i] = np.array(v, dtype=float) if isinstance(x, np.ndarray) else v
         return phi(*moved)
 
     return (

@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from codegen.core import ir
+from codegen.core.primitive import Primitive
+from codegen.core.rules import RULES
 from codegen.errors import CodegenError
 from codegen.front.parse_inline import Builder
 from codegen.front.parse_statements import build_body
@@ -122,4 +124,19 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     return fn
 
 
-_ARRAY_ONLY: set[str] = set()
+def _array_only(p: Primitive) -> bool:
+    """True for an op no Python number has: NumPy-only functions and methods
+    (``x.reshape``), ``@``, attributes (``x.T``) and subscripts. A function
+    using one is array code even where its file does not import numpy (a
+    scalar module would skip `_unbroadcast`: wrong gradient shapes)."""
+    numpy_only = not p.forward and "np." in p.forward_np
+    return (
+        numpy_only
+        or p.operator == "@"
+        or bool(p.attributes)
+        or p.op in ("getitem", "gather", "setitem")
+    )
+
+
+#: Ops that make a function array code (see `_array_only`).
+_ARRAY_ONLY: frozenset[str] = frozenset(op for op, p in RULES.items() if _array_only(p))
