@@ -88,7 +88,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     check_reserved(mod, fdef)
     b = Builder(mod)
     b.chain = (name,)
-    keys = settings_keys(fdef)
+    keys = settings_keys(mod, fdef)
     params = [replace(p, keys=keys.get(p.name, ())) for p in checked_params(mod, fdef)]
     b.settings = set(keys)
     module_constants = {*mod.literals, *mod.arrays}
