@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import build
-from test_rules_numpy import _point, _source
+from test_rules_numpy import _agrees_with_autograd, _point, _source
 
 from codegen.checks.verify import check_gradients
 from codegen.errors import CodegenError
@@ -198,30 +198,11 @@ def test_breadth_more_rule_matches_central_differences(case, annotate):
 
 @pytest.mark.parametrize("case", sorted(set(CASES) - NOT_IN_AUTOGRAD))
 def test_breadth_more_rule_matches_autograd(case):
-    autograd = pytest.importorskip("autograd")
-    import autograd.numpy as anp
-
     body, params, _ = _case(case)
     source = _source(body, params)
     wrt = list(params)
-    _, generated, _ = build(source, "f", wrt)
-    namespace: dict = {}
-    exec(
-        compile(source.replace("import numpy as np", ""), "<autograd>", "exec"),
-        {"np": anp},
-        namespace,
-    )
     point = _points(case, np.random.default_rng(1))
-    args = [point[p] for p in params]
-    out, cache = generated.f_forward(*args)
-    upstream = np.random.default_rng(2).standard_normal(np.shape(out))
-    grads = generated.f_backward(upstream, cache)
-    grads = (grads,) if len(wrt) == 1 else grads
-    for i, name in enumerate(wrt):
-        expected = autograd.grad(lambda *a: anp.sum(namespace["f"](*a) * upstream), i)(
-            *args
-        )
-        assert np.allclose(grads[i], expected, rtol=1e-7, atol=1e-9), (case, name)
+    _agrees_with_autograd(source, wrt, {p: point[p] for p in params}, case)
 
 
 #: Cases whose backward is differentiated again (the helpers are primitives).

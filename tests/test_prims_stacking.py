@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import build
-from test_rules_numpy import _point, _source
+from test_rules_numpy import _agrees_with_autograd, _point, _source
 
 from codegen.checks.verify import check_gradients
 from codegen.errors import CodegenError
@@ -176,30 +176,11 @@ def test_stacking_rule_matches_central_differences(case, annotate):
 
 @pytest.mark.parametrize("case", sorted(set(CASES) - NOT_IN_AUTOGRAD))
 def test_stacking_rule_matches_autograd(case):
-    autograd = pytest.importorskip("autograd")
-    import autograd.numpy as anp
-
     body, params = CASES[case]
     source = _source(body, params, annotate=False)
     wrt = _wrt(params)
-    _, generated, _ = build(source, "f", wrt)
-    namespace: dict = {}
-    exec(
-        compile(source.replace("import numpy as np", ""), "<autograd>", "exec"),
-        {"np": anp},
-        namespace,
-    )
     point = _point(params, np.random.default_rng(1))
-    args = [point[p] for p in params]
-    out, cache = generated.f_forward(*args)
-    upstream = np.random.default_rng(2).standard_normal(np.shape(out))
-    grads = generated.f_backward(upstream, cache)
-    grads = (grads,) if len(wrt) == 1 else grads
-    for i, name in enumerate(wrt):
-        expected = autograd.grad(lambda *a: anp.sum(namespace["f"](*a) * upstream), i)(
-            *args
-        )
-        assert np.allclose(grads[i], expected, rtol=1e-7, atol=1e-9), (case, name)
+    _agrees_with_autograd(source, wrt, {p: point[p] for p in params}, case)
 
 
 def _numeric_vjp(f, x: np.ndarray, seeds: list[np.ndarray], h: float = 1e-6):

@@ -50,7 +50,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "astype_runtime": ("out = x.astype(b.dtype) * b", {"x": (3, 4), "b": (4,)}),
     "astype_int": ("out = (x * 3).astype(int) * x", {"x": (3, 4)}),
     # a dtype= casts before reducing: no gradient through an integer sum
-    "sum_dtype": (
+    "sum_dtype_cast": (
         "out = np.sum(x * 3.0, dtype=int) + np.sum(x * x, axis=0, dtype=np.float64)",
         {"x": (3, 4)},
     ),
@@ -213,6 +213,32 @@ def _point(params: dict, rng) -> dict:
         else:
             point[p] = rng.standard_normal(s)
     return point
+
+
+def _agrees_with_autograd(source: str, wrt: list, point: dict, case: str) -> None:
+    """The generated backward of `source`'s f, with a random upstream
+    gradient, equals autograd's gradient of sum(f * upstream) at `point`
+    (the forward run under autograd.numpy)."""
+    autograd = pytest.importorskip("autograd")
+    import autograd.numpy as anp
+
+    _, generated, _ = build(source, "f", wrt)
+    namespace: dict = {}
+    exec(
+        compile(source.replace("import numpy as np", ""), "<autograd>", "exec"),
+        {"np": anp},
+        namespace,
+    )
+    args = list(point.values())
+    out, cache = generated.f_forward(*args)
+    upstream = np.random.default_rng(2).standard_normal(np.shape(out))
+    grads = generated.f_backward(upstream, cache)
+    grads = (grads,) if len(wrt) == 1 else grads
+    for i, name in enumerate(wrt):
+        expected = autograd.grad(lambda *a: anp.sum(namespace["f"](*a) * upstream), i)(
+            *args
+        )
+        assert np.allclose(grads[i], expected, rtol=1e-7, atol=1e-9), (case, name)
 
 
 def test_every_differentiable_rule_has_an_array_case():
