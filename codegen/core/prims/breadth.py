@@ -11,8 +11,7 @@ there. A literal operand gets a reshape-and-sum form instead.
 
 from __future__ import annotations
 
-import ast
-
+from codegen.core import ir
 from codegen.core.primitive import Facts, declare
 
 #: The flat position of each entry of x, in x's shape.
@@ -27,12 +26,7 @@ def _through(index_map: str) -> str:
 
 def _literal(text: str | None) -> object:
     """The value of a literal operand, or None when it is not one."""
-    if text is None:
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
+    return None if text is None else ir.literal(text)
 
 
 # ----- mod and prod -----

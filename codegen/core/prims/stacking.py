@@ -16,23 +16,9 @@ Sorting routes g through the sorting permutation, an inactive index.
 
 from __future__ import annotations
 
-import ast
-
 from codegen.core.primitive import Facts, declare
-
-#: The flat position of each entry of x, in x's shape.
-_IDS = "np.reshape(np.arange(np.size(x)), np.shape(x))"
-
-
-def literal(text: str | None) -> object:
-    """The value of a literal operand's text, or None."""
-    if text is None:
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-
+from codegen.core.prims.breadth import _IDS, _through
+from codegen.core.prims.breadth import _literal as literal
 
 # ----- the pieces of a split -----
 
@@ -272,7 +258,7 @@ declare(
     "take_along_axis",
     ("x", "indices"),
     "np.take_along_axis(x, indices)",
-    grads={"x": f"np.reshape(_scatter_add(g, (np.size(x),), {_ALONG}), np.shape(x))"},
+    grads={"x": _through(_ALONG)},
     keywords={"axis": "-1"},
     calls=("numpy.take_along_axis",),
     passthrough=True,
