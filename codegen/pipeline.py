@@ -20,8 +20,9 @@ from codegen.core.passes import (
     scalar_floats,
     share,
 )
-from codegen.core.reverse import reverse
+from codegen.core.reverse import Backward, reverse
 from codegen.core.shift import shift_invariant
+from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
 
 
@@ -59,11 +60,27 @@ def generate(
         parsed = parse(source, filename, func)
     fn = scalar_floats(fuse_sum_of_squares(share(parsed)))
     chosen = resolve_wrt(fn, wrt)
-    bwd = reverse(fn, chosen, shift_invariant(fn))
-    bwd = reshape_matmul(lean_normalisation(bwd))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = _backward(fn, chosen)
+    scalar = None if check_finite else float_twin(fn)
+    twin = _backward(scalar, chosen) if scalar is not None else None
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     note = docstring_note(fn, chosen)
-    text = render(bwd, origin, cmd, header_extra, check_finite=check_finite, note=note)
+    text = render(
+        bwd,
+        origin,
+        cmd,
+        header_extra,
+        check_finite=check_finite,
+        note=note,
+        twin=twin,
+        twin_ints=integer_params(fn),
+    )
     return format_code(text)
+
+
+def _backward(fn: ir.Function, wrt: Sequence[str]) -> Backward:
+    """reverse, then the backward IR passes."""
+    bwd = reverse(fn, wrt, shift_invariant(fn))
+    bwd = reshape_matmul(lean_normalisation(bwd))
+    return accumulate_in_place(cache_shapes(bwd))

@@ -144,7 +144,9 @@ def _docstring(*paragraphs: str) -> str:
     return "\n\n    ".join(wrapped)
 
 
-def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
+def _docs(
+    bwd: Backward, grads_doc: str, many: bool, twin: bool = False
+) -> tuple[str, str]:
     """Docstrings of the backward and of the value-and-grad function."""
     if bwd.fn.outputs:
         return _docs_several(bwd, grads_doc, many)
@@ -163,9 +165,15 @@ def _docs(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
         )
     else:
         seeded = f"The backward is seeded with d{result}/d{result} = 1."
+    floats = (
+        f" On Python floats it runs `_{name}_value_and_grad_floats`, the same "
+        "steps in `math`."
+        if twin
+        else ""
+    )
     vag = _docstring(
         f"Return ({result}, grads): the forward, then the flat backward.",
-        f"{seeded} grads is {grads_doc}.",
+        f"{seeded} grads is {grads_doc}.{floats}",
     )
     return backward, vag
 
@@ -313,6 +321,31 @@ def _imports(mods: Iterable[str]) -> list[str]:
     return out
 
 
+def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | None:
+    """The template's view of the float twin (`codegen.core.twin`): its name,
+    the test that picks it, and its lines."""
+    if twin is None:
+        return None
+    name = f"_{bwd.fn.name}_value_and_grad_floats"
+    tests = [
+        f"type({p.name}) is {'int' if p.name in ints else 'float'}"
+        for p in bwd.fn.params
+    ]
+    grads = [g or _zero_name(twin, p) for p, g in twin.outputs]
+    return dict(
+        name=name,
+        test=" and ".join(tests),
+        forward=_forward_lines(twin.forward, twin.lib),
+        seed_lines=[f"{s} = 1.0" for s in (twin.seeds or (twin.seed,))],
+        backward=_backward_lines(twin.blocks, twin.lib) + _zero_lines(twin),
+        returns=grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")",
+        doc=_docstring(
+            f"`{bwd.fn.name}_value_and_grad` on Python floats: the same steps "
+            "with `math`, which raises where NumPy would return inf or nan."
+        ),
+    )
+
+
 def render(
     bwd: Backward,
     origin: str,
@@ -320,6 +353,8 @@ def render(
     header_extra: Sequence[str] = (),
     check_finite: bool = False,
     note: Sequence[str] = (),
+    twin: Backward | None = None,
+    twin_ints: frozenset[str] = frozenset(),
 ) -> str:
     """The generated module for `bwd` as unformatted Python source.
 
@@ -331,6 +366,9 @@ def render(
         check_finite: end each backward block with a check that raises
             FloatingPointError naming the forward line when a gradient is NaN or Inf.
         note: lines that end the module's docstring (the parameters left out).
+        twin: the scalar backward of the same function (`codegen.core.twin`),
+            which ``<f>_value_and_grad`` runs on Python floats.
+        twin_ints: the parameters the twin takes as ints.
     """
     lib = bwd.lib
     forward = _forward_lines(bwd.forward, lib)
@@ -349,6 +387,8 @@ def render(
     ]
     seed_value = f"np.ones_like({bwd.fn.result})" if lib == "np" else "1.0"
     mods, used = _uses(bwd, check_finite)
+    if twin is not None:
+        mods |= _uses(twin, False)[0]
     helpers = sorted(used)
     context = dict(
         name=bwd.fn.name,
@@ -379,8 +419,9 @@ def render(
         returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
         backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
-        vag_doc=_docs(bwd, returns, len(grads) > 1)[1],
+        vag_doc=_docs(bwd, returns, len(grads) > 1, twin is not None)[1],
         grads_count=len(grads),
         note=list(note),
+        twin=_twin(bwd, twin, twin_ints),
     )
     return environment().get_template("module.j2").render(**context)
