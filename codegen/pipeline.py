@@ -7,6 +7,7 @@ for libcst, jinja2 and black.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from codegen.back.format import format_code
 from codegen.back.render import render
@@ -21,6 +22,7 @@ from codegen.core.passes import (
     share,
 )
 from codegen.core.reverse import Backward, reverse
+from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.shift import shift_invariant
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
@@ -60,9 +62,14 @@ def generate(
         parsed = parse(source, filename, func)
     fn = scalar_floats(fuse_sum_of_squares(share(parsed)))
     chosen = resolve_wrt(fn, wrt)
-    bwd = _backward(fn, chosen)
+    # NumPy-spelled code run as scalar code gets the lean value-and-grad;
+    # code written with math keeps the lectures' form (codegen.core.scalar_lean)
+    bwd = _backward(fn, chosen, (), parsed.array and not check_finite)
     scalar = None if check_finite else float_twin(fn)
-    twin = _backward(scalar, chosen) if scalar is not None else None
+    twin = None
+    if scalar is not None:
+        floats = [p.name for p in fn.params if p.name not in integer_params(fn)]
+        twin = _backward(scalar, chosen, floats, True)
     origin = f"{filename}:{fn.name}"
     cmd = command or f"codegen grad {origin}"
     note = docstring_note(fn, chosen)
@@ -79,8 +86,16 @@ def generate(
     return format_code(text)
 
 
-def _backward(fn: ir.Function, wrt: Sequence[str]) -> Backward:
-    """reverse, then the backward IR passes."""
+def _backward(
+    fn: ir.Function, wrt: Sequence[str], floats: Sequence[str], lean: bool
+) -> Backward:
+    """reverse, then the backward IR passes; `floats` are the parameters
+    known to be Python floats (those of a float twin); `lean`: scalar code
+    gets the lean value-and-grad."""
     bwd = reverse(fn, wrt, shift_invariant(fn))
     bwd = reshape_matmul(lean_normalisation(bwd))
-    return accumulate_in_place(cache_shapes(bwd))
+    bwd = accumulate_in_place(cache_shapes(bwd))
+    if not lean or bwd.lib != "math":
+        return bwd
+    bwd = lean_scalar(bwd, floats)
+    return replace(bwd, flat=flat_blocks(bwd, floats))

@@ -321,6 +321,15 @@ def _imports(mods: Iterable[str]) -> list[str]:
     return out
 
 
+def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
+    """True when `blocks` or the returned gradients still read `name`."""
+    if any(g == name for _, g in bwd.outputs):
+        return True
+    return any(
+        gs.grad == name or name in E.names(gs.expr) for b in blocks for gs in b.steps
+    )
+
+
 def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | None:
     """The template's view of the float twin (`codegen.core.twin`): its name,
     the test that picks it, and its lines."""
@@ -332,12 +341,14 @@ def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | 
         for p in bwd.fn.params
     ]
     grads = [g or _zero_name(twin, p) for p, g in twin.outputs]
+    flat = twin.flat if twin.flat is not None else twin.blocks
+    seeds = [s for s in twin.seeds or (twin.seed,) if _reads(twin, flat, s)]
     return dict(
         name=name,
         test=" and ".join(tests),
         forward=_forward_lines(twin.forward, twin.lib),
-        seed_lines=[f"{s} = 1.0" for s in (twin.seeds or (twin.seed,))],
-        backward=_backward_lines(twin.blocks, twin.lib) + _zero_lines(twin),
+        seed_lines=[f"{s} = 1.0" for s in seeds],
+        backward=_backward_lines(flat, twin.lib) + _zero_lines(twin),
         returns=grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")",
         doc=_docstring(
             f"`{bwd.fn.name}_value_and_grad` on Python floats: the same steps "
@@ -381,9 +392,11 @@ def render(
     cache_target = _grouped(bwd.cache)
     seeds = bwd.seeds or (bwd.seed,)
     results = bwd.fn.results
+    flat = bwd.flat if bwd.flat is not None and not check_finite else bwd.blocks
     seed_lines = [
         f"{s} = np.ones_like({r})" if lib == "np" else f"{s} = 1.0"
         for s, r in zip(seeds, results, strict=True)
+        if _reads(bwd, flat, s)
     ]
     seed_value = f"np.ones_like({bwd.fn.result})" if lib == "np" else "1.0"
     mods, used = _uses(bwd, check_finite)
@@ -412,6 +425,11 @@ def render(
         forward=forward,
         release=_release(bwd),
         backward=backward,
+        flat=(
+            backward
+            if flat is bwd.blocks
+            else _backward_lines(flat, lib) + _zero_lines(bwd)
+        ),
         cache=cache,
         cache_target=cache_target,
         cache_param=cache_param,

@@ -98,6 +98,9 @@ class Backward:
     #: The incoming gradient of every output, in order (``grad_next_h``,
     #: ``grad_next_c``); one name for a single output.
     seeds: tuple[str, ...] = ()
+    #: The value-and-grad's blocks where they differ from `blocks` (the seed
+    #: folded in: `codegen.core.scalar_lean.flat_blocks`).
+    flat: tuple[Block, ...] | None = None
 
 
 def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:

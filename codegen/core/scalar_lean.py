@@ -1,0 +1,235 @@
+"""Passes over scalar (``math``) backwards: code as lean as careful
+hand-written Python floats.
+
+In CPython a float operation with an int operand (``1 - L``) converts the int
+first and costs about a third more than ``1.0 - L``; ``y ** 2`` calls libm's
+pow where ``y * y`` is one multiplication; a local copied from another
+(``grad_s2 = grad_s3``) is a store and a load each time. None of that changes a
+number, so:
+
+* `lean_scalar` (forward steps): a small int literal beside an operand that
+  is certainly a float becomes a float literal (exactly the number CPython
+  would convert it to).
+* `flat_blocks` (the value-and-grad's backward): the seed ``grad_L = 1.0`` is
+  folded into the lines that read it; a gradient that only copies another
+  (``grad_s2 = grad_s3``) is read as that other gradient; float literals as
+  above, two literals folded as the compiler folds them, ``y ** 2`` as
+  ``y * y`` (one rounding, as pow's, and inf where pow raises OverflowError)
+  and a product with 1 as its other factor. The readable ``<f>_backward``
+  keeps every line in the lectures' form.
+
+A value is certainly a float when `math` returned it, when it is a float
+literal or the float seed, when it is a parameter of a float twin (its callers
+checked ``type(x) is float``, `codegen.core.twin`), or when an arithmetic
+operand of it is. Nothing here runs on NumPy modules, whose literals and
+powers NumPy handles itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from codegen.core import expr as E
+from codegen.core import ir
+from codegen.core.reverse import Backward, Block, GradStep
+
+#: Ops whose ``math`` form always returns a float.
+_FLOAT_OPS = frozenset(
+    {
+        "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos",
+        "tan", "arcsin", "arccos", "arctan", "arctan2", "hypot", "sinh", "cosh",
+        "tanh", "arcsinh", "arccosh", "arctanh", "sigmoid", "deg2rad", "rad2deg",
+    }
+)  # fmt: skip
+#: Ops that return a float when one of their operands is one.
+_ARITHMETIC = frozenset({"add", "sub", "mul", "div", "neg", "pow", "abs", "copy"})
+#: `math` functions that return an int (everything else in math returns a float).
+_INT_MATH = frozenset({"floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd"})
+_OPS = ("+", "-", "*", "/")
+
+
+def float_names(bwd: Backward, params: Iterable[str] = ()) -> set[str]:
+    """The forward values of `bwd` that are certainly Python floats, given
+    `params` that are."""
+    floats = set(params)
+    for step in bwd.forward:
+        if step.op in _FLOAT_OPS or (
+            step.op in _ARITHMETIC and any(_float_operand(a, floats) for a in step.args)
+        ):
+            floats.add(step.target)
+    return floats
+
+
+def lean_scalar(bwd: Backward, params: Iterable[str] = ()) -> Backward:
+    """`bwd` with float literals beside floats in its forward steps (see the
+    module docstring); `params` are the parameters known to be floats. The
+    backward blocks keep the lectures' spelling (`flat_blocks` leans the
+    value-and-grad's)."""
+    if bwd.lib != "math":
+        return bwd
+    floats = float_names(bwd, params)
+    return replace(bwd, forward=tuple(_float_args(s, floats) for s in bwd.forward))
+
+
+def flat_blocks(bwd: Backward, params: Iterable[str] = ()) -> tuple[Block, ...]:
+    """The value-and-grad's backward blocks of a scalar `bwd`: the seeds (1.0)
+    folded into their uses, and gradients that copy another read as it."""
+    if bwd.lib != "math":
+        return bwd.blocks
+    writes: dict[str, int] = {}  # how many lines write each gradient
+    last: dict[str, int] = {}  # the position of the last of them
+    for i, gs in enumerate(gs for block in bwd.blocks for gs in block.steps):
+        writes[gs.grad] = writes.get(gs.grad, 0) + 1
+        last[gs.grad] = i
+    # a seed that a later line accumulates into (an output that feeds
+    # another output) is a variable, not the constant 1.0
+    fixed = [s for s in bwd.seeds or (bwd.seed,) if s not in writes]
+    floats = float_names(bwd, params) | set(fixed)
+    env: dict[str, E.Expr] = {s: E.Lit("1.0") for s in fixed}
+    kept = {g for _, g in bwd.outputs if g is not None}
+    blocks = []
+    i = -1
+    for block in bwd.blocks:
+        steps: list[GradStep] = []
+        for gs in block.steps:
+            i += 1
+            expr = _lean(E.subst(gs.expr, env), floats)
+            copied = not gs.accumulate and writes[gs.grad] == 1 and gs.grad not in kept
+            if copied and _settled(expr, last, i):
+                env[gs.grad] = expr  # read as what it copies: no line
+            else:
+                steps.append(replace(gs, expr=expr))
+            if _is_float(expr, floats):
+                floats.add(gs.grad)
+        blocks.append(replace(block, steps=tuple(steps)))
+    return tuple(blocks)
+
+
+def _settled(e: E.Expr, last: dict[str, int], i: int) -> bool:
+    """A literal, or a name no line from position `i` on writes again."""
+    if isinstance(e, E.Lit):
+        return True
+    return isinstance(e, E.Name) and last.get(e.id, -1) < i
+
+
+def _float_operand(a: ir.Operand, floats: set[str]) -> bool:
+    if isinstance(a, ir.Var):
+        return a.name in floats
+    return _float_text(a.text)
+
+
+def _float_args(step: ir.Assign, floats: set[str]) -> ir.Assign:
+    """An int literal operand of + - * / beside a float operand, as a float."""
+    if step.op not in ("add", "sub", "mul", "div") or len(step.args) != 2:
+        return step
+    a, b = step.args
+    if _float_operand(b, floats):
+        a = _as_float_const(a)
+    if _float_operand(a, floats):
+        b = _as_float_const(b)
+    return replace(step, args=(a, b))
+
+
+def _as_float_const(a: ir.Operand) -> ir.Operand:
+    if isinstance(a, ir.Const) and _small_int(a.text):
+        return ir.Const(_float_spelling(a.text))
+    return a
+
+
+def _lean(e: E.Expr, floats: set[str]) -> E.Expr:
+    def step(node: E.Expr) -> E.Expr | None:
+        if not isinstance(node, E.BinOp):
+            return None
+        left, right = node.left, node.right
+        if node.op == "**" and isinstance(left, E.Name) and right == E.Lit("2"):
+            return E.BinOp("*", left, left)
+        if node.op not in _OPS:
+            return None
+        if _is_float(right, floats):
+            left = _float_lit(left)
+        if _is_float(left, floats):
+            right = _float_lit(right)
+        if isinstance(left, E.Lit) and isinstance(right, E.Lit):
+            folded = _folded(node.op, left.text, right.text)
+            if folded is not None:
+                return folded
+        if node.op in ("*", "/") and _one(right) and _is_float(left, floats):
+            return left
+        if node.op == "*" and _one(left) and _is_float(right, floats):
+            return right
+        return E.BinOp(node.op, left, right)
+
+    return E.rewrite(e, step)
+
+
+def _folded(op: str, a: str, b: str) -> E.Expr | None:
+    """Two float literals combined, as CPython's compiler folds them anyway
+    (``0.5 * 2.0`` is ``1.0``): the printed number is the exact result."""
+    if op not in ("+", "-", "*") or not (_float_text(a) and _float_text(b)):
+        return None
+    x, y = float(a.strip("()")), float(b.strip("()"))
+    value = x + y if op == "+" else x - y if op == "-" else x * y
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    text = repr(value)
+    return E.Lit(text if value >= 0 else f"({text})")
+
+
+def _float_lit(e: E.Expr) -> E.Expr:
+    if isinstance(e, E.Lit) and _small_int(e.text):
+        return E.Lit(_float_spelling(e.text))
+    if isinstance(e, E.Unary) and e.op == "-" and isinstance(e.operand, E.Lit):
+        return E.Unary("-", _float_lit(e.operand))
+    return e
+
+
+def _one(e: E.Expr) -> bool:
+    return isinstance(e, E.Lit) and e.text in ("1", "1.0")
+
+
+def _is_float(e: E.Expr, floats: set[str]) -> bool:
+    """True when `e` certainly evaluates to a Python float."""
+    if isinstance(e, E.Name):
+        return e.id in floats
+    if isinstance(e, E.Lit):
+        return _float_text(e.text)
+    if isinstance(e, E.Unary):
+        return e.op in ("-", "+") and _is_float(e.operand, floats)
+    if isinstance(e, E.BinOp):
+        if e.op == "**":
+            return _is_float(e.left, floats)
+        return e.op in _OPS and (
+            _is_float(e.left, floats) or _is_float(e.right, floats)
+        )
+    if isinstance(e, E.Call):
+        f = e.func
+        if isinstance(f, E.Attr) and f.value == E.Name("math"):
+            return f.attr not in _INT_MATH
+        if f == E.Name("abs") and len(e.args) == 1:
+            return _is_float(e.args[0], floats)
+    return False
+
+
+def _float_text(text: str) -> bool:
+    """A float literal: ``0.5``, ``1e-5``, ``2.0`` (not ``2``)."""
+    t = text.strip("()").lstrip("+-")
+    if _small_int(t):
+        return False
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return not t.isidentifier()  # not inf / nan spelled as names
+
+
+def _small_int(text: str) -> bool:
+    """An int literal CPython converts to a float exactly (|n| <= 2**53)."""
+    t = text.strip("()").lstrip("+-")
+    return t.isdigit() and int(t) <= 2**53
+
+
+def _float_spelling(text: str) -> str:
+    """``2`` -> ``2.0``, ``(-2)`` -> ``(-2.0)``."""
+    core = text.strip("()")
+    return text.replace(core, f"{int(core)}.0") if text != core else f"{int(text)}.0"

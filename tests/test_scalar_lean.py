@@ -1,0 +1,129 @@
+"""The lean value-and-grad of NumPy-spelled scalar code
+(codegen/core/scalar_lean.py): float literals only beside floats, the seed
+and copies folded, squares as products; values against HIPS autograd and
+NumPy's own path, and the lectures' form kept where the user wrote math."""
+
+from __future__ import annotations
+
+import types
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import codegen
+from codegen.core import expr as E
+from codegen.core.scalar_lean import _lean, float_names
+
+HEADER = "import numpy as np\n\n\n"
+
+
+def _module(src: str) -> tuple[types.ModuleType, str]:
+    code = codegen.generate(src, "t.py", "f")
+    mod = types.ModuleType("generated")
+    exec(compile(code, "<generated>", "exec"), mod.__dict__)
+    return mod, code
+
+
+def _twin_text(code: str) -> str:
+    return code.split("def _f_value_and_grad_floats")[1]
+
+
+def test_int_literals_stay_ints_beside_ints() -> None:
+    """k has an int default: k + 1 is an int sum and stays one; 1 + exp is
+    a float sum and gets 1.0."""
+    src = HEADER + "def f(x, k=2):\n    return (1 + np.exp(x)) * (k + 1) + x**k\n"
+    mod, code = _module(src)
+    twin = _twin_text(code)
+    assert "1.0 + " in twin and "k + 1\n" in twin and "k + 1.0" not in twin
+    agf = lambda x: (1 + anp.exp(x)) * (2 + 1) + x**2  # noqa: E731
+    for x in (0.3, -1.7):
+        out, g = mod.f_value_and_grad(x)
+        assert out == pytest.approx(agf(x), rel=1e-14)
+        assert g == pytest.approx(autograd.grad(agf)(x), rel=1e-13)
+
+
+def test_squares_in_adjoints_are_products_and_overflow_to_zero_like_numpy() -> None:
+    """d(x / y)/dy = -x / y**2: as y * y it is -0.0 at y = 1e200, as NumPy
+    gives, where pow would raise OverflowError and run the NumPy path."""
+    src = HEADER + "def f(x, y):\n    return np.exp(x) / y\n"
+    mod, code = _module(src)
+    assert "y * y" in _twin_text(code) and "y**2" not in _twin_text(code)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        out, (gx, gy) = mod.f_value_and_grad(1.0, 1e200)
+        np_out, (np_gx, np_gy) = mod.f_value_and_grad(
+            np.float64(1.0), np.float64(1e200)
+        )
+    assert type(gy) is float and gy == np_gy == 0.0
+    assert out == pytest.approx(float(np_out), rel=1e-15)
+    assert gx == pytest.approx(float(np_gx), rel=1e-15)
+
+
+def test_the_seed_and_copies_fold_into_the_lean_value_and_grad() -> None:
+    src = (
+        HEADER
+        + "def f(a, b):\n    s = a * b\n    u = s + b\n    return np.tanh(u) * 3\n"
+    )
+    mod, code = _module(src)
+    twin = _twin_text(code)
+    assert "grad_out = 1.0" not in twin and "grad_s = grad_u" not in twin
+    assert "grad_u * b" in twin
+    agf = lambda a, b: anp.tanh(a * b + b) * 3  # noqa: E731
+    out, (ga, gb) = mod.f_value_and_grad(0.4, -0.1)
+    assert ga == pytest.approx(autograd.grad(agf, 0)(0.4, -0.1), rel=1e-13)
+    assert gb == pytest.approx(autograd.grad(agf, 1)(0.4, -0.1), rel=1e-13)
+    # the layer pair keeps every line
+    back = code.split("def f_backward")[1].split("def f_value_and_grad")[0]
+    assert "grad_s = " in back
+
+
+def test_several_outputs_on_floats_match_autograd() -> None:
+    src = (
+        HEADER
+        + "def f(x, y):\n    a = np.exp(x) * y\n    b = a * a + y\n    return a, b\n"
+    )
+    mod, code = _module(src)
+    assert "_f_value_and_grad_floats" in code
+    (a, b), (gx, gy) = mod.f_value_and_grad(0.3, 1.5)
+    total = lambda x, y: anp.exp(x) * y + (anp.exp(x) * y) ** 2 + y  # noqa: E731
+    assert gx == pytest.approx(autograd.grad(total, 0)(0.3, 1.5), rel=1e-13)
+    assert gy == pytest.approx(autograd.grad(total, 1)(0.3, 1.5), rel=1e-13)
+
+
+def test_math_code_keeps_the_lectures_form() -> None:
+    src = "import math\n\n\ndef f(x, y):\n    s = x + y\n    return 1 / (1 + math.exp(-s))\n"
+    _, code = _module(src)
+    vag = code.split("def f_value_and_grad")[1]
+    assert "grad_out = 1.0" in vag and "1 / (1 + math.exp(-s))" in vag
+
+
+def test_lean_rewrites_only_what_is_certainly_a_float() -> None:
+    floats = {"f"}
+    lean = lambda text: _lean(E.template(text), floats)  # noqa: E731
+    assert lean("1 - f") == E.template("1.0 - f")
+    assert lean("1 - n") == E.template("1 - n")  # n: unknown, maybe an int
+    assert lean("f * 1") == E.Name("f") and lean("n * 1") == E.template("n * 1")
+    assert lean("0.5 * 2 * f") == E.Name("f")
+    assert lean("f ** 2") == E.template("f * f")
+    assert lean("2 ** 60 + f") == E.template("2 ** 60 + f")  # not a product of literals
+    assert lean("(2 ** 60) * 1") == E.template("(2 ** 60) * 1")
+
+
+def test_float_names_follow_math_and_arithmetic() -> None:
+    from codegen.front.parse import parse
+    from codegen.core.reverse import reverse
+    from dataclasses import replace
+
+    fn = parse(
+        HEADER
+        + "def f(x, n: int):\n    a = x * n\n    b = n + 1\n    return np.exp(b) + a\n",
+        "t.py",
+        "f",
+    )
+    bwd = reverse(replace(fn, array=False), ["x"])
+    assert {"a", "x"} <= float_names(bwd, ["x"])
+    assert "b" not in float_names(bwd, ["x"])
+    assert "x" not in float_names(bwd, [])
