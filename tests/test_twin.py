@@ -145,3 +145,23 @@ def test_math_modules_and_check_finite_have_no_twin() -> None:
     assert "_value_and_grad_floats" not in codegen.generate(src, "t.py", "f")
     src = HEADER + CASES["neuron"][0]
     assert "_floats" not in codegen.generate(src, "t.py", "f", check_finite=True)
+
+
+def test_verify_checks_the_value_and_grad_it_would_run() -> None:
+    """`codegen verify` compares value_and_grad (on floats: the twin) with the
+    checked forward and backward; a twin that drifts is reported."""
+    from codegen.checks.verify import flat_agrees
+
+    mod = _module(CASES["neuron"][0])
+    pair = (mod.f_forward, mod.f_backward)
+    args = CASES["neuron"][1]
+    assert flat_agrees(mod.f_value_and_grad, pair, args, 5)
+
+    twin = mod._f_value_and_grad_floats
+
+    def drifted(*a):
+        out, grads = twin(*a)
+        return out, (*grads[:4], grads[4] * (1 + 1e-6))
+
+    mod._f_value_and_grad_floats = drifted
+    assert not flat_agrees(mod.f_value_and_grad, pair, args, 5)

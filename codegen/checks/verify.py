@@ -67,10 +67,13 @@ class Report:
     point: dict[str, Any]
     params: list[ParamReport] = field(default_factory=list)
     linear: bool = True
+    #: ``<f>_value_and_grad`` (and the float twin it may run) agrees with
+    #: the checked forward and backward seeded with ones.
+    flat: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.linear and all(p.ok for p in self.params)
+        return self.linear and self.flat and all(p.ok for p in self.params)
 
     def summary(self) -> str:
         lines = [f"{self.func}: {'ok' if self.ok else 'FAILED'}"]
@@ -83,6 +86,8 @@ class Report:
                 lines.append(f"    at {p.name}{where}: analytic: {a!r}  numeric: {n!r}")
         if not self.linear:
             lines.append("  backward is not linear in the upstream gradient")
+        if not self.flat:
+            lines.append("  value_and_grad disagrees with forward and backward")
         return "\n".join(lines)
 
 
@@ -288,4 +293,36 @@ def verify_file(
         getattr(generated, f"{fn.name}_forward"),
         getattr(generated, f"{fn.name}_backward"),
     )
-    return check_gradients(forward, pair, params, point, chosen, fn.name, seed)
+    report = check_gradients(forward, pair, params, point, chosen, fn.name, seed)
+    vag = getattr(generated, f"{fn.name}_value_and_grad")
+    report.flat = flat_agrees(vag, pair, [point[p] for p in params], len(chosen))
+    return report
+
+
+def flat_agrees(
+    vag: Callable[..., Any],
+    pair: tuple[Callable[..., Any], Callable[..., Any]],
+    args: Sequence[Any],
+    count: int,
+) -> bool:
+    """True when `vag` returns what the forward, then the backward seeded with
+    ones, return (on Python floats `vag` may run its `math` twin)."""
+    out, cache = pair[0](*args)
+    several = isinstance(out, tuple)
+    seeds = [np.ones_like(o) for o in out] if several else [np.ones_like(out)]
+    grads = pair[1](*seeds, cache)
+    out2, grads2 = vag(*args)
+    pairs = [(out, out2)] if not several else list(zip(out, out2, strict=True))
+    if count == 1:
+        pairs.append((grads, grads2))
+    else:
+        pairs += list(zip(grads, grads2, strict=True))
+    return all(
+        np.allclose(
+            np.asarray(a, dtype=float),
+            np.asarray(b, dtype=float),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        for a, b in pairs
+    )
