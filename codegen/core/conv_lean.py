@@ -121,7 +121,9 @@ def _windowed(xd: Dims, step: ir.Assign, sizes: dict[str, Dims]) -> Dims | None:
         window = None if ints is None else tuple(str(n) for n in ints)
     axis_kw = dict(step.kwargs).get("axis")
     axis = _const(axis_kw) if axis_kw is not None else None
-    if window is None or (axis_kw is not None and axis is None and axis_kw.text != "None"):
+    if window is None or (
+        axis_kw is not None and axis is None and axis_kw.text != "None"
+    ):
         return None
     axes = list(range(len(xd))) if axis is None else _ints(axis)
     if axes is None or len(axes) != len(window):
@@ -183,9 +185,7 @@ def _rank0(o: ir.Operand, out: dict[str, Dims | None]) -> bool:
     return out.get(o.name) == ()
 
 
-def _elementwise_proof(
-    step: ir.Assign, v: str, out: dict[str, Dims | None]
-) -> bool:
+def _elementwise_proof(step: ir.Assign, v: str, out: dict[str, Dims | None]) -> bool:
     """z = f(v, u, ...) broadcasting has v's shape."""
     if step.op not in _BROADCAST or step.kwargs:
         return False
