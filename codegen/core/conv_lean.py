@@ -92,9 +92,10 @@ def dims(fn: ir.Function) -> dict[str, Dims | None]:
 
 def _shape_slice(shape: Dims, step: ir.Assign) -> Dims | None:
     """``w.shape[a:b]`` (constant bounds, no step): those sizes."""
-    text = step.args[1].text if len(step.args) == 2 else ""
-    if not isinstance(step.args[1], ir.Const) or text.count(":") != 1:
+    index = step.args[1] if len(step.args) == 2 else None
+    if not isinstance(index, ir.Const) or index.text.count(":") != 1:
         return None
+    text = index.text
     bounds = [p.strip() for p in text.split(":")]
     if not all(re.fullmatch(r"-?\d*", p) for p in bounds):
         return None
@@ -109,7 +110,9 @@ def _padded(xd: Dims, widths: object, step: ir.Assign) -> Dims | None:
         pairs = np.broadcast_to(np.asarray(widths, dtype=int), (len(xd), 2))
     except (ValueError, TypeError):
         return None
-    return tuple(d if lo == hi == 0 else None for d, (lo, hi) in zip(xd, pairs))
+    return tuple(
+        d if lo == hi == 0 else None for d, (lo, hi) in zip(xd, pairs, strict=True)
+    )
 
 
 def _windowed(xd: Dims, step: ir.Assign, sizes: dict[str, Dims]) -> Dims | None:
@@ -121,9 +124,8 @@ def _windowed(xd: Dims, step: ir.Assign, sizes: dict[str, Dims]) -> Dims | None:
         window = None if ints is None else tuple(str(n) for n in ints)
     axis_kw = dict(step.kwargs).get("axis")
     axis = _const(axis_kw) if axis_kw is not None else None
-    if window is None or (
-        axis_kw is not None and axis is None and axis_kw.text != "None"
-    ):
+    spelled_none = isinstance(axis_kw, ir.Const) and axis_kw.text == "None"
+    if window is None or (axis_kw is not None and axis is None and not spelled_none):
         return None
     axes = list(range(len(xd))) if axis is None else _ints(axis)
     if axes is None or len(axes) != len(window):
@@ -142,7 +144,7 @@ def _einsum_dims(step: ir.Assign, out: dict[str, Dims | None]) -> Dims | None:
         return None
     parts, result, operands = parsed
     known: dict[str, set[str | None]] = {}
-    for part, o in zip(parts, operands):
+    for part, o in zip(parts, operands, strict=True):
         od = out.get(o.name) if isinstance(o, ir.Var) else None
         for k, letter in enumerate(part):
             known.setdefault(letter, set()).add(
@@ -175,7 +177,9 @@ def _dominates(vd: Dims | None, ud: Dims | None) -> bool:
     if vd is None or ud is None or len(ud) > len(vd):
         return False
     tail = vd[len(vd) - len(ud) :]
-    return all(u == "1" or (u is not None and u == v) for u, v in zip(ud, tail))
+    return all(
+        u == "1" or (u is not None and u == v) for u, v in zip(ud, tail, strict=True)
+    )
 
 
 def _rank0(o: ir.Operand, out: dict[str, Dims | None]) -> bool:
@@ -215,7 +219,7 @@ def _einsum_proof(step: ir.Assign, v: str, out: dict[str, Dims | None]) -> bool:
     vd = out.get(v)
     if len(set(part)) != len(part):
         return False
-    for k, (p, o) in enumerate(zip(parts, operands)):
+    for k, (p, o) in enumerate(zip(parts, operands, strict=True)):
         if k == mine[0]:
             continue
         od = out.get(o.name) if isinstance(o, ir.Var) else None
