@@ -12,7 +12,7 @@ from dataclasses import replace
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
-from codegen.core.conv_lean import drop_equal_unbroadcast
+from codegen.core.conv_lean import cache_masks, drop_equal_unbroadcast
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
@@ -94,7 +94,7 @@ def _backward(
     known to be Python floats (those of a float twin); `lean`: scalar code
     gets the lean value-and-grad."""
     bwd = reverse(fn, wrt, shift_invariant(fn))
-    bwd = drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd)))
+    bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
     bwd = accumulate_in_place(cache_shapes(bwd))
     if not lean or bwd.lib != "math":
         return bwd

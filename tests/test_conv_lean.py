@@ -1,5 +1,6 @@
 """The conv workload's leaner backward (issue 17): `_pool_route` slice by
-slice over small windows, and `codegen.core.conv_lean.drop_equal_unbroadcast`.
+slice over small windows, and the passes of `codegen.core.conv_lean`
+(`drop_equal_unbroadcast`, `cache_masks`).
 
 Gradients are compared with HIPS autograd (which shares the gradient of tied
 maxima equally, as codegen documents) on inputs full of ties, and with central
@@ -216,7 +217,7 @@ def test_conv_backward_has_no_unbroadcast_where_shapes_are_equal():
             assert "_unbroadcast" not in line, line
     text = re.sub(r"\s+", " ", code)
     assert "_unbroadcast(np.einsum" not in text
-    assert "grad_conv = grad_relu * (conv >= 0)" in code  # relu: one pass
+    assert "grad_conv = grad_relu * conv_mask" in code  # relu: one pass
     assert "grad_conv_einsum = grad_conv\n" in code
     # the bias broadcast still sums (N, F, H, W) down to (1, F, 1, 1)
     assert "_unbroadcast(grad_conv, conv_getitem_shape)" in code
@@ -372,3 +373,102 @@ def test_elementwise_unbroadcast_dropped_and_gradients_right(body, shapes, kept)
     )
     assert report.ok, report
     _agrees_with_autograd(src, list(shapes), point, body)
+
+
+# ----- cache_masks -----
+
+
+def _cache_tuple(code: str) -> list[str]:
+    """The names the forward returns as its cache."""
+    forward = code.split("def f_forward")[1].split("def f_backward")[0]
+    tail = forward.split("return out, (")[-1] if "return out, (" in forward else ""
+    if not tail:
+        tail = forward.split("return out, ")[-1]
+    return re.findall(r"\w+", tail.split(")")[0])
+
+
+MASKED = HEADER + """
+
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    h = x + b
+    out = np.maximum(h, 0) * 3.0 + np.maximum(h, 1.0)
+    return out
+"""
+
+
+def test_relu_mask_cached_instead_of_the_array():
+    forward, mod, code = build(
+        HEADER + """
+
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    h = x @ x.T + b[:, None]
+    out = np.maximum(h, 0)
+    return out
+""",
+        "f",
+        ["x", "b"],
+    )
+    assert "h_mask = h >= 0" in code
+    assert "grad_h = grad_out * h_mask" in code
+    cache = _cache_tuple(code)
+    assert "h_mask" in cache and "h" not in cache
+    rng = np.random.default_rng(8)
+    point = {"x": rng.standard_normal((3, 3)), "b": rng.standard_normal(3)}
+    report = check_gradients(
+        forward.f, (mod.f_forward, mod.f_backward), ["x", "b"], point, ["x", "b"]
+    )
+    assert report.ok, report
+    out, cache_values = mod.f_forward(*point.values())
+    masks = [c for c in cache_values if getattr(c, "dtype", None) == np.bool_]
+    assert len(masks) == 1 and masks[0].shape == out.shape
+
+
+def test_no_mask_where_the_array_is_read_otherwise():
+    # h is compared twice (two different masks): kept as it is
+    _, _, code = build(MASKED, "f", ["x", "b"])
+    assert "_mask" not in code
+    # h read by a product as well as a comparison: kept
+    _, _, code = build(
+        HEADER + """
+
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    h = x + b
+    out = np.maximum(h, 0) * h
+    return out
+""",
+        "f",
+        ["x", "b"],
+    )
+    assert "_mask" not in code
+
+
+def test_no_mask_of_a_parameter_or_a_view():
+    _, _, code = build(
+        HEADER + """
+
+def f(x: Float[np.ndarray, "N D"]):
+    return np.maximum(x, 0) + np.maximum(x.reshape(-1), 0).sum()
+""",
+        "f",
+        ["x"],
+    )
+    assert "_mask" not in code
+
+
+def test_masked_gradients_against_autograd():
+    src = HEADER + """
+
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    h = x * 2.0 + b
+    out = np.maximum(h, 0) ** 2
+    return out
+"""
+    forward, mod, code = build(src, "f", ["x", "b"])
+    assert "h_mask" in code
+    rng = np.random.default_rng(9)
+    point = {"x": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
+    report = check_gradients(
+        forward.f, (mod.f_forward, mod.f_backward), ["x", "b"], point, ["x", "b"]
+    )
+    assert report.ok, report
+    _agrees_with_autograd(src, ["x", "b"], point, "masked")
