@@ -12,7 +12,8 @@ from dataclasses import replace
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
-from codegen.core.conv_lean import cache_masks, drop_equal_unbroadcast
+from codegen.core.conv_lean import drop_equal_unbroadcast
+from codegen.core.conv_masks import cache_masks
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (

@@ -1,6 +1,6 @@
 """The conv workload's leaner backward (issue 17): `_pool_route` slice by
-slice over small windows, and the passes of `codegen.core.conv_lean`
-(`drop_equal_unbroadcast`, `cache_masks`).
+slice over small windows, `codegen.core.conv_lean.drop_equal_unbroadcast`
+and `codegen.core.conv_masks.cache_masks`.
 
 Gradients are compared with HIPS autograd (which shares the gradient of tied
 maxima equally, as codegen documents) on inputs full of ties, and with central
