@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from codegen.back.release import releases
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
@@ -77,12 +78,16 @@ def _one_line(source: str) -> str:
 
 
 def _backward_lines(
-    blocks: Sequence[Block], lib: str, places: dict[str, str] | None = None
+    blocks: Sequence[Block],
+    lib: str,
+    places: dict[str, str] | None = None,
+    dels: dict[int, list[str]] | None = None,
 ) -> list[str]:
     """The backward's statements; with `places` (forward target -> ``path:line``),
-    each block ends in a check that its gradients are finite, naming the line."""
+    each block ends in a check that its gradients are finite, naming the line;
+    with `dels` (`codegen.back.release`), in a ``del`` of what it read last."""
     lines: list[str] = []
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if not block.steps:
             continue
         lines.append(f"# {_one_line(block.source)}")
@@ -101,6 +106,8 @@ def _backward_lines(
             grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))
             check = "_check_finite" if lib == "np" else "_check_finite_scalar"
             lines.append(f"{check}({where!r}, {grads})")
+        if dels and dels.get(i):
+            lines.append(f"del {_grouped(dels[i])}  # not read again")
     return lines
 
 
@@ -384,7 +391,8 @@ def render(
     lib = bwd.lib
     forward = _forward_lines(bwd.forward, lib)
     places = _places(bwd) if check_finite else None
-    backward = _backward_lines(bwd.blocks, lib, places) + _zero_lines(bwd)
+    dels = None if check_finite else releases(bwd, bwd.blocks, forward=False)
+    backward = _backward_lines(bwd.blocks, lib, places, dels) + _zero_lines(bwd)
     grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
     returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
     cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
@@ -426,9 +434,10 @@ def render(
         release=_release(bwd),
         backward=backward,
         flat=(
-            backward
-            if flat is bwd.blocks
-            else _backward_lines(flat, lib) + _zero_lines(bwd)
+            _backward_lines(flat, lib, places, releases(bwd, flat, forward=True))
+            + _zero_lines(bwd)
+            if not check_finite
+            else backward
         ),
         cache=cache,
         cache_target=cache_target,
