@@ -127,3 +127,32 @@ def test_float_names_follow_math_and_arithmetic() -> None:
     assert {"a", "x"} <= float_names(bwd, ["x"])
     assert "b" not in float_names(bwd, ["x"])
     assert "x" not in float_names(bwd, [])
+
+
+def test_negations_come_off_exactly() -> None:
+    floats = {"d", "e", "x"}
+    lean = lambda text: _lean(E.template(text), floats)  # noqa: E731
+    assert lean("-(-1.0 / d * e)") == E.template("1.0 / d * e")
+    assert lean("-(-x)") == E.Name("x")
+    assert lean("-(x * e)") == E.template("-(x * e)")
+    for d, e in ((3.0, -0.7), (1e-300, 1e300), (-2.5, 0.0)):
+        assert -(-1.0 / d * e) == 1.0 / d * e
+
+
+def test_a_gradient_read_once_is_computed_where_it_is_read() -> None:
+    """The sigmoid written out: its chain of one-use gradients becomes one
+    line, and fan-out (a value read twice) still accumulates."""
+    src = HEADER + (
+        "def f(w, x):\n    z = w * x\n    s = 1 / (1 + np.exp(-z))\n"
+        "    return s * z + np.exp(s)\n"
+    )
+    mod, code = _module(src)
+    twin = _twin_text(code)
+    assert "grad_s_neg" not in twin and "grad_s_exp" not in twin
+    agf = lambda w, x: (1 / (1 + anp.exp(-w * x))) * w * x + anp.exp(
+        1 / (1 + anp.exp(-w * x))
+    )  # noqa: E731
+    for w, x in ((0.3, -1.2), (2.0, 0.5)):
+        out, (gw, gx) = mod.f_value_and_grad(w, x)
+        assert gw == pytest.approx(autograd.grad(agf, 0)(w, x), rel=1e-13)
+        assert gx == pytest.approx(autograd.grad(agf, 1)(w, x), rel=1e-13)

@@ -88,6 +88,12 @@ def flat_blocks(bwd: Backward, params: Iterable[str] = ()) -> tuple[Block, ...]:
     floats = float_names(bwd, params) | set(fixed)
     env: dict[str, E.Expr] = {s: E.Lit("1.0") for s in fixed}
     kept = {g for _, g in bwd.outputs if g is not None}
+    reads: dict[str, int] = {}
+    for block in bwd.blocks:
+        for gs in block.steps:
+            for node in E.walk(gs.expr):
+                if isinstance(node, E.Name):
+                    reads[node.id] = reads.get(node.id, 0) + 1
     blocks = []
     i = -1
     for block in bwd.blocks:
@@ -95,15 +101,28 @@ def flat_blocks(bwd: Backward, params: Iterable[str] = ()) -> tuple[Block, ...]:
         for gs in block.steps:
             i += 1
             expr = _lean(E.subst(gs.expr, env), floats)
-            copied = not gs.accumulate and writes[gs.grad] == 1 and gs.grad not in kept
-            if copied and _settled(expr, last, i):
-                env[gs.grad] = expr  # read as what it copies: no line
+            single = not gs.accumulate and writes[gs.grad] == 1 and gs.grad not in kept
+            if single and (
+                _settled(expr, last, i) or _inlined(expr, gs, reads, last, i)
+            ):
+                env[gs.grad] = expr  # read where it is used: no line
             else:
                 steps.append(replace(gs, expr=expr))
             if _is_float(expr, floats):
                 floats.add(gs.grad)
         blocks.append(replace(block, steps=tuple(steps)))
     return tuple(blocks)
+
+
+def _inlined(
+    e: E.Expr, gs: GradStep, reads: dict[str, int], last: dict[str, int], i: int
+) -> bool:
+    """A gradient read once, by a later line, whose expression reads nothing a
+    line from position `i` on writes: computed where it is read (the same
+    operations in the same order, one store and load fewer)."""
+    if reads.get(gs.grad, 0) != 1:
+        return False
+    return all(last.get(n, -1) < i for n in E.names(e))
 
 
 def _settled(e: E.Expr, last: dict[str, int], i: int) -> bool:
@@ -139,6 +158,8 @@ def _as_float_const(a: ir.Operand) -> ir.Operand:
 
 def _lean(e: E.Expr, floats: set[str]) -> E.Expr:
     def step(node: E.Expr) -> E.Expr | None:
+        if isinstance(node, E.Unary) and node.op == "-":
+            return _negated(node.operand)
         if not isinstance(node, E.BinOp):
             return None
         left, right = node.left, node.right
@@ -161,6 +182,26 @@ def _lean(e: E.Expr, floats: set[str]) -> E.Expr:
         return E.BinOp(node.op, left, right)
 
     return E.rewrite(e, step)
+
+
+def _negated(e: E.Expr) -> E.Expr | None:
+    """``-e`` without the negation, where `e` carries one that can be taken
+    off: ``-(-x)`` is x and ``-((-x / y) * z)`` is ``x / y * z``. Negation
+    is exact, so the result is the same float."""
+    if isinstance(e, E.Unary) and e.op == "-":
+        return e.operand
+    if isinstance(e, E.Lit) and e.text.startswith("(-") and e.text.endswith(")"):
+        return E.Lit(e.text[2:-1])
+    if isinstance(e, E.Lit) and e.text.startswith("-") and _float_text(e.text):
+        return E.Lit(e.text[1:])
+    if isinstance(e, E.BinOp) and e.op in ("*", "/"):
+        left = _negated(e.left)
+        if left is not None:
+            return E.BinOp(e.op, left, e.right)
+        right = _negated(e.right)
+        if right is not None:
+            return E.BinOp(e.op, e.left, right)
+    return None
 
 
 def _folded(op: str, a: str, b: str) -> E.Expr | None:
