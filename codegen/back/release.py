@@ -3,15 +3,15 @@
 A flat backward keeps every local alive until it returns. When a gradient
 temporary or, in the value-and-grad, a forward array is not read again, a
 ``del`` at the end of the block that read it last frees the buffer at once,
-so the next block's temporaries can reuse the memory: peak memory nearer
+so the next line's temporaries can reuse the memory: peak memory nearer
 the size of what is live, the way a careful hand-written backward reuses
 its buffers. This module only decides which names to release after which
-block; `codegen.back.render` writes the lines.
+line; `codegen.back.render` writes the lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from codegen.core import expr as E
 from codegen.core.reverse import Backward, Block
@@ -25,8 +25,9 @@ _SMALL = frozenset(
 
 def releases(
     bwd: Backward, blocks: Sequence[Block], forward: bool
-) -> dict[int, list[str]]:
-    """For each index into `blocks`, the names read for the last time there:
+) -> dict[tuple[int, int], list[str]]:
+    """For each line (block index, step index) of `blocks`, the names read
+    for the last time there:
     gradient temporaries (never a returned gradient or an upstream seed) and,
     with `forward` (the value-and-grad, where the forward's arrays are its own
     locals), the forward values the backward reads, but not the results or
@@ -46,22 +47,33 @@ def releases(
             for s in bwd.forward
             if s.op not in _SMALL and s.target not in params and rank.get(s.target) != 0
         } - set(bwd.fn.results)
-    last: dict[str, int] = {}
+    # names bound by a plain copy (grad_scores = grad_shifted) hold one array:
+    # it is freed when the last of them is dead, so they are released together
+    root: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while root.get(n, n) != n:
+            n = root[n]
+        return n
+
+    for block in blocks:
+        for gs in block.steps:
+            if not gs.accumulate and isinstance(gs.expr, E.Name):
+                root[find(gs.grad)] = find(gs.expr.id)
+    last: dict[str, tuple[int, int]] = {}  # per array: its last use
+    members: dict[str, set[str]] = {}
     for i, block in enumerate(blocks):
-        for name in _used(block.steps):
-            if name in candidates:
-                last[name] = i
-    final = max((i for i, b in enumerate(blocks) if b.steps), default=-1)
-    out: dict[int, list[str]] = {}
-    for name, i in sorted(last.items()):
-        if i != final:  # the function returns right after the last block
-            out.setdefault(i, []).append(name)
-    return out
-
-
-def _used(steps: Iterable) -> set[str]:
-    used: set[str] = set()
-    for gs in steps:
-        used.add(gs.grad)
-        used |= E.names(gs.expr)
-    return used
+        for j, gs in enumerate(block.steps):
+            for name in {gs.grad} | E.names(gs.expr):
+                r = find(name)
+                last[r] = (i, j)
+                members.setdefault(r, set()).add(name)
+    steps = [(i, j) for i, b in enumerate(blocks) for j in range(len(b.steps))]
+    final = steps[-1] if steps else None
+    out: dict[tuple[int, int], list[str]] = {}
+    for r, at in last.items():
+        names = members[r]
+        if at == final or not names <= candidates:
+            continue  # returned right after, or one of its names must stay
+        out.setdefault(at, []).extend(names)
+    return {at: sorted(names) for at, names in sorted(out.items())}

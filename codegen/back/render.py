@@ -81,17 +81,18 @@ def _backward_lines(
     blocks: Sequence[Block],
     lib: str,
     places: dict[str, str] | None = None,
-    dels: dict[int, list[str]] | None = None,
+    dels: dict[tuple[int, int], list[str]] | None = None,
 ) -> list[str]:
     """The backward's statements; with `places` (forward target -> ``path:line``),
     each block ends in a check that its gradients are finite, naming the line;
-    with `dels` (`codegen.back.release`), in a ``del`` of what it read last."""
+    with `dels` (`codegen.back.release`), a line is followed by a ``del`` of
+    what it read last."""
     lines: list[str] = []
     for i, block in enumerate(blocks):
         if not block.steps:
             continue
         lines.append(f"# {_one_line(block.source)}")
-        for gs in block.steps:
+        for j, gs in enumerate(block.steps):
             if not gs.accumulate:
                 lines.append(f"{gs.grad} = {show(gs.expr)}")
             elif gs.in_place:  # an array the backward made: nothing else sees it
@@ -101,13 +102,15 @@ def _backward_lines(
                 lines.append(f"{gs.grad} = {show(total)}")
             else:
                 lines.append(f"{gs.grad} += {show(gs.expr)}")
+            if dels and dels.get((i, j)):
+                gone = dels[(i, j)]
+                names = gone[0] if len(gone) == 1 else _grouped(gone)
+                lines.append(f"del {names}  # not read again")
         if places is not None:
             where = f"{places[block.targets[0]]}: {_one_line(block.source)}"
             grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))
             check = "_check_finite" if lib == "np" else "_check_finite_scalar"
             lines.append(f"{check}({where!r}, {grads})")
-        if dels and dels.get(i):
-            lines.append(f"del {_grouped(dels[i])}  # not read again")
     return lines
 
 
