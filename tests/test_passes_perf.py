@@ -289,6 +289,21 @@ def test_batched_matmul_adjoints_are_plain_gemms():
     backward = _backward(code)
     assert "_matmul_vjp" not in backward
     assert "np.reshape(x, (-1, w.shape[0])).T @ np.reshape(" in backward
+    assert "@ w.T, np.shape(x)" in backward  # grad_x: one GEMM, then x's shape
+
+
+def test_batched_matmul_of_rank_four_is_one_gemm_each_way():
+    source = TEMPORAL.replace('"N T D"', '"K N T D"').replace(
+        "np.arange(24.0).reshape(2, 3, 4)", "np.arange(48.0).reshape(2, 2, 3, 4)"
+    )
+    rng = np.random.default_rng(11)
+    args = [
+        rng.standard_normal((2, 2, 3, 5)),
+        rng.standard_normal((5, 4)),
+        rng.standard_normal(4),
+    ]
+    backward = _backward(_check(source, "f", args, ["x", "w", "b"]))
+    assert "_matmul_vjp" not in backward and "np.shape(x)" in backward
 
 
 def test_batched_matmul_with_unknown_ranks_keeps_the_helpers():
