@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codegen.core import expr as E
+from codegen.core import ir
 from codegen.core.reverse import Backward, Block
 from codegen.core.shapes import ranks
 
@@ -77,3 +78,29 @@ def releases(
             continue  # returned right after, or one of its names must stay
         out.setdefault(at, []).extend(names)
     return {at: sorted(names) for at, names in sorted(out.items())}
+
+
+def forward_releases(bwd: Backward) -> dict[int, list[str]]:
+    """For each forward step (index into ``bwd.forward``), the forward arrays
+    read there for the last time that neither the backward (the cache), the
+    caller (the results) nor the parameters hold: both ``<f>_forward`` and
+    the value-and-grad let them go at once."""
+    if bwd.lib != "np":
+        return {}
+    rank = ranks(bwd.fn)
+    keep = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
+    made = {
+        s.target
+        for s in bwd.forward
+        if s.op not in _SMALL and s.target not in keep and rank.get(s.target) != 0
+    }
+    last: dict[str, int] = {}
+    for k, step in enumerate(bwd.forward):
+        for o in (*step.args, *(v for _, v in step.kwargs)):
+            if isinstance(o, ir.Var) and o.name in made:
+                last[o.name] = k
+    out: dict[int, list[str]] = {}
+    for name, k in sorted(last.items()):
+        if k != len(bwd.forward) - 1:  # the forward returns right after
+            out.setdefault(k, []).append(name)
+    return out

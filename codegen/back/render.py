@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from codegen.back.release import releases
+from codegen.back.release import forward_releases, releases
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
@@ -54,8 +54,12 @@ def forward_line(step: ir.Assign, lib: str) -> str:
     return f"{targets} = " + show(forward_expr(step, lib))
 
 
-def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
-    """Forward code, with the user's line quoted above flattened statements."""
+def _forward_lines(
+    steps: Sequence[ir.Assign], lib: str, dels: dict[int, list[str]] | None = None
+) -> list[str]:
+    """Forward code, with the user's line quoted above flattened statements;
+    with `dels` (`codegen.back.release`), a step is followed by a ``del`` of
+    the arrays it read last."""
     lines: list[str] = []
     i = 0
     while i < len(steps):
@@ -68,9 +72,16 @@ def _forward_lines(steps: Sequence[ir.Assign], lib: str) -> list[str]:
         code = [forward_line(s, lib) for s in group]
         if len(code) > 1 or code[0] != steps[i].source:
             lines.append(f"# {_one_line(steps[i].source)}")
-        lines.extend(code)
+        for k, line in enumerate(code, start=i):
+            lines.append(line)
+            if dels and dels.get(k):
+                lines.append(_del_line(dels[k]))
         i += len(group)
     return lines
+
+
+def _del_line(names: Sequence[str]) -> str:
+    return f"del {names[0] if len(names) == 1 else _grouped(names)}  # not read again"
 
 
 def _one_line(source: str) -> str:
@@ -103,9 +114,7 @@ def _backward_lines(
             else:
                 lines.append(f"{gs.grad} += {show(gs.expr)}")
             if dels and dels.get((i, j)):
-                gone = dels[(i, j)]
-                names = gone[0] if len(gone) == 1 else _grouped(gone)
-                lines.append(f"del {names}  # not read again")
+                lines.append(_del_line(dels[(i, j)]))
         if places is not None:
             where = f"{places[block.targets[0]]}: {_one_line(block.source)}"
             grads = ", ".join(dict.fromkeys(gs.grad for gs in block.steps))
@@ -144,7 +153,8 @@ def _release(bwd: Backward) -> str:
     if bwd.lib != "np":
         return ""
     keep = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
-    dead = [s.target for s in bwd.forward if s.target not in keep]
+    gone = {n for names in forward_releases(bwd).values() for n in names}
+    dead = [s.target for s in bwd.forward if s.target not in keep | gone]
     return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
 
 
@@ -392,7 +402,7 @@ def render(
         twin_ints: the parameters the twin takes as ints.
     """
     lib = bwd.lib
-    forward = _forward_lines(bwd.forward, lib)
+    forward = _forward_lines(bwd.forward, lib, forward_releases(bwd))
     places = _places(bwd) if check_finite else None
     dels = None if check_finite else releases(bwd, bwd.blocks, forward=False)
     backward = _backward_lines(bwd.blocks, lib, places, dels) + _zero_lines(bwd)
