@@ -10,10 +10,10 @@ same `Backward` always renders to the same bytes.
 from __future__ import annotations
 
 import ast
-import textwrap
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from codegen.back.docs import docs, docstring, tuple_text
 from codegen.back.release import forward_releases, releases
 from codegen.back.show import show
 from codegen.core import expr as E
@@ -158,66 +158,6 @@ def _release(bwd: Backward) -> str:
     return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
 
 
-def _docstring(*paragraphs: str) -> str:
-    """Paragraphs wrapped to fit black's 88 columns inside a function body."""
-    wrapped = [textwrap.fill(p, width=80, subsequent_indent="    ") for p in paragraphs]
-    return "\n\n    ".join(wrapped)
-
-
-def _docs(
-    bwd: Backward, grads_doc: str, many: bool, twin: bool = False
-) -> tuple[str, str]:
-    """Docstrings of the backward and of the value-and-grad function."""
-    if bwd.fn.outputs:
-        return _docs_several(bwd, grads_doc, many)
-    name, result, seed = bwd.fn.name, bwd.fn.result, bwd.seed
-    shaped = f" (shaped like {result})" if bwd.lib == "np" else ""
-    order = ", in that order" if many else ""
-    backward = _docstring(
-        f"Backpropagate `{seed}`, the gradient of a loss with respect to {result}"
-        f"{shaped}, through `{name}`; `cache` comes from `{name}_forward`.",
-        f"Returns {grads_doc}{order}.",
-    )
-    if bwd.lib == "np":
-        seeded = (
-            f"The backward is seeded with ones shaped like {result}: for a scalar "
-            f"{result} these are its gradients, for an array those of sum({result})."
-        )
-    else:
-        seeded = f"The backward is seeded with d{result}/d{result} = 1."
-    floats = (
-        f" On Python floats it runs `_{name}_value_and_grad_floats`, the same "
-        "steps in `math`."
-        if twin
-        else ""
-    )
-    vag = _docstring(
-        f"Return ({result}, grads): the forward, then the flat backward.",
-        f"{seeded} grads is {grads_doc}.{floats}",
-    )
-    return backward, vag
-
-
-def _docs_several(bwd: Backward, grads_doc: str, many: bool) -> tuple[str, str]:
-    """The docstrings of a function with several outputs (``return a, b``)."""
-    name, results, seeds = bwd.fn.name, bwd.fn.results, bwd.seeds
-    pairs = ", ".join(f"`{s}` for {r}" for s, r in zip(seeds, results, strict=True))
-    order = ", in that order" if many else ""
-    backward = _docstring(
-        f"Backpropagate the gradients of a loss with respect to each output "
-        f"({pairs}) through `{name}`; `cache` comes from `{name}_forward`.",
-        f"Returns {grads_doc}{order}.",
-    )
-    outs = _tuple_text(list(results))
-    total = " + ".join(f"sum({r})" for r in results)
-    vag = _docstring(
-        f"Return ({outs}, grads): the forward, then the flat backward.",
-        f"Every output's gradient is seeded with ones: grads ({grads_doc}) are "
-        f"the gradients of {total}.",
-    )
-    return backward, vag
-
-
 def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     """(modules, runtime helpers) the module's code refers to, read off the IR
     of its lines and off the helpers' own code."""
@@ -303,7 +243,7 @@ def _returned(bwd: Backward) -> str:
     for result in bwd.fn.results:
         shares = bwd.lib == "np" and _may_hold_cached_memory(bwd, result)
         out.append(f"np.copy({result})" if shares else result)
-    return _tuple_text(out)
+    return tuple_text(out)
 
 
 def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
@@ -325,11 +265,6 @@ def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
         if RULES[step.op].view_result or step.op == "copy":  # not a new array
             todo += [a.name for a in step.args if isinstance(a, ir.Var)]
     return False
-
-
-def _tuple_text(items: Sequence[str]) -> str:
-    """``a`` for one item, ``(a, b)`` for several."""
-    return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
 
 
 def _imports(mods: Iterable[str]) -> list[str]:
@@ -370,7 +305,7 @@ def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | 
         seed_lines=[f"{s} = 1.0" for s in seeds],
         backward=_backward_lines(flat, twin.lib) + _zero_lines(twin),
         returns=grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")",
-        doc=_docstring(
+        doc=docstring(
             f"`{bwd.fn.name}_value_and_grad` on Python floats: the same steps "
             "with `math`, which raises where NumPy would return inf or nan."
         ),
@@ -436,7 +371,7 @@ def render(
             p.name if p.default is None else f"{p.name}={p.default}"
             for p in bwd.fn.params
         ),
-        result=_tuple_text(results),
+        result=tuple_text(results),
         returned=_returned(bwd),
         seed=", ".join(seeds),
         seed_value=seed_value,
@@ -458,8 +393,8 @@ def render(
         returns=returns,
         returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
-        backward_doc=_docs(bwd, returns, len(grads) > 1)[0],
-        vag_doc=_docs(bwd, returns, len(grads) > 1, twin is not None)[1],
+        backward_doc=docs(bwd, returns, len(grads) > 1)[0],
+        vag_doc=docs(bwd, returns, len(grads) > 1, twin is not None)[1],
         grads_count=len(grads),
         note=list(note),
         twin=_twin(bwd, twin, twin_ints),
