@@ -147,7 +147,9 @@ def _find(bwd: Backward, active: set[str]) -> list[_Norm]:
         if r is None or r == 0 or x.name not in active:
             continue
         mu = step_of.get(mu_op.name)
-        m = _reduction(mu, ("mean",), r) if mu is not None else None
+        if mu is None:
+            continue
+        m = _reduction(mu, ("mean",), r)
         if m is None or m[0] != x.name:
             continue
         axes = m[1]
@@ -160,10 +162,11 @@ def _find(bwd: Backward, active: set[str]) -> list[_Norm]:
         if xhat.op == "div":
             a_name = _sqrt_of(k)
         elif k.op == "div" and len(k.args) == 2 and _exponent(k.args[0]) == 1.0:
-            s = step_of.get(k.args[1].name) if isinstance(k.args[1], ir.Var) else None
-            if s is not None and private(s.target):
-                a_name = _sqrt_of(s)
-                chain.add(s.target)
+            den = k.args[1]
+            sq_root = step_of.get(den.name) if isinstance(den, ir.Var) else None
+            if sq_root is not None and private(sq_root.target):
+                a_name = _sqrt_of(sq_root)
+                chain.add(sq_root.target)
         elif k.op == "pow" and not k.kwargs and _power(k, -0.5):
             a_name = k.args[0].name  # type: ignore[union-attr]
         if a_name is None or not private(k.target):
