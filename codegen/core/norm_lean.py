@@ -13,7 +13,7 @@ step-by-step adjoints (four full-size temporaries, x - mu cached) by the
 closed form a careful person writes, with G the gradient reaching xhat and
 n the number of elements each mean averages:
 
-    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - mean(G, A)) / s
+    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - sum(G, A) / n) / s
 
 It is the gradient of xhat = (x - mean(x)) / sqrt(var(x) + eps) exactly
 (the mean of xhat over A is zero, the identity the hand-written form also
@@ -295,11 +295,12 @@ def _closed_form(g: E.Expr, norm: _Norm, factor: E.Expr | None) -> E.Expr:
         E.Call(E.Attr(_NP, "size"), (E.Name(norm.scale),)),
     )
     proj = E.BinOp("/", E.Unary("-", _sum_product(g, xhat, norm)), n)
-    mean = E.Call(
-        E.Attr(_NP, "mean"),
+    total = E.Call(
+        E.Attr(_NP, "sum"),
         (g,),
         (("axis", _axes_lit(norm.axes)), ("keepdims", E.Lit("True"))),
     )
+    mean = E.BinOp("/", total, n)
     body = E.BinOp("-", E.BinOp("+", E.BinOp("*", xhat, proj), g), mean)
     scale: E.Expr = E.Name(norm.scale)
     if factor is not None:
