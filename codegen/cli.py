@@ -106,6 +106,19 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
+    import gc
+
+    # libcst's tree, the IR and the ast of the output are millions of objects
+    # and no cycles worth collecting: the collector's full passes over them
+    # cost a third of a long run. The command is one short process.
+    gc.disable()
+    try:
+        return _grad(args)
+    finally:
+        gc.enable()
+
+
+def _grad(args: argparse.Namespace) -> int:
     from codegen.checks.lint import lint
     from codegen.front.parse import parse
     from codegen.pipeline import generate

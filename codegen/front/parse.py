@@ -33,7 +33,7 @@ from codegen.errors import CodegenError
 from codegen.front.parse_inline import Builder
 from codegen.front.parse_statements import build_body
 from codegen.front.signature import (
-    bound_names,
+    bound_ids,
     check_module_names,
     check_reserved,
     checked_params,
@@ -93,7 +93,7 @@ def _parse(source: str, filename: str, func: str | None) -> ir.Function:
     b.settings = set(keys)
     module_constants = {*mod.literals, *mod.arrays}
     b.taken = _user_names(fdef, mod) | {p.name for p in params} | module_constants
-    b.hidden = frozenset(n.value for n in bound_names(fdef)) & module_constants
+    b.hidden = frozenset(bound_ids(mod, fdef)) & module_constants
     for p in params:
         b.env[p.name] = ir.Var(p.name)
     b.params = tuple(params)  # their annotated ranks (np.gradient(x))

@@ -225,6 +225,37 @@ def bound_names(fdef: cst.FunctionDef) -> list[cst.Name]:
     return names
 
 
+def bound_ids(mod: _Module, fdef: cst.FunctionDef) -> set[str]:
+    """The values of `bound_names(fdef)`, read off the file's `ast` tree when
+    it has one (a libcst visitor rebuilds every node of a long function)."""
+    tree = mod.ast_def(fdef.name.value)
+    if tree is None:
+        return {n.value for n in bound_names(fdef)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                found.update(_ast_names_in(target))
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            found.update(_ast_names_in(node.target))
+    return found
+
+
+def _ast_names_in(node: ast.expr) -> list[str]:
+    """`names_in` on an `ast` target (a starred element is its name)."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [
+            n
+            for el in node.elts
+            for n in _ast_names_in(el.value if isinstance(el, ast.Starred) else el)
+        ]
+    return []
+
+
 #: ``p["key"]``: a name subscripted with one string literal.
 _KEYED = m.Subscript(
     value=m.Name(),
