@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.passes import cache_of, rewrite_blocks
 from codegen.core.reverse import Backward
 from codegen.core.rules import shape_ops
 
@@ -107,28 +108,14 @@ def cache_masks(bwd: Backward) -> Backward:
     def point(e: E.Expr) -> E.Expr | None:
         return E.Name(names[e]) if e in names else None
 
-    blocks = tuple(
-        replace(
-            b,
-            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
-        )
-        for b in bwd.blocks
-    )
+    blocks = rewrite_blocks(bwd.blocks, point)
     forward: list[ir.Assign] = []
     for step in bwd.forward:
         forward.append(step)
         if step.target in steps:
             forward.append(steps[step.target])
-    params = [p.name for p in bwd.fn.params]
-    known = set(params) | {s.target for s in forward}
-    reads: set[str] = set()
-    for b in blocks:
-        for gs in b.steps:
-            reads |= E.names(gs.expr) & known
-    zeros = {p for p, g in bwd.outputs if g is None}
-    order = params + [s.target for s in forward]
-    cache = tuple(n for n in order if n in reads or n in zeros)
-    return replace(bwd, forward=tuple(forward), blocks=blocks, cache=cache)
+    new = replace(bwd, forward=tuple(forward), blocks=blocks)
+    return replace(new, cache=cache_of(new))
 
 
 __all__ = ["cache_masks"]

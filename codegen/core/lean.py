@@ -13,12 +13,12 @@ the names themselves (tests/test_passes_perf.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.passes import cache_of, rewrite_blocks
 from codegen.core.reverse import Backward
 from codegen.core.shapes import ranks, shapes
 
@@ -164,7 +164,7 @@ def lean_normalisation(bwd: Backward) -> Backward:
             steps.append(replace(gs, expr=e))
         blocks.append(replace(block, steps=tuple(steps)))
     out = replace(bwd, blocks=tuple(blocks))
-    return replace(out, cache=_cache(out, out.forward))
+    return replace(out, cache=cache_of(out))
 
 
 def _einsum_spec(
@@ -310,25 +310,4 @@ def reshape_matmul(bwd: Backward) -> Backward:
         g2 = E.Call(E.Attr(_NP, "reshape"), (g, rows[1]))
         return E.BinOp("@", E.Attr(x2, "T"), g2)
 
-    blocks = tuple(
-        replace(
-            b,
-            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
-        )
-        for b in bwd.blocks
-    )
-    return replace(bwd, blocks=blocks)
-
-
-def _cache(bwd: Backward, forward: Iterable[ir.Assign]) -> tuple[str, ...]:
-    """The names the backward reads from the forward, in forward order."""
-    forward = tuple(forward)
-    params = {p.name for p in bwd.fn.params}
-    names = {s.target for s in forward} | params
-    reads: set[str] = set()
-    for block in bwd.blocks:
-        for gs in block.steps:
-            reads |= E.names(gs.expr) & names
-    zeros = {p for p, g in bwd.outputs if g is None}
-    order = [p.name for p in bwd.fn.params] + [s.target for s in forward]
-    return tuple(n for n in order if n in reads or n in zeros)
+    return replace(bwd, blocks=rewrite_blocks(bwd.blocks, point))

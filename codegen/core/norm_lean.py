@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.passes import cache_of
 from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.shapes import ranks, shapes
 
@@ -432,17 +433,4 @@ def _apply(bwd: Backward, norm: _Norm, shape: dict) -> Backward:
         out.append(replace(b, steps=tuple(steps)))
     shared = tuple(s for s in bwd.shared if s != x_grad)  # a new array now
     new = replace(bwd, blocks=tuple(out), shared=shared)
-    return replace(new, cache=_cache(new))
-
-
-def _cache(bwd: Backward) -> tuple[str, ...]:
-    """The names the backward reads from the forward, in forward order."""
-    params = [p.name for p in bwd.fn.params]
-    names = {s.target for s in bwd.forward} | set(params)
-    reads: set[str] = set()
-    for block in bwd.blocks:
-        for gs in block.steps:
-            reads |= E.names(gs.expr) & names
-    zeros = {p for p, g in bwd.outputs if g is None}
-    order = params + [s.target for s in bwd.forward]
-    return tuple(n for n in order if n in reads or n in zeros)
+    return replace(new, cache=cache_of(new))

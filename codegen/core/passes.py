@@ -25,7 +25,7 @@ tested in tests/test_passes_perf.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from codegen.core import expr as E
@@ -250,13 +250,7 @@ def cache_shapes(bwd: Backward) -> Backward:
         v = _shape_of(e)
         return E.Name(names[v]) if v in names else None
 
-    blocks = tuple(
-        replace(
-            b,
-            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
-        )
-        for b in bwd.blocks
-    )
+    blocks = rewrite_blocks(bwd.blocks, point)
     forward: list[ir.Assign] = []
     for step in bwd.forward:
         forward.append(step)
@@ -272,19 +266,37 @@ def cache_shapes(bwd: Backward) -> Backward:
                     display="",
                 )
             )
-    reads = _reads(blocks, {s.target for s in forward} | params)
-    zeros = {p for p, g in bwd.outputs if g is None}
-    order = [p.name for p in bwd.fn.params] + [s.target for s in forward]
-    cache = tuple(n for n in order if n in reads or n in zeros)
-    return replace(bwd, forward=tuple(forward), blocks=blocks, cache=cache)
+    new = replace(bwd, forward=tuple(forward), blocks=blocks)
+    return replace(new, cache=cache_of(new))
 
 
-def _reads(blocks: Iterable[Block], forward_names: set[str]) -> set[str]:
-    used: set[str] = set()
-    for block in blocks:
+def rewrite_blocks(
+    blocks: Iterable[Block], point: Callable[[E.Expr], E.Expr | None]
+) -> tuple[Block, ...]:
+    """`blocks` with every contribution rewritten bottom-up by `point`
+    (`codegen.core.expr.rewrite`)."""
+    return tuple(
+        replace(
+            b,
+            steps=tuple(replace(gs, expr=E.rewrite(gs.expr, point)) for gs in b.steps),
+        )
+        for b in blocks
+    )
+
+
+def cache_of(bwd: Backward) -> tuple[str, ...]:
+    """What the backward of `bwd` reads from its forward (the parameters and
+    forward values its contributions name, and the parameters whose gradient
+    is zero), in forward order: its cache after a pass changed either side."""
+    params = [p.name for p in bwd.fn.params]
+    names = {s.target for s in bwd.forward} | set(params)
+    reads: set[str] = set()
+    for block in bwd.blocks:
         for gs in block.steps:
-            used |= E.names(gs.expr) & forward_names
-    return used
+            reads |= E.names(gs.expr) & names
+    zeros = {p for p, g in bwd.outputs if g is None}
+    order = params + [s.target for s in bwd.forward]
+    return tuple(n for n in order if n in reads or n in zeros)
 
 
 __all__ = [
@@ -293,5 +305,7 @@ __all__ = [
     "scalar_floats",
     "accumulate_in_place",
     "cache_shapes",
+    "cache_of",
+    "rewrite_blocks",
     "GradStep",
 ]

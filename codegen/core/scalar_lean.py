@@ -33,15 +33,8 @@ from dataclasses import replace
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward, Block, GradStep
+from codegen.core.twin import MATH_FLOAT_OPS
 
-#: Ops whose ``math`` form always returns a float.
-_FLOAT_OPS = frozenset(
-    {
-        "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos",
-        "tan", "arcsin", "arccos", "arctan", "arctan2", "hypot", "sinh", "cosh",
-        "tanh", "arcsinh", "arccosh", "arctanh", "sigmoid", "deg2rad", "rad2deg",
-    }
-)  # fmt: skip
 #: Ops that return a float when one of their operands is one.
 _ARITHMETIC = frozenset({"add", "sub", "mul", "div", "neg", "pow", "abs", "copy"})
 #: `math` functions that return an int (everything else in math returns a float).
@@ -54,7 +47,7 @@ def float_names(bwd: Backward, params: Iterable[str] = ()) -> set[str]:
     `params` that are."""
     floats = set(params)
     for step in bwd.forward:
-        if step.op in _FLOAT_OPS or (
+        if step.op in MATH_FLOAT_OPS or (
             step.op in _ARITHMETIC and any(_float_operand(a, floats) for a in step.args)
         ):
             floats.add(step.target)

@@ -26,17 +26,21 @@ from dataclasses import replace
 
 from codegen.core import ir
 
-#: Ops whose ``math`` form computes NumPy's float, or raises where NumPy
-#: gives inf or nan.
-SAME_ON_FLOATS = frozenset(
+#: Ops whose ``math`` form is a function of math that always returns a float,
+#: and raises (OverflowError, ValueError) where NumPy gives inf or nan.
+MATH_FLOAT_OPS = frozenset(
     {
-        "add", "sub", "mul", "div", "neg", "const", "copy", "abs", "square",
         "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
         "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "hypot",
         "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "sigmoid",
-        "deg2rad", "rad2deg", "pow",
+        "deg2rad", "rad2deg",
     }
 )  # fmt: skip
+#: Ops whose ``math`` form computes NumPy's float, or raises where NumPy
+#: gives inf or nan.
+SAME_ON_FLOATS = MATH_FLOAT_OPS | {
+    "add", "sub", "mul", "div", "neg", "const", "copy", "abs", "square", "pow",
+}  # fmt: skip
 
 #: The annotations a parameter of a twin may carry.
 _NUMBER_ANNOTATIONS = (None, "float", "int")
