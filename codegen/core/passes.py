@@ -132,8 +132,9 @@ def _is_square(s: ir.Assign) -> bool:
 
 
 #: Calls whose result is a new, writable array (never a view or an input).
+#: Not ``np.einsum`` of one operand: without a summed index it returns a view
+#: (``np.einsum("ji->ij", g)`` is ``g.T``); see `_fresh`.
 _FRESH_CALLS = {
-    ("np", "einsum"),
     ("np", "outer"),
     ("np", "where"),
     ("np", "zeros"),
@@ -153,6 +154,8 @@ def _fresh(e: E.Expr) -> bool:
         return True
     if isinstance(e, E.Call):
         f = e.func
+        if f == E.Attr(E.Name("np"), "einsum"):
+            return len(e.args) > 2  # two operands or more: a new array
         if isinstance(f, E.Name):
             return (None, f.id) in _FRESH_CALLS
         if isinstance(f, E.Attr) and isinstance(f.value, E.Name):
