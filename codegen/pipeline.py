@@ -14,6 +14,7 @@ from codegen.back.render import render
 from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
+from codegen.core.in_place import mask_from_output, write_over
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
@@ -96,8 +97,9 @@ def _backward(
     known to be Python floats (those of a float twin); `lean`: scalar code
     gets the lean value-and-grad."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
-    bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = mask_from_output(reshape_matmul(lean_normalisation(bwd)))
+    bwd = cache_masks(drop_equal_unbroadcast(bwd))
+    bwd = write_over(accumulate_in_place(cache_shapes(bwd)))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)
