@@ -94,13 +94,16 @@ def _backward(
     fn: ir.Function, wrt: Sequence[str], floats: Sequence[str], lean: bool
 ) -> Backward:
     """reverse, then the backward IR passes; `floats` are the parameters
-    known to be Python floats (those of a float twin); `lean`: scalar code
-    gets the lean value-and-grad."""
+    known to be Python floats (those of a float twin); `lean` (off under
+    check_finite): scalar code gets the lean value-and-grad, NumPy code
+    writes over its dead temporaries (`codegen.core.in_place`)."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
     bwd = mask_from_output(reshape_matmul(lean_normalisation(bwd)))
     bwd = cache_masks(drop_equal_unbroadcast(bwd))
-    bwd = write_over(accumulate_in_place(cache_shapes(bwd)))
-    if not lean or bwd.lib != "math":
+    bwd = accumulate_in_place(cache_shapes(bwd))
+    if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
+    if bwd.lib != "math":
+        return write_over(bwd)
     bwd = lean_scalar(bwd, floats)
     return replace(bwd, flat=flat_blocks(bwd, floats))

@@ -333,3 +333,11 @@ def test_second_order_through_written_over_lines(name):
     grads = grads if isinstance(grads, tuple) else (grads,)
     for p, g in zip(wrt, grads, strict=True):
         assert np.allclose(g, _central(hv.hvp, point, p), rtol=1e-4, atol=1e-6), p
+
+
+def test_check_finite_modules_keep_every_gradient_its_own_array():
+    # --check-finite checks each block's gradients after it: none may have
+    # been written over by a later line of the block
+    body, _, wrt, _ = PROGRAMS["affine, relu, affine"]
+    code = generate(HEAD + textwrap.dedent(body), "<test>", "f", wrt, check_finite=True)
+    assert "_check_finite(" in code and "_reuse" not in code
