@@ -65,6 +65,18 @@ def f(x: Float[np.ndarray, "N T D"], w: Float[np.ndarray, "D M"], b: Float[np.nd
         ["x", "w", "b"],
         ["out=_reuse(y_matmul, b)"],
     ),
+    "read before by a step that made a new array": (
+        """
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    c = x * 2.0
+    e = np.exp(c)
+    y = c + b
+    return np.sum(np.sin(y) * e)
+""",
+        {"x": (4, 3), "b": (3,)},
+        ["x", "b"],
+        ["y = np.add(c, b, out=_reuse(c, b))"],
+    ),
     "minimum with a number on the left": (
         """
 def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "D H"]):
@@ -118,6 +130,18 @@ def f(x: Float[np.ndarray, "N D"]):
         {"x": (4, 3)},
         ["x"],
         "out=_reuse",
+    ),
+    "a view of the temporary is read after": (
+        """
+def f(x: Float[np.ndarray, "N D"], b: Float[np.ndarray, "D"]):
+    c = x * 2.0
+    r = c[0]
+    y = c + b
+    return np.sum(np.sin(y) * r)
+""",
+        {"x": (4, 3), "b": (3,)},
+        ["x", "b"],
+        "out=_reuse(c",
     ),
     "ranks unknown": (
         """

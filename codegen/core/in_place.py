@@ -116,6 +116,12 @@ def _stand_in(e: E.Expr) -> E.Expr | None:
     return None
 
 
+def _new_array(e: E.Expr) -> bool:
+    """True when `e` computes a new array (or a number), never a view of an
+    operand: arithmetic, a comparison, a qualifying ufunc."""
+    return _fresh(e) or isinstance(e, E.Compare) or ufunc_call(e) is not None
+
+
 def with_out(e: E.Expr, over: str) -> E.Expr:
     """`e` as ``np.<ufunc>(..., out=_reuse(over, ...))``: `codegen.back.render`
     writes a marked forward step this way."""
@@ -135,15 +141,24 @@ def write_over(bwd: Backward) -> Backward:
     rank = ranks(bwd.fn)
     producer = {s.target: s for s in bwd.forward}
     keep = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
-    readers: dict[str, int] = {}
-    for step in bwd.forward:
+    readers: dict[str, list[int]] = {}
+    for k, step in enumerate(bwd.forward):
         if step.op in _METADATA:  # reads the shape, which writing keeps
             continue
         for o in {*step.args, *(v for _, v in step.kwargs)}:
             if isinstance(o, ir.Var):
-                readers[o.name] = readers.get(o.name, 0) + 1
+                readers.setdefault(o.name, []).append(k)
+
+    def dead_after(n: str, k: int) -> bool:
+        # step k reads n last, and every earlier reader made a new array
+        # from it (no view of n outlives the write)
+        return all(
+            r == k or (r < k and _new_array(step_expr(bwd.forward[r], "np")))
+            for r in readers.get(n, ())
+        )
+
     forward = []
-    for step in bwd.forward:
+    for k, step in enumerate(bwd.forward):
         over = ""
         if (rank.get(step.target) or 0) >= 2 and not step.extra_targets:
             found = ufunc_call(step_expr(step, "np"))
@@ -153,7 +168,7 @@ def write_over(bwd: Backward) -> Backward:
                 if (
                     p is not None
                     and n not in keep
-                    and readers.get(n) == 1
+                    and dead_after(n, k)
                     and not p.extra_targets
                     and _fresh(step_expr(p, "np"))
                 ):
