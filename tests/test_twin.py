@@ -165,3 +165,64 @@ def test_verify_checks_the_value_and_grad_it_would_run() -> None:
 
     mod._f_value_and_grad_floats = drifted
     assert not flat_agrees(mod.f_value_and_grad, pair, args, 5)
+
+
+def test_a_value_and_grad_with_a_twin_is_valid_input_again():
+    # second order: the dispatch to the float twin is skipped when the
+    # generated value-and-grad is read again (the NumPy steps compute the
+    # same values); the Hessian-vector product matches central differences
+    # of the first gradient
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from programs.second import hvp_source
+
+    src, point = CASES["neuron"]
+    first = codegen.generate(HEADER + src, "t.py", "f")
+    assert "_f_value_and_grad_floats(" in first
+    names = ["w0", "x0", "w1", "x1", "w2"]
+    hvp_src = hvp_source(first, "f", names, names)
+    hv = types.ModuleType("hv")
+    exec(compile(hvp_src, "<hvp>", "exec"), hv.__dict__)
+    second = types.ModuleType("second")
+    exec(
+        compile(codegen.generate(hvp_src, "hvp.py", "hvp", names), "<2>", "exec"),
+        second.__dict__,
+    )
+    v = [0.3, -0.7, 1.1, 0.2, -0.4]
+    _, grads = second.hvp_value_and_grad(*point, *v)
+    for i, g in enumerate(grads):
+        expected = _central(lambda *a: hv.hvp(*a, *v), list(point), i)
+        assert abs(g - expected) < 1e-6 * max(1.0, abs(expected)), names[i]
+
+
+DISPATCH = (
+    "def g(x, y):\n"
+    "    if type(x) is float and type(y) is float:\n"
+    "        try:\n"
+    "            return _g_value_and_grad_floats(x, y)\n"
+    "        except (ArithmeticError, ValueError):\n"
+    "            pass  # NumPy's result\n"
+    "    return np.sin(x) * y\n"
+)
+
+
+def test_the_float_dispatch_is_skipped_when_read_again():
+    mod = _module(DISPATCH, "g")
+    value, (gx, gy) = mod.g_value_and_grad(np.float64(0.5), np.float64(2.0))
+    assert value == np.sin(0.5) * 2.0
+    assert abs(gx - 2.0 * np.cos(0.5)) < 1e-15 and abs(gy - np.sin(0.5)) < 1e-15
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("type(y) is float:", "y > 0:"),  # another test
+        ("pass  # NumPy's result", "x = 1.0"),  # another handler
+        ("return _g_value_and_grad_floats(x, y)", "return x"),  # another return
+    ],
+)
+def test_other_if_statements_are_still_refused(change):
+    with pytest.raises(codegen.CodegenError, match="'if' statements are not supported"):
+        codegen.generate(HEADER + DISPATCH.replace(*change), "t.py", "g")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import libcst as cst
+import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.core.prims.linalg_decomp import SEVERAL
@@ -28,6 +29,8 @@ class Statements(BuilderBase):
 
     def statement(self, stmt: cst.BaseStatement) -> bool:
         """Flatten one statement; returns True for the final return."""
+        if _float_dispatch(stmt):
+            return False  # NumPy's steps below compute the same values
         if not isinstance(stmt, cst.SimpleStatementLine):
             raise _unsupported_statement(self.mod, stmt)
         self.source = self.mod.module.code_for_node(stmt).strip()
@@ -271,6 +274,54 @@ class Statements(BuilderBase):
         return ir.Var(names[0])
 
     # ----- expressions -----
+
+
+#: ``type(x) is float`` (or ``int``), a test of a float twin's dispatch.
+_TYPE_IS = m.Comparison(
+    left=m.Call(func=m.Name("type"), args=[m.Arg(value=m.Name())]),
+    comparisons=[m.ComparisonTarget(m.Is(), m.Name("float") | m.Name("int"))],
+)
+#: ``return _f_value_and_grad_floats(...)``
+_TWIN_CALL = m.SimpleStatementLine(
+    body=[
+        m.Return(
+            value=m.Call(func=m.Name(value=m.MatchRegex(r"_\w+_value_and_grad_floats")))
+        )
+    ]
+)
+_PASS = m.SimpleStatementLine(body=[m.Pass()])
+
+
+def _float_dispatch(stmt: cst.BaseStatement) -> bool:
+    """A generated value-and-grad's dispatch to its float twin
+    (`codegen.core.twin`): ``if type(x) is float ...: try: return
+    _f_value_and_grad_floats(...) except (...): pass``. Read again (second
+    order), it is skipped: the twin computes what the NumPy steps after it do."""
+    if not (
+        isinstance(stmt, cst.If) and stmt.orelse is None and _type_tests(stmt.test)
+    ):
+        return False
+    block = stmt.body
+    if not (isinstance(block, cst.IndentedBlock) and len(block.body) == 1):
+        return False
+    (inner,) = block.body
+    return m.matches(
+        inner,
+        m.Try(
+            body=m.IndentedBlock(body=[_TWIN_CALL]),
+            handlers=[
+                m.ZeroOrMore(m.ExceptHandler(body=m.IndentedBlock(body=[_PASS])))
+            ],
+            orelse=None,
+            finalbody=None,
+        ),
+    )
+
+
+def _type_tests(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _type_tests(test.left) and _type_tests(test.right)
+    return m.matches(test, _TYPE_IS)
 
 
 def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:

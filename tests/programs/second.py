@@ -34,6 +34,14 @@ from .check import LOCATED, _norm, check
 from .generator import Program, generate_program
 
 
+def _float_dispatch(stmt: ast.stmt) -> bool:
+    """The value-and-grad's ``if type(x) is float ...: return <float twin>``."""
+    return isinstance(stmt, ast.If) and any(
+        isinstance(n, ast.Name) and n.id.endswith("_value_and_grad_floats")
+        for n in ast.walk(stmt)
+    )
+
+
 def hvp_source(generated: str, name: str, params: list[str], wrt: list[str]) -> str:
     """The hvp(...) forward built from a generated module's value-and-grad."""
     tree = ast.parse(generated)
@@ -49,6 +57,8 @@ def hvp_source(generated: str, name: str, params: list[str], wrt: list[str]) -> 
                     result = value.elts[1]
                     items = result.elts if isinstance(result, ast.Tuple) else [result]
                     grads = [ast.unparse(g) for g in items]
+                elif _float_dispatch(stmt):
+                    continue  # on floats it returns early: hvp needs the steps
                 elif not (
                     isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
                 ):
@@ -111,7 +121,9 @@ def second_order(prog: Program) -> tuple[str, str]:
         for p in wrt:
             x = point[p]
             point[f"v_{p}"] = (
-                rng.standard_normal(np.shape(x)) if np.ndim(x) else float(rng.standard_normal())
+                rng.standard_normal(np.shape(x))
+                if np.ndim(x)
+                else float(rng.standard_normal())
             )
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
