@@ -14,6 +14,12 @@ from codegen.back.render import render
 from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
+from codegen.core.gather_lean import (
+    column_gather,
+    distinct_scatter,
+    scatter_in_place,
+    sparse_last,
+)
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
@@ -95,9 +101,12 @@ def _backward(
     """reverse, then the backward IR passes; `floats` are the parameters
     known to be Python floats (those of a float twin); `lean`: scalar code
     gets the lean value-and-grad."""
-    bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
+    # the max shift is proven on fn; column_gather changes no value of it
+    bwd = reverse(column_gather(fn), wrt, shift_invariant(fn))
+    bwd = closed_form_normalisation(bwd)
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = accumulate_in_place(sparse_last(distinct_scatter(bwd)))
+    bwd = cache_shapes(scatter_in_place(bwd))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)
