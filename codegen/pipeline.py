@@ -33,6 +33,7 @@ from codegen.core.passes import (
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.shift import shift_invariant
+from codegen.core.softmax_lean import closed_form_softmax, scale_after_matmul
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
 
@@ -103,9 +104,10 @@ def _backward(
     gets the lean value-and-grad."""
     # the max shift is proven on fn; column_gather changes no value of it
     bwd = reverse(column_gather(fn), wrt, shift_invariant(fn))
-    bwd = closed_form_normalisation(bwd)
+    bwd = closed_form_softmax(closed_form_normalisation(bwd))
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
-    bwd = accumulate_in_place(sparse_last(distinct_scatter(bwd)))
+    bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
+    bwd = accumulate_in_place(bwd)
     bwd = cache_shapes(scatter_in_place(bwd))
     if not lean or bwd.lib != "math":
         return bwd
