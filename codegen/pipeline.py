@@ -15,11 +15,13 @@ from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.gather_lean import (
+    arange_again,
     column_gather,
     distinct_scatter,
     scatter_in_place,
     sparse_last,
 )
+from codegen.core.late_grads import parameters_last
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
@@ -108,7 +110,7 @@ def _backward(
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
     bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
     bwd = accumulate_in_place(bwd)
-    bwd = cache_shapes(scatter_in_place(bwd))
+    bwd = parameters_last(cache_shapes(arange_again(scatter_in_place(bwd))))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)

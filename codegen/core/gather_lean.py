@@ -26,7 +26,12 @@
 * `scatter_in_place` (backward IR, after `accumulate_in_place`): a later
   contribution ``grad += _scatter(g, np.shape(v), np.s_[idx])`` into an
   array the backward made itself, v shaped like grad's value (proven), is
-  ``grad[idx] += g``: the same identity, and no array of zeros.
+  ``grad[idx] += g``: the same identity, and no array of zeros;
+* `arange_again` (backward IR): a forward ``r = np.arange(n)`` of numbers
+  (n of rank 0) that the backward reads is computed again there,
+  ``np.arange(n)``, rather than kept: the value is the same, the cache holds
+  the number, and the rows are not alive while the backward's full-size
+  arrays are made.
 
 Each condition is proven on the IR or the pass leaves the code as it is
 (tests/test_gather_lean.py).
@@ -41,7 +46,7 @@ from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.passes import _fresh, cache_of, rewrite_blocks
 from codegen.core.reverse import Backward, Block, GradStep
-from codegen.core.shapes import shapes
+from codegen.core.shapes import ranks, shapes
 
 _NP = E.Name("np")
 _INT = re.compile(r"-?\d+")
@@ -342,3 +347,49 @@ def scatter_in_place(bwd: Backward) -> Backward:
             steps.append(gs)
         blocks.append(replace(b, steps=tuple(steps)))
     return replace(bwd, blocks=tuple(blocks))
+
+
+def arange_again(bwd: Backward) -> Backward:
+    """Each read of a forward ``np.arange(n)`` (n numbers or values of rank
+    0, no keywords) in the backward as ``np.arange(n)`` itself."""
+    if bwd.lib != "np":
+        return bwd
+    rank = ranks(bwd.fn)
+    again: dict[str, E.Expr] = {}
+    for s in bwd.forward:
+        if s.op != "arange" or s.kwargs or not s.args or s.extra_targets:
+            continue
+        if all(
+            isinstance(a, ir.Var)
+            and rank.get(a.name) == 0
+            or isinstance(a, ir.Const)
+            and _number(a.text)
+            for a in s.args
+        ):
+            args = tuple(
+                E.Name(a.name) if isinstance(a, ir.Var) else E.Lit(a.text)
+                for a in s.args
+            )
+            again[s.target] = E.Call(E.Attr(_NP, "arange"), args)
+    if not again:
+        return bwd
+
+    def point(e: E.Expr) -> E.Expr | None:
+        return again.get(e.id) if isinstance(e, E.Name) else None
+
+    blocks = tuple(
+        replace(
+            b,
+            steps=tuple(
+                replace(
+                    gs,
+                    expr=E.rewrite(gs.expr, point),
+                    at=tuple(E.rewrite(i, point) for i in gs.at),
+                )
+                for gs in b.steps
+            ),
+        )
+        for b in bwd.blocks
+    )
+    new = replace(bwd, blocks=blocks)
+    return replace(new, cache=cache_of(new))
