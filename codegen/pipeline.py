@@ -21,6 +21,7 @@ from codegen.core.gather_lean import (
     scatter_in_place,
     sparse_last,
 )
+from codegen.core.in_place import mask_from_output, write_over
 from codegen.core.late_grads import parameters_last
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_lean import closed_form_normalisation
@@ -102,16 +103,20 @@ def _backward(
     fn: ir.Function, wrt: Sequence[str], floats: Sequence[str], lean: bool
 ) -> Backward:
     """reverse, then the backward IR passes; `floats` are the parameters
-    known to be Python floats (those of a float twin); `lean`: scalar code
-    gets the lean value-and-grad."""
+    known to be Python floats (those of a float twin); `lean` (off under
+    check_finite): scalar code gets the lean value-and-grad, NumPy code
+    writes over its dead temporaries (`codegen.core.in_place`)."""
     # the max shift is proven on fn; column_gather changes no value of it
     bwd = reverse(column_gather(fn), wrt, shift_invariant(fn))
     bwd = closed_form_softmax(closed_form_normalisation(bwd))
-    bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
+    bwd = mask_from_output(reshape_matmul(lean_normalisation(bwd)))
+    bwd = cache_masks(drop_equal_unbroadcast(bwd))
     bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
     bwd = accumulate_in_place(bwd)
-    bwd = parameters_last(cache_shapes(arange_again(scatter_in_place(bwd))))
-    if not lean or bwd.lib != "math":
+    bwd = cache_shapes(arange_again(scatter_in_place(bwd)))
+    if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
+    if bwd.lib != "math":
+        return parameters_last(write_over(bwd))
     bwd = lean_scalar(bwd, floats)
     return replace(bwd, flat=flat_blocks(bwd, floats))

@@ -172,3 +172,21 @@ def test_a_0d_array_parameter_stays_an_array_under_central_differences():
     # parameter to a Python float, on which the forward's y[None] fails.
     src = "import numpy as np\n\ndef f(x, y):\n    v = x * 1.0\n    v[1] = y[None]\n    return np.sin(v)\n"
     _check(src, {"x": np.array([[0.3, -1.2], [0.5, 2.0]]), "y": np.array(0.7)})
+
+
+def test_backward_never_writes_into_an_upstream_gradient_through_an_einsum_view():
+    # np.einsum of one operand with no summed index is a view of it
+    # ("ji->ij" is the transpose): accumulating into it in place wrote into
+    # the caller's grad_out, and a second backward call gave another answer
+    src = (
+        "import numpy as np\n\n\ndef f(x):\n    x2 = x * 2.0\n"
+        '    out = np.einsum("ij->ji", x)\n    return out, x2\n'
+    )
+    _, mod, _ = build(src, "f")
+    x = np.arange(6.0).reshape(2, 3)
+    _, cache = mod.f_forward(x)
+    grad_out, grad_x2 = np.ones((3, 2)), np.ones((2, 3))
+    first = mod.f_backward(grad_out, grad_x2, cache)
+    np.testing.assert_array_equal(grad_out, np.ones((3, 2)))
+    np.testing.assert_array_equal(mod.f_backward(grad_out, grad_x2, cache), first)
+    np.testing.assert_array_equal(first, np.full((2, 3), 3.0))

@@ -156,7 +156,7 @@ def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "D M"], c: Float[np.ndar
 """,
         {"x": (3, 4), "w": (4, 5), "c": (3, 1), "u": (5, 2)},
         ["x", "w"],
-        "grad_h_matmul = grad_h / c",
+        "grad_x = grad_h_matmul @ w.T\n",
     ),
     "a scaled gradient read by more than products": (
         """
@@ -166,7 +166,7 @@ def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
 """,
         {"x": (3, 4), "w": (3, 4)},
         ["x"],
-        "grad_h_exp = grad_h * 0.5",
+        "grad_h_exp = ",
     ),
     "a scaled gradient written twice": (
         """

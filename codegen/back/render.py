@@ -11,41 +11,24 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 from codegen.back.docs import docs, docstring, tuple_text
 from codegen.back.release import forward_releases, releases
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.reverse import Backward, Block, operand
-from codegen.core.rules import RULES, bind, environment, runtime_helpers
+from codegen.core.in_place import with_out
+from codegen.core.passes import step_expr
+from codegen.core.reverse import Backward, Block
+from codegen.core.rules import RULES, environment, runtime_helpers
 
 
 def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
     """The expression one forward step computes, from its primitive's code;
-    the step's keywords go to the outer call."""
-    return _forward_expr(step, lib)
-
-
-@lru_cache(maxsize=1 << 16)
-def _forward_expr(step: ir.Assign, lib: str) -> E.Expr:
-    rule = RULES[step.op]
-    env: dict[str, E.Expr | list[E.Expr]] = {}
-    rest: list[E.Expr] = []
-    for name, arg, k in bind(rule, step.args):
-        if k is None:
-            env[name] = operand(arg)
-        else:
-            rest.append(operand(arg))
-    if rule.variadic is not None:
-        env[rule.variadic] = rest
-    e = E.subst(E.template(rule.forward_for(lib)), env)
-    if step.kwargs:
-        assert isinstance(e, E.Call), step.op
-        extra = tuple((k, operand(v)) for k, v in step.kwargs)
-        e = E.Call(e.func, e.args, e.kwargs + extra)
-    return e
+    the step's keywords go to the outer call. A step marked by
+    `codegen.core.in_place.write_over` writes over its dead operand."""
+    e = step_expr(step, lib)
+    return with_out(e, step.over) if step.over else e
 
 
 def forward_line(step: ir.Assign, lib: str) -> str:
@@ -160,7 +143,9 @@ def _release(bwd: Backward) -> str:
     keep = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
     gone = {n for names in forward_releases(bwd).values() for n in names}
     dead = [s.target for s in bwd.forward if s.target not in keep | gone]
-    return f"del {_grouped(dead)}  # not read by the backward" if dead else ""
+    if not dead:
+        return ""
+    return f"del {dead[0] if len(dead) == 1 else _grouped(dead)}  # not read by the backward"
 
 
 def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:

@@ -87,6 +87,9 @@ class Assign:
     display: str = ""
     #: True for a value codegen named (``L_sub``), flattened out of a statement.
     intermediate: bool = False
+    #: An operand whose buffer the result may be written into, a temporary
+    #: nothing reads again (`codegen.core.in_place.write_over`); "" for none.
+    over: str = ""
 
 
 @dataclass(frozen=True, slots=True)

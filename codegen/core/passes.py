@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import lru_cache
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.reverse import Backward, Block, GradStep
-from codegen.core.rules import RULES
+from codegen.core.reverse import Backward, Block, GradStep, operand
+from codegen.core.rules import RULES, bind
 
 
 def share(fn: ir.Function) -> ir.Function:
@@ -131,9 +132,37 @@ def _is_square(s: ir.Assign) -> bool:
     return s.op == "square"
 
 
+def step_expr(step: ir.Assign, lib: str) -> E.Expr:
+    """The expression one forward step computes, from its primitive's code;
+    the step's keywords go to the outer call (`codegen.back.render` writes
+    it, the passes read it)."""
+    return _step_expr(step, lib)
+
+
+@lru_cache(maxsize=1 << 16)
+def _step_expr(step: ir.Assign, lib: str) -> E.Expr:
+    rule = RULES[step.op]
+    env: dict[str, E.Expr | list[E.Expr]] = {}
+    rest: list[E.Expr] = []
+    for name, arg, k in bind(rule, step.args):
+        if k is None:
+            env[name] = operand(arg)
+        else:
+            rest.append(operand(arg))
+    if rule.variadic is not None:
+        env[rule.variadic] = rest
+    e = E.subst(E.template(rule.forward_for(lib)), env)
+    if step.kwargs:
+        assert isinstance(e, E.Call), step.op
+        extra = tuple((k, operand(v)) for k, v in step.kwargs)
+        e = E.Call(e.func, e.args, e.kwargs + extra)
+    return e
+
+
 #: Calls whose result is a new, writable array (never a view or an input).
+#: Not ``np.einsum`` of one operand: without a summed index it returns a view
+#: (``np.einsum("ji->ij", g)`` is ``g.T``); see `_fresh`.
 _FRESH_CALLS = {
-    ("np", "einsum"),
     ("np", "outer"),
     ("np", "where"),
     ("np", "zeros"),
@@ -153,6 +182,8 @@ def _fresh(e: E.Expr) -> bool:
         return True
     if isinstance(e, E.Call):
         f = e.func
+        if f == E.Attr(E.Name("np"), "einsum"):
+            return len(e.args) > 2  # two operands or more: a new array
         if isinstance(f, E.Name):
             return (None, f.id) in _FRESH_CALLS
         if isinstance(f, E.Attr) and isinstance(f.value, E.Name):

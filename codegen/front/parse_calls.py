@@ -303,6 +303,18 @@ def signature_of(what: str, method: bool) -> tuple[Slot, ...] | None:
     return None if text is None else signature(text)
 
 
+def _reused(node: cst.BaseExpression) -> bool:
+    """``_reuse(name, ...)`` (`codegen.core.in_place`) of plain arguments."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "_reuse"
+        and bool(node.args)
+        and isinstance(node.args[0].value, cst.Name)
+        and all(a.keyword is None and not a.star for a in node.args)
+    )
+
+
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
@@ -338,6 +350,14 @@ def bind(
             slot = found[0]
         if slot.operand is None and slot.default_none and _is_none(arg.value):
             continue  # the default, said explicitly
+        if slot.name == "out" and _reused(arg.value):
+            # generated code's ``out=_reuse(a, ...)``: the same values as
+            # without it; `a` may hold them now, so it is read no more
+            assert isinstance(arg.value, cst.Call)
+            name = arg.value.args[0].value
+            assert isinstance(name, cst.Name)
+            mod.written_over.append(name.value)
+            continue
         if slot.operand is None:
             raise mod.error(
                 f"the argument '{slot.name}' of '{shown}' is not supported",

@@ -32,10 +32,16 @@ class Statements(BuilderBase):
             raise _unsupported_statement(self.mod, stmt)
         self.source = self.mod.module.code_for_node(stmt).strip()
         done = False
-        for small in stmt.body:
-            if done:
-                raise self.mod.error("code after 'return' is not supported", small)
-            done = self.small_statement(small)
+        mark = len(self.mod.written_over)
+        try:
+            for small in stmt.body:
+                if done:
+                    raise self.mod.error("code after 'return' is not supported", small)
+                done = self.small_statement(small)
+        finally:
+            for name in self.mod.written_over[mark:]:  # see parse_calls.bind
+                self.env.pop(name, None)
+            del self.mod.written_over[mark:]
         return done
 
     def small_statement(self, small: cst.BaseSmallStatement) -> bool:

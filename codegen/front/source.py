@@ -61,6 +61,9 @@ class _Module:
     #: The same file as an `ast` tree: walking it is far cheaper than
     #: libcst's visitors, so whole-function scans use it.
     syntax: ast.Module | None = None
+    #: Names given as ``out=_reuse(name, ...)`` (generated code's in-place
+    #: writes) in the statement being read: gone after it, as after ``del``.
+    written_over: list[str] = field(default_factory=list)
 
     def ast_def(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The top-level `def name` in `syntax` (the last one, as in `defs`)."""

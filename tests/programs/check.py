@@ -224,15 +224,22 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
             return Outcome("wrong-value", "forward changed an input", p.name)
     rng = np.random.default_rng(prog.seed)
     seed = 1.0 if np.ndim(expected) == 0 else rng.standard_normal(np.shape(expected))
+    kept = np.copy(seed)
     try:
         grads = bwd(seed, cache)
     except Exception as e:  # noqa: BLE001
         return Outcome("crash", "backward " + _exc(e), f"{type(e).__name__}: {e}")
+    if not np.array_equal(kept, seed):
+        return Outcome("wrong-value", "backward changed the upstream gradient", "")
     grads = [grads] if len(prog.params) == 1 else list(grads)
+    vargs = prog.fresh_inputs()
     try:
-        out2, grads_v = vag(*prog.fresh_inputs())
+        out2, grads_v = vag(*vargs)
     except Exception as e:  # noqa: BLE001
         return Outcome("crash", "value_and_grad " + _exc(e), f"{type(e).__name__}: {e}")
+    for p, a in zip(prog.params, vargs, strict=True):
+        if not np.array_equal(np.asarray(a), np.asarray(prog.inputs[p.name])):
+            return Outcome("wrong-value", "value_and_grad changed an input", p.name)
     grads_v = [grads_v] if len(prog.params) == 1 else list(grads_v)
     inputs = prog.fresh_inputs()
     fd = [central_difference(user, inputs, i, seed) for i in range(len(prog.params))]

@@ -1260,6 +1260,9 @@ SCALAR_TEMPLATES = [
 # ----- programs -----
 
 DIM_POOL = (1, 2, 3, 4)
+#: Chance that an array parameter is annotated with its shape (`--annotate`):
+#: ranks proven from annotations turn on the passes that need them.
+ANNOTATE = 0.25
 LETTERS = {1: "1", 2: "B", 3: "N", 4: "D"}
 
 
@@ -1280,7 +1283,7 @@ def _params(g: Gen, kind: str) -> list[Param]:
             int(rng.choice(base + [1] * (1 if g.chance(0.2) else 0))) for _ in range(nd)
         )
         ann = ""
-        if g.chance(0.25):
+        if g.chance(ANNOTATE):
             ann = 'Float[np.ndarray, "' + " ".join(LETTERS[d] for d in shape) + '"]'
         params.append(Param(next(names), "array", shape, ann))
     if g.chance(0.35):

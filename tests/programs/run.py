@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+from . import generator
 from .causes import classify
 from .check import Outcome, check
 from .generator import Program, generate_program, shrink_candidates, valid
@@ -84,9 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write every failure (source, outcome) to this file")
     ap.add_argument("--kind", choices=["scalar", "numpy"])
     ap.add_argument(
+        "--annotate",
+        type=float,
+        help="chance that an array parameter is annotated (default 0.25)",
+    )
+    ap.add_argument(
         "--progress", help="rewrite the summary to this file every 100 programs"
     )
     args = ap.parse_args(argv)
+    if args.annotate is not None:
+        generator.ANNOTATE = args.annotate
     counts: collections.Counter[str] = collections.Counter()
     causes: collections.Counter[str] = collections.Counter()
     minimal: dict[str, list] = {}
