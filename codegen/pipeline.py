@@ -14,6 +14,7 @@ from codegen.back.render import render
 from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
+from codegen.core.flat_over import flat_over
 from codegen.core.gather_lean import (
     arange_again,
     column_gather,
@@ -117,6 +118,6 @@ def _backward(
     if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
     if bwd.lib != "math":
-        return parameters_last(write_over(bwd))
+        return flat_over(parameters_last(write_over(bwd)))
     bwd = lean_scalar(bwd, floats)
     return replace(bwd, flat=flat_blocks(bwd, floats))

@@ -152,7 +152,8 @@ def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     """(modules, runtime helpers) the module's code refers to, read off the IR
     of its lines and off the helpers' own code."""
     exprs: list[E.Expr] = [forward_expr(s, bwd.lib) for s in bwd.forward]
-    exprs += [x for b in bwd.blocks for gs in b.steps for x in (gs.expr, *gs.at)]
+    blocks = (*bwd.blocks, *(bwd.flat or ()))  # the value-and-grad's, too
+    exprs += [x for b in blocks for gs in b.steps for x in (gs.expr, *gs.at)]
     mods: set[str] = set()
     calls: set[str] = set()
     for e in exprs:

@@ -119,7 +119,37 @@ def column_gather(fn: ir.Function) -> ir.Function:
     for s in fn.body:
         if s.target not in dropped:
             body.extend(split.get(s.target, (s,)))
+    for made in split.values():
+        body = _early(body, [q for q in made if q.op == "gather"])
     return replace(fn, body=tuple(body))
+
+
+def _early(body: list[ir.Assign], gathers: list[ir.Assign]) -> list[ir.Assign]:
+    """Each gather ``a[r, y]`` (and the arange r) moved to just after the
+    step that makes a, when everything they read is made before: then a
+    later elementwise reader of a may be its last and write over it
+    (`codegen.core.in_place`). Steps are pure and named once, so any order
+    that keeps each operand before its readers computes the same values."""
+    for g in gathers:
+        where = {s.target: k for k, s in enumerate(body)}
+        a, r = g.args[0], g.args[1]
+        if not (isinstance(a, ir.Var) and isinstance(r, ir.Var)) or a.name not in where:
+            continue
+        at = where[a.name]
+        rs = body[where[r.name]] if r.name in where else None
+        moved = [m for m in (rs, g) if m is not None and where[m.target] > at]
+        reads = {
+            o.name
+            for m in moved
+            for o in (*m.args, *(v for _, v in m.kwargs))
+            if isinstance(o, ir.Var)
+        } - {m.target for m in moved}
+        if any(where.get(n, -1) > at for n in reads):
+            continue
+        rest = [s for s in body if s not in moved]
+        k = rest.index(body[at]) + 1
+        body = rest[:k] + moved + rest[k:]
+    return body
 
 
 def _column(ts: ir.Assign, shape: dict) -> int | None:

@@ -53,6 +53,12 @@ _METADATA = frozenset(
     {"shape", "shape_of", "len", "dtype", "size", "ndim", "result_type"}
 )
 
+#: Forward ops whose result is always a new array (or a number), never a
+#: view of their operand: reductions, and integer-array indexing (a copy).
+_NEW_ARRAY_OPS = frozenset(
+    {"sum", "mean", "amax", "amin", "var", "std", "cumsum", "gather"}
+)
+
 #: The float types whose loops must return their own type.
 _FLOATS = "efdg"
 
@@ -153,7 +159,14 @@ def write_over(bwd: Backward) -> Backward:
         # step k reads n last, and every earlier reader made a new array
         # from it (no view of n outlives the write)
         return all(
-            r == k or (r < k and _new_array(step_expr(bwd.forward[r], "np")))
+            r == k
+            or (
+                r < k
+                and (
+                    bwd.forward[r].op in _NEW_ARRAY_OPS
+                    or _new_array(step_expr(bwd.forward[r], "np"))
+                )
+            )
             for r in readers.get(n, ())
         )
 
@@ -170,7 +183,7 @@ def write_over(bwd: Backward) -> Backward:
                     and n not in keep
                     and dead_after(n, k)
                     and not p.extra_targets
-                    and _fresh(step_expr(p, "np"))
+                    and _new_array(step_expr(p, "np"))
                 ):
                     over = n
                     break
