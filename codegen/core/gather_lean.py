@@ -8,7 +8,10 @@
   It is an identity of the values: t[r_k, y_k] = a[r_k, y_k] - b[r_k, 0],
   and because r is 1-d the row of every entry of ``t[r, y]`` is the entry's
   last coordinate, which is where ``b[:, 0]`` (length N, listing b[i, 0] by
-  row i) broadcasts. The same for ``a + b`` and for b on the left;
+  row i) broadcasts. The same for ``a + b`` and for b on the left. The
+  gather ``a[r, y]`` (and r) moves to just after the step that makes a,
+  so a later elementwise reader of a (``np.exp``) may be its last and
+  write over it (`codegen.core.in_place`);
 * `distinct_scatter` (backward IR): the gradient of such a gather,
   ``_scatter_add(g, np.shape(v), np.s_[r, y])`` (``np.add.at``), with r
   ``np.arange(n)`` over all of v's axis 0 and y an integer array shaped like

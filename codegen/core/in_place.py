@@ -2,8 +2,10 @@
 and a ReLU's mask read off its output.
 
 `write_over`: a forward step ``t = a + b`` where ``a`` is an array the
-function made itself (a new array, never a view: ``a = x @ w``) that nothing
-reads after this step (not a later step, not the backward, not the caller)
+function made itself (a new array, never a view: ``a = x @ w``, or a
+qualifying ufunc's result) that nothing reads after this step (not a later
+step, not the backward, not the caller; every earlier reader made a new
+array from it: arithmetic, a ufunc, a reduction, an integer-array gather)
 can put its result in a's buffer::
 
     t = np.add(a, b, out=_reuse(a, b))
