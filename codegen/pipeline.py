@@ -14,7 +14,16 @@ from codegen.back.render import render
 from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
+from codegen.core.flat_over import flat_over
+from codegen.core.gather_lean import (
+    arange_again,
+    column_gather,
+    distinct_scatter,
+    scatter_in_place,
+    sparse_last,
+)
 from codegen.core.in_place import mask_from_output, write_over
+from codegen.core.late_grads import parameters_last
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
@@ -28,6 +37,7 @@ from codegen.core.passes import (
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.shift import shift_invariant
+from codegen.core.softmax_lean import closed_form_softmax, scale_after_matmul
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
 
@@ -97,13 +107,17 @@ def _backward(
     known to be Python floats (those of a float twin); `lean` (off under
     check_finite): scalar code gets the lean value-and-grad, NumPy code
     writes over its dead temporaries (`codegen.core.in_place`)."""
-    bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
+    # the max shift is proven on fn; column_gather changes no value of it
+    bwd = reverse(column_gather(fn), wrt, shift_invariant(fn))
+    bwd = closed_form_softmax(closed_form_normalisation(bwd))
     bwd = mask_from_output(reshape_matmul(lean_normalisation(bwd)))
     bwd = cache_masks(drop_equal_unbroadcast(bwd))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
+    bwd = accumulate_in_place(bwd)
+    bwd = cache_shapes(arange_again(scatter_in_place(bwd)))
     if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
     if bwd.lib != "math":
-        return write_over(bwd)
+        return flat_over(parameters_last(write_over(bwd)))
     bwd = lean_scalar(bwd, floats)
     return replace(bwd, flat=flat_blocks(bwd, floats))

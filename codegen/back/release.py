@@ -65,7 +65,8 @@ def releases(
     members: dict[str, set[str]] = {}
     for i, block in enumerate(blocks):
         for j, gs in enumerate(block.steps):
-            for name in {gs.grad} | E.names(gs.expr):
+            read = set().union(*(E.names(x) for x in (gs.expr, *gs.at)))
+            for name in {gs.grad} | read:
                 r = find(name)
                 last[r] = (i, j)
                 members.setdefault(r, set()).add(name)

@@ -89,6 +89,11 @@ def _backward_lines(
         for j, gs in enumerate(block.steps):
             if not gs.accumulate:
                 lines.append(f"{gs.grad} = {show(gs.expr)}")
+            elif gs.at:  # into an array the backward made, at an index
+                at = show(E.Index(E.Name(gs.grad), gs.at))
+                lines.append(f"{at} += {show(gs.expr)}")
+            elif gs.update:  # likewise: an in-place update of its own array
+                lines.append(f"{gs.grad} {gs.update}= {show(gs.expr)}")
             elif gs.in_place:  # an array the backward made: nothing else sees it
                 lines.append(f"{gs.grad} += {show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
@@ -147,7 +152,8 @@ def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     """(modules, runtime helpers) the module's code refers to, read off the IR
     of its lines and off the helpers' own code."""
     exprs: list[E.Expr] = [forward_expr(s, bwd.lib) for s in bwd.forward]
-    exprs += [gs.expr for b in bwd.blocks for gs in b.steps]
+    blocks = (*bwd.blocks, *(bwd.flat or ()))  # the value-and-grad's, too
+    exprs += [x for b in blocks for gs in b.steps for x in (gs.expr, *gs.at)]
     mods: set[str] = set()
     calls: set[str] = set()
     for e in exprs:
@@ -266,7 +272,9 @@ def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
     if any(g == name for _, g in bwd.outputs):
         return True
     return any(
-        gs.grad == name or name in E.names(gs.expr) for b in blocks for gs in b.steps
+        gs.grad == name or any(name in E.names(x) for x in (gs.expr, *gs.at))
+        for b in blocks
+        for gs in b.steps
     )
 
 

@@ -2,8 +2,10 @@
 and a ReLU's mask read off its output.
 
 `write_over`: a forward step ``t = a + b`` where ``a`` is an array the
-function made itself (a new array, never a view: ``a = x @ w``) that nothing
-reads after this step (not a later step, not the backward, not the caller)
+function made itself (a new array, never a view: ``a = x @ w``, or a
+qualifying ufunc's result) that nothing reads after this step (not a later
+step, not the backward, not the caller; every earlier reader made a new
+array from it: arithmetic, a ufunc, a reduction, an integer-array gather)
 can put its result in a's buffer::
 
     t = np.add(a, b, out=_reuse(a, b))
@@ -51,6 +53,12 @@ _OPERATORS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
 #: Forward ops that read only an array's shape, dtype or length.
 _METADATA = frozenset(
     {"shape", "shape_of", "len", "dtype", "size", "ndim", "result_type"}
+)
+
+#: Forward ops whose result is always a new array (or a number), never a
+#: view of their operand: reductions, and integer-array indexing (a copy).
+_NEW_ARRAY_OPS = frozenset(
+    {"sum", "mean", "amax", "amin", "var", "std", "cumsum", "gather"}
 )
 
 #: The float types whose loops must return their own type.
@@ -153,7 +161,14 @@ def write_over(bwd: Backward) -> Backward:
         # step k reads n last, and every earlier reader made a new array
         # from it (no view of n outlives the write)
         return all(
-            r == k or (r < k and _new_array(step_expr(bwd.forward[r], "np")))
+            r == k
+            or (
+                r < k
+                and (
+                    bwd.forward[r].op in _NEW_ARRAY_OPS
+                    or _new_array(step_expr(bwd.forward[r], "np"))
+                )
+            )
             for r in readers.get(n, ())
         )
 
@@ -170,7 +185,7 @@ def write_over(bwd: Backward) -> Backward:
                     and n not in keep
                     and dead_after(n, k)
                     and not p.extra_targets
-                    and _fresh(step_expr(p, "np"))
+                    and _new_array(step_expr(p, "np"))
                 ):
                     over = n
                     break

@@ -324,7 +324,8 @@ def cache_of(bwd: Backward) -> tuple[str, ...]:
     reads: set[str] = set()
     for block in bwd.blocks:
         for gs in block.steps:
-            reads |= E.names(gs.expr) & names
+            for x in (gs.expr, *gs.at):
+                reads |= E.names(x) & names
     zeros = {p for p, g in bwd.outputs if g is None}
     order = params + [s.target for s in bwd.forward]
     return tuple(n for n in order if n in reads or n in zeros)

@@ -27,11 +27,10 @@ from typing import Any
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.primitive import Facts
-from codegen.core.rules import RULES, Primitive, bind
+from codegen.core.rules import RULES, bind
+from codegen.core.rules import Primitive as Rule
 from codegen.core.shapes import ranks, shapes
 from codegen.errors import CodegenError
-
-Rule = Primitive
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +55,9 @@ class GradStep:
     #: backward allocated itself, which nothing else can see
     #: (`codegen.core.passes.accumulate_in_place`).
     in_place: bool = False
+    #: On that array: ``grad[at] += expr``, or ``grad -= expr`` (`update` ``-``).
+    at: tuple[E.Expr, ...] = ()
+    update: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,8 @@ def _reduce_shape(shape: Shape | None, step: ir.Assign) -> Shape | None:
 
 
 def _index_shape(shape: Shape | None, parts: tuple[ir.Operand, ...]) -> Shape | None:
-    """Basic indexing with ':' and None only (other indices: unknown)."""
+    """Basic indexing with ':', None and integers (an integer drops its
+    axis); other indices: unknown."""
     if shape is None:
         return None
     out: list[str] = []
@@ -218,6 +219,8 @@ def _index_shape(shape: Shape | None, parts: tuple[ir.Operand, ...]) -> Shape | 
             out.append("1")
         elif p.text == ":" and dims:
             out.append(dims.pop(0))
+        elif re.fullmatch(r"-?\d+", p.text) and dims:
+            dims.pop(0)
         else:
             return None
     return tuple(out + dims)
