@@ -52,7 +52,7 @@ FIRES = {
         QKVU,
         ["q", "k", "v"],
         [
-            'grad_A -= np.expand_dims(np.einsum("ij,ij->i", grad_A, A), 1)',
+            'grad_A -= np.einsum("ij,ij->i", grad_A, A)[:, None]',
             "grad_A *= A",
             "grad_q = grad_s_matmul @ s_transpose.T / s_sqrt",
         ],
@@ -66,7 +66,7 @@ def f(x: Float[np.ndarray, "B T C"], w: Float[np.ndarray, "B T C"]):
 """,
         {"x": (2, 3, 4), "w": (2, 3, 4)},
         ["x", "w"],
-        ['np.expand_dims(np.einsum("ijk,ijk->ik", grad_A, A), 1)', "grad_A *= A"],
+        ['np.einsum("ijk,ijk->ik", grad_A, A)[:, None]', "grad_A *= A"],
     ),
     "A read twice: the out-of-place form": (
         """
@@ -77,7 +77,7 @@ def f(x: Float[np.ndarray, "N C"], v: Float[np.ndarray, "C D"], w: Float[np.ndar
 """,
         {"x": (3, 4), "v": (4, 2), "w": (3, 4)},
         ["x", "v", "w"],
-        ['A * (grad_A - np.expand_dims(np.einsum("ij,ij->i", grad_A, A), 1))'],
+        ['A * (grad_A - np.einsum("ij,ij->i", grad_A, A)[:, None])'],
     ),
     "the max over another axis keeps its gradient": (
         """
@@ -88,7 +88,7 @@ def f(x: Float[np.ndarray, "N C"], w: Float[np.ndarray, "N C"]):
 """,
         {"x": (3, 4), "w": (3, 4)},
         ["x"],
-        ['np.expand_dims(np.einsum("ij,ij->j", grad_A, A), 0)'],
+        ['np.einsum("ij,ij->j", grad_A, A)[None]'],
     ),
     "a scale by a number": (
         """

@@ -105,12 +105,13 @@ def closed_form_softmax(bwd: Backward) -> Backward:
 
 
 def _row_sum(g: E.Expr, sm: _Softmax) -> E.Expr:
-    """sum(g * A, axis, keepdims=True) as one einsum, its axis put back."""
+    """sum(g * A, axis, keepdims=True) as one einsum, its axis put back by
+    indexing with None (``[:, None]``)."""
     letters = "ijklmnopqrstuvwxyzabcdefgh"[: sm.rank]
     kept = letters.replace(letters[sm.axis], "")
     spec = E.Lit(repr(f"{letters},{letters}->{kept}"))
     out = E.Call(E.Attr(_NP, "einsum"), (spec, g, E.Name(sm.A)))
-    return E.Call(E.Attr(_NP, "expand_dims"), (out, E.Lit(str(sm.axis))))
+    return E.Index(out, (*(E.Slice(),) * sm.axis, E.Lit("None")))  # [:, None]
 
 
 def _apply(bwd: Backward, sm: _Softmax) -> Backward:
