@@ -26,6 +26,7 @@ from codegen.core.passes import (
 )
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
+from codegen.core.scatter_lean import scatter_in_place
 from codegen.core.shift import shift_invariant
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
@@ -97,7 +98,7 @@ def _backward(
     gets the lean value-and-grad."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
-    bwd = accumulate_in_place(cache_shapes(bwd))
+    bwd = scatter_in_place(accumulate_in_place(cache_shapes(bwd)))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)

@@ -15,8 +15,17 @@ from collections.abc import Sequence
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.reverse import Backward, Block
+from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.shapes import ranks
+
+
+def step_names(gs: GradStep) -> set[str]:
+    """The names a gradient statement reads (its contribution and the index
+    ``grad[index] += ...`` writes at)."""
+    names = E.names(gs.expr)
+    for item in gs.index or ():
+        names |= E.names(item)
+    return names
 
 #: Forward ops whose result is never a large array: not worth a ``del``.
 _SMALL = frozenset(
@@ -65,7 +74,7 @@ def releases(
     members: dict[str, set[str]] = {}
     for i, block in enumerate(blocks):
         for j, gs in enumerate(block.steps):
-            for name in {gs.grad} | E.names(gs.expr):
+            for name in {gs.grad} | step_names(gs):
                 r = find(name)
                 last[r] = (i, j)
                 members.setdefault(r, set()).add(name)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from codegen.back.docs import docs, docstring, tuple_text
-from codegen.back.release import forward_releases, releases
+from codegen.back.release import forward_releases, releases, step_names
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
@@ -107,7 +107,9 @@ def _backward_lines(
             if not gs.accumulate:
                 lines.append(f"{gs.grad} = {show(gs.expr)}")
             elif gs.in_place:  # an array the backward made: nothing else sees it
-                lines.append(f"{gs.grad} += {show(gs.expr)}")
+                into: E.Expr = E.Name(gs.grad)
+                into = into if gs.index is None else E.Index(into, gs.index)
+                lines.append(f"{show(into)} += {show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
                 total = E.BinOp("+", E.Name(gs.grad), gs.expr)
                 lines.append(f"{gs.grad} = {show(total)}")
@@ -163,6 +165,7 @@ def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     of its lines and off the helpers' own code."""
     exprs: list[E.Expr] = [forward_expr(s, bwd.lib) for s in bwd.forward]
     exprs += [gs.expr for b in bwd.blocks for gs in b.steps]
+    exprs += [i for b in bwd.blocks for gs in b.steps for i in gs.index or ()]
     mods: set[str] = set()
     calls: set[str] = set()
     for e in exprs:
@@ -281,7 +284,7 @@ def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
     if any(g == name for _, g in bwd.outputs):
         return True
     return any(
-        gs.grad == name or name in E.names(gs.expr) for b in blocks for gs in b.steps
+        gs.grad == name or name in step_names(gs) for b in blocks for gs in b.steps
     )
 
 

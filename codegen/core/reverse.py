@@ -52,10 +52,12 @@ class GradStep:
     input: str = ""
     #: The upstream gradient variable (``grad_<step>``).
     upstream: str = ""
-    #: Accumulate in place (``grad += expr``): `grad` holds an array the
-    #: backward allocated itself, which nothing else can see
-    #: (`codegen.core.passes.accumulate_in_place`).
+    #: Accumulate in place (``grad += expr``): `grad` holds an array the backward
+    #: allocated itself, which nothing else sees (`passes.accumulate_in_place`).
     in_place: bool = False
+    #: With `in_place`: ``grad[index] += expr``, a basic index (distinct
+    #: positions; `codegen.core.scatter_lean`).
+    index: tuple[E.Expr, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
