@@ -12,6 +12,7 @@ from dataclasses import replace
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
+from codegen.core.alias_lean import alias_in_place
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.lean import lean_normalisation, reshape_matmul
@@ -98,7 +99,8 @@ def _backward(
     gets the lean value-and-grad."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
-    bwd = scatter_in_place(accumulate_in_place(cache_shapes(bwd)))
+    bwd = alias_in_place(accumulate_in_place(cache_shapes(bwd)))
+    bwd = scatter_in_place(bwd)
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)

@@ -27,6 +27,7 @@ def step_names(gs: GradStep) -> set[str]:
         names |= E.names(item)
     return names
 
+
 #: Forward ops whose result is never a large array: not worth a ``del``.
 _SMALL = frozenset(
     {"shape", "shape_of", "len", "item", "entry", "range", "slice", "tuple", "dtype"}
@@ -66,21 +67,38 @@ def releases(
             n = root[n]
         return n
 
+    copies: set[str] = set()
     for block in blocks:
         for gs in block.steps:
             if not gs.accumulate and isinstance(gs.expr, E.Name):
                 root[find(gs.grad)] = find(gs.expr.id)
+                copies.add(gs.grad)
+    seen_sum: set[str] = set()
     last: dict[str, tuple[int, int]] = {}  # per array: its last use
+    own: dict[str, tuple[int, int]] = {}  # per name: its last use
     members: dict[str, set[str]] = {}
+    written: dict[str, tuple[int, int]] = {}  # a copy updated in place: where
     for i, block in enumerate(blocks):
         for j, gs in enumerate(block.steps):
+            if gs.in_place and gs.grad in copies and gs.grad not in seen_sum:
+                written.setdefault(find(gs.grad), (i, j))
+            if gs.accumulate and not gs.in_place:
+                seen_sum.add(gs.grad)  # a new array: no longer the copy
             for name in {gs.grad} | step_names(gs):
                 r = find(name)
                 last[r] = (i, j)
+                own[name] = (i, j)
                 members.setdefault(r, set()).add(name)
     steps = [(i, j) for i, b in enumerate(blocks) for j in range(len(b.steps))]
     final = steps[-1] if steps else None
     out: dict[tuple[int, int], list[str]] = {}
+    # the array of a copy updated in place (`codegen.core.alias_lean`): its
+    # other names, dead by then, end at their own last read, before the update
+    for r, at in written.items():
+        for name in sorted(members[r]):
+            if own[name] < at and name in candidates:
+                out.setdefault(own[name], []).append(name)
+                members[r].discard(name)
     for r, at in last.items():
         names = members[r]
         if at == final or not names <= candidates:

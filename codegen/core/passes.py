@@ -294,6 +294,8 @@ def cache_of(bwd: Backward) -> tuple[str, ...]:
     for block in bwd.blocks:
         for gs in block.steps:
             reads |= E.names(gs.expr) & names
+            for item in gs.index or ():
+                reads |= E.names(item) & names
     zeros = {p for p, g in bwd.outputs if g is None}
     order = params + [s.target for s in bwd.forward]
     return tuple(n for n in order if n in reads or n in zeros)
