@@ -29,6 +29,7 @@ from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.scatter_lean import scatter_in_place
 from codegen.core.shift import shift_invariant
+from codegen.core.sum_lean import sum_unbroadcast
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
 
@@ -98,7 +99,8 @@ def _backward(
     known to be Python floats (those of a float twin); `lean`: scalar code
     gets the lean value-and-grad."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
-    bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
+    bwd = drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd)))
+    bwd = cache_masks(sum_unbroadcast(bwd))
     bwd = alias_in_place(accumulate_in_place(cache_shapes(bwd)))
     bwd = scatter_in_place(bwd)
     if not lean or bwd.lib != "math":
