@@ -37,7 +37,8 @@ and adding it to ``grad_a`` changes exactly ``grad_a[idx]``, by c broadcast
 to that part as the scatter broadcasts it: the same array, element for
 element, in grad_a's dtype, as the in-place ``+=`` kept it. A cached shape
 read by nothing else any more is dropped from the forward and the cache.
-Tested in tests/test_scatter_lean.py.
+Tested in tests/test_scatter_lean.py (slices) and tests/test_alias_lean.py
+(the gather's rows).
 """
 
 from __future__ import annotations
