@@ -47,7 +47,15 @@ def releases(
         return {}
     rank = ranks(bwd.fn)
     seeds = set(bwd.seeds or (bwd.seed,))
-    keep = {g for _, g in bwd.outputs if g} | set(bwd.shared) | seeds
+    # a seed summed out of place (grad_next_c = grad_next_c + ...) holds a new
+    # array from then on, the backward's own: it is released like the others
+    summed = {
+        gs.grad
+        for b in blocks
+        for gs in b.steps
+        if gs.grad in seeds and gs.accumulate and not gs.in_place
+    }
+    keep = {g for _, g in bwd.outputs if g} | set(bwd.shared) | (seeds - summed)
     candidates = {
         gs.grad for b in blocks for gs in b.steps if rank.get(gs.var) != 0
     } - keep
