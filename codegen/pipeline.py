@@ -28,6 +28,7 @@ from codegen.core.passes import (
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.scatter_lean import scatter_in_place
+from codegen.core.setitem_lean import fold_masked_setitem
 from codegen.core.shift import shift_invariant
 from codegen.core.sum_lean import sum_unbroadcast
 from codegen.core.twin import float_twin, integer_params
@@ -101,7 +102,8 @@ def _backward(
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
     bwd = drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd)))
     bwd = cache_masks(sum_unbroadcast(bwd))
-    bwd = alias_in_place(accumulate_in_place(cache_shapes(bwd)))
+    bwd = cache_shapes(fold_masked_setitem(bwd))
+    bwd = alias_in_place(accumulate_in_place(bwd))
     bwd = scatter_in_place(bwd)
     if not lean or bwd.lib != "math":
         return bwd
