@@ -12,6 +12,7 @@ from dataclasses import replace
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
+from codegen.core.alias_lean import alias_in_place
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.flat_over import flat_over
@@ -36,8 +37,10 @@ from codegen.core.passes import (
 )
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
+from codegen.core.setitem_lean import fold_masked_setitem
 from codegen.core.shift import shift_invariant
 from codegen.core.softmax_lean import closed_form_softmax, scale_after_matmul
+from codegen.core.sum_lean import sum_unbroadcast
 from codegen.core.twin import float_twin, integer_params
 from codegen.front.parse import parse
 
@@ -111,9 +114,9 @@ def _backward(
     bwd = reverse(column_gather(fn), wrt, shift_invariant(fn))
     bwd = closed_form_softmax(closed_form_normalisation(bwd))
     bwd = mask_from_output(reshape_matmul(lean_normalisation(bwd)))
-    bwd = cache_masks(drop_equal_unbroadcast(bwd))
+    bwd = cache_masks(sum_unbroadcast(drop_equal_unbroadcast(bwd)))
     bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
-    bwd = accumulate_in_place(bwd)
+    bwd = alias_in_place(accumulate_in_place(fold_masked_setitem(bwd)))
     bwd = cache_shapes(arange_again(scatter_in_place(bwd)))
     if not lean:  # check_finite: every gradient stays its own array to check
         return bwd

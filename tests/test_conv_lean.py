@@ -354,8 +354,9 @@ HEADER = (
         ("out = np.maximum(x, 0) * 2.0 - 1", {"x": (3, 4)}, 0),
         # b (D,) broadcasts into x (N, D): x's gradient unsummed, b's summed
         ("out = np.maximum(x, b)", {"x": (3, 4), "b": (4,)}, 1),
-        # b[None, :]'s sum is an einsum (lean_normalisation); b's stays
-        ("out = x * b[None, :] + b", {"x": (3, 4), "b": (4,)}, 1),
+        # b[None, :]'s sum is an einsum (lean_normalisation); b's, of the
+        # upstream gradient (N, D) to (D,), is np.sum(axis=0) (sum_lean)
+        ("out = x * b[None, :] + b", {"x": (3, 4), "b": (4,)}, 0),
         ("out = np.clip(x, -0.5, 0.5) / (x * x + 1)", {"x": (3, 4)}, 0),
     ],
 )

@@ -15,8 +15,18 @@ from collections.abc import Sequence
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.reverse import Backward, Block
+from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.shapes import ranks
+
+
+def step_names(gs: GradStep) -> set[str]:
+    """The names a gradient statement reads (its contribution and the index
+    ``grad[index] += ...`` writes at)."""
+    names = E.names(gs.expr)
+    for item in gs.at:
+        names |= E.names(item)
+    return names
+
 
 #: Forward ops whose result is never a large array: not worth a ``del``.
 _SMALL = frozenset(
@@ -37,7 +47,15 @@ def releases(
         return {}
     rank = ranks(bwd.fn)
     seeds = set(bwd.seeds or (bwd.seed,))
-    keep = {g for _, g in bwd.outputs if g} | set(bwd.shared) | seeds
+    # a seed summed out of place (grad_next_c = grad_next_c + ...) holds a new
+    # array from then on, the backward's own: it is released like the others
+    summed = {
+        gs.grad
+        for b in blocks
+        for gs in b.steps
+        if gs.grad in seeds and gs.accumulate and not gs.in_place
+    }
+    keep = {g for _, g in bwd.outputs if g} | set(bwd.shared) | (seeds - summed)
     candidates = {
         gs.grad for b in blocks for gs in b.steps if rank.get(gs.var) != 0
     } - keep
@@ -57,22 +75,38 @@ def releases(
             n = root[n]
         return n
 
+    copies: set[str] = set()
     for block in blocks:
         for gs in block.steps:
             if not gs.accumulate and isinstance(gs.expr, E.Name):
                 root[find(gs.grad)] = find(gs.expr.id)
+                copies.add(gs.grad)
+    seen_sum: set[str] = set()
     last: dict[str, tuple[int, int]] = {}  # per array: its last use
+    own: dict[str, tuple[int, int]] = {}  # per name: its last use
     members: dict[str, set[str]] = {}
+    written: dict[str, tuple[int, int]] = {}  # a copy updated in place: where
     for i, block in enumerate(blocks):
         for j, gs in enumerate(block.steps):
-            read = set().union(*(E.names(x) for x in (gs.expr, *gs.at)))
-            for name in {gs.grad} | read:
+            if gs.in_place and gs.grad in copies and gs.grad not in seen_sum:
+                written.setdefault(find(gs.grad), (i, j))
+            if gs.accumulate and not gs.in_place:
+                seen_sum.add(gs.grad)  # a new array: no longer the copy
+            for name in {gs.grad} | step_names(gs):
                 r = find(name)
                 last[r] = (i, j)
+                own[name] = (i, j)
                 members.setdefault(r, set()).add(name)
     steps = [(i, j) for i, b in enumerate(blocks) for j in range(len(b.steps))]
     final = steps[-1] if steps else None
     out: dict[tuple[int, int], list[str]] = {}
+    # the array of a copy updated in place (`codegen.core.alias_lean`): its
+    # other names, dead by then, end at their own last read, before the update
+    for r, at in written.items():
+        for name in sorted(members[r]):
+            if own[name] < at and name in candidates:
+                out.setdefault(own[name], []).append(name)
+                members[r].discard(name)
     for r, at in last.items():
         names = members[r]
         if at == final or not names <= candidates:

@@ -370,12 +370,13 @@ def scatter_in_place(bwd: Backward) -> Backward:
                 v = _shape_arg(e.args[1])
                 items = _index_items(e.args[2])
                 want = shape.get(gs.var)
-                if (
-                    items
-                    and v is not None
-                    and want is not None
-                    and shape.get(v) == want
-                ):
+                # the scatter's shape is v's own, and the gradient of a value
+                # has that value's shape (the reverse pass sums each
+                # contribution down to it), or both shapes are proven equal
+                same = v is not None and (
+                    v == gs.var or (want is not None and shape.get(v) == want)
+                )
+                if items and same:
                     gs = replace(gs, expr=e.args[0], at=items)
             steps.append(gs)
         blocks.append(replace(b, steps=tuple(steps)))

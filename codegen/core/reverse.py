@@ -51,9 +51,8 @@ class GradStep:
     input: str = ""
     #: The upstream gradient variable (``grad_<step>``).
     upstream: str = ""
-    #: Accumulate in place (``grad += expr``): `grad` holds an array the
-    #: backward allocated itself, which nothing else can see
-    #: (`codegen.core.passes.accumulate_in_place`).
+    #: Accumulate in place (``grad += expr``): `grad` holds an array the backward
+    #: allocated itself, which nothing else sees (`passes.accumulate_in_place`).
     in_place: bool = False
     #: On that array: ``grad[at] += expr``, or ``grad -= expr`` (`update` ``-``).
     at: tuple[E.Expr, ...] = ()
