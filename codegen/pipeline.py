@@ -15,6 +15,7 @@ from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.lean import lean_normalisation, reshape_matmul
+from codegen.core.norm_forward import variance_from_centred
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
@@ -96,6 +97,7 @@ def _backward(
     known to be Python floats (those of a float twin); `lean`: scalar code
     gets the lean value-and-grad."""
     bwd = closed_form_normalisation(reverse(fn, wrt, shift_invariant(fn)))
+    bwd = variance_from_centred(bwd)
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
     bwd = accumulate_in_place(cache_shapes(bwd))
     if not lean or bwd.lib != "math":

@@ -1,0 +1,177 @@
+"""Forward IR pass: a variance from the centred values the forward already has.
+
+`variance_from_centred` finds, among the forward steps the generated module
+runs, the pair
+
+    mu = np.mean(x, axis=A)            # keepdims=True, or A the leading axes
+    c = x - mu
+    var = np.var(x, axis=A)            # any keepdims; ddof 0
+
+and computes var from c instead of from x again:
+
+    var_einsum = np.einsum("ij,ij->j", c, c)     # the sum of c * c over A
+    var_size = np.size(x)
+    var_size_1 = np.size(var_einsum)
+    var = var_einsum / (var_size / var_size_1)   # (np.expand_dims first, keepdims)
+
+np.var computes exactly mean(x) (the same sum divided by the same count as
+np.mean), then x - mean, then the mean of its squares: the same formula, one
+pass over c instead of three over x and no array the size of x. The sums run
+in another order (einsum's instead of pairwise), so the two agree to normal
+rounding, not bit for bit. codegen is real-valued: for real c the square is
+c * c (np.var squares abs(c), the same number). The result keeps var's name,
+dtype and shape (einsum over c keeps c's dtype, which is np.var's; the count
+is a Python number, which does not change it).
+
+Proven on the IR: the three steps' ops, operands and constant keywords (no
+dtype, out or where), the same axes (ranks from the annotations) and a mean
+that broadcasts back along them; c is computed before var (moved up when its
+operands are) or the steps that read var come after c. Otherwise the
+forward is left as it is (tests/test_norm_forward.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from codegen.core import ir
+from codegen.core.norm_lean import _axes, _kw, _reduction
+from codegen.core.reverse import Backward
+from codegen.core.shapes import ranks
+
+
+def _variance(step: ir.Assign, rank: int) -> tuple[str, tuple[int, ...], bool] | None:
+    """(x, axes, keepdims) of ``np.var(x, axis=A)`` with ddof 0."""
+    if step.op != "var" or len(step.args) != 1 or not isinstance(step.args[0], ir.Var):
+        return None
+    kw = _kw(step)
+    if kw is None or set(kw) - {"axis", "keepdims", "ddof"}:
+        return None
+    if ir.literal(kw.get("ddof", "0")) != 0 or kw.get("ddof", "0") in ("False",):
+        return None
+    keep = kw.get("keepdims", "False")
+    if keep not in ("True", "False"):
+        return None
+    axes = _axes(kw.get("axis", "None"), rank)
+    if axes is None:
+        return None
+    return step.args[0].name, axes, keep == "True"
+
+
+def variance_from_centred(bwd: Backward) -> Backward:
+    """Each proven ``np.var(x, axis=A)`` as the mean of ``c * c`` by one
+    einsum (see the module docstring); the backward unchanged otherwise."""
+    if bwd.lib != "np":
+        return bwd
+    rank = ranks(bwd.fn)
+    body = list(bwd.fn.body)
+    kept = {s.target for s in bwd.forward}
+    taken = {s.target for s in body} | {p.name for p in bwd.fn.params}
+    taken |= set(bwd.fn.user_names) | set(bwd.grad_names.values())
+    changed = False
+    for var in [s for s in bwd.forward if s.op == "var"]:
+        new = _rewrite(body, var, rank, taken)
+        if new is None:
+            continue
+        body, added = new
+        kept |= {s.target for s in added}
+        taken |= kept
+        changed = True
+    if not changed:
+        return bwd
+    forward = tuple(s for s in body if s.target in kept)
+    return replace(bwd, forward=forward, fn=replace(bwd.fn, body=tuple(body)))
+
+
+def _reads(step: ir.Assign, name: str) -> bool:
+    return ir.Var(name) in (*step.args, *(v for _, v in step.kwargs))
+
+
+def _rewrite(
+    steps: list[ir.Assign],
+    var: ir.Assign,
+    rank: dict[str, int | None],
+    taken: set[str],
+) -> tuple[list[ir.Assign], list[ir.Assign]] | None:
+    """`steps` (the function body) with var computed from c, and the new steps."""
+    x_op = var.args[0] if var.args else None
+    r = rank.get(x_op.name) if isinstance(x_op, ir.Var) else None
+    if r is None or r == 0 or r > 26:
+        return None
+    v = _variance(var, r)
+    if v is None:
+        return None
+    x, axes, keep = v
+    at = {s.target: i for i, s in enumerate(steps)}
+    centred = None
+    for c in steps:
+        if c.op != "sub" or c.kwargs or len(c.args) != 2 or c.args[0] != ir.Var(x):
+            continue
+        mu_op = c.args[1]
+        if not (isinstance(mu_op, ir.Var) and mu_op.name in at):
+            continue
+        mu = steps[at[mu_op.name]]
+        if _reduction(mu, ("mean",), r) == (x, axes):
+            centred = (c, mu)
+            break
+    if centred is None:
+        return None
+    c, mu = centred
+    i_var, i_c, i_mu = at[var.target], at[c.target], at[mu.target]
+    order = [s for s in steps if s is not var]
+    if i_c < i_var:  # c is ready: var's steps where var was
+        where = i_var
+    elif i_mu < i_var:  # c's operands are ready where var was: c moves up
+        order.remove(c)
+        order.insert(i_var, c)
+        where = i_var + 1
+    elif any(_reads(s, var.target) for s in steps[i_var + 1 : i_c + 1]):
+        return None  # var is read before c can be computed
+    else:  # var's steps move down, after c
+        where = order.index(c) + 1
+    added = _steps(var, c, x, axes, keep, r, taken)
+    return order[:where] + added + order[where:], added
+
+
+def _steps(
+    var: ir.Assign,
+    c: ir.Assign,
+    x: str,
+    axes: tuple[int, ...],
+    keep: bool,
+    r: int,
+    taken: set[str] | frozenset[str],
+) -> list[ir.Assign]:
+    """The einsum, the count and the division, named after var."""
+    used = set(taken)
+
+    def fresh(stem: str) -> str:
+        name, k = stem, 1
+        while name in used:
+            name, k = f"{stem}_{k}", k + 1
+        used.add(name)
+        return name
+
+    letters = "ijklmnopqrstuvwxyzabcdefgh"[:r]
+    kept = "".join(ch for k, ch in enumerate(letters) if k not in axes)
+    spec = ir.Const(repr(f"{letters},{letters}->{kept}").replace("'", '"'))
+
+    def step(target: str, op: str, *args: ir.Operand) -> ir.Assign:
+        return ir.Assign(
+            target, op, args, (), var.loc, var.source, display=var.display, intermediate=True
+        )
+
+    total = fresh(f"{var.target}_einsum")
+    out = [step(total, "einsum", spec, ir.Var(c.target), ir.Var(c.target))]
+    size_x, size_s = fresh(f"{var.target}_size"), fresh(f"{var.target}_size")
+    out.append(step(size_x, "size", ir.Var(x)))
+    out.append(step(size_s, "size", ir.Var(total)))
+    count = fresh(f"{var.target}_count")
+    out.append(step(count, "div", ir.Var(size_x), ir.Var(size_s)))
+    summed = total
+    if keep and axes:
+        summed = fresh(f"{var.target}_expand_dims")
+        axis = ir.Const(str(axes[0]) if len(axes) == 1 else str(axes))
+        out.append(step(summed, "expand_dims", ir.Var(total), axis))
+    out.append(replace(var, op="div", args=(ir.Var(summed), ir.Var(count)), kwargs=()))
+    return out
