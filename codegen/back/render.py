@@ -107,7 +107,7 @@ def _backward_lines(
             if not gs.accumulate:
                 lines.append(f"{gs.grad} = {show(gs.expr)}")
             elif gs.in_place:  # an array the backward made: nothing else sees it
-                lines.append(f"{gs.grad} += {show(gs.expr)}")
+                lines.append(f"{gs.grad} {gs.update}= {show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
                 total = E.BinOp("+", E.Name(gs.grad), gs.expr)
                 lines.append(f"{gs.grad} = {show(total)}")

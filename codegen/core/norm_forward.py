@@ -64,23 +64,27 @@ def variance_from_centred(bwd: Backward) -> Backward:
     if bwd.lib != "np":
         return bwd
     rank = ranks(bwd.fn)
-    body = list(bwd.fn.body)
-    kept = {s.target for s in bwd.forward}
-    taken = {s.target for s in body} | {p.name for p in bwd.fn.params}
+    steps = list(bwd.forward)
+    taken = {s.target for s in (*bwd.fn.body, *steps)} | {p.name for p in bwd.fn.params}
     taken |= set(bwd.fn.user_names) | set(bwd.grad_names.values())
     changed = False
-    for var in [s for s in bwd.forward if s.op == "var"]:
-        new = _rewrite(body, var, rank, taken)
+    for var in [s for s in steps if s.op == "var"]:
+        new = _rewrite(steps, var, rank, taken)
         if new is None:
             continue
-        body, added = new
-        kept |= {s.target for s in added}
-        taken |= kept
+        steps, added = new
+        taken |= {s.target for s in added}
         changed = True
     if not changed:
         return bwd
-    forward = tuple(s for s in body if s.target in kept)
-    return replace(bwd, forward=forward, fn=replace(bwd.fn, body=tuple(body)))
+    # the body: the forward's steps first (their order proven), then the
+    # steps the forward does not run, in their order (each reads only
+    # earlier ones), so shapes and ranks are found as before
+    ran = {s.target for s in steps}
+    rest = [s for s in bwd.fn.body if s.target not in ran and s.op != "var"]
+    rest += [s for s in bwd.fn.body if s.op == "var" and s.target not in ran]
+    body = (*steps, *rest)
+    return replace(bwd, forward=tuple(steps), fn=replace(bwd.fn, body=body))
 
 
 def _reads(step: ir.Assign, name: str) -> bool:
@@ -158,7 +162,14 @@ def _steps(
 
     def step(target: str, op: str, *args: ir.Operand) -> ir.Assign:
         return ir.Assign(
-            target, op, args, (), var.loc, var.source, display=var.display, intermediate=True
+            target,
+            op,
+            args,
+            (),
+            var.loc,
+            var.source,
+            display=var.display,
+            intermediate=True,
         )
 
     total = fresh(f"{var.target}_einsum")

@@ -54,8 +54,10 @@ class GradStep:
     upstream: str = ""
     #: Accumulate in place (``grad += expr``): `grad` holds an array the
     #: backward allocated itself, which nothing else can see
-    #: (`codegen.core.passes.accumulate_in_place`).
+    #: (`codegen.core.passes.accumulate_in_place`); `update` is the operator
+    #: (``-=``, ``*=``, ``/=`` only from `codegen.core.norm_buffers`).
     in_place: bool = False
+    update: str = "+"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,183 @@
+"""Backward IR pass: the closed-form normalisation gradient in one buffer.
+
+`codegen.core.norm_lean` writes a normalisation's gradient as one expression,
+
+    grad_x = (xhat * proj + G - mean) / s        # or * r, or * (gamma / s)
+
+with ``proj = -einsum(G, xhat) / n`` and ``mean = sum(G, A) / n`` (arrays
+the size of the normalised axes' complement). NumPy evaluates it left to
+right, each operation making a new array the size of x: four of them where
+one is enough. `closed_form_in_place` writes it as statements that update
+the first product's array:
+
+    grad_x = xhat * proj
+    grad_x += G
+    grad_x -= mean
+    grad_x /= s                                  # (or *= r)
+
+Why this is the same array, value for value and dtype for dtype: the first
+product is a new array that no other name holds, shaped like xhat (proj
+broadcasts against it) and of dtype promote(xhat, G) (proj is an einsum of G
+with xhat, divided by a Python number). G and mean broadcast against xhat
+(G is xhat's gradient, mean is reduced with keepdims) and their dtypes are
+G's, already in that promotion; so is s's (or r's), proven on the forward
+step ``xhat = c / s`` (``c * r``), whose result has promote(c, s). Each
+in-place update therefore computes exactly the element the out-of-place
+expression computes, in the same dtype, in the same order. With a scale
+gamma (``* (gamma / s)``) gamma's dtype is not known (float64 gamma with a
+float32 x would widen the result), so that last product stays out of place:
+still two arrays fewer.
+
+`share_norm_sums` reuses a sum the backward already computed: the closed
+form's ``np.einsum(spec, g, xhat)`` is grad_gamma's own einsum in batch norm
+(the same call on the same names, read before either name changes).
+
+Generated code with ``+=``, ``-=``, ``/=`` on a fresh array is valid input
+again for second order (the parser's alias check accepts exactly this).
+Every condition is checked on the IR; otherwise the step is left as it is
+(tests/test_norm_buffers.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from codegen.core import expr as E
+from codegen.core import ir
+from codegen.core.reverse import Backward, Block, GradStep
+
+_NP = E.Name("np")
+
+
+def _parts(e: E.Expr) -> tuple[E.Expr, E.Expr, E.Expr, E.Expr, str, E.Expr] | None:
+    """(xhat, proj, G, mean, op, k) of ``(xhat * proj + G - mean) op k``."""
+    if not (isinstance(e, E.BinOp) and e.op in ("*", "/")):
+        return None
+    body, k = e.left, e.right
+    if not (isinstance(body, E.BinOp) and body.op == "-"):
+        return None
+    plus, mean = body.left, body.right
+    if not (isinstance(plus, E.BinOp) and plus.op == "+"):
+        return None
+    prod, g = plus.left, plus.right
+    if not (isinstance(prod, E.BinOp) and prod.op == "*"):
+        return None
+    return prod.left, prod.right, g, mean, e.op, k
+
+
+def _scale_of(bwd: Backward, xhat: E.Expr, op: str, k: E.Expr) -> bool:
+    """k is the forward's own scale of xhat: ``xhat = c / k`` for ``/``,
+    ``xhat = c * k`` for ``*`` (so xhat's dtype includes k's)."""
+    if not (isinstance(xhat, E.Name) and isinstance(k, E.Name)):
+        return False
+    step = next((s for s in bwd.forward if s.target == xhat.id), None)
+    if step is None or step.kwargs or len(step.args) != 2:
+        return False
+    return step.op == {"/": "div", "*": "mul"}[op] and step.args[1] == ir.Var(k.id)
+
+
+def closed_form_in_place(bwd: Backward) -> Backward:
+    """Each closed-form gradient (a first write) as updates of one new array
+    (see the module docstring)."""
+    if bwd.lib != "np":
+        return bwd
+    blocks: list[Block] = []
+    changed = False
+    for block in bwd.blocks:
+        steps: list[GradStep] = []
+        for gs in block.steps:
+            split = (
+                _split(bwd, gs) if gs.op == "normalise" and not gs.accumulate else None
+            )
+            if split is None:
+                steps.append(gs)
+                continue
+            steps.extend(split)
+            changed = True
+        blocks.append(replace(block, steps=tuple(steps)))
+    return replace(bwd, blocks=tuple(blocks)) if changed else bwd
+
+
+def _split(bwd: Backward, gs: GradStep) -> list[GradStep] | None:
+    parts = _parts(gs.expr)
+    if parts is None:
+        return None
+    xhat, proj, g, mean, op, k = parts
+    if gs.grad in E.names(gs.expr):
+        return None  # reads the array it would write
+    first = replace(gs, expr=E.BinOp("*", xhat, proj))
+    out = [
+        first,
+        replace(gs, expr=g, accumulate=True, in_place=True, update="+"),
+        replace(gs, expr=mean, accumulate=True, in_place=True, update="-"),
+    ]
+    if _scale_of(bwd, xhat, op, k):
+        out.append(replace(gs, expr=k, accumulate=True, in_place=True, update=op))
+    else:  # gamma / s: its dtype may widen the result, a new array
+        out.append(replace(gs, expr=E.BinOp(op, E.Name(gs.grad), k)))
+    return out
+
+
+def _same(a: E.Expr, b: E.Expr) -> bool:
+    """Equal expressions, a string literal's quotes aside."""
+    if isinstance(a, E.Lit) and isinstance(b, E.Lit):
+        if ir.is_string(a.text) and ir.is_string(b.text):
+            return ir.literal(a.text) == ir.literal(b.text)
+        return a.text == b.text
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, E.Call) and isinstance(b, E.Call):
+        return (
+            _same(a.func, b.func)
+            and len(a.args) == len(b.args)
+            and all(_same(x, y) for x, y in zip(a.args, b.args, strict=True))
+            and len(a.kwargs) == len(b.kwargs)
+            and all(
+                ka == kb and _same(x, y)
+                for (ka, x), (kb, y) in zip(a.kwargs, b.kwargs, strict=True)
+            )
+        )
+    return a == b
+
+
+def share_norm_sums(bwd: Backward) -> Backward:
+    """The closed form's ``np.einsum(spec, g, xhat)`` replaced by the name of
+    an earlier gradient that is exactly that einsum (grad_gamma in batch
+    norm), when neither that gradient nor g nor xhat is written in between."""
+    if bwd.lib != "np":
+        return bwd
+    order = [
+        (i, j, gs) for i, b in enumerate(bwd.blocks) for j, gs in enumerate(b.steps)
+    ]
+    blocks = [list(b.steps) for b in bwd.blocks]
+    changed = False
+    for n, (i, j, gs) in enumerate(order):
+        if gs.op != "normalise":
+            continue
+        before = [s for _, _, s in order[:n]]
+
+        def reuse(e: E.Expr, before: list[GradStep] = before) -> E.Expr | None:
+            if not (isinstance(e, E.Call) and e.func == E.Attr(_NP, "einsum")):
+                return None
+            names = E.names(e)
+            for m in range(len(before) - 1, -1, -1):
+                s = before[m]
+                if s.grad in names:
+                    return None  # an operand written after: not the same value
+                if not s.accumulate and _same(s.expr, e):
+                    later = before[m + 1 :]
+                    if any(t.grad == s.grad for t in later):
+                        return None
+                    return E.Name(s.grad)
+            return None
+
+        new = E.rewrite(gs.expr, reuse)
+        if new != gs.expr:
+            blocks[i][j] = replace(gs, expr=new)
+            changed = True
+    if not changed:
+        return bwd
+    out = tuple(
+        replace(b, steps=tuple(s)) for b, s in zip(bwd.blocks, blocks, strict=True)
+    )
+    return replace(bwd, blocks=out)
