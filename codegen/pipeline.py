@@ -16,7 +16,7 @@ from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_buffers import closed_form_in_place, share_norm_sums
-from codegen.core.norm_forward import variance_from_centred
+from codegen.core.norm_forward import divide_in_place, variance_from_centred
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
@@ -101,7 +101,8 @@ def _backward(
     bwd = cache_masks(drop_equal_unbroadcast(reshape_matmul(lean_normalisation(bwd))))
     bwd = accumulate_in_place(cache_shapes(bwd))
     # last: the forward's variance changes the steps the shape passes read
-    bwd = variance_from_centred(closed_form_in_place(share_norm_sums(bwd)))
+    bwd = closed_form_in_place(share_norm_sums(bwd))
+    bwd = variance_from_centred(divide_in_place(bwd))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)

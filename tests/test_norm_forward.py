@@ -213,3 +213,115 @@ def test_second_order_through_the_rewritten_variance(name):
     for p, g in zip(wrt, grads, strict=True):
         expected = _central(hv.hvp, fwd, p, h=1e-5)
         assert np.allclose(g, expected, rtol=1e-4, atol=1e-6), p
+
+
+# ----- divide_in_place: xhat = c / s in c's own array -----
+
+#: name -> (body, shapes, wrt, the in-place line expected or None)
+IN_PLACE = {
+    "batch norm": (*FIRES["batch norm, axis 0"], "xhat_sub /= xhat_sqrt"),
+    "layer norm": (*FIRES["layer norm, axis -1, keepdims"], "xhat_sub /= xhat_sqrt"),
+    "rsqrt by a power of the mean of squares": (
+        """
+def f(x: Float[np.ndarray, "N D"], gamma: Float[np.ndarray, "1 D"], w: Float[np.ndarray, "N D"]):
+    mu = np.mean(x, axis=0, keepdims=True)
+    xc = x - mu
+    var = np.mean(np.square(xc), axis=0, keepdims=True)
+    xhat = xc * (var + 1e-3) ** -0.5
+    return np.sum(gamma * xhat * w)
+""",
+        {"x": (6, 3), "gamma": (1, 3), "w": (6, 3)},
+        ["x", "gamma"],
+        "xc *= xhat_pow",
+    ),
+    "eps a parameter (a NumPy float64 would widen float32)": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"], eps: float = 1e-5):
+    mu = np.mean(x, axis=0)
+    var = np.var(x, axis=0)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    return np.sum(xhat * w)
+""",
+        {"x": (5, 3), "w": (5, 3)},
+        ["x"],
+        None,
+    ),
+    "x - mu read again": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    mu = np.mean(x, axis=0)
+    xc = x - mu
+    var = np.var(x, axis=0)
+    xhat = xc / np.sqrt(var + 1e-5)
+    return np.sum(xhat * w) + np.sum(xc * w)
+""",
+        {"x": (5, 3), "w": (5, 3)},
+        ["x"],
+        None,
+    ),
+    "the scale of another array": (
+        """
+def f(x: Float[np.ndarray, "N D"], y: Float[np.ndarray, "N D"]):
+    mu = np.mean(x, axis=0)
+    xhat = (x - mu) / np.sqrt(np.var(y, axis=0) + 1e-5)
+    return np.sum(xhat * y)
+""",
+        {"x": (5, 3), "y": (5, 3)},
+        ["x", "y"],
+        None,
+    ),
+    "the scale larger than x - mu, its shape not proven": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    mu = np.mean(x, axis=0, keepdims=True)
+    xc = x - mu
+    s = np.sqrt(np.expand_dims(xc, 0) ** 2 + 1.0)
+    return np.sum(xc / s * w)
+""",
+        {"x": (5, 3), "w": (5, 3)},
+        ["w"],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_division_in_place_gives_the_same_bits_and_dtype(name, monkeypatch):
+    from codegen import pipeline
+
+    body, shapes, wrt, line = IN_PLACE[name]
+    source, forward, mod, code = _build(body, wrt)
+    fwd = _forward_code(code)
+    if line is None:
+        assert "/= " not in fwd and "*= " not in fwd
+    else:
+        assert line in fwd
+    monkeypatch.setattr(pipeline, "divide_in_place", lambda b: b)
+    *_, plain, plain_code = _build(body, wrt)
+    monkeypatch.undo()
+    assert "/= " not in _forward_code(plain_code) and "*= " not in _forward_code(
+        plain_code
+    )
+    for dtype, wide in (
+        (np.float64, np.float64),
+        (np.float32, np.float32),
+        (np.float32, np.float64),
+    ):
+        point = _point(shapes, dtype)
+        for p in point:  # the other arrays in the wider dtype
+            if p != "x":
+                point[p] = point[p].astype(wide)
+        got, got_cache = mod.f_forward(**_args(forward, point))
+        want, want_cache = plain.f_forward(**_args(forward, point))
+        assert np.result_type(got) == np.result_type(want)
+        assert np.array_equal(got, want)
+        for g, r in zip(got_cache, want_cache, strict=True):
+            if isinstance(g, np.ndarray):  # the others: shapes
+                assert g.dtype == r.dtype and np.array_equal(g, r)
+            else:
+                assert g == r
+    point = _point(shapes)
+    grads = _grads(mod, point, forward)
+    for p, g, r in zip(wrt, grads, _autograd(source, point, wrt), strict=True):
+        assert np.allclose(g, r, rtol=1e-9, atol=1e-11), p
+        assert np.allclose(g, _central(forward.f, point, p), rtol=1e-5, atol=1e-7), p

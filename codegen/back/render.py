@@ -54,6 +54,15 @@ def forward_line(step: ir.Assign, lib: str) -> str:
     return f"{targets} = " + show(forward_expr(step, lib))
 
 
+def _step_lines(step: ir.Assign, lib: str) -> list[str]:
+    """One forward step's lines: ``a /= b`` then ``target = a`` for a step
+    computed in its first operand's array (`ir.Assign.into`)."""
+    if not step.into:
+        return [forward_line(step, lib)]
+    a, b = (show(operand(o)) for o in step.args)
+    return [f"{a} {'/' if step.op == 'div' else '*'}= {b}", f"{step.target} = {a}"]
+
+
 def _forward_lines(
     steps: Sequence[ir.Assign], lib: str, dels: dict[int, list[str]] | None = None
 ) -> list[str]:
@@ -69,11 +78,11 @@ def _forward_lines(
             and steps[i + len(group)].source == steps[i].source
         ):
             group.append(steps[i + len(group)])
-        code = [forward_line(s, lib) for s in group]
-        if len(code) > 1 or code[0] != steps[i].source:
+        code = [_step_lines(s, lib) for s in group]
+        if len(code) > 1 or code[0] != [steps[i].source]:
             lines.append(f"# {_one_line(steps[i].source)}")
-        for k, line in enumerate(code, start=i):
-            lines.append(line)
+        for k, step_lines in enumerate(code, start=i):
+            lines.extend(step_lines)
             if dels and dels.get(k):
                 lines.append(_del_line(dels[k]))
         i += len(group)

@@ -37,7 +37,7 @@ from dataclasses import replace
 from codegen.core import ir
 from codegen.core.norm_lean import _axes, _kw, _reduction
 from codegen.core.reverse import Backward
-from codegen.core.shapes import ranks
+from codegen.core.shapes import _broadcast, ranks, shapes
 
 
 def _variance(step: ir.Assign, rank: int) -> tuple[str, tuple[int, ...], bool] | None:
@@ -186,3 +186,110 @@ def _steps(
         out.append(step(summed, "expand_dims", ir.Var(total), axis))
     out.append(replace(var, op="div", args=(ir.Var(summed), ir.Var(count)), kwargs=()))
     return out
+
+
+def divide_in_place(bwd: Backward) -> Backward:
+    """``xhat = c / s`` (or ``c * r``) computed in c's own array, where that
+    is proven to be the same computation:
+
+    * c = x - mu with mu = np.mean(x, ...): a new array, of dtype D, the
+      floating type np.mean gives x (x's own, or float64 for integers);
+    * s is made from c or from x's np.var (dtype D too), by np.sqrt, np.mean,
+      np.einsum and arithmetic with number literals (which, being Python
+      numbers, never widen an array's dtype): its dtype is D, so c / s has
+      c's dtype;
+    * s broadcasts against c to c's shape (shapes from the annotations);
+    * nothing reads c afterwards: not a later forward step, the backward's
+      cache or the results.
+
+    Every other step is rendered as before."""
+    if bwd.lib != "np":
+        return bwd
+    shape = shapes(bwd.fn)
+    step_of = {s.target: s for s in bwd.forward}
+    kept = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
+    out = list(bwd.forward)
+    for k, t in enumerate(out):
+        if t.op not in ("div", "mul") or t.kwargs or len(t.args) != 2:
+            continue
+        a, b = t.args
+        if not (isinstance(a, ir.Var) and isinstance(b, ir.Var)) or a == b:
+            continue
+        c = step_of.get(a.name)
+        x = _centred(c, step_of, ranks(bwd.fn)) if c is not None else None
+        if x is None or a.name in kept:
+            continue
+        if any(_reads(s, a.name) for s in out[k + 1 :]):
+            continue
+        ca, cb = shape.get(a.name), shape.get(b.name)
+        if ca is None or cb is None or _broadcast([ca, cb]) != ca:
+            continue
+        if not _of_dtype(b.name, a.name, x, step_of, set()):
+            continue
+        out[k] = replace(t, into=True)
+    return replace(bwd, forward=tuple(out))
+
+
+def _centred(
+    c: ir.Assign, step_of: dict[str, ir.Assign], rank: dict[str, int | None]
+) -> str | None:
+    """x when c is ``x - np.mean(x, ...)`` of rank 1 or more, else None."""
+    if c.op != "sub" or c.kwargs or len(c.args) != 2:
+        return None
+    x, mu = c.args
+    if not (isinstance(x, ir.Var) and isinstance(mu, ir.Var)):
+        return None
+    m = step_of.get(mu.name)
+    r = rank.get(c.target)
+    if m is None or m.op != "mean" or m.args != (x,) or not r:
+        return None
+    kw = _kw(m)
+    if kw is None or set(kw) - {"axis", "keepdims"}:
+        return None
+    return x.name
+
+
+def _number(o: ir.Operand) -> bool:
+    """An int or float literal: a Python number, which NumPy never lets widen
+    an array (NEP 50)."""
+    if not isinstance(o, ir.Const):
+        return False
+    value = ir.literal(o.text)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _of_dtype(
+    name: str, c: str, x: str, step_of: dict[str, ir.Assign], seen: set[str]
+) -> bool:
+    """`name` certainly has the dtype of c = x - mean(x) (see divide_in_place)."""
+    if name == c:
+        return True
+    s = step_of.get(name)
+    if s is None or name in seen:
+        return False
+    seen = seen | {name}
+    kw = _kw(s)
+    if kw is None:
+        return False
+    arrays = [o for o in s.args if not _number(o)]
+    if s.op == "var":
+        return (
+            s.args == (ir.Var(x),)
+            and not set(kw) - {"axis", "keepdims", "ddof"}
+            and _number(ir.Const(kw.get("ddof", "0")))
+        )
+    if s.op == "einsum":  # the spec, then the operands
+        if set(kw) - {"optimize"} or not (s.args and isinstance(s.args[0], ir.Const)):
+            return False
+        arrays = list(s.args[1:])
+    elif s.op in ("mean", "sum", "expand_dims"):
+        if set(kw) - {"axis", "keepdims"} or len(s.args) > (
+            2 if s.op == "expand_dims" else 1
+        ):
+            return False
+        arrays = [s.args[0]]
+    elif s.op not in ("sqrt", "square", "add", "sub", "mul", "div", "pow") or kw:
+        return False
+    if not arrays or not all(isinstance(o, ir.Var) for o in arrays):
+        return False
+    return all(_of_dtype(o.name, c, x, step_of, seen) for o in arrays)  # type: ignore[union-attr]
