@@ -14,6 +14,7 @@ from codegen.back.render import render
 from codegen.core import ir
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
+from codegen.core.forward_in_place import update_in_place
 from codegen.core.lean import lean_normalisation, reshape_matmul
 from codegen.core.norm_buffers import closed_form_in_place, share_norm_sums
 from codegen.core.norm_forward import divide_in_place, variance_from_centred
@@ -102,7 +103,7 @@ def _backward(
     bwd = accumulate_in_place(cache_shapes(bwd))
     # last: the forward's variance changes the steps the shape passes read
     bwd = closed_form_in_place(share_norm_sums(bwd))
-    bwd = variance_from_centred(divide_in_place(bwd))
+    bwd = variance_from_centred(update_in_place(divide_in_place(bwd)))
     if not lean or bwd.lib != "math":
         return bwd
     bwd = lean_scalar(bwd, floats)

@@ -80,12 +80,13 @@ def test_the_split_gives_the_same_bits_and_dtypes(name, monkeypatch):
             assert np.array_equal(g, r), (dtype, wide)
 
 
-def test_a_scale_of_unknown_dtype_stays_out_of_place():
+def test_a_scale_of_unknown_dtype_is_applied_after_a_cast_to_the_products_dtype():
     body, shapes, wrt = SPELLINGS["batch norm, np.var, axis 0"]
     source, forward, mod, code = _build(body, wrt)
     text = _backward_text(code)
-    assert "grad_x = grad_x * (gamma / " in text
-    assert "grad_x *= " not in text and "grad_x /= " not in text
+    cast = "grad_x = grad_x.astype(np.result_type(grad_x, gamma, xhat_sqrt), copy=False)"
+    assert cast in text
+    assert "grad_x *= gamma / xhat_sqrt" in text
     # layer norm: the scale is xhat's own divisor, divided in place
     body, shapes, wrt = SPELLINGS["layer norm, np.var, axis 1, keepdims"]
     source, forward, mod, code = _build(body, wrt)

@@ -271,7 +271,7 @@ def test_batch_norm_scale_leaves_the_sums():
     *_, code = _build(body, wrt)
     backward = _backward(code)
     assert "grad_xhat" not in backward
-    assert "* (gamma / " in backward
+    assert "*= gamma / " in backward  # after the sums, in place (norm_buffers)
     # along axis 1 gamma varies inside each mean: it stays in the upstream
     body, _, wrt = SPELLINGS["layer norm, np.var, axis 1, keepdims"]
     *_, code = _build(body, wrt)

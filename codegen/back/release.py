@@ -20,7 +20,18 @@ from codegen.core.shapes import ranks
 
 #: Forward ops whose result is never a large array: not worth a ``del``.
 _SMALL = frozenset(
-    {"shape", "shape_of", "len", "item", "entry", "range", "slice", "tuple", "dtype"}
+    {
+        "shape",
+        "shape_of",
+        "len",
+        "item",
+        "entry",
+        "range",
+        "slice",
+        "tuple",
+        "dtype",
+        "result_type",
+    }
 )
 
 

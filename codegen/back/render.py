@@ -60,7 +60,8 @@ def _step_lines(step: ir.Assign, lib: str) -> list[str]:
     if not step.into:
         return [forward_line(step, lib)]
     a, b = (show(operand(o)) for o in step.args)
-    return [f"{a} {'/' if step.op == 'div' else '*'}= {b}", f"{step.target} = {a}"]
+    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[step.op]
+    return [f"{a} {symbol}= {b}", f"{step.target} = {a}"]
 
 
 def _forward_lines(

@@ -87,9 +87,10 @@ class Assign:
     display: str = ""
     #: True for a value codegen named (``L_sub``), flattened out of a statement.
     intermediate: bool = False
-    #: True when ``x / y`` (``x * y``) is rendered as ``x /= y`` then
+    #: True when ``x / y`` (``+ - *``) is rendered as ``x /= y`` then
     #: ``target = x``: x is a new array of the result's dtype and shape that
-    #: nothing reads afterwards (`codegen.core.norm_forward.divide_in_place`).
+    #: nothing reads afterwards (`codegen.core.norm_forward.divide_in_place`,
+    #: `codegen.core.forward_in_place`).
     into: bool = False
 
 

@@ -25,15 +25,19 @@ step ``xhat = c / s`` (``c * r``), whose result has promote(c, s). Each
 in-place update therefore computes exactly the element the out-of-place
 expression computes, in the same dtype, in the same order. With a scale
 gamma (``* (gamma / s)``) gamma's dtype is not known (float64 gamma with a
-float32 x would widen the result), so that last product stays out of place:
-still two arrays fewer.
+float32 x widens the result), so the array is first brought to the dtype
+the product has, ``grad_x.astype(np.result_type(grad_x, gamma, s),
+copy=False)``: the array itself when that is its dtype already, else a
+widened copy (exact: every value of the narrower float type is one of the
+wider); ``*=`` then computes the product's very elements.
 
 `share_norm_sums` reuses a sum the backward already computed: the closed
 form's ``np.einsum(spec, g, xhat)`` is grad_gamma's own einsum in batch norm
 (the same call on the same names, read before either name changes).
 
-Generated code with ``+=``, ``-=``, ``/=`` on a fresh array is valid input
-again for second order (the parser's alias check accepts exactly this).
+Generated code with ``+=``, ``-=``, ``/=`` on a fresh array (and
+``astype(..., copy=False)``) is valid input again for second order (the
+parser's alias check accepts exactly this).
 Every condition is checked on the IR; otherwise the step is left as it is
 (tests/test_norm_buffers.py).
 """
@@ -111,11 +115,27 @@ def _split(bwd: Backward, gs: GradStep) -> list[GradStep] | None:
         replace(gs, expr=g, accumulate=True, in_place=True, update="+"),
         replace(gs, expr=mean, accumulate=True, in_place=True, update="-"),
     ]
-    if _scale_of(bwd, xhat, op, k):
-        out.append(replace(gs, expr=k, accumulate=True, in_place=True, update=op))
-    else:  # gamma / s: its dtype may widen the result, a new array
-        out.append(replace(gs, expr=E.BinOp(op, E.Name(gs.grad), k)))
+    if not _scale_of(bwd, xhat, op, k):  # gamma / s: its dtype may widen it
+        leaves = _leaves(k)
+        if leaves is None:
+            return None
+        dtype = E.Call(E.Attr(_NP, "result_type"), (E.Name(gs.grad), *leaves))
+        cast = E.Call(
+            E.Attr(E.Name(gs.grad), "astype"), (dtype,), (("copy", E.Lit("False")),)
+        )
+        out.append(replace(gs, expr=cast))
+    out.append(replace(gs, expr=k, accumulate=True, in_place=True, update=op))
     return out
+
+
+def _leaves(k: E.Expr) -> list[E.Expr] | None:
+    """The names ``gamma / s`` (``gamma * r``) is made of, or None."""
+    if isinstance(k, E.Name):
+        return [k]
+    if isinstance(k, E.BinOp) and k.op in ("*", "/"):
+        left, right = _leaves(k.left), _leaves(k.right)
+        return None if left is None or right is None else left + right
+    return None
 
 
 def _same(a: E.Expr, b: E.Expr) -> bool:
