@@ -2,7 +2,7 @@
 
 `codegen.core.norm_lean` writes a normalisation's gradient as one expression,
 
-    grad_x = (xhat * proj + G - mean) / s        # or * r, or * (gamma / s)
+    grad_x = (xhat * proj + G - mean) * (1 / s)  # or * r, or * (gamma / s)
 
 with ``proj = -einsum(G, xhat) / n`` and ``mean = sum(G, A) / n`` (arrays
 the size of the normalised axes' complement). NumPy evaluates it left to
@@ -13,7 +13,7 @@ the first product's array:
     grad_x = xhat * proj
     grad_x += G
     grad_x -= mean
-    grad_x /= s                                  # (or *= r)
+    grad_x *= 1 / s                              # (or *= r)
 
 Why this is the same array, value for value and dtype for dtype: the first
 product is a new array that no other name holds, shaped like xhat (proj
@@ -21,7 +21,8 @@ broadcasts against it) and of dtype promote(xhat, G) (proj is an einsum of G
 with xhat, divided by a Python number). G and mean broadcast against xhat
 (G is xhat's gradient, mean is reduced with keepdims) and their dtypes are
 G's, already in that promotion; so is s's (or r's), proven on the forward
-step ``xhat = c / s`` (``c * r``), whose result has promote(c, s). Each
+step ``xhat = c / s`` (``c * r``), whose result has promote(c, s), and 1 / s
+has s's dtype (1 is a Python number). Each
 in-place update therefore computes exactly the element the out-of-place
 expression computes, in the same dtype, in the same order. With a scale
 gamma (``* (gamma / s)``) gamma's dtype is not known (float64 gamma with a
@@ -35,7 +36,7 @@ wider); ``*=`` then computes the product's very elements.
 form's ``np.einsum(spec, g, xhat)`` is grad_gamma's own einsum in batch norm
 (the same call on the same names, read before either name changes).
 
-Generated code with ``+=``, ``-=``, ``/=`` on a fresh array (and
+Generated code with ``+=``, ``-=``, ``*=`` on a fresh array (and
 ``astype(..., copy=False)``) is valid input again for second order (the
 parser's alias check accepts exactly this).
 Every condition is checked on the IR; otherwise the step is left as it is
@@ -70,14 +71,20 @@ def _parts(e: E.Expr) -> tuple[E.Expr, E.Expr, E.Expr, E.Expr, str, E.Expr] | No
 
 
 def _scale_of(bwd: Backward, xhat: E.Expr, op: str, k: E.Expr) -> bool:
-    """k is the forward's own scale of xhat: ``xhat = c / k`` for ``/``,
-    ``xhat = c * k`` for ``*`` (so xhat's dtype includes k's)."""
-    if not (isinstance(xhat, E.Name) and isinstance(k, E.Name)):
+    """k is the forward's own scale of xhat, so that xhat's dtype includes
+    k's: ``* r`` with ``xhat = c * r``, ``* (1 / s)`` with ``xhat = c / s``
+    (1 is a Python number: 1 / s has s's dtype)."""
+    if not isinstance(xhat, E.Name) or op != "*":
         return False
     step = next((s for s in bwd.forward if s.target == xhat.id), None)
     if step is None or step.kwargs or len(step.args) != 2:
         return False
-    return step.op == {"/": "div", "*": "mul"}[op] and step.args[1] == ir.Var(k.id)
+    if isinstance(k, E.Name):
+        return step.op == "mul" and step.args[1] == ir.Var(k.id)
+    if isinstance(k, E.BinOp) and k.op == "/" and k.left == E.Lit("1"):
+        s = k.right
+        return isinstance(s, E.Name) and step.op == "div" and step.args[1] == ir.Var(s.id)
+    return False
 
 
 def closed_form_in_place(bwd: Backward) -> Backward:

@@ -13,7 +13,7 @@ step-by-step adjoints (four full-size temporaries, x - mu cached) by the
 closed form a careful person writes, with G the gradient reaching xhat and
 n the number of elements each mean averages:
 
-    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - sum(G, A) / n) / s
+    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - sum(G, A) / n) * (1 / s)
 
 It is the gradient of xhat = (x - mean(x)) / sqrt(var(x) + eps) exactly
 (the mean of xhat over A is zero, the identity the hand-written form also
@@ -307,7 +307,9 @@ def _closed_form(g: E.Expr, norm: _Norm, factor: E.Expr | None) -> E.Expr:
     if factor is not None:
         op = "/" if norm.divide else "*"
         return E.BinOp("*", body, E.BinOp(op, factor, scale))
-    return E.BinOp("/" if norm.divide else "*", body, scale)
+    if norm.divide:  # times 1 / s: one division per normalised row, not per element
+        return E.BinOp("*", body, E.BinOp("/", E.Lit("1"), scale))
+    return E.BinOp("*", body, scale)
 
 
 def _factored(
