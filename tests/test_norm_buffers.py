@@ -112,15 +112,22 @@ def test_a_closed_form_added_to_an_earlier_contribution_is_not_split():
         assert np.allclose(g, _central(forward.f, point, p), rtol=1e-5, atol=1e-7), p
 
 
-def test_batch_norm_reuses_grad_gamma_and_layer_norm_keeps_its_sum():
+def test_batch_norm_reuses_grad_gamma_and_grad_beta_and_layer_norm_its_own_sums():
     body, _, wrt = SPELLINGS["batch norm, np.var, axis 0"]
     *_, code = _build(body, wrt)
     text = _backward_text(code)
     assert text.count("np.einsum(") == 1
     assert "(-grad_gamma / " in text
+    assert "grad_x -= grad_beta / " in text and "np.sum(" not in text
     body, _, wrt = SPELLINGS["layer norm, np.var, axis 1, keepdims"]
     *_, code = _build(body, wrt)
-    assert _backward_text(code).count("np.einsum(") == 2  # over j for gamma, i for x
+    text = _backward_text(code)
+    assert text.count("np.einsum(") == 2  # over j for gamma, i for x
+    assert "np.sum(grad_xhat, axis=1, keepdims=True)" in text  # not grad_beta's
+    # a scale and shift of shape (1, D): _unbroadcast keeps the axis; not reused
+    body, _, wrt = SPELLINGS["batch norm, keepdims, c * c, rsqrt by a power"]
+    *_, code = _build(body, wrt)
+    assert "np.sum(" in _backward_text(code)
 
 
 def _batch_norm_backward():
@@ -143,9 +150,14 @@ def _closed(bwd) -> GradStep:
 def test_no_reuse_when_an_operand_or_the_gradient_is_written_between():
     bwd = _batch_norm_backward()
     shared = share_norm_sums(bwd)
-    assert "grad_gamma" in E.names(_closed(shared).expr)
+    assert {"grad_gamma", "grad_beta"} <= E.names(_closed(shared).expr)
     # a write of grad_gamma (or of g) between its einsum and the closed form
-    for name in ("grad_gamma", "grad_out_mul"):
+    gone = {
+        "grad_gamma": {"grad_gamma"},
+        "grad_beta": {"grad_beta"},
+        "grad_out_mul": {"grad_gamma", "grad_beta"},
+    }
+    for name, names in gone.items():
         blocks = list(bwd.blocks)
         i = next(
             k
@@ -155,7 +167,9 @@ def test_no_reuse_when_an_operand_or_the_gradient_is_written_between():
         extra = GradStep(name, E.Name("grad_out"), True, in_place=True)
         blocks[i] = replace(blocks[i], steps=(extra, *blocks[i].steps))
         changed = share_norm_sums(replace(bwd, blocks=tuple(blocks)))
-        assert "grad_gamma" not in E.names(_closed(changed).expr), name
+        kept = E.names(_closed(changed).expr)
+        assert not names & kept, name
+        assert ({"grad_gamma", "grad_beta"} - names) <= kept, name
 
 
 def test_the_generated_module_parses_again_for_second_order():

@@ -50,6 +50,7 @@ from dataclasses import replace
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.reverse import Backward, Block, GradStep
+from codegen.core.shapes import shapes
 
 _NP = E.Name("np")
 
@@ -83,7 +84,9 @@ def _scale_of(bwd: Backward, xhat: E.Expr, op: str, k: E.Expr) -> bool:
         return step.op == "mul" and step.args[1] == ir.Var(k.id)
     if isinstance(k, E.BinOp) and k.op == "/" and k.left == E.Lit("1"):
         s = k.right
-        return isinstance(s, E.Name) and step.op == "div" and step.args[1] == ir.Var(s.id)
+        return (
+            isinstance(s, E.Name) and step.op == "div" and step.args[1] == ir.Var(s.id)
+        )
     return False
 
 
@@ -168,15 +171,22 @@ def _same(a: E.Expr, b: E.Expr) -> bool:
 
 
 def share_norm_sums(bwd: Backward) -> Backward:
-    """The closed form's ``np.einsum(spec, g, xhat)`` replaced by the name of
-    an earlier gradient that is exactly that einsum (grad_gamma in batch
-    norm), when neither that gradient nor g nor xhat is written in between."""
+    """In each closed form, a sum the backward computed already becomes that
+    gradient's name: ``np.einsum(spec, g, xhat)`` where an earlier gradient
+    is exactly that einsum (grad_gamma in batch norm), and ``np.sum(g,
+    axis=A, keepdims=True)`` over leading axes where an earlier gradient is
+    ``_unbroadcast(g, np.shape(b))`` with b shaped like g without those axes
+    (grad_beta: the same sum, its kept axes broadcasting the same way); g
+    seen through plain copies (``grad_out_mul = grad_out``). Only when that
+    gradient, g and xhat are not written in between."""
     if bwd.lib != "np":
         return bwd
     order = [
         (i, j, gs) for i, b in enumerate(bwd.blocks) for j, gs in enumerate(b.steps)
     ]
     blocks = [list(b.steps) for b in bwd.blocks]
+    shape = shapes(bwd.fn)
+    var_of = {g: v for v, g in bwd.grad_names.items()}
     changed = False
     for n, (i, j, gs) in enumerate(order):
         if gs.op != "normalise":
@@ -184,16 +194,20 @@ def share_norm_sums(bwd: Backward) -> Backward:
         before = [s for _, _, s in order[:n]]
 
         def reuse(e: E.Expr, before: list[GradStep] = before) -> E.Expr | None:
-            if not (isinstance(e, E.Call) and e.func == E.Attr(_NP, "einsum")):
+            e = _through_copies(e, before)
+            if isinstance(e, E.Call) and e.func == E.Attr(_NP, "einsum"):
+                same = _same
+            elif _leading_sum(e) is not None:
+                same = lambda a, b: _sum_of(a, b, shape, var_of)  # noqa: E731
+            else:
                 return None
             names = E.names(e)
             for m in range(len(before) - 1, -1, -1):
                 s = before[m]
                 if s.grad in names:
                     return None  # an operand written after: not the same value
-                if not s.accumulate and _same(s.expr, e):
-                    later = before[m + 1 :]
-                    if any(t.grad == s.grad for t in later):
+                if not s.accumulate and same(_through_copies(s.expr, before[:m]), e):
+                    if any(t.grad == s.grad for t in before[m + 1 :]):
                         return None
                     return E.Name(s.grad)
             return None
@@ -208,3 +222,65 @@ def share_norm_sums(bwd: Backward) -> Backward:
         replace(b, steps=tuple(s)) for b, s in zip(bwd.blocks, blocks, strict=True)
     )
     return replace(bwd, blocks=out)
+
+
+def _through_copies(e: E.Expr, before: list[GradStep]) -> E.Expr:
+    """A sum or einsum whose gradient operands are plain copies (the one
+    write of ``g`` is ``g = g0``, g0 not written after it) read through them."""
+    if not isinstance(e, E.Call):
+        return e
+    args = []
+    for a in e.args:
+        if isinstance(a, E.Name):
+            writes = [k for k, s in enumerate(before) if s.grad == a.id]
+            if len(writes) == 1:
+                w = before[writes[0]]
+                src = w.expr
+                if (
+                    not w.accumulate
+                    and isinstance(src, E.Name)
+                    and not any(s.grad == src.id for s in before[writes[0] :])
+                ):
+                    a = src
+        args.append(a)
+    return replace(e, args=tuple(args))
+
+
+def _leading_sum(e: E.Expr) -> tuple[str, int] | None:
+    """(g, k) of ``np.sum(g, axis=A, keepdims=True)``, A the first k axes."""
+    if not (
+        isinstance(e, E.Call)
+        and e.func == E.Attr(_NP, "sum")
+        and len(e.args) == 1
+        and isinstance(e.args[0], E.Name)
+    ):
+        return None
+    kw = dict(e.kwargs)
+    if set(kw) != {"axis", "keepdims"} or kw["keepdims"] != E.Lit("True"):
+        return None
+    axis = kw["axis"]
+    value = ir.literal(axis.text) if isinstance(axis, E.Lit) else None
+    axes = (value,) if isinstance(value, int) else value
+    if not (isinstance(axes, tuple) and axes and axes == tuple(range(len(axes)))):
+        return None
+    return e.args[0].id, len(axes)
+
+
+def _sum_of(candidate: E.Expr, e: E.Expr, shape: dict, var_of: dict) -> bool:
+    """candidate is ``_unbroadcast(g, np.shape(b))``, the same sum as e's."""
+    lead = _leading_sum(e)
+    if lead is None or not isinstance(candidate, E.Call):
+        return False
+    g, k = lead
+    if candidate.func != E.Name("_unbroadcast") or len(candidate.args) != 2:
+        return False
+    arg, to = candidate.args
+    if arg != E.Name(g) or not (
+        isinstance(to, E.Call)
+        and to.func == E.Attr(_NP, "shape")
+        and len(to.args) == 1
+        and isinstance(to.args[0], E.Name)
+    ):
+        return False
+    full, part = shape.get(var_of.get(g, "")), shape.get(to.args[0].id)
+    return full is not None and part is not None and tuple(full[k:]) == tuple(part)
