@@ -234,6 +234,32 @@ def f(x: Float[np.ndarray, "N D"], gamma: Float[np.ndarray, "1 D"], w: Float[np.
         ["x", "gamma"],
         "xc *= xhat_pow",
     ),
+    "staged: np.sum / N and 1 / sqrt": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    N = x.shape[0]
+    mu = np.sum(x, axis=0) / N
+    xmu = x - mu
+    var = np.sum(xmu**2, axis=0) / N
+    ivar = 1 / np.sqrt(var + 1e-5)
+    xhat = xmu * ivar
+    return np.sum(xhat * w)
+""",
+        {"x": (5, 3), "w": (5, 3)},
+        ["x"],
+        "xmu *= ivar",
+    ),
+    "a sum alone is no mean": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    xmu = x - np.sum(x, axis=0)
+    xhat = xmu / np.sqrt(np.sum(xmu**2, axis=0) + 1e-5)
+    return np.sum(xhat * w)
+""",
+        {"x": (5, 3), "w": (5, 3)},
+        ["x"],
+        None,
+    ),
     "eps a parameter (a NumPy float64 would widen float32)": (
         """
 def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"], eps: float = 1e-5):

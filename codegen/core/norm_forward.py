@@ -241,12 +241,36 @@ def _centred(
         return None
     m = step_of.get(mu.name)
     r = rank.get(c.target)
-    if m is None or m.op != "mean" or m.args != (x,) or not r:
+    if m is not None and m.op == "div" and len(m.args) == 2 and not m.kwargs:
+        total, count = m.args  # np.sum(x, axis) / N, N = x.shape[k]: a Python int
+        if _python_int(count, step_of) and isinstance(total, ir.Var):
+            m = step_of.get(total.name)
+            if m is not None and m.op != "sum":
+                return None
+    if m is None or m.op not in ("mean", "sum") or m.args != (x,) or not r:
         return None
     kw = _kw(m)
     if kw is None or set(kw) - {"axis", "keepdims"}:
         return None
+    if m.op == "sum" and m.target == mu.name:
+        return None  # a sum alone is no mean
     return x.name
+
+
+def _python_int(o: ir.Operand, step_of: dict[str, ir.Assign]) -> bool:
+    """``v.shape[k]`` or ``np.shape(v)[k]`` with k a literal: a Python int."""
+    item = step_of.get(o.name) if isinstance(o, ir.Var) else None
+    if item is None or item.op != "getitem" or len(item.args) != 2:
+        return False
+    of, k = item.args
+    shape = step_of.get(of.name) if isinstance(of, ir.Var) else None
+    return (
+        shape is not None
+        and shape.op in ("shape", "shape_of")
+        and isinstance(k, ir.Const)
+        and isinstance(ir.literal(k.text), int)
+        and not isinstance(ir.literal(k.text), bool)
+    )
 
 
 def _number(o: ir.Operand) -> bool:
@@ -271,7 +295,7 @@ def _of_dtype(
     kw = _kw(s)
     if kw is None:
         return False
-    arrays = [o for o in s.args if not _number(o)]
+    arrays = [o for o in s.args if not (_number(o) or _python_int(o, step_of))]
     if s.op == "var":
         return (
             s.args == (ir.Var(x),)
