@@ -274,6 +274,8 @@ def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
             continue
         if RULES[step.op].view_result or step.op == "copy":  # not a new array
             todo += [a.name for a in step.args if isinstance(a, ir.Var)]
+        elif step.into or (step.op == "astype" and step.kwargs):  # in its operand's
+            todo += [a.name for a in step.args[:1] if isinstance(a, ir.Var)]
     return False
 
 
