@@ -219,8 +219,11 @@ def test_second_order_through_the_rewritten_variance(name):
 
 #: name -> (body, shapes, wrt, the in-place line expected or None)
 IN_PLACE = {
-    "batch norm": (*FIRES["batch norm, axis 0"], "xhat_sub /= xhat_sqrt"),
-    "layer norm": (*FIRES["layer norm, axis -1, keepdims"], "xhat_sub /= xhat_sqrt"),
+    "batch norm": (*FIRES["batch norm, axis 0"], "xhat_sub *= xhat_sqrt_inv"),
+    "layer norm": (
+        *FIRES["layer norm, axis -1, keepdims"],
+        "xhat_sub *= xhat_sqrt_inv",
+    ),
     "rsqrt by a power of the mean of squares": (
         """
 def f(x: Float[np.ndarray, "N D"], gamma: Float[np.ndarray, "1 D"], w: Float[np.ndarray, "N D"]):
@@ -312,7 +315,9 @@ def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
 
 
 @pytest.mark.parametrize("name", IN_PLACE)
-def test_division_in_place_gives_the_same_bits_and_dtype(name, monkeypatch):
+def test_division_in_place_gives_the_same_dtype_and_numbers(name, monkeypatch):
+    """Bit for bit where the step is a product (c * r); within a few units
+    in the last place where a division became a product by the reciprocal."""
     from codegen import pipeline
 
     body, shapes, wrt, line = IN_PLACE[name]
@@ -339,13 +344,18 @@ def test_division_in_place_gives_the_same_bits_and_dtype(name, monkeypatch):
                 point[p] = point[p].astype(wide)
         got, got_cache = mod.f_forward(**_args(forward, point))
         want, want_cache = plain.f_forward(**_args(forward, point))
-        assert np.result_type(got) == np.result_type(want)
-        assert np.array_equal(got, want)
-        for g, r in zip(got_cache, want_cache, strict=True):
-            if isinstance(g, np.ndarray):  # the others: shapes
-                assert g.dtype == r.dtype and np.array_equal(g, r)
-            else:
+        for g, r in zip((got, *got_cache), (want, *want_cache), strict=True):
+            if not isinstance(g, (np.ndarray, np.generic)):  # shapes, counts
                 assert g == r
+                continue
+            assert g.dtype == r.dtype
+            if line is None or "_inv" not in line:
+                assert np.array_equal(g, r)
+            else:  # c * (1 / s) against c / s: two roundings in x's dtype,
+                # summed over x's elements in the loss
+                eps = np.finfo(point["x"].dtype).eps
+                atol = 4 * eps * point["x"].size * max(1.0, np.abs(r).max())
+                assert np.allclose(g, r, rtol=4 * eps, atol=atol)
     point = _point(shapes)
     grads = _grads(mod, point, forward)
     for p, g, r in zip(wrt, grads, _autograd(source, point, wrt), strict=True):

@@ -202,14 +202,21 @@ def divide_in_place(bwd: Backward) -> Backward:
     * nothing reads c afterwards: not a later forward step, the backward's
       cache or the results.
 
-    Every other step is rendered as before."""
+    A division becomes a product by ``s_inv = 1 / s`` (s's dtype: 1 is a
+    Python number): one division per normalised row instead of one per
+    element, as a careful hand-written layer does (``xhat *= istd``). The
+    product is within rounding of the quotient (c * (1 / s) and c / s differ
+    in the last bit at most), not bit for bit. Every other step is rendered
+    as before."""
     if bwd.lib != "np":
         return bwd
     shape = shapes(bwd.fn)
     step_of = {s.target: s for s in bwd.forward}
     kept = set(bwd.cache) | set(bwd.fn.results) | {p.name for p in bwd.fn.params}
-    out = list(bwd.forward)
-    for k, t in enumerate(out):
+    taken = {s.target for s in (*bwd.fn.body, *bwd.forward)} | set(bwd.fn.user_names)
+    taken |= {p.name for p in bwd.fn.params} | set(bwd.grad_names.values())
+    out: list[ir.Assign | tuple[ir.Assign, ir.Assign]] = list(bwd.forward)
+    for k, t in enumerate(bwd.forward):
         if t.op not in ("div", "mul") or t.kwargs or len(t.args) != 2:
             continue
         a, b = t.args
@@ -219,15 +226,33 @@ def divide_in_place(bwd: Backward) -> Backward:
         x = _centred(c, step_of, ranks(bwd.fn)) if c is not None else None
         if x is None or a.name in kept:
             continue
-        if any(_reads(s, a.name) for s in out[k + 1 :]):
+        if any(_reads(s, a.name) for s in bwd.forward[k + 1 :]):
             continue
         ca, cb = shape.get(a.name), shape.get(b.name)
         if ca is None or cb is None or _broadcast([ca, cb]) != ca:
             continue
         if not _of_dtype(b.name, a.name, x, step_of, set()):
             continue
-        out[k] = replace(t, into=True)
-    return replace(bwd, forward=tuple(out))
+        if t.op == "mul":
+            out[k] = replace(t, into=True)
+            continue
+        inv = _unused(f"{b.name}_inv", taken)
+        recip = ir.Assign(
+            inv, "div", (ir.Const("1"), b), (), t.loc, t.source, intermediate=True
+        )
+        out[k] = (recip, replace(t, op="mul", args=(a, ir.Var(inv)), into=True))
+    flat: list[ir.Assign] = []
+    for s in out:
+        flat.extend(s if isinstance(s, tuple) else (s,))
+    return replace(bwd, forward=tuple(flat))
+
+
+def _unused(stem: str, taken: set[str]) -> str:
+    name, k = stem, 1
+    while name in taken:
+        name, k = f"{stem}_{k}", k + 1
+    taken.add(name)
+    return name
 
 
 def _centred(
