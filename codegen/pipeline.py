@@ -16,6 +16,7 @@ from codegen.core.alias_lean import alias_in_place
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
 from codegen.core.flat_over import flat_over
+from codegen.core.forward_in_place import update_in_place
 from codegen.core.gather_lean import (
     arange_again,
     column_gather,
@@ -26,6 +27,8 @@ from codegen.core.gather_lean import (
 from codegen.core.in_place import mask_from_output, write_over
 from codegen.core.late_grads import parameters_last
 from codegen.core.lean import lean_normalisation, reshape_matmul
+from codegen.core.norm_buffers import closed_form_in_place, share_norm_sums
+from codegen.core.norm_forward import divide_in_place, variance_from_centred
 from codegen.core.norm_lean import closed_form_normalisation
 from codegen.core.params import docstring_note, resolve_wrt
 from codegen.core.passes import (
@@ -118,6 +121,9 @@ def _backward(
     bwd = sparse_last(distinct_scatter(scale_after_matmul(bwd)))
     bwd = alias_in_place(accumulate_in_place(fold_masked_setitem(bwd)))
     bwd = cache_shapes(arange_again(scatter_in_place(bwd)))
+    # last: the forward's variance changes the steps the shape passes read
+    bwd = closed_form_in_place(share_norm_sums(bwd))
+    bwd = variance_from_centred(update_in_place(divide_in_place(bwd)))
     if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
     if bwd.lib != "math":

@@ -107,6 +107,22 @@ def f(x: Float[np.ndarray, "N C L"], w: Float[np.ndarray, "N C L"]):
         {"x": (2, 3, 4), "w": (2, 3, 4)},
         ["x"],
     ),
+    "staged batch norm: np.sum(x, axis=0) / N, N = x.shape[0]": (
+        """
+def f(x: Float[np.ndarray, "N D"], gamma: Float[np.ndarray, "D"], beta: Float[np.ndarray, "D"], w: Float[np.ndarray, "N D"]):
+    N = x.shape[0]
+    mu = np.sum(x, axis=0) / N
+    xmu = x - mu
+    sq = xmu**2
+    var = np.sum(sq, axis=0) / N
+    sqrtvar = np.sqrt(var + 1e-5)
+    ivar = 1 / sqrtvar
+    xhat = xmu * ivar
+    return np.sum((gamma * xhat + beta) * w)
+""",
+        {"x": (5, 4), "gamma": (4,), "beta": (4,), "w": (5, 4)},
+        ["x", "gamma", "beta"],
+    ),
 }
 
 #: spellings where the pass must not fire: (body, shapes, wrt)
@@ -165,6 +181,28 @@ def f(x: Float[np.ndarray, "N D"], eps: float, w: Float[np.ndarray, "N D"]):
 """,
         {"x": (5, 4), "eps": (), "w": (5, 4)},
         ["x", "eps"],
+    ),
+    "a sum divided by a literal count": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    mu = np.sum(x, axis=0) / 5
+    var = np.var(x, axis=0)
+    xhat = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum(xhat * w)
+""",
+        {"x": (5, 4), "w": (5, 4)},
+        ["x"],
+    ),
+    "a sum divided by the other axis's length": (
+        """
+def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "N D"]):
+    mu = np.sum(x, axis=0) / x.shape[1]
+    var = np.var(x, axis=0)
+    xhat = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum(xhat * w)
+""",
+        {"x": (5, 4), "w": (5, 4)},
+        ["x"],
     ),
     "ranks not annotated": (
         """
@@ -271,7 +309,7 @@ def test_batch_norm_scale_leaves_the_sums():
     *_, code = _build(body, wrt)
     backward = _backward(code)
     assert "grad_xhat" not in backward
-    assert "* (gamma / " in backward
+    assert "*= gamma / " in backward  # after the sums, in place (norm_buffers)
     # along axis 1 gamma varies inside each mean: it stays in the upstream
     body, _, wrt = SPELLINGS["layer norm, np.var, axis 1, keepdims"]
     *_, code = _build(body, wrt)

@@ -30,7 +30,18 @@ def step_names(gs: GradStep) -> set[str]:
 
 #: Forward ops whose result is never a large array: not worth a ``del``.
 _SMALL = frozenset(
-    {"shape", "shape_of", "len", "item", "entry", "range", "slice", "tuple", "dtype"}
+    {
+        "shape",
+        "shape_of",
+        "len",
+        "item",
+        "entry",
+        "range",
+        "slice",
+        "tuple",
+        "dtype",
+        "result_type",
+    }
 )
 
 

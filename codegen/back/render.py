@@ -19,7 +19,7 @@ from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.in_place import with_out
 from codegen.core.passes import step_expr
-from codegen.core.reverse import Backward, Block
+from codegen.core.reverse import Backward, Block, operand
 from codegen.core.rules import RULES, environment, runtime_helpers
 
 
@@ -37,6 +37,16 @@ def forward_line(step: ir.Assign, lib: str) -> str:
     return f"{targets} = " + show(forward_expr(step, lib))
 
 
+def _step_lines(step: ir.Assign, lib: str) -> list[str]:
+    """One forward step's lines: ``a /= b`` then ``target = a`` for a step
+    computed in its first operand's array (`ir.Assign.into`)."""
+    if not step.into:
+        return [forward_line(step, lib)]
+    a, b = (show(operand(o)) for o in step.args)
+    symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[step.op]
+    return [f"{a} {symbol}= {b}", f"{step.target} = {a}"]
+
+
 def _forward_lines(
     steps: Sequence[ir.Assign], lib: str, dels: dict[int, list[str]] | None = None
 ) -> list[str]:
@@ -52,11 +62,11 @@ def _forward_lines(
             and steps[i + len(group)].source == steps[i].source
         ):
             group.append(steps[i + len(group)])
-        code = [forward_line(s, lib) for s in group]
-        if len(code) > 1 or code[0] != steps[i].source:
+        code = [_step_lines(s, lib) for s in group]
+        if len(code) > 1 or code[0] != [steps[i].source]:
             lines.append(f"# {_one_line(steps[i].source)}")
-        for k, line in enumerate(code, start=i):
-            lines.append(line)
+        for k, step_lines in enumerate(code, start=i):
+            lines.extend(step_lines)
             if dels and dels.get(k):
                 lines.append(_del_line(dels[k]))
         i += len(group)
@@ -255,6 +265,8 @@ def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
             continue
         if RULES[step.op].view_result or step.op == "copy":  # not a new array
             todo += [a.name for a in step.args if isinstance(a, ir.Var)]
+        elif step.into or (step.op == "astype" and step.kwargs):  # in its operand's
+            todo += [a.name for a in step.args[:1] if isinstance(a, ir.Var)]
     return False
 
 

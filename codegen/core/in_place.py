@@ -175,7 +175,11 @@ def write_over(bwd: Backward) -> Backward:
     forward = []
     for k, step in enumerate(bwd.forward):
         over = ""
-        if (rank.get(step.target) or 0) >= 2 and not step.extra_targets:
+        if (
+            (rank.get(step.target) or 0) >= 2
+            and not step.extra_targets
+            and not step.into  # already computed in its operand's array
+        ):
             found = ufunc_call(step_expr(step, "np"))
             for a in found[1] if found else ():
                 n = a.id if isinstance(a, E.Name) else ""

@@ -90,6 +90,11 @@ class Assign:
     #: An operand whose buffer the result may be written into, a temporary
     #: nothing reads again (`codegen.core.in_place.write_over`); "" for none.
     over: str = ""
+    #: True when ``x / y`` (``+ - *``) is rendered as ``x /= y`` then
+    #: ``target = x``: x is a new array of the result's dtype and shape that
+    #: nothing reads afterwards (`codegen.core.norm_forward.divide_in_place`,
+    #: `codegen.core.forward_in_place`).
+    into: bool = False
 
 
 @dataclass(frozen=True, slots=True)

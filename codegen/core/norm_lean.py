@@ -13,7 +13,7 @@ step-by-step adjoints (four full-size temporaries, x - mu cached) by the
 closed form a careful person writes, with G the gradient reaching xhat and
 n the number of elements each mean averages:
 
-    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - sum(G, A) / n) / s
+    grad_x = (xhat * (-sum(G * xhat, A) / n) + G - sum(G, A) / n) * (1 / s)
 
 It is the gradient of xhat = (x - mean(x)) / sqrt(var(x) + eps) exactly
 (the mean of xhat over A is zero, the identity the hand-written form also
@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.norm_means import mean_of
 from codegen.core.passes import cache_of
 from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.shapes import ranks, shapes
@@ -118,7 +119,7 @@ def _number(o: ir.Operand, rank: dict[str, int | None], active: set[str]) -> boo
 
 def _find(bwd: Backward, active: set[str]) -> list[_Norm]:
     fn = bwd.fn
-    rank = ranks(fn)
+    rank, shape = ranks(fn), shapes(fn)
     step_of = {s.target: s for s in bwd.forward}
     uses: dict[str, int] = {}
     for s in fn.body:
@@ -150,11 +151,11 @@ def _find(bwd: Backward, active: set[str]) -> list[_Norm]:
         mu = step_of.get(mu_op.name)
         if mu is None:
             continue
-        m = _reduction(mu, ("mean",), r)
+        m = mean_of(mu, step_of, r, private, _reduction, shape)
         if m is None or m[0] != x.name:
             continue
         axes = m[1]
-        chain = {xhat.target, c.target, mu.target}
+        chain = {xhat.target, c.target, mu.target, *m[2]}
         # the scale: s = sqrt(a) (xhat = c / s), or r = 1 / s, a ** -0.5 (c * r)
         k = step_of.get(k_op.name)
         if k is None:
@@ -189,10 +190,15 @@ def _find(bwd: Backward, active: set[str]) -> list[_Norm]:
             continue
         chain.add(var.target)
         # var = np.var(x, axis=A), or the mean over A of the square of x - mu
-        v = _reduction(var, ("var", "mean"), r)
+        if var.op == "var":
+            nv = _reduction(var, ("var",), r)
+            v = None if nv is None else (*nv, frozenset[str]())
+        else:  # the mean of the squares, any spelling of the mean
+            v = mean_of(var, step_of, r, private, _reduction, shape)
         if v is None or v[1] != axes:
             continue
-        if var.op == "mean":
+        chain |= v[2]
+        if var.op != "var":
             sq = step_of.get(v[0])
             base = _square_of(sq) if sq is not None else None
             cv = step_of.get(base) if base is not None else None
@@ -307,7 +313,9 @@ def _closed_form(g: E.Expr, norm: _Norm, factor: E.Expr | None) -> E.Expr:
     if factor is not None:
         op = "/" if norm.divide else "*"
         return E.BinOp("*", body, E.BinOp(op, factor, scale))
-    return E.BinOp("/" if norm.divide else "*", body, scale)
+    if norm.divide:  # times 1 / s: one division per normalised row, not per element
+        return E.BinOp("*", body, E.BinOp("/", E.Lit("1"), scale))
+    return E.BinOp("*", body, scale)
 
 
 def _factored(

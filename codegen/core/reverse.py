@@ -54,7 +54,8 @@ class GradStep:
     #: Accumulate in place (``grad += expr``): `grad` holds an array the backward
     #: allocated itself, which nothing else sees (`passes.accumulate_in_place`).
     in_place: bool = False
-    #: On that array: ``grad[at] += expr``, or ``grad -= expr`` (`update` ``-``).
+    #: On that array: ``grad[at] += expr``, or ``grad -= expr`` (`update` ``-``; also
+    #: ``*``, ``/`` and ``+``: `codegen.core.norm_buffers`, `softmax_lean`).
     at: tuple[E.Expr, ...] = ()
     update: str = ""
 

@@ -74,7 +74,11 @@ class Aliases:
         sources: Sequence[ir.Operand] = ()
         if op == "einsum":  # np.einsum('ij->ji', a): a view of a (args[0]: spec)
             sources = args[1:] if len(args) == 2 else ()
-        elif op in VIEW_OPS or (op == "gather" and not self.advanced(args[1:])):
+        elif (
+            op in VIEW_OPS
+            or (op == "gather" and not self.advanced(args[1:]))
+            or (op == "astype" and _may_not_copy(step))
+        ):
             sources = args[:1]
         elif op == "tuple":
             sources = args
@@ -150,3 +154,9 @@ class Aliases:
                 f"on NumPy arrays this changes the caller's array or every name bound "
                 f"to it; write '{what} = {what} + ...' (or use np.copy first)",
             )
+
+
+def _may_not_copy(step: ir.Assign) -> bool:
+    """``x.astype(t, copy=False)`` (copy not the literal True): x itself when
+    it has dtype t already."""
+    return dict(step.kwargs).get("copy", ir.Const("True")) != ir.Const("True")

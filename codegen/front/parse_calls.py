@@ -240,7 +240,7 @@ METHODS.update(
         "flatten": "order=!",
         "diagonal": "offset, axis1, axis2",
         "trace": "offset, axis1, axis2, dtype=?, out=?",
-        "astype": "dtype, order=!, casting=!, subok=!, copy=!",
+        "astype": "dtype, order=!, casting=!, subok=!, copy",
     }
 )
 

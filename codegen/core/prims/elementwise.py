@@ -141,4 +141,5 @@ declare(
     grads={"x": _astype_x},
     methods=("astype",),
     shape="same",
+    keywords={"copy": "True"},  # False: x itself when it has the dtype already
 )
