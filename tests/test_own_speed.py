@@ -63,3 +63,191 @@ def test_positions_resolved_without_an_empty_walk(monkeypatch) -> None:
     fdef = mod.defs["f"]
     loc = mod.loc(fdef.name)
     assert (loc.line, loc.col) == (6, 4)
+
+
+# ----- positions found only when read (codegen.front.positions) -----
+
+TRICKY = '''"""Statements of every layout the line shortcut must get right."""
+import math
+import numpy as np
+
+S = 2.0
+
+
+def helper(a, b=S * 1.5):
+    c = a * b  # a trailing comment
+    return c + 1.0
+
+
+async def shadow(x):
+    return x
+
+
+def one(x): return x * 2.0
+
+
+def f(x, y):
+    """Docstring."""
+    # a comment line before a statement
+    a = x * y; b = a + 1.0
+    c = (a +
+         b * 2.0)
+    d = helper(c) + helper(a, b=2.0)
+
+    e = math.sin(d) \\
+        + math.cos(d)
+    g = np.sum(np.tanh(x * e))
+    return g * S + one(y)
+'''
+
+
+def _sources() -> list[tuple[str, str]]:
+    found = [(p.read_text(), str(p)) for p in EXAMPLES]
+    found += [(p.read_text(), str(p)) for p in sorted((ROOT / "tests" / "cases").glob("*.py"))]
+    found.append((TRICKY, "tricky.py"))
+    found.append((TRICKY.replace("\n", "\r\n"), "tricky_crlf.py"))
+    found.append((TRICKY.replace("    d = helper", "    \ufb01 = 1.0\n    d = helper"), "nfkc.py"))
+    found.append((TRICKY.replace("\n    a = x", "\n\ta = x").replace("\n    ", "\n\t"), "tabs.py"))
+    return found
+
+
+def _parsed(source: str, filename: str, func: str) -> object:
+    from codegen.errors import CodegenError
+    from codegen.front.parse import parse
+
+    try:
+        return parse(source, filename, func)
+    except CodegenError as err:
+        return str(err)
+
+
+@pytest.mark.parametrize(("source", "filename"), _sources(), ids=lambda s: s[-20:])
+def test_step_locations_and_texts_equal_libcst_s_own(monkeypatch, source, filename) -> None:
+    """Every step's line, columns and statement text, with the shortcuts,
+    equal what libcst's position provider and printer give (the shortcuts
+    switched off), on every example and on statements of every layout."""
+    import codegen.front.source as src_mod
+    from codegen.front.parse import list_functions
+
+    funcs = list_functions(source, filename)
+    assert funcs
+    fast = [_parsed(source, filename, f) for f in funcs]
+    monkeypatch.setattr(src_mod, "statement_lines", lambda block, tree: {})
+    slow = [_parsed(source, filename, f) for f in funcs]
+    for a, b in zip(fast, slow, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, str):
+            assert a == b
+            continue
+        assert a == b  # type: ignore[comparison-overlap]
+        for s, t in zip(a.body, b.body, strict=True):  # type: ignore[attr-defined]
+            assert s.source == t.source
+            assert (s.loc.line, s.loc.col, s.loc.end_line, s.loc.end_col) == (
+                t.loc.line, t.loc.col, t.loc.end_line, t.loc.end_col)
+            assert s.loc.line == t.loc.resolved().line  # the known line, too
+
+
+def test_the_tricky_program_takes_every_path() -> None:
+    """The program above has statements on one line (known), several lines,
+    after comment lines, and in a one-line def, so both paths run."""
+    from codegen.front.parse import parse
+    from codegen.front.positions import LazyLoc
+
+    fn = parse(TRICKY, "tricky.py", "f")
+    known = {s.loc._known_line for s in fn.body if isinstance(s.loc, LazyLoc)}
+    assert {23, 26, 31} <= known and None in known
+    texts = {s.source for s in fn.body}
+    assert "c = (a +\n     b * 2.0)" in texts  # libcst's own print, dedented
+    assert "# a comment line before a statement\na = x * y; b = a + 1.0" in texts
+
+
+def test_a_clean_parse_never_runs_the_position_provider(monkeypatch) -> None:
+    from codegen.front import positions
+    from codegen.front.parse import parse
+
+    calls = []
+    real = positions.Positions.__call__
+
+    def counted(self, node):  # type: ignore[no-untyped-def]
+        calls.append(node)
+        return real(self, node)
+
+    monkeypatch.setattr(positions.Positions, "__call__", counted)
+    fn = parse((ROOT / "examples" / "neuron.py").read_text(), "neuron.py", "neuron")
+    from codegen import generate
+
+    generate((ROOT / "examples" / "neuron.py").read_text(), "neuron.py", "neuron")
+    assert fn.body and calls == []
+    assert fn.body[0].loc.col >= 0 and calls  # read: found
+
+
+def test_an_error_in_a_one_line_statement_is_located_exactly() -> None:
+    from codegen.errors import CodegenError
+    from codegen.front.parse import parse
+
+    source = "import numpy as np\n\n\ndef f(x):\n    y = x * 2.0\n    z = y.foo(1)\n    return z\n"
+    with pytest.raises(CodegenError) as info:
+        parse(source, "bad.py", "f")
+    text = str(info.value)
+    assert text.startswith("bad.py:6:")
+    assert "    z = y.foo(1)" in text and "^" in text
+
+
+def test_lazy_locations_equal_and_hash_as_plain_ones() -> None:
+    from codegen.core import ir
+    from codegen.front.positions import LazyLoc
+
+    plain = ir.Loc(3, 4, 3, 9)
+    lazy = LazyLoc(3, lambda: ir.Loc(3, 4, 3, 9))
+    other = LazyLoc(None, lambda: ir.Loc(3, 4, 3, 10))
+    assert lazy == plain and plain == lazy and hash(lazy) == hash(plain)
+    assert other != plain and plain != other and other != lazy
+    assert {plain: 1}[lazy] == 1 and repr(lazy) == repr(plain)
+
+
+# ----- the format pass's line tests, against their first definitions -----
+
+_OLD_PLAIN = None
+
+
+def _old_balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _lines_to_test() -> list[str]:
+    import random
+
+    lines: list[str] = []
+    for p in sorted((ROOT / "generated").glob("*.py")) + EXAMPLES:
+        for line in p.read_text().split("\n"):
+            lines += [line, "    " + line.strip(), "        " + line.strip()]
+    rng = random.Random(0)
+    tokens = ["a", "b1", "x.y", "np.sum", "1", "2.5", "1.5e-3", "-", "(", ")", " + ",
+              " * ", " ** ", "**", " == ", ", ", " ", "_", ".", "\u00e9", "9a", "a.1"]
+    for _ in range(20000):
+        head = "    " + rng.choice(["g", "v_1", "x"]) + rng.choice([" = ", " += ", " -= "])
+        lines.append(head + "".join(rng.choice(tokens) for _ in range(rng.randint(1, 8))))
+    return lines
+
+
+def test_plain_pattern_and_balance_agree_with_their_first_definitions() -> None:
+    import re
+
+    from codegen.back import format as fmt
+
+    name, atom = fmt._NAME, fmt._ATOM
+    old = re.compile(
+        rf"^(?P<indent> {{4,8}})(?:{name} \+?= "
+        rf"(?:{atom}\*\*-?{atom}|-?{atom}|-?\(|\)| [-+*/@<>] | [<>=!]= |, )+$"
+        rf"|# \S.*)$"
+    )
+    lines = _lines_to_test()
+    assert [bool(old.match(x)) for x in lines] == [bool(fmt._PLAIN.match(x)) for x in lines]
+    assert sum(bool(old.match(x)) for x in lines) > 1000  # both kinds are tested
+    rhs = [x.split("= ", 1)[-1] for x in lines] + ["(", ")(", "(()", "())(", "((a))", ""]
+    assert [_old_balanced(r) for r in rhs] == [fmt._balanced(r) for r in rhs]

@@ -41,6 +41,12 @@ class Loc:
     #: Column just past the node's last character.
     end_col: int
 
+    def __hash__(self) -> int:
+        # the line alone: equal ranges hash alike, and a range whose columns
+        # are found only when read (`codegen.front.positions.LazyLoc`) can be
+        # hashed, with the step holding it, without finding them
+        return hash(self.line)
+
 
 @dataclass(frozen=True, slots=True)
 class Var:

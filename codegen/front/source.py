@@ -13,14 +13,15 @@ import ast
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from codegen.core import ir
 from codegen.errors import CodegenError
+from codegen.front.positions import LazyLoc, Positions, statement_lines
 from codegen.front.syntax import check_syntax, recursion_room, syntax_error
 
 
@@ -61,6 +62,12 @@ class _Module:
     #: The same file as an `ast` tree: walking it is far cheaper than
     #: libcst's visitors, so whole-function scans use it.
     syntax: ast.Module | None = None
+    #: libcst's tree as parsed (`module` is another when names are normalised).
+    tree: cst.Module | None = None
+    #: Statements of the parsed functions that sit on one line -> that line.
+    lines: dict[cst.CSTNode, int] = field(default_factory=dict)
+    #: `source` split at its line ends (filled when first needed).
+    source_lines: list[str] = field(default_factory=list)
 
     def ast_def(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The top-level `def name` in `syntax` (the last one, as in `defs`)."""
@@ -82,6 +89,31 @@ class _Module:
         r = self.positions(node)
         return ir.Loc(r.start.line, r.start.column, r.end.line, r.end.column)
 
+    def step_loc(self, node: cst.CSTNode, line: int | None) -> ir.Loc:
+        """`loc(node)` when read; `line`: the line of the one-line statement
+        holding `node`, if known (`codegen.front.positions`)."""
+        return LazyLoc(line, lambda: self.loc(node))
+
+    def map_lines(self, fdef: cst.FunctionDef) -> None:
+        """Record in `lines` the statements of `fdef` that sit on one line."""
+        if "\r" not in self.source:  # else ast's and str.split's lines may differ
+            tree = self.ast_def(fdef.name.value)
+            self.lines.update(statement_lines(fdef.body, tree))
+
+    def statement_text(self, stmt: cst.SimpleStatementLine) -> str:
+        """`stmt` as libcst prints it alone, stripped; from the source line
+        when that is the same text (one line, no comment lines before it,
+        names as written)."""
+        line = self.lines.get(stmt)
+        if line is None or self.module is not self.tree or any(
+            e.comment is not None or e.whitespace.value.strip()
+            for e in stmt.leading_lines
+        ):
+            return self.module.code_for_node(stmt).strip()
+        if not self.source_lines:
+            self.source_lines = self.source.split("\n")
+        return self.source_lines[line - 1].strip()
+
     def error(
         self, message: str, node: cst.CSTNode, hint: str | None = None
     ) -> CodegenError:
@@ -93,38 +125,19 @@ class _Module:
         return f"{base}.{rest}" if rest else base
 
 
-class _PositionsWrapper(MetadataWrapper):
-    """libcst's `MetadataWrapper`, minus one wasted walk: resolving a provider
-    that is not batchable (`PositionProvider`) also runs the batched visit
-    with no visitors at all, a full traversal that rebuilds every node of the
-    tree and records nothing (a third of the parse of a long function)."""
-
-    def visit_batched(
-        self,
-        visitors: Iterable[cst.BatchableCSTVisitor],
-        before_visit: Callable[[cst.CSTNode], None] | None = None,
-        after_leave: Callable[[cst.CSTNode], None] | None = None,
-    ) -> cst.CSTNode:
-        visitors = list(visitors)
-        if not visitors and before_visit is None and after_leave is None:
-            return self.module
-        return super().visit_batched(visitors, before_visit, after_leave)
-
-
 def _load_module(source: str, filename: str) -> _Module:
     syntax = check_syntax(source, filename)
     try:
         tree = cst.parse_module(source)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         raise syntax_error(source, filename, exc) from None
-    wrapper = _PositionsWrapper(tree, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    mod = _Module(source, filename, tree, positions.__getitem__, syntax=syntax)
+    positions = Positions(tree)  # libcst's, found when first asked for
+    mod = _Module(source, filename, tree, positions, syntax=syntax, tree=tree)
     if not source.isascii():
         normalised = _NormaliseNames()
         mod.module = tree.visit(normalised)
         origin = normalised.origin
-        mod.positions = lambda node: positions[origin.get(node, node)]
+        mod.positions = lambda node: positions(origin.get(node, node))
     for stmt in mod.module.body:
         _scan_top_level(mod, stmt)
     _scan_constants(mod)
