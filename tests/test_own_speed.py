@@ -251,3 +251,152 @@ def test_plain_pattern_and_balance_agree_with_their_first_definitions() -> None:
     assert sum(bool(old.match(x)) for x in lines) > 1000  # both kinds are tested
     rhs = [x.split("= ", 1)[-1] for x in lines] + ["(", ")(", "(()", "())(", "((a))", ""]
     assert [_old_balanced(r) for r in rhs] == [fmt._balanced(r) for r in rhs]
+
+
+# ----- the gate's top level without the bodies' ast (codegen.project.toplevel) -----
+
+_GOOD = '''"""Doc.
+
+More doc.
+"""
+
+import math
+
+S = 2.0
+
+
+def _helper(x, eps=1e-3):
+    return x + eps
+
+
+def f_forward(x, y=1.0):
+    """Compute f.
+
+    The cache holds what f_backward reads.
+    """
+    a = math.sin(x)
+    return a, (a,)
+
+
+def f_backward(
+    grad_a,
+    cache,
+):
+    """Gradients."""
+    (a,) = cache
+    return grad_a * math.cos(a)
+
+
+def f_value_and_grad(x, y=1.0):
+    return 1.0, 2.0
+'''
+
+_BODY_END = "    return 1.0, 2.0\n"
+
+#: Modules the cut must read exactly or hand to the full parse: strings that
+#: span lines with lines at column 0, statements after a body, decorators,
+#: classes, line continuations, other line ends.
+_ODD_MODULES = [
+    _GOOD,
+    _GOOD + "print(1)\n",
+    _GOOD + "X = 1.0\nY = np.eye(2)\n",
+    _GOOD.replace("    a = math.sin(x)\n", '    s = """\nimport os\nprint(1)\n"""\n    a = math.sin(x)\n'),
+    _GOOD.replace("    a = math.sin(x)\n", '    s = """\nX = 1\n    """\n    a = math.sin(x)\n'),
+    _GOOD.replace("    a = math.sin(x)\n", "    s = '''\nX = 1\n'''\n    a = math.sin(x)\n"),
+    _GOOD.replace("    a = math.sin(x)\n", "    a = math.sin(\nx)\n"),
+    _GOOD.replace("    a = math.sin(x)\n", "    a = math.sin(x) + \\\n1.0\n"),
+    _GOOD.replace("    a = math.sin(x)\n", "# a comment at column 0\n    a = math.sin(x)\n"),
+    _GOOD.replace('    """Gradients."""\n', '    """Grad\\\\ients."""\n'),
+    _GOOD.replace('    """Gradients."""\n', '    """Gradients.\ndef f_value_and_grad(x):\n"""\n'),
+    _GOOD.replace("def _helper", "@staticmethod\ndef _helper"),
+    _GOOD.replace("def _helper(x, eps=1e-3)", "def _helper(x, eps=print())"),
+    _GOOD.replace("def _helper(x, eps=1e-3)", "def _helper(\n    x,\n    eps=':',\n)"),
+    _GOOD.replace("def _helper(x, eps=1e-3):\n    return x + eps\n", "def _helper(x): return x\n"),
+    _GOOD.replace("def _helper", "async def _helper"),
+    _GOOD + "class C:\n    def f_forward(self):\n        pass\n",
+    _GOOD + "def f_extra(x):\n    return x\n",
+    _GOOD.replace(_BODY_END, _BODY_END + "import os\n"),
+    _GOOD.replace("\n", "\r\n"),
+    _GOOD.replace("S = 2.0\n", "S = 2.0\n\x0cT = 1.0\n"),
+    _GOOD.replace("S = 2.0", "S = 2.0; import os"),
+    _GOOD.replace('"""Doc.', '"""Doc.\ndef f_forward(x):'),
+]
+
+
+def _old_gate(text: str, func: str) -> str:
+    """The gate's first definition: the ast of the whole text."""
+    import ast
+
+    from codegen.project import stamp
+
+    try:
+        tree = ast.parse(text, "<generated>")
+        compile(tree, "<generated>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"<generated>: the generated module does not compile: {exc}"
+    return stamp._fault(tree.body, func)
+
+
+def _gate(text: str, func: str) -> str:
+    from codegen.errors import InternalError
+    from codegen.project import stamp
+
+    try:
+        stamp.check_generated(text, func)
+    except InternalError as err:
+        return str(err).removeprefix("<generated>")
+    return ""
+
+
+@pytest.mark.parametrize("text", _ODD_MODULES, ids=range(len(_ODD_MODULES)))
+def test_the_gate_says_what_the_whole_ast_says(text: str) -> None:
+    old = _old_gate(text, "f")
+    assert _gate(text, "f") == old.removeprefix("<generated>")
+
+
+def test_the_odd_modules_are_refused_or_read_exactly() -> None:
+    """Which of them pass at all (so the test above tests both ways)."""
+    verdicts = [_gate(t, "f") == "" for t in _ODD_MODULES]
+    assert verdicts[0] and not all(verdicts) and sum(verdicts) >= 8
+
+
+def _without_bodies(nodes: list) -> list[str]:
+    import ast
+
+    out = []
+    for n in nodes:
+        if isinstance(n, ast.FunctionDef):
+            n = ast.FunctionDef(n.name, n.args, [], n.decorator_list, n.returns,
+                                n.type_comment, lineno=n.lineno, col_offset=n.col_offset)
+        out.append(f"{n.lineno}: {ast.dump(n)}")
+    return out
+
+
+@pytest.mark.parametrize("text", _ODD_MODULES, ids=range(len(_ODD_MODULES)))
+def test_the_cut_gives_the_whole_ast_s_top_level_or_nothing(text: str) -> None:
+    import ast
+
+    from codegen.project.toplevel import top_level
+
+    try:
+        full = ast.parse(text).body
+    except SyntaxError:
+        return
+    cut = top_level(text)
+    if cut is not None:
+        assert _without_bodies(cut) == _without_bodies(full)
+
+
+def test_the_cut_reads_every_generated_module() -> None:
+    import ast
+
+    from codegen.project.toplevel import top_level
+
+    paths = sorted((ROOT / "generated").glob("*.py"))
+    assert paths
+    for path in paths:
+        text = path.read_text()
+        cut = top_level(text)
+        assert cut is not None, path
+        assert _without_bodies(cut) == _without_bodies(ast.parse(text).body)
+    assert top_level(_GOOD) is not None

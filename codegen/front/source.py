@@ -22,7 +22,7 @@ from libcst.metadata import CodeRange
 from codegen.core import ir
 from codegen.errors import CodegenError
 from codegen.front.positions import LazyLoc, Positions, statement_lines
-from codegen.front.syntax import check_syntax, recursion_room, syntax_error
+from codegen.front.syntax import check_syntax, recursion_room, syntax_error, walked
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -291,7 +291,7 @@ class _TopLevelBindings(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.bind(node.name, node)
-        for inner in ast.walk(node):  # its body runs later, in its own scope
+        for inner in walked(node):  # its body runs later, in its own scope
             if isinstance(inner, ast.Global):
                 for name in inner.names:
                     self.bind(name, inner)
@@ -394,7 +394,7 @@ def _user_names(fdef: cst.FunctionDef, mod: _Module | None = None) -> set[str]:
 def _ast_identifiers(tree: ast.AST) -> set[str]:
     """Names, attributes, parameters, keywords and imported names in `tree`."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walked(tree):
         if isinstance(node, ast.Name):
             found.add(node.id)
         elif isinstance(node, ast.Attribute):

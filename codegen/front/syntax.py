@@ -132,3 +132,14 @@ def check_syntax(source: str, filename: str) -> ast.Module | None:
             )
         stack.extend((child, depth) for child in ast.iter_child_nodes(node))
     return tree
+
+
+def walked(tree: ast.AST) -> list[ast.AST]:
+    """`ast.walk(tree)` as a list, in its order; made once per tree and kept
+    on it (the parse scans one function's tree five times over; the trees are
+    never changed after parsing)."""
+    found: list[ast.AST] | None = tree.__dict__.get("_codegen_walked")
+    if found is None:
+        found = list(ast.walk(tree))
+        tree._codegen_walked = found  # type: ignore[attr-defined]
+    return found
