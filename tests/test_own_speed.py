@@ -400,3 +400,33 @@ def test_the_cut_reads_every_generated_module() -> None:
         assert cut is not None, path
         assert _without_bodies(cut) == _without_bodies(ast.parse(text).body)
     assert top_level(_GOOD) is not None
+
+
+# ----- libcst's parse in a second thread (codegen.front.positions.parse_meanwhile) -----
+
+
+def test_the_parse_meanwhile_gives_libcst_s_tree_and_runs_the_other_work() -> None:
+    from codegen.front.positions import parse_meanwhile
+
+    ran = []
+    tree = parse_meanwhile(ODD, lambda: ran.append(1))
+    assert ran == [1]
+    assert tree.code == ODD and tree.deep_equals(cst.parse_module(ODD))
+
+
+def test_the_parse_meanwhile_raises_libcst_s_error_after_the_other_work() -> None:
+    from codegen.front.positions import parse_meanwhile
+
+    ran = []
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_meanwhile("def f(:\n", lambda: ran.append(1))
+    assert ran == [1]
+
+
+def test_a_syntax_error_is_located_as_before_with_the_parse_in_a_thread() -> None:
+    from codegen.errors import CodegenError
+    from codegen.front.parse import parse
+
+    with pytest.raises(CodegenError) as info:
+        parse("def f(x):\n    y = (x +\n    return y\n", "bad.py", "f", meanwhile=lambda: None)
+    assert str(info.value).startswith("bad.py:2:")

@@ -24,6 +24,7 @@ always in `codegen.core.rules.RULES` (the table tests check it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from codegen.core import ir
@@ -52,20 +53,30 @@ from codegen.front.syntax import recursion_room
 
 
 def parse(
-    source: str, filename: str = "<string>", func: str | None = None
+    source: str,
+    filename: str = "<string>",
+    func: str | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ir.Function:
-    """Parse `func` (or the file's only public function) from `source`.
+    """Parse `func` (or the file's only public function) from `source`;
+    `meanwhile` runs while libcst parses the text (`codegen grad` imports
+    the rest of the pipeline then).
 
     Raises:
         CodegenError: the source has a syntax error or `func` is missing.
         CodegenErrors: one or more constructs in the function are unsupported.
     """
     with recursion_room():
-        return _parse(source, filename, func)
+        return _parse(source, filename, func, meanwhile)
 
 
-def _parse(source: str, filename: str, func: str | None) -> ir.Function:
-    mod = _load_module(source, filename)
+def _parse(
+    source: str,
+    filename: str,
+    func: str | None,
+    meanwhile: Callable[[], object] | None = None,
+) -> ir.Function:
+    mod = _load_module(source, filename, meanwhile)
     name = func or _default_function(mod)
     fdef = mod.defs.get(name)
     if fdef is None:

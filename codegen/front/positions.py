@@ -1,4 +1,5 @@
-"""Positions of libcst nodes, found only when read.
+"""Positions of libcst nodes, found only when read; libcst's parse, beside
+other work.
 
 libcst finds a node's position by printing the whole module again
 (`PositionProvider`), which costs as much as parsing it. A parse that raises
@@ -12,7 +13,9 @@ statements every node sits on the statement's one line, which the file's
 * `statement_lines` gives the line of each statement of a function that sits
   on one line, from the `ast` tree;
 * `LazyLoc` is a step's `ir.Loc` whose line may be known already (that line)
-  and whose columns are the provider's, asked for only when read.
+  and whose columns are the provider's, asked for only when read;
+* `parse_meanwhile` runs libcst's parser in a second thread, since its native
+  code lets the first thread work meanwhile.
 
 Why it is exact: a node inside a statement that sits on one line is on that
 line; the statement's line is the `ast` line of its first small statement,
@@ -26,12 +29,47 @@ every step's `Loc` equals the provider's on every example and test program.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable, Iterable, Mapping
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from codegen.core import ir
+
+#: The stack of the thread libcst parses in: the main thread's usual 8 MiB
+#: and more (the native parser recurses once per level of nesting).
+_PARSER_STACK = 64 << 20
+
+
+def parse_meanwhile(source: str, meanwhile: Callable[[], object]) -> cst.Module:
+    """`cst.parse_module(source)`, parsed in another thread while this one
+    runs `meanwhile`: libcst's native parser releases the interpreter lock,
+    so on two cores the two overlap. The parse's exception, if any, is
+    raised here, after `meanwhile` is done."""
+    out: list[cst.Module] = []
+    err: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            out.append(cst.parse_module(source))
+        except BaseException as exc:  # re-raised in the caller's thread
+            err.append(exc)
+
+    old = threading.stack_size()
+    try:
+        threading.stack_size(max(old, _PARSER_STACK))
+        worker = threading.Thread(target=work, name="libcst-parse", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(old)
+    try:
+        meanwhile()
+    finally:
+        worker.join()
+    if err:
+        raise err[0]
+    return out[0]
 
 
 class _PositionsWrapper(MetadataWrapper):

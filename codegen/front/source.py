@@ -21,8 +21,19 @@ from libcst.metadata import CodeRange
 
 from codegen.core import ir
 from codegen.errors import CodegenError
-from codegen.front.positions import LazyLoc, Positions, statement_lines
-from codegen.front.syntax import check_syntax, recursion_room, syntax_error, walked
+from codegen.front.positions import (
+    LazyLoc,
+    Positions,
+    parse_meanwhile,
+    statement_lines,
+)
+from codegen.front.syntax import (
+    _ast_identifiers,
+    check_syntax,
+    recursion_room,
+    syntax_error,
+    walked,
+)
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -125,10 +136,14 @@ class _Module:
         return f"{base}.{rest}" if rest else base
 
 
-def _load_module(source: str, filename: str) -> _Module:
-    syntax = check_syntax(source, filename)
+def _load_module(
+    source: str, filename: str, meanwhile: Callable[[], object] | None = None
+) -> _Module:
+    """The file's `_Module`; `meanwhile` runs while libcst parses (its
+    native parser lets other threads run: `codegen.front.positions`)."""
+    syntax = check_syntax(source, filename)  # first: libcst crashes on deep input
     try:
-        tree = cst.parse_module(source)
+        tree = parse_meanwhile(source, lambda: _meanwhile(syntax, meanwhile))
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         raise syntax_error(source, filename, exc) from None
     positions = Positions(tree)  # libcst's, found when first asked for
@@ -142,6 +157,16 @@ def _load_module(source: str, filename: str) -> _Module:
         _scan_top_level(mod, stmt)
     _scan_constants(mod)
     return mod
+
+
+def _meanwhile(syntax: ast.Module | None, more: Callable[[], object] | None) -> None:
+    """What needs no libcst tree: the `ast` walks of the file's functions,
+    which the parse reads (`walked`), and the caller's `more`."""
+    for stmt in syntax.body if syntax else ():
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            walked(stmt)
+    if more is not None:
+        more()
 
 
 class _NormaliseNames(cst.CSTTransformer):
@@ -389,33 +414,6 @@ def _user_names(fdef: cst.FunctionDef, mod: _Module | None = None) -> set[str]:
 
     fdef.visit(Collect())
     return names
-
-
-def _ast_identifiers(tree: ast.AST) -> set[str]:
-    """Names, attributes, parameters, keywords and imported names in `tree`."""
-    found: set[str] = set()
-    for node in walked(tree):
-        if isinstance(node, ast.Name):
-            found.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            found.add(node.attr)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-        elif isinstance(node, ast.keyword):
-            found.update([node.arg] if node.arg else [])
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(node.name)
-        elif isinstance(node, ast.alias):
-            found.update(node.name.split("."))
-            if node.asname:
-                found.add(node.asname)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.update(node.module.split("."))
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            found.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-    return found
 
 
 def _default_function(mod: _Module) -> str:

@@ -143,3 +143,30 @@ def walked(tree: ast.AST) -> list[ast.AST]:
         found = list(ast.walk(tree))
         tree._codegen_walked = found  # type: ignore[attr-defined]
     return found
+
+
+def _ast_identifiers(tree: ast.AST) -> set[str]:
+    """Names, attributes, parameters, keywords and imported names in `tree`."""
+    found: set[str] = set()
+    for node in walked(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.keyword):
+            found.update([node.arg] if node.arg else [])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.update(node.name.split("."))
+            if node.asname:
+                found.add(node.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update(node.module.split("."))
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+    return found
