@@ -160,11 +160,12 @@ def _load_module(
 
 
 def _meanwhile(syntax: ast.Module | None, more: Callable[[], object] | None) -> None:
-    """What needs no libcst tree: the `ast` walks of the file's functions,
-    which the parse reads (`walked`), and the caller's `more`."""
+    """What needs no libcst tree: the `ast` walks of the file's functions and
+    the names in them, which the parse reads (`walked`), and the caller's
+    `more`."""
     for stmt in syntax.body if syntax else ():
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            walked(stmt)
+            _ast_identifiers(stmt)
     if more is not None:
         more()
 

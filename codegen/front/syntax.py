@@ -146,7 +146,16 @@ def walked(tree: ast.AST) -> list[ast.AST]:
 
 
 def _ast_identifiers(tree: ast.AST) -> set[str]:
-    """Names, attributes, parameters, keywords and imported names in `tree`."""
+    """Names, attributes, parameters, keywords and imported names in `tree`
+    (found once per tree, and kept on it, like `walked`)."""
+    kept: frozenset[str] | None = tree.__dict__.get("_codegen_identifiers")
+    if kept is None:
+        kept = frozenset(_identifiers(tree))
+        tree._codegen_identifiers = kept  # type: ignore[attr-defined]
+    return set(kept)
+
+
+def _identifiers(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in walked(tree):
         if isinstance(node, ast.Name):
