@@ -29,6 +29,7 @@ every step's `Loc` equals the provider's on every example and test program.
 from __future__ import annotations
 
 import ast
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
@@ -57,8 +58,9 @@ def parse_meanwhile(source: str, meanwhile: Callable[[], object]) -> cst.Module:
             err.append(exc)
 
     old = threading.stack_size()
-    try:
+    with contextlib.suppress(ValueError, RuntimeError):  # else the default
         threading.stack_size(max(old, _PARSER_STACK))
+    try:
         worker = threading.Thread(target=work, name="libcst-parse", daemon=True)
         worker.start()
     finally:
