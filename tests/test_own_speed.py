@@ -430,3 +430,42 @@ def test_a_syntax_error_is_located_as_before_with_the_parse_in_a_thread() -> Non
     with pytest.raises(CodegenError) as info:
         parse("def f(x):\n    y = (x +\n    return y\n", "bad.py", "f", meanwhile=lambda: None)
     assert str(info.value).startswith("bad.py:2:")
+
+
+def test_positions_read_after_the_parse_of_a_deep_expression() -> None:
+    """Columns read later (a pass, an error of the reverse pass) are found
+    with the parse's room for recursion, as when they were found eagerly."""
+    from codegen.front.parse import parse
+
+    fn = parse("def f(x):\n    return x * " + "-" * 1000 + "1.5\n", "deep.py", "f")
+    assert all(s.loc.col >= 0 and s.loc.line == 2 for s in fn.body)
+
+
+def test_forward_expressions_are_cached_without_the_steps() -> None:
+    """The render cache keys on what it reads: it keeps no step, so no
+    step's libcst tree, alive, and never compares two steps' locations."""
+    from codegen.back import render
+
+    render._forward_expr.cache_clear()
+    fn = _parsed((ROOT / "examples" / "neuron.py").read_text(), "neuron.py", "neuron")
+    for step in fn.body:  # type: ignore[attr-defined]
+        render.forward_expr(step, "math")
+    assert render._forward_expr.cache_info().currsize > 0
+    from codegen.core import ir
+
+    with pytest.raises(TypeError):
+        render._forward_expr(fn.body[0], "math")  # type: ignore[attr-defined,call-arg]
+    keys = _cache_keys(render._forward_expr)
+    assert "mul" in keys  # the keys are found, and hold operands ...
+    assert not any(isinstance(a, ir.Assign) for a in keys)  # ... and no step
+
+
+def _cache_keys(cached: object) -> list[object]:
+    import gc
+
+    found = []
+    for obj in gc.get_referents(cached):
+        if isinstance(obj, dict):
+            for key in obj:
+                found += list(key) if isinstance(key, (list, tuple)) else [key]
+    return found

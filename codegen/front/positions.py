@@ -37,6 +37,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from codegen.core import ir
+from codegen.front.syntax import recursion_room
 
 #: The stack of the thread libcst parses in: the main thread's usual 8 MiB
 #: and more (the native parser recurses once per level of nesting).
@@ -102,7 +103,8 @@ class Positions:
 
     def __call__(self, node: cst.CSTNode) -> CodeRange:
         if self.found is None:
-            self.found = self.wrapper.resolve(PositionProvider)
+            with recursion_room():  # also when read after the parse, by a pass
+                self.found = self.wrapper.resolve(PositionProvider)
         return self.found[node]
 
 
