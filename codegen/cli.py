@@ -138,7 +138,7 @@ def _grad(args: argparse.Namespace) -> int:
     if args.output:
         command += f" -o {args.output}"
     # once: for the backward and for the lint
-    parsed = parse(source, path, func, meanwhile=_the_rest_of_grad)
+    parsed = parse(source, path, func, meanwhile=_the_rest_of_grad, lazy=True)
     from codegen.checks.lint import lint
     from codegen.pipeline import generate
 

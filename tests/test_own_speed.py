@@ -116,7 +116,7 @@ def _parsed(source: str, filename: str, func: str) -> object:
     from codegen.front.parse import parse
 
     try:
-        return parse(source, filename, func)
+        return parse(source, filename, func, lazy=True)
     except CodegenError as err:
         return str(err)
 
@@ -153,7 +153,7 @@ def test_the_tricky_program_takes_every_path() -> None:
     from codegen.front.parse import parse
     from codegen.front.positions import LazyLoc
 
-    fn = parse(TRICKY, "tricky.py", "f")
+    fn = parse(TRICKY, "tricky.py", "f", lazy=True)
     known = {s.loc._known_line for s in fn.body if isinstance(s.loc, LazyLoc)}
     assert {23, 26, 31} <= known and None in known
     texts = {s.source for s in fn.body}
@@ -173,10 +173,11 @@ def test_a_clean_parse_never_runs_the_position_provider(monkeypatch) -> None:
         return real(self, node)
 
     monkeypatch.setattr(positions.Positions, "__call__", counted)
-    fn = parse((ROOT / "examples" / "neuron.py").read_text(), "neuron.py", "neuron")
+    text = (ROOT / "examples" / "neuron.py").read_text()
+    fn = parse(text, "neuron.py", "neuron", lazy=True)
     from codegen import generate
 
-    generate((ROOT / "examples" / "neuron.py").read_text(), "neuron.py", "neuron")
+    generate(text, "neuron.py", "neuron", parsed=fn)
     assert fn.body and calls == []
     assert fn.body[0].loc.col >= 0 and calls  # read: found
 
@@ -437,7 +438,7 @@ def test_positions_read_after_the_parse_of_a_deep_expression() -> None:
     with the parse's room for recursion, as when they were found eagerly."""
     from codegen.front.parse import parse
 
-    fn = parse("def f(x):\n    return x * " + "-" * 1000 + "1.5\n", "deep.py", "f")
+    fn = parse("def f(x):\n    return x * " + "-" * 1000 + "1.5\n", "deep.py", "f", lazy=True)
     assert all(s.loc.col >= 0 and s.loc.line == 2 for s in fn.body)
 
 
@@ -469,3 +470,22 @@ def _cache_keys(cached: object) -> list[object]:
             for key in obj:
                 found += list(key) if isinstance(key, (list, tuple)) else [key]
     return found
+
+
+@pytest.mark.parametrize("path", EXAMPLES[:8], ids=lambda p: p.name)
+def test_an_eager_parse_holds_plain_locations_equal_to_the_lazy_ones(path: Path) -> None:
+    """Without `lazy`, the parse returns steps whose locations are plain
+    `ir.Loc` (no libcst tree kept alive), equal to the lazy ones."""
+    from codegen.core import ir
+    from codegen.front.parse import list_functions, parse
+
+    text = path.read_text()
+    for func in list_functions(text, str(path)):
+        lazy, eager = _parsed(text, str(path), func), None
+        try:
+            eager = parse(text, str(path), func)
+        except Exception as err:  # noqa: BLE001 - the same refusal both ways
+            assert str(err) == lazy
+            continue
+        assert all(type(s.loc) is ir.Loc for s in eager.body)
+        assert eager == lazy
