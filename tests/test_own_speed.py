@@ -489,3 +489,32 @@ def test_an_eager_parse_holds_plain_locations_equal_to_the_lazy_ones(path: Path)
             continue
         assert all(type(s.loc) is ir.Loc for s in eager.body)
         assert eager == lazy
+
+
+def test_the_nesting_check_reports_the_node_the_ast_walk_reaches_first() -> None:
+    """The check visits children as `ast.iter_child_nodes` yields them (its
+    loop is inlined): of several expressions too deep, the same is named."""
+    import ast
+
+    from codegen.errors import CodegenError
+    from codegen.front.syntax import MAX_NESTING, check_syntax
+
+    deep = "+".join(["x"] * (MAX_NESTING + 5))
+    source = f"def f(x):\n    a = {deep}\n    b = [{deep}, -({deep})]\n    return a\n"
+    with pytest.raises(CodegenError) as info:
+        check_syntax(source, "deep.py")
+
+    def first_too_deep(tree: ast.AST) -> ast.AST:
+        stack = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, ast.expr):
+                depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
+                if depth > MAX_NESTING:
+                    return node
+            stack.extend((c, depth) for c in ast.iter_child_nodes(node))
+        raise AssertionError("nothing too deep")
+
+    want = first_too_deep(ast.parse(source))
+    assert (info.value.loc.line, info.value.loc.col) == (want.lineno, want.col_offset)
+    assert info.value.loc.line == 3  # the later statement: the walk pops it first

@@ -114,11 +114,12 @@ def check_syntax(source: str, filename: str) -> ast.Module | None:
         pass  # deep nesting is located below; null bytes by libcst
     lines = source.splitlines()
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    push, expr, node_type = stack.append, ast.expr, ast.AST
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, ast.expr):
+        if isinstance(node, expr):
             depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
-        if depth > MAX_NESTING and isinstance(node, ast.expr):
+        if depth > MAX_NESTING and isinstance(node, expr):
             line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
             col = len(
                 line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")
@@ -130,7 +131,14 @@ def check_syntax(source: str, filename: str) -> ast.Module | None:
                 filename,
                 source,
             )
-        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+        for name in node._fields:  # ast.iter_child_nodes, in its order, inline
+            child = getattr(node, name, None)
+            if isinstance(child, node_type):
+                push((child, depth))
+            elif isinstance(child, list):
+                for item in child:
+                    if isinstance(item, node_type):
+                        push((item, depth))
     return tree
 
 
