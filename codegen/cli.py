@@ -118,10 +118,15 @@ def cmd_grad(args: argparse.Namespace) -> int:
         gc.enable()
 
 
+def _the_rest_of_grad() -> None:
+    """Import what runs after the parse (NumPy, black...) while libcst parses."""
+    import codegen.checks.lint
+    import codegen.pipeline
+    import codegen.project.stamp  # noqa: F401
+
+
 def _grad(args: argparse.Namespace) -> int:
-    from codegen.checks.lint import lint
     from codegen.front.parse import parse
-    from codegen.pipeline import generate
 
     path, func = split_target(args.target)
     source = read_source(path)
@@ -132,7 +137,11 @@ def _grad(args: argparse.Namespace) -> int:
         command += " --check-finite"
     if args.output:
         command += f" -o {args.output}"
-    parsed = parse(source, path, func)  # once: for the backward and for the lint
+    # once: for the backward and for the lint
+    parsed = parse(source, path, func, meanwhile=_the_rest_of_grad, lazy=True)
+    from codegen.checks.lint import lint
+    from codegen.pipeline import generate
+
     code = generate(
         source,
         path,

@@ -29,9 +29,11 @@ _ATOM = rf"(?:{_NAME}(?:\.{_NAME})*|\d+(?:\.\d+)?\b)"
 #: An assignment black would leave alone: a name, `=` or `+=`, then atoms
 #: joined by single-spaced binary operators, with calls, parentheses and
 #: unary minus; no `**` (black hugs it), strings, subscripts or keywords.
+#: (An atom is tried once, then `**` after it: the same lines as trying
+#: `atom ** atom` before `-atom`, without parsing each atom twice.)
 _PLAIN = re.compile(
     rf"^(?P<indent> {{4,8}})(?:{_NAME} \+?= "
-    rf"(?:{_ATOM}\*\*-?{_ATOM}|-?{_ATOM}|-?\(|\)| [-+*/@<>] | [<>=!]= |, )+$"
+    rf"(?:{_ATOM}(?:\*\*-?{_ATOM})?|-{_ATOM}|-?\(|\)| [-+*/@<>] | [<>=!]= |, )+$"
     rf"|# \S.*)$"
 )
 
@@ -63,10 +65,15 @@ def _plain(line: str) -> bool:
     return _balanced(rhs) and not _wrapped(rhs)
 
 
+_PAREN = re.compile(r"[()]")
+
+
 def _balanced(text: str) -> bool:
+    if "(" not in text:
+        return ")" not in text
     depth = 0
-    for ch in text:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
+    for ch in _PAREN.findall(text):  # the parentheses alone
+        depth += 1 if ch == "(" else -1
         if depth < 0:
             return False
     return depth == 0

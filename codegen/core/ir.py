@@ -12,7 +12,9 @@ Invariants, established by `parse` and relied on by `reverse` and `render`:
 * `source` is the text of the user's statement that produced the step, shared
   by every primitive step flattened out of that statement.
 
-The IR holds no libcst nodes, so passes can be tested with IR built by hand.
+The IR holds no libcst nodes (a parsed step's `loc` may be a
+`codegen.front.positions.LazyLoc`, which asks libcst for its columns when
+they are read), so passes can be tested with IR built by hand.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ class Loc:
     end_line: int
     #: Column just past the node's last character.
     end_col: int
+
+    def __hash__(self) -> int:
+        # the line alone: equal ranges hash alike, and a range whose columns
+        # are found only when read (`codegen.front.positions.LazyLoc`) can be
+        # hashed, with the step holding it, without finding them
+        return hash(self.line)
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,15 +136,20 @@ def step_expr(step: ir.Assign, lib: str) -> E.Expr:
     """The expression one forward step computes, from its primitive's code;
     the step's keywords go to the outer call (`codegen.back.render` writes
     it, the passes read it)."""
-    return _step_expr(step, lib)
+    return _step_expr(step.op, step.args, step.kwargs, lib)
 
 
-@lru_cache(maxsize=1 << 16)
-def _step_expr(step: ir.Assign, lib: str) -> E.Expr:
-    rule = RULES[step.op]
+@lru_cache(maxsize=1 << 16)  # keyed by what it reads: it holds no step
+def _step_expr(
+    op: str,
+    args: tuple[ir.Operand, ...],
+    kwargs: tuple[tuple[str, ir.Operand], ...],
+    lib: str,
+) -> E.Expr:
+    rule = RULES[op]
     env: dict[str, E.Expr | list[E.Expr]] = {}
     rest: list[E.Expr] = []
-    for name, arg, k in bind(rule, step.args):
+    for name, arg, k in bind(rule, args):
         if k is None:
             env[name] = operand(arg)
         else:
@@ -152,9 +157,9 @@ def _step_expr(step: ir.Assign, lib: str) -> E.Expr:
     if rule.variadic is not None:
         env[rule.variadic] = rest
     e = E.subst(E.template(rule.forward_for(lib)), env)
-    if step.kwargs:
-        assert isinstance(e, E.Call), step.op
-        extra = tuple((k, operand(v)) for k, v in step.kwargs)
+    if kwargs:
+        assert isinstance(e, E.Call), op
+        extra = tuple((k, operand(v)) for k, v in kwargs)
         e = E.Call(e.func, e.args, e.kwargs + extra)
     return e
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -111,13 +112,13 @@ class Primitive:
         """The inputs that receive a gradient."""
         return tuple(self.grads)
 
-    @property
+    @cached_property  # read for every operand of every step
     def variadic(self) -> str | None:
         """The name of the trailing ``*inputs`` collecting further operands."""
         last = self.inputs[-1] if self.inputs else ""
         return last[1:] if last.startswith("*") else None
 
-    @property
+    @cached_property
     def fixed(self) -> tuple[str, ...]:
         """The positional inputs before the variadic ones."""
         return tuple(i for i in self.inputs if not i.startswith("*"))

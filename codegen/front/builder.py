@@ -85,6 +85,8 @@ class BuilderBase(Aliases, Indexing):
         self.external: set[str] = set()
         self.parent: Aliases | None = None
         self.source = ""
+        #: The line of the statement being flattened, when it sits on one.
+        self.line: int | None = None
         #: The functions being inlined, outermost first (recursion, depth).
         self.chain: tuple[str, ...] = ()
         self.display = ""
@@ -138,7 +140,7 @@ class BuilderBase(Aliases, Indexing):
             op,
             tuple(args),
             tuple(kwargs),
-            self.mod.loc(node),
+            self.mod.step_loc(node, self.line),
             self.source,
             display=target,
             intermediate=name is None,

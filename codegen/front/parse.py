@@ -24,6 +24,7 @@ always in `codegen.core.rules.RULES` (the table tests check it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from codegen.core import ir
@@ -32,6 +33,7 @@ from codegen.core.rules import RULES
 from codegen.errors import CodegenError
 from codegen.front.parse_inline import Builder
 from codegen.front.parse_statements import build_body
+from codegen.front.positions import LazyLoc
 from codegen.front.signature import (
     bound_ids,
     check_module_names,
@@ -52,20 +54,41 @@ from codegen.front.syntax import recursion_room
 
 
 def parse(
-    source: str, filename: str = "<string>", func: str | None = None
+    source: str,
+    filename: str = "<string>",
+    func: str | None = None,
+    meanwhile: Callable[[], object] | None = None,
+    lazy: bool = False,
 ) -> ir.Function:
-    """Parse `func` (or the file's only public function) from `source`.
+    """Parse `func` (or the file's only public function) from `source`;
+    `meanwhile` runs while libcst parses the text (`codegen grad` imports
+    the rest of the pipeline then). With `lazy`, the steps' columns are
+    found only when read (`codegen.front.positions`): the IR then keeps the
+    libcst tree alive, which a short process with the collector off can
+    afford (`codegen grad`); else they are found before returning.
 
     Raises:
         CodegenError: the source has a syntax error or `func` is missing.
         CodegenErrors: one or more constructs in the function are unsupported.
     """
     with recursion_room():
-        return _parse(source, filename, func)
+        fn = _parse(source, filename, func, meanwhile)
+        return fn if lazy else replace(fn, body=tuple(map(_found, fn.body)))
 
 
-def _parse(source: str, filename: str, func: str | None) -> ir.Function:
-    mod = _load_module(source, filename)
+def _found(step: ir.Assign) -> ir.Assign:
+    """`step` with its location found (holding no libcst node)."""
+    loc = step.loc
+    return replace(step, loc=loc.resolved()) if isinstance(loc, LazyLoc) else step
+
+
+def _parse(
+    source: str,
+    filename: str,
+    func: str | None,
+    meanwhile: Callable[[], object] | None = None,
+) -> ir.Function:
+    mod = _load_module(source, filename, meanwhile)
     name = func or _default_function(mod)
     fdef = mod.defs.get(name)
     if fdef is None:

@@ -33,7 +33,8 @@ class Statements(BuilderBase):
             return False  # NumPy's steps below compute the same values
         if not isinstance(stmt, cst.SimpleStatementLine):
             raise _unsupported_statement(self.mod, stmt)
-        self.source = self.mod.module.code_for_node(stmt).strip()
+        self.line = self.mod.lines.get(stmt)
+        self.source = self.mod.statement_text(stmt)
         done = False
         mark = len(self.mod.written_over)
         try:
@@ -359,6 +360,7 @@ def build_body(b: Statements, fdef: cst.FunctionDef) -> ir.Operand:
     else:
         body_stmts = body.body
     result: ir.Operand | None = None
+    b.mod.map_lines(fdef)
     for i, stmt in enumerate(body_stmts):
         try:
             if b.statement(stmt):
@@ -376,6 +378,7 @@ def build_body(b: Statements, fdef: cst.FunctionDef) -> ir.Operand:
         except RecursionError:
             b.errors.append(b.mod.error("expression is nested too deeply", stmt))
             b.poison(stmt)
+    b.line = None  # what follows is in no statement of this body
     if result is None and not b.errors:
         raise b.mod.error(
             f"function '{fdef.name.value}' has no final 'return'",

@@ -10,11 +10,11 @@ import ast
 from dataclasses import replace
 
 import libcst as cst
-import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.errors import CodegenError
 from codegen.front.source import _is_int_annotation, _Module
+from codegen.front.syntax import walked
 
 
 def names_in(node: cst.BaseExpression) -> list[cst.Name]:
@@ -174,7 +174,7 @@ def check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
     clash: list[tuple[str, ir.Loc]] = []
     tree = mod.ast_def(fdef.name.value)
     if tree is not None:  # names bound, not calls: a backward calls them
-        for node in ast.walk(tree):
+        for node in walked(tree):
             if isinstance(node, ast.arg) and node.arg in reserved:
                 clash.append((node.arg, mod.ast_loc(node, len(node.arg))))
             elif (
@@ -232,7 +232,7 @@ def bound_ids(mod: _Module, fdef: cst.FunctionDef) -> set[str]:
     if tree is None:
         return {n.value for n in bound_names(fdef)}
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walked(tree):
         if isinstance(node, ast.arg):
             found.add(node.arg)
         elif isinstance(node, ast.Assign):
@@ -256,11 +256,17 @@ def _ast_names_in(node: ast.expr) -> list[str]:
     return []
 
 
-#: ``p["key"]``: a name subscripted with one string literal.
-_KEYED = m.Subscript(
-    value=m.Name(),
-    slice=[m.SubscriptElement(slice=m.Index(value=m.SimpleString()))],
-)
+def _keyed_reads(body: cst.BaseSuite) -> list[cst.CSTNode]:
+    """``p["key"]`` in `body`: names subscripted with one string literal, by
+    libcst's matchers (imported only here: importing them takes a quarter of
+    a second, and the parse uses them only for a file without an `ast`)."""
+    import libcst.matchers as m
+
+    keyed = m.Subscript(
+        value=m.Name(),
+        slice=[m.SubscriptElement(slice=m.Index(value=m.SimpleString()))],
+    )
+    return list(m.findall(body, keyed))
 
 
 def settings_keys(mod: _Module, fdef: cst.FunctionDef) -> dict[str, tuple[str, ...]]:
@@ -272,7 +278,7 @@ def settings_keys(mod: _Module, fdef: cst.FunctionDef) -> dict[str, tuple[str, .
     found: list[tuple[tuple[int, int], str, str]] = []
     tree = mod.ast_def(fdef.name.value)
     if tree is not None:
-        for node in ast.walk(tree):
+        for node in walked(tree):
             if (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.value, ast.Name)
@@ -283,7 +289,7 @@ def settings_keys(mod: _Module, fdef: cst.FunctionDef) -> dict[str, tuple[str, .
                 at = (node.lineno, node.col_offset)
                 found.append((at, node.value.id, node.slice.value))
     else:
-        for k, hit in enumerate(m.findall(fdef.body, _KEYED)):
+        for k, hit in enumerate(_keyed_reads(fdef.body)):
             assert isinstance(hit, cst.Subscript) and isinstance(hit.value, cst.Name)
             index = hit.slice[0].slice
             assert isinstance(index, cst.Index)

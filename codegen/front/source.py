@@ -13,15 +13,27 @@ import ast
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from codegen.core import ir
 from codegen.errors import CodegenError
-from codegen.front.syntax import check_syntax, recursion_room, syntax_error
+from codegen.front.positions import (
+    LazyLoc,
+    Positions,
+    parse_meanwhile,
+    statement_lines,
+)
+from codegen.front.syntax import (
+    _ast_identifiers,
+    check_syntax,
+    recursion_room,
+    syntax_error,
+    walked,
+)
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -64,6 +76,12 @@ class _Module:
     #: Names given as ``out=_reuse(name, ...)`` (generated code's in-place
     #: writes) in the statement being read: gone after it, as after ``del``.
     written_over: list[str] = field(default_factory=list)
+    #: libcst's tree as parsed (`module` is another when names are normalised).
+    tree: cst.Module | None = None
+    #: Statements of the parsed functions that sit on one line -> that line.
+    lines: dict[cst.CSTNode, int] = field(default_factory=dict)
+    #: `source` split at its line ends (filled when first needed).
+    source_lines: list[str] = field(default_factory=list)
 
     def ast_def(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The top-level `def name` in `syntax` (the last one, as in `defs`)."""
@@ -85,6 +103,35 @@ class _Module:
         r = self.positions(node)
         return ir.Loc(r.start.line, r.start.column, r.end.line, r.end.column)
 
+    def step_loc(self, node: cst.CSTNode, line: int | None) -> ir.Loc:
+        """`loc(node)` when read; `line`: the line of the one-line statement
+        holding `node`, if known (`codegen.front.positions`)."""
+        return LazyLoc(line, lambda: self.loc(node))
+
+    def map_lines(self, fdef: cst.FunctionDef) -> None:
+        """Record in `lines` the statements of `fdef` that sit on one line."""
+        if "\r" not in self.source:  # else ast's and str.split's lines may differ
+            tree = self.ast_def(fdef.name.value)
+            self.lines.update(statement_lines(fdef.body, tree))
+
+    def statement_text(self, stmt: cst.SimpleStatementLine) -> str:
+        """`stmt` as libcst prints it alone, stripped; from the source line
+        when that is the same text (one line, no comment lines before it,
+        names as written)."""
+        line = self.lines.get(stmt)
+        if (
+            line is None
+            or self.module is not self.tree
+            or any(
+                e.comment is not None or e.whitespace.value.strip()
+                for e in stmt.leading_lines
+            )
+        ):
+            return self.module.code_for_node(stmt).strip()
+        if not self.source_lines:
+            self.source_lines = self.source.split("\n")
+        return self.source_lines[line - 1].strip()
+
     def error(
         self, message: str, node: cst.CSTNode, hint: str | None = None
     ) -> CodegenError:
@@ -96,42 +143,38 @@ class _Module:
         return f"{base}.{rest}" if rest else base
 
 
-class _PositionsWrapper(MetadataWrapper):
-    """libcst's `MetadataWrapper`, minus one wasted walk: resolving a provider
-    that is not batchable (`PositionProvider`) also runs the batched visit
-    with no visitors at all, a full traversal that rebuilds every node of the
-    tree and records nothing (a third of the parse of a long function)."""
-
-    def visit_batched(
-        self,
-        visitors: Iterable[cst.BatchableCSTVisitor],
-        before_visit: Callable[[cst.CSTNode], None] | None = None,
-        after_leave: Callable[[cst.CSTNode], None] | None = None,
-    ) -> cst.CSTNode:
-        visitors = list(visitors)
-        if not visitors and before_visit is None and after_leave is None:
-            return self.module
-        return super().visit_batched(visitors, before_visit, after_leave)
-
-
-def _load_module(source: str, filename: str) -> _Module:
-    syntax = check_syntax(source, filename)
+def _load_module(
+    source: str, filename: str, meanwhile: Callable[[], object] | None = None
+) -> _Module:
+    """The file's `_Module`; `meanwhile` runs while libcst parses (its
+    native parser lets other threads run: `codegen.front.positions`)."""
+    syntax = check_syntax(source, filename)  # first: libcst crashes on deep input
     try:
-        tree = cst.parse_module(source)
+        tree = parse_meanwhile(source, lambda: _meanwhile(syntax, meanwhile))
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         raise syntax_error(source, filename, exc) from None
-    wrapper = _PositionsWrapper(tree, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    mod = _Module(source, filename, tree, positions.__getitem__, syntax=syntax)
+    positions = Positions(tree)  # libcst's, found when first asked for
+    mod = _Module(source, filename, tree, positions, syntax=syntax, tree=tree)
     if not source.isascii():
         normalised = _NormaliseNames()
         mod.module = tree.visit(normalised)
         origin = normalised.origin
-        mod.positions = lambda node: positions[origin.get(node, node)]
+        mod.positions = lambda node: positions(origin.get(node, node))
     for stmt in mod.module.body:
         _scan_top_level(mod, stmt)
     _scan_constants(mod)
     return mod
+
+
+def _meanwhile(syntax: ast.Module | None, more: Callable[[], object] | None) -> None:
+    """What needs no libcst tree: the `ast` walks of the file's functions and
+    the names in them, which the parse reads (`walked`), and the caller's
+    `more`."""
+    for stmt in syntax.body if syntax else ():
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            _ast_identifiers(stmt)
+    if more is not None:
+        more()
 
 
 class _NormaliseNames(cst.CSTTransformer):
@@ -281,7 +324,7 @@ class _TopLevelBindings(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.bind(node.name, node)
-        for inner in ast.walk(node):  # its body runs later, in its own scope
+        for inner in walked(node):  # its body runs later, in its own scope
             if isinstance(inner, ast.Global):
                 for name in inner.names:
                     self.bind(name, inner)
@@ -379,33 +422,6 @@ def _user_names(fdef: cst.FunctionDef, mod: _Module | None = None) -> set[str]:
 
     fdef.visit(Collect())
     return names
-
-
-def _ast_identifiers(tree: ast.AST) -> set[str]:
-    """Names, attributes, parameters, keywords and imported names in `tree`."""
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            found.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            found.add(node.attr)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-        elif isinstance(node, ast.keyword):
-            found.update([node.arg] if node.arg else [])
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            found.add(node.name)
-        elif isinstance(node, ast.alias):
-            found.update(node.name.split("."))
-            if node.asname:
-                found.add(node.asname)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.update(node.module.split("."))
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            found.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-    return found
 
 
 def _default_function(mod: _Module) -> str:

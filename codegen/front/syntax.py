@@ -114,11 +114,12 @@ def check_syntax(source: str, filename: str) -> ast.Module | None:
         pass  # deep nesting is located below; null bytes by libcst
     lines = source.splitlines()
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    push, expr, node_type = stack.append, ast.expr, ast.AST
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, ast.expr):
+        if isinstance(node, expr):
             depth += len(node.values) if isinstance(node, ast.BoolOp) else 1
-        if depth > MAX_NESTING and isinstance(node, ast.expr):
+        if depth > MAX_NESTING and isinstance(node, expr):
             line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
             col = len(
                 line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace")
@@ -130,5 +131,59 @@ def check_syntax(source: str, filename: str) -> ast.Module | None:
                 filename,
                 source,
             )
-        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+        for name in node._fields:  # ast.iter_child_nodes, in its order, inline
+            child = getattr(node, name, None)
+            if isinstance(child, node_type):
+                push((child, depth))
+            elif isinstance(child, list):
+                for item in child:
+                    if isinstance(item, node_type):
+                        push((item, depth))
     return tree
+
+
+def walked(tree: ast.AST) -> list[ast.AST]:
+    """`ast.walk(tree)` as a list, in its order; made once per tree and kept
+    on it (the parse scans one function's tree five times over; the trees are
+    never changed after parsing)."""
+    found: list[ast.AST] | None = tree.__dict__.get("_codegen_walked")
+    if found is None:
+        found = list(ast.walk(tree))
+        tree._codegen_walked = found  # type: ignore[attr-defined]
+    return found
+
+
+def _ast_identifiers(tree: ast.AST) -> set[str]:
+    """Names, attributes, parameters, keywords and imported names in `tree`
+    (found once per tree, and kept on it, like `walked`)."""
+    kept: frozenset[str] | None = tree.__dict__.get("_codegen_identifiers")
+    if kept is None:
+        kept = frozenset(_identifiers(tree))
+        tree._codegen_identifiers = kept  # type: ignore[attr-defined]
+    return set(kept)
+
+
+def _identifiers(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in walked(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.keyword):
+            found.update([node.arg] if node.arg else [])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.update(node.name.split("."))
+            if node.asname:
+                found.add(node.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.update(node.module.split("."))
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+    return found

@@ -34,6 +34,7 @@ from importlib import metadata
 from codegen.core.ir import ARRAY_CONSTRUCTORS
 from codegen.errors import InternalError
 from codegen.project.targets import Target
+from codegen.project.toplevel import top_level
 
 BUILD_COMMAND = "codegen build"
 HASH_KEY = "codegen-hash: sha256:"
@@ -193,28 +194,41 @@ def check_generated(text: str, func: str, where: str = "<generated>") -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse(text, where)
-            compile(tree, where, "exec", dont_inherit=True)
+            compile(text, where, "exec", dont_inherit=True)
+            # the top level alone, cut out of the text (`toplevel`); all of
+            # it parsed when the cut is unsure, or to report a fault exactly
+            top = top_level(text)
+            why = _fault(top, func) if top is not None else "unsure"
+            if why:
+                why = _fault(ast.parse(text, where).body, func)
     except (SyntaxError, ValueError, RecursionError) as exc:
         raise InternalError(
             f"{where}: the generated module does not compile: {exc}"
         ) from None
     finally:
         sys.setrecursionlimit(old)
+    if why:
+        raise InternalError(f"{where}{why}")
+
+
+def _fault(body: list[ast.stmt], func: str) -> str:
+    """What is wrong with a generated module's top-level statements `body`
+    (``:line: the generated module ...``, or ``: ...``), or ''."""
     wanted = [f"{func}_forward", f"{func}_backward", f"{func}_value_and_grad"]
     found: list[str] = []
-    for i, node in enumerate(tree.body):
+    for i, node in enumerate(body):
         why = _top_level_fault(node, i, func)
         if why:
             line = getattr(node, "lineno", 0)
-            raise InternalError(f"{where}:{line}: the generated module {why}")
+            return f":{line}: the generated module {why}"
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             found.append(node.name)
     if sorted(found) != sorted(wanted):
-        raise InternalError(
-            f"{where}: the generated module defines {', '.join(found) or 'nothing'}"
+        return (
+            f": the generated module defines {', '.join(found) or 'nothing'}"
             f" instead of {', '.join(wanted)}"
         )
+    return ""
 
 
 def _top_level_fault(node: ast.stmt, index: int, func: str) -> str:
