@@ -236,7 +236,8 @@ def machine_lines(machine: dict[str, Any], threads: int | None) -> list[str]:
         f"* CPU: {machine['cpu']}, {machine['cores']} cores; {machine['platform']}",
         f"* Python {machine['python']}, NumPy {machine['numpy']}, BLAS: {blas_text}",
         (f"* threads pinned to {threads} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, "
-        f"XLA_FLAGS `{machine.get('xla_flags', '')}`)"),
+        f"XLA_FLAGS `{machine.get('xla_flags', '')}`), and each workload process bound to "
+        f"{threads} core(s) (sched_setaffinity: XLA ignores its thread flags)"),
         f"* OpenBLAS kernel variables: {env or 'unset'}",
         (f"* load average when the last workload ended (1, 5, 15 min): "
         f"{machine.get('load_average', '?')} on {machine['cores']} cores (a shared machine)"),

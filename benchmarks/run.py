@@ -62,8 +62,19 @@ def child_env(threads: int, keep_openblas: bool) -> dict[str, str]:
     return pin_threads(threads, env)
 
 
+def bind_cores(threads: int) -> None:
+    """Bind this process (and the threads it starts later: JAX's, torch's) to
+    `threads` cores. XLA 0.10 ignores its thread flags and computes on every
+    core, which made JAX look faster than one-threaded NumPy where it was
+    not (temporal affine: 2 cores busy for its GEMMs)."""
+    if hasattr(os, "sched_setaffinity") and threads > 0:
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(cores[:threads]))
+
+
 def run_child(ns: argparse.Namespace) -> None:
     """Inside a workload process: check, time, write JSON."""
+    bind_cores(ns.threads)
     from benchmarks.bench import run_workload
     from benchmarks.workloads import WORKLOADS
 
