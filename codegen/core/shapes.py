@@ -265,9 +265,13 @@ class _ShapeInference:
             return _reduce_shape(args[0], step)
         if op == "matmul" and args[0] is not None and args[1] is not None:
             a, b = args[0], args[1]
-            return (
-                (a[0], b[1]) if len(a) == 2 and len(b) == 2 and a[1] == b[0] else None
-            )
+            # a stack of matrices times one matrix, or one matrix times a
+            # stack: the matrix broadcasts over the stack (NumPy's matmul)
+            if len(a) >= 2 and len(b) == 2 and a[-1] == b[0]:
+                return (*a[:-1], b[1])
+            if len(a) == 2 and len(b) > 2 and a[1] == b[-2]:
+                return (*b[:-2], a[0], b[-1])
+            return None
         if op == "transpose" and not step.kwargs and args[0] is not None:
             return tuple(reversed(args[0]))
         if op in _SHAPES and isinstance(step.args[0], ir.Var):
