@@ -33,6 +33,7 @@ import numpy as np
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.passes import shape_arg
 from codegen.core.reverse import Backward
 from codegen.core.rules import shape_ops
 from codegen.core.shapes import shapes
@@ -273,18 +274,6 @@ def _carries(e: E.Expr, g: str, allowed: set[str]) -> bool:
     return False
 
 
-def _shape_arg(e: E.Expr) -> str | None:
-    if (
-        isinstance(e, E.Call)
-        and e.func == E.Attr(_NP, "shape")
-        and len(e.args) == 1
-        and not e.kwargs
-        and isinstance(e.args[0], E.Name)
-    ):
-        return e.args[0].id
-    return None
-
-
 def _einsum_call(e: E.Expr, g: str) -> bool:
     """``np.einsum(spec, g, ...)``: the gradient einsum of the reverse pass."""
     return (
@@ -328,7 +317,7 @@ def _dropped(
     def point(node: E.Expr) -> E.Expr | None:
         if not (isinstance(node, E.Call) and node.func == E.Name("_unbroadcast")):
             return None
-        if len(node.args) != 2 or node.kwargs or _shape_arg(node.args[1]) != v:
+        if len(node.args) != 2 or node.kwargs or shape_arg(node.args[1]) != v:
             return None
         a = node.args[0]
         if elementwise and _carries(a, g, allowed | {g}):

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.passes import cache_of, rewrite_blocks
+from codegen.core.passes import cache_of, rewrite_blocks, unused_name
 from codegen.core.reverse import Backward
 from codegen.core.rules import shape_ops
 
@@ -87,11 +87,7 @@ def cache_masks(bwd: Backward) -> Backward:
     steps: dict[str, ir.Assign] = {}
     for v in chosen:
         (node,) = compared[v]
-        name, k = f"{v}_mask", 0
-        while name in taken:
-            k += 1
-            name = f"{v}_mask_{k}"
-        taken.add(name)
+        name = unused_name(f"{v}_mask", taken)
         names[node] = name
         assert isinstance(node, E.Compare)
         args = tuple(_operand(side) for side in (node.left, node.right))

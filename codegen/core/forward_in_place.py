@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from codegen.core import ir
+from codegen.core.passes import unused_name
 from codegen.core.reverse import Backward
 from codegen.core.shapes import _broadcast, ranks, shapes
 
@@ -84,8 +85,8 @@ def update_in_place(bwd: Backward) -> Backward:
             out.append(t)
             continue
         dtype, cast = (
-            _fresh(f"{t.target}_dtype", taken),
-            _fresh(f"{t.target}_cast", taken),
+            unused_name(f"{t.target}_dtype", taken),
+            unused_name(f"{t.target}_cast", taken),
         )
 
         cast_kw = (("copy", ir.Const("False")),)
@@ -108,11 +109,3 @@ def _step(
     return ir.Assign(
         target, op, args, kwargs, t.loc, t.source, display=t.display, intermediate=True
     )
-
-
-def _fresh(stem: str, taken: set[str]) -> str:
-    name, k = stem, 1
-    while name in taken:
-        name, k = f"{stem}_{k}", k + 1
-    taken.add(name)
-    return name

@@ -47,7 +47,7 @@ from dataclasses import replace
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.passes import _fresh, cache_of, rewrite_blocks
+from codegen.core.passes import _fresh, cache_of, rewrite_blocks, shape_arg
 from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.shapes import ranks, shapes
 
@@ -196,18 +196,6 @@ def _index_items(e: E.Expr) -> tuple[E.Expr, ...] | None:
     return None
 
 
-def _shape_arg(e: E.Expr) -> str | None:
-    """v of ``np.shape(v)``."""
-    if (
-        isinstance(e, E.Call)
-        and e.func == E.Attr(_NP, "shape")
-        and len(e.args) == 1
-        and isinstance(e.args[0], E.Name)
-    ):
-        return e.args[0].id
-    return None
-
-
 def distinct_scatter(bwd: Backward) -> Backward:
     """``_scatter_add`` as `_scatter` where the index is proven to name every
     position at most once (see the module docstring)."""
@@ -221,7 +209,7 @@ def distinct_scatter(bwd: Backward) -> Backward:
             return None
         if len(e.args) != 3 or e.kwargs:
             return None
-        v, items = _shape_arg(e.args[1]), _index_items(e.args[2])
+        v, items = shape_arg(e.args[1]), _index_items(e.args[2])
         if v is None or items is None or not _rows(items, shape.get(v), fn, shape):
             return None
         return E.Call(E.Name("_scatter"), e.args)
@@ -261,7 +249,7 @@ def _defer(bwd: Backward, grad: str, shape: dict) -> Backward:
     if e.func != E.Name("_scatter") or len(e.args) != 3 or e.kwargs:
         return bwd
     items = _index_items(e.args[2])
-    v = _shape_arg(e.args[1])
+    v = shape_arg(e.args[1])
     want = shape.get(v) if v is not None else None
     if items is None or want is None or want != shape.get(first.var):
         return bwd
@@ -328,9 +316,9 @@ def _shape_expr(e: E.Expr, bwd: Backward, shape: dict) -> tuple[str, ...] | None
         isinstance(e, E.Call)
         and e.func == E.Attr(_NP, "broadcast_to")
         and len(e.args) == 2
-        and _shape_arg(e.args[1]) is not None
+        and shape_arg(e.args[1]) is not None
     ):
-        return shape.get(_shape_arg(e.args[1]))  # type: ignore[arg-type]
+        return shape.get(shape_arg(e.args[1]))  # type: ignore[arg-type]
     if isinstance(e, E.BinOp) and e.op in ("+", "-", "*", "/"):
         a = _shape_expr(e.left, bwd, shape)
         b = _shape_expr(e.right, bwd, shape)
@@ -367,7 +355,7 @@ def scatter_in_place(bwd: Backward) -> Backward:
                 and len(e.args) == 3
                 and not e.kwargs
             ):
-                v = _shape_arg(e.args[1])
+                v = shape_arg(e.args[1])
                 items = _index_items(e.args[2])
                 want = shape.get(gs.var)
                 # the scatter's shape is v's own, and the gradient of a value

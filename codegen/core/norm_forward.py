@@ -36,6 +36,7 @@ from dataclasses import replace
 
 from codegen.core import ir
 from codegen.core.norm_lean import _axes, _kw, _reduction
+from codegen.core.passes import unused_name
 from codegen.core.reverse import Backward
 from codegen.core.shapes import _broadcast, ranks, shapes
 
@@ -150,11 +151,7 @@ def _steps(
     used = set(taken)
 
     def fresh(stem: str) -> str:
-        name, k = stem, 1
-        while name in used:
-            name, k = f"{stem}_{k}", k + 1
-        used.add(name)
-        return name
+        return unused_name(stem, used)
 
     letters = "ijklmnopqrstuvwxyzabcdefgh"[:r]
     kept = "".join(ch for k, ch in enumerate(letters) if k not in axes)
@@ -236,7 +233,7 @@ def divide_in_place(bwd: Backward) -> Backward:
         if t.op == "mul":
             out[k] = replace(t, into=True)
             continue
-        inv = _unused(f"{b.name}_inv", taken)
+        inv = unused_name(f"{b.name}_inv", taken)
         recip = ir.Assign(
             inv, "div", (ir.Const("1"), b), (), t.loc, t.source, intermediate=True
         )
@@ -245,14 +242,6 @@ def divide_in_place(bwd: Backward) -> Backward:
     for s in out:
         flat.extend(s if isinstance(s, tuple) else (s,))
     return replace(bwd, forward=tuple(flat))
-
-
-def _unused(stem: str, taken: set[str]) -> str:
-    name, k = stem, 1
-    while name in taken:
-        name, k = f"{stem}_{k}", k + 1
-    taken.add(name)
-    return name
 
 
 def _centred(

@@ -224,8 +224,18 @@ def accumulate_in_place(bwd: Backward) -> Backward:
     return replace(bwd, blocks=tuple(blocks))
 
 
-def _shape_of(e: E.Expr) -> str | None:
-    """The name `e` takes the shape of: ``np.shape(v)`` or ``v.shape``."""
+def unused_name(stem: str, taken: set[str]) -> str:
+    """`stem`, or ``stem_1``, ``stem_2``... : the first not in `taken`,
+    which it joins."""
+    name, k = stem, 1
+    while name in taken:
+        name, k = f"{stem}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def shape_arg(e: E.Expr) -> str | None:
+    """v of ``np.shape(v)``, else None."""
     if (
         isinstance(e, E.Call)
         and e.func == E.Attr(E.Name("np"), "shape")
@@ -234,6 +244,13 @@ def _shape_of(e: E.Expr) -> str | None:
         and isinstance(e.args[0], E.Name)
     ):
         return e.args[0].id
+    return None
+
+
+def _shape_of(e: E.Expr) -> str | None:
+    """The name `e` takes the shape of: ``np.shape(v)`` or ``v.shape``."""
+    if shape_arg(e) is not None:
+        return shape_arg(e)
     if (
         isinstance(e, E.Attr)
         and e.attr == "shape"
@@ -275,12 +292,7 @@ def cache_shapes(bwd: Backward) -> Backward:
     taken = set(bwd.fn.user_names) | targets | params | set(bwd.grad_names.values())
     names: dict[str, str] = {}
     for v in only:
-        name, k = f"{v}_shape", 0
-        while name in taken:
-            k += 1
-            name = f"{v}_shape_{k}"
-        taken.add(name)
-        names[v] = name
+        names[v] = unused_name(f"{v}_shape", taken)
 
     def point(e: E.Expr) -> E.Expr | None:
         v = _shape_of(e)

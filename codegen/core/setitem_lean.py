@@ -35,12 +35,11 @@ from dataclasses import replace
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.conv_lean import dims
-from codegen.core.passes import cache_of
+from codegen.core.passes import cache_of, shape_arg
 from codegen.core.reverse import Backward, GradStep
 from codegen.core.shapes import ranks
 
 _BROADCAST_TO = E.Attr(E.Name("np"), "broadcast_to")
-_SHAPE = E.Attr(E.Name("np"), "shape")
 _SETITEM = E.Name("_setitem")
 _COMPARISONS = frozenset({"gt", "ge", "lt", "le", "eq", "ne"})
 
@@ -124,14 +123,10 @@ def _fold(
     u, shape = sb.args
     if not (isinstance(u, E.Name) and rank.get(_var(u.id, flat, writes)) == 0):
         return None
-    if not (
-        isinstance(shape, E.Call)
-        and shape.func == _SHAPE
-        and len(shape.args) == 1
-        and isinstance(shape.args[0], E.Name)
-    ):
+    v = shape_arg(shape)
+    if v is None:
         return None
-    z = known.get(shape.args[0].id)
+    z = known.get(v)
     if z is None or None in z or _mask_dims(m, steps, known) != z:
         return None
     product = E.BinOp("*", E.Name(m), u)

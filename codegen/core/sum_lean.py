@@ -29,11 +29,10 @@ from dataclasses import replace
 
 from codegen.core import expr as E
 from codegen.core.conv_lean import dims
-from codegen.core.passes import cache_of, rewrite_blocks
+from codegen.core.passes import cache_of, rewrite_blocks, shape_arg
 from codegen.core.reverse import Backward
 
 _UNBROADCAST = E.Name("_unbroadcast")
-_SHAPE = E.Attr(E.Name("np"), "shape")
 _SUM = E.Attr(E.Name("np"), "sum")
 
 
@@ -55,15 +54,10 @@ def sum_unbroadcast(bwd: Backward) -> Backward:
         g, shape = e.args
         if not (isinstance(g, E.Name) and g.id in var_of):
             return None
-        if not (
-            isinstance(shape, E.Call)
-            and shape.func == _SHAPE
-            and len(shape.args) == 1
-            and isinstance(shape.args[0], E.Name)
-            and not shape.kwargs
-        ):
+        v = shape_arg(shape)
+        if v is None:
             return None
-        out = _summed(g, known.get(var_of[g.id]), known.get(shape.args[0].id))
+        out = _summed(g, known.get(var_of[g.id]), known.get(v))
         if out is not None:
             changed = True
         return out
