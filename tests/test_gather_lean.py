@@ -14,10 +14,11 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-import autograd
 import numpy as np
 import pytest
 from programs.second import hvp_source
+from references import autograd_grads as _autograd
+from references import central as _central
 
 from codegen.checks.verify import module_from_source
 from codegen.core import ir
@@ -156,30 +157,6 @@ def _point(shapes: dict, seed: int = 0) -> dict:
         else:
             point[name] = rng.standard_normal(shape)
     return point
-
-
-def _central(f, point: dict, name: str, h: float = 1e-6) -> np.ndarray:
-    args = {k: np.array(v) for k, v in point.items()}
-    x = args[name]
-    g = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        old = x[k]
-        x[k] = old + h
-        up = f(**args)
-        x[k] = old - h
-        down = f(**args)
-        x[k] = old
-        g[k] = (up - down) / (2 * h)
-    return g
-
-
-def _autograd(source: str, point: dict, wrt: list[str]) -> list:
-    ns: dict = {}
-    text = source.replace("import numpy as np", "import autograd.numpy as np")
-    exec(compile(text, "<autograd>", "exec"), ns)
-    f = ns["f"]
-    names = list(inspect.signature(f).parameters)
-    return [autograd.grad(f, names.index(p))(*[point[n] for n in names]) for p in wrt]
 
 
 def _build(body: str, wrt: list[str]):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from programs.second import hvp_source
+from references import autograd_grads as _autograd
+from references import central as _central
 
 from codegen.checks.verify import module_from_source
 from codegen.core.rules import runtime_helpers
@@ -176,38 +176,6 @@ def _build(body, wrt, tag):
     forward = module_from_source(source, f"inplace_fwd_{tag}")
     mod = module_from_source(code, f"inplace_grad_{tag}")
     return source, forward, mod, code
-
-
-def _autograd(source, point, wrt):
-    ns: dict = {}
-    exec(
-        compile(
-            source.replace("import numpy as np", "import autograd.numpy as np"),
-            "<ag>",
-            "exec",
-        ),
-        ns,
-    )  # noqa: S102
-    names = list(point)
-    out = []
-    for p in wrt:
-
-        def at(v, p=p):
-            return ns["f"](**{**point, p: v})
-
-        out.append(autograd.grad(at)(point[p]))
-    return out
-
-
-def _central(f, point, p, h=1e-6):
-    x = point[p]
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, dn = x.copy(), x.copy()
-        up[i] += h
-        dn[i] -= h
-        grad[i] = (f(**{**point, p: up}) - f(**{**point, p: dn})) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("name", list(PROGRAMS))

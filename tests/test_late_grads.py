@@ -14,6 +14,7 @@ import textwrap
 import autograd
 import numpy as np
 import pytest
+from references import central as _central
 
 from codegen.checks.verify import module_from_source
 from codegen.pipeline import generate
@@ -78,21 +79,6 @@ def f(x: Float[np.ndarray, "N D"], w: Float[np.ndarray, "D M"], b: Float[np.ndar
         None,
     ),
 }
-
-
-def _central(f, point: dict, name: str, h: float = 1e-6) -> np.ndarray:
-    args = {k: np.array(v) for k, v in point.items()}
-    x = args[name]
-    g = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        old = x[k]
-        x[k] = old + h
-        up = f(**args)
-        x[k] = old - h
-        down = f(**args)
-        x[k] = old
-        g[k] = (up - down) / (2 * h)
-    return g
 
 
 def _split(code: str, name: str) -> list[str]:

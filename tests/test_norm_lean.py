@@ -14,11 +14,11 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from programs.second import hvp_source
+from references import autograd_grads as _autograd
+from references import central as _central
 
 from codegen.checks.verify import module_from_source
 from codegen.pipeline import generate
@@ -227,41 +227,6 @@ def _point(shapes: dict, dtype=np.float64, seed: int = 0) -> dict:
         else:
             point[name] = (2 * rng.standard_normal(shape) + 1).astype(dtype)
     return point
-
-
-def _central(f, point: dict, name: str, h: float = 1e-6) -> np.ndarray | float:
-    args = {
-        k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in point.items()
-    }
-    if not isinstance(args[name], np.ndarray):
-        up = f(**{**args, name: args[name] + h})
-        down = f(**{**args, name: args[name] - h})
-        return (up - down) / (2 * h)
-    x = args[name]
-    g = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        old = x[k]
-        x[k] = old + h
-        up = f(**args)
-        x[k] = old - h
-        down = f(**args)
-        x[k] = old
-        g[k] = (up - down) / (2 * h)
-    return g
-
-
-def _autograd(source: str, point: dict, wrt: list[str]) -> list:
-    """The gradients HIPS autograd gives for the same source."""
-    ns: dict = {}
-    text = source.replace("import numpy as np", "import autograd.numpy as np")
-    exec(compile(text, "<autograd>", "exec"), ns)
-    f = ns["f"]
-    names = list(inspect.signature(f).parameters)
-    out = []
-    for name in wrt:
-        g = autograd.grad(f, names.index(name))
-        out.append(g(*[point[p] for p in names if p in point]))
-    return out
 
 
 def _build(body: str, wrt: list[str]):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-import autograd
 import numpy as np
 import pytest
 from programs.second import hvp_source
+from references import autograd_grads as _autograd
+from references import central as _central
 
 from codegen.checks.verify import module_from_source
 from codegen.pipeline import generate
@@ -188,31 +189,6 @@ def _point(shapes: dict, seed: int = 0) -> dict:
     if "c" in point:
         point["c"] = 1.5 + np.abs(point["c"])
     return point
-
-
-def _central(f, point: dict, name: str, h: float = 1e-6) -> np.ndarray:
-    args = {k: np.array(v) for k, v in point.items()}
-    x = args[name]
-    g = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        old = x[k]
-        x[k] = old + h
-        up = f(**args)
-        x[k] = old - h
-        down = f(**args)
-        x[k] = old
-        g[k] = (up - down) / (2 * h)
-    return g
-
-
-def _autograd(source: str, point: dict, wrt: list[str]) -> list:
-    ns: dict = {}
-    text = source.replace("import numpy as np", "import autograd.numpy as np")
-    exec(compile(text, "<autograd>", "exec"), ns)
-    f = ns["f"]
-    names = list(inspect.signature(f).parameters)
-    args = [point[n] for n in names]
-    return [autograd.grad(f, names.index(p))(*args) for p in wrt]
 
 
 def _build(body: str, wrt: list[str]):
