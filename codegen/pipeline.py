@@ -12,6 +12,7 @@ from dataclasses import replace
 from codegen.back.format import format_code
 from codegen.back.render import render
 from codegen.core import ir
+from codegen.core.add_matmul import accumulate_by_rows
 from codegen.core.alias_lean import alias_in_place
 from codegen.core.conv_lean import drop_equal_unbroadcast
 from codegen.core.conv_masks import cache_masks
@@ -127,6 +128,6 @@ def _backward(
     if not lean:  # check_finite: every gradient stays its own array to check
         return bwd
     if bwd.lib != "math":
-        return flat_over(parameters_last(write_over(bwd)))
+        return accumulate_by_rows(flat_over(parameters_last(write_over(bwd))))
     bwd = lean_scalar(bwd, floats)
     return replace(bwd, flat=flat_blocks(bwd, floats))

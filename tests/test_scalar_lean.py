@@ -156,3 +156,52 @@ def test_a_gradient_read_once_is_computed_where_it_is_read() -> None:
         out, (gw, gx) = mod.f_value_and_grad(w, x)
         assert gw == pytest.approx(autograd.grad(agf, 0)(w, x), rel=1e-13)
         assert gx == pytest.approx(autograd.grad(agf, 1)(w, x), rel=1e-13)
+
+
+def test_a_statement_codegen_flattened_is_computed_as_the_user_wrote_it() -> None:
+    """dot = w0 * x0 + w1 * x1 + w2 is one line in the lean value-and-grad
+    (its three partial sums were codegen's names, read once); exp's result,
+    which the backward reads, keeps its line; the numbers are those of the
+    layer pair, bit for bit, and autograd's."""
+    src = HEADER + (
+        "def f(w0: float, x0: float, w1: float, x1: float, w2: float):\n"
+        "    dot = w0 * x0 + w1 * x1 + w2\n"
+        "    return 1 / (1 + np.exp(-dot))\n"
+    )
+    mod, code = _module(src)
+    vag = code.split("def f_value_and_grad")[1]
+    assert "    dot = w0 * x0 + w1 * x1 + w2\n" in vag and "dot_mul" not in vag
+    assert "out_exp = math.exp(-dot)" in vag and "out_neg" not in vag
+    # the layer pair keeps every step
+    assert "dot_mul = w0 * x0" in code.split("def f_value_and_grad")[0]
+    agf = lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2)))  # noqa: E731
+    for args in ((2.0, -1.0, -3.0, -2.0, -3.0), (0.1, 0.7, -0.4, 1.3, 0.05)):
+        out, grads = mod.f_value_and_grad(*args)
+        ref_out, cache = mod.f_forward(*args)
+        assert out == ref_out and grads == mod.f_backward(1.0, cache)
+        for i, g in enumerate(grads):
+            assert g == pytest.approx(autograd.grad(agf, i)(*args), rel=1e-13)
+
+
+def test_returned_gradients_read_by_nothing_else_are_computed_in_the_return() -> None:
+    """grad_x and grad_y, returned and read by no other line, are computed
+    in the return; grad_u, read twice, keeps its line; a value read twice in
+    the forward (s) keeps its name."""
+    src = HEADER + (
+        "def f(x: float, y: float):\n"
+        "    s = x * y\n"
+        "    u = np.sin(s) + s * s\n"
+        "    return u * x\n"
+    )
+    mod, code = _module(src)
+    vag = code.split("def f_value_and_grad")[1]
+    assert "grad_y = " not in vag and "    s = x * y\n" in vag
+    ret = [ln for ln in vag.splitlines() if ln.strip().startswith("return")][0]
+    assert "grad_" in ret and "*" in ret
+    agf = lambda x, y: (anp.sin(x * y) + (x * y) ** 2) * x  # noqa: E731
+    for x, y in ((0.3, -1.1), (1.7, 0.4)):
+        out, grads = mod.f_value_and_grad(x, y)
+        ref_out, cache = mod.f_forward(x, y)
+        assert out == ref_out and grads == mod.f_backward(1.0, cache)
+        assert grads[0] == pytest.approx(autograd.grad(agf, 0)(x, y), rel=1e-13)
+        assert grads[1] == pytest.approx(autograd.grad(agf, 1)(x, y), rel=1e-13)

@@ -21,6 +21,7 @@ from codegen.core.in_place import with_out
 from codegen.core.passes import step_expr
 from codegen.core.reverse import Backward, Block, operand
 from codegen.core.rules import RULES, environment, runtime_helpers
+from codegen.core.scalar_lean import fused_forward, returned_inline
 
 
 def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
@@ -31,29 +32,43 @@ def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
     return with_out(e, step.over) if step.over else e
 
 
-def forward_line(step: ir.Assign, lib: str) -> str:
-    """``target = <expression>`` for one forward step."""
+def forward_line(
+    step: ir.Assign, lib: str, env: dict[str, E.Expr] | None = None
+) -> str:
+    """``target = <expression>`` for one forward step; `env` holds the
+    expressions of fused values (`codegen.core.scalar_lean.fused_forward`)."""
     targets = ", ".join((step.target, *step.extra_targets))
-    return f"{targets} = " + show(forward_expr(step, lib))
+    e = forward_expr(step, lib)
+    return f"{targets} = " + show(E.subst(e, env) if env else e)
 
 
-def _step_lines(step: ir.Assign, lib: str) -> list[str]:
+def _step_lines(
+    step: ir.Assign, lib: str, env: dict[str, E.Expr], fused: frozenset[str]
+) -> list[str]:
     """One forward step's lines: ``a /= b`` then ``target = a`` for a step
-    computed in its first operand's array (`ir.Assign.into`)."""
+    computed in its first operand's array (`ir.Assign.into`); none for a
+    fused step, whose expression goes into `env` for its reader."""
+    if step.target in fused:
+        env[step.target] = E.subst(forward_expr(step, lib), env)
+        return []
     if not step.into:
-        return [forward_line(step, lib)]
+        return [forward_line(step, lib, env)]
     a, b = (show(operand(o)) for o in step.args)
     symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[step.op]
     return [f"{a} {symbol}= {b}", f"{step.target} = {a}"]
 
 
 def _forward_lines(
-    steps: Sequence[ir.Assign], lib: str, dels: dict[int, list[str]] | None = None
+    steps: Sequence[ir.Assign],
+    lib: str,
+    dels: dict[int, list[str]] | None = None,
+    fused: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Forward code, with the user's line quoted above flattened statements;
     with `dels` (`codegen.back.release`), a step is followed by a ``del`` of
-    the arrays it read last."""
+    the arrays it read last; `fused` values are computed inside their reader."""
     lines: list[str] = []
+    env: dict[str, E.Expr] = {}
     i = 0
     while i < len(steps):
         group = [steps[i]]
@@ -62,8 +77,9 @@ def _forward_lines(
             and steps[i + len(group)].source == steps[i].source
         ):
             group.append(steps[i + len(group)])
-        code = [_step_lines(s, lib) for s in group]
-        if len(code) > 1 or code[0] != [steps[i].source]:
+        code = [_step_lines(s, lib, env, fused) for s in group]
+        shown = [c for c in code if c]
+        if len(shown) > 1 or shown and shown[0] != [steps[i].source]:
             lines.append(f"# {_one_line(steps[i].source)}")
         for k, step_lines in enumerate(code, start=i):
             lines.extend(step_lines)
@@ -71,6 +87,20 @@ def _forward_lines(
                 lines.append(_del_line(dels[k]))
         i += len(group)
     return lines
+
+
+def _returns(grads: Sequence[str], taken: dict[str, E.Expr]) -> str:
+    """The returned gradients, those in `taken` as their expressions."""
+    shown = [show(taken[g]) if g in taken else g for g in grads]
+    return shown[0] if len(shown) == 1 else "(" + ", ".join(shown) + ")"
+
+
+def _fused(bwd: Backward, flat: Sequence[Block]) -> frozenset[str]:
+    """The forward values a lean scalar value-and-grad computes inside their
+    reader (`codegen.core.scalar_lean.fused_forward`); none elsewhere."""
+    if bwd.flat is None:
+        return frozenset()
+    return fused_forward(bwd, [forward_expr(s, bwd.lib) for s in bwd.forward], flat)
 
 
 def _del_line(names: Sequence[str]) -> str:
@@ -104,6 +134,10 @@ def _backward_lines(
                 lines.append(f"{at} += {show(gs.expr)}")
             elif gs.update:  # likewise: an in-place update of its own array
                 lines.append(f"{gs.grad} {gs.update}= {show(gs.expr)}")
+            elif gs.by_rows:  # likewise, a block of rows at a time
+                assert isinstance(gs.expr, E.BinOp)
+                a, b = show(gs.expr.left), show(gs.expr.right)
+                lines.append(f"_add_matmul({gs.grad}, {a}, {b})")
             elif gs.in_place:  # an array the backward made: nothing else sees it
                 lines.append(f"{gs.grad} += {show(gs.expr)}")
             elif lib == "np":  # out of place: never write through an alias
@@ -166,6 +200,8 @@ def _uses(bwd: Backward, check_finite: bool) -> tuple[set[str], set[str]]:
     exprs += [x for b in blocks for gs in b.steps for x in (gs.expr, *gs.at)]
     mods: set[str] = set()
     calls: set[str] = set()
+    if any(gs.by_rows for b in blocks for gs in b.steps):
+        calls.add("_add_matmul")
     for e in exprs:
         for node in E.walk(e):  # one walk for both: this runs per line
             if isinstance(node, E.Attr) and isinstance(node.value, E.Name):
@@ -303,13 +339,15 @@ def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | 
     grads = [g or _zero_name(twin, p) for p, g in twin.outputs]
     flat = twin.flat if twin.flat is not None else twin.blocks
     seeds = [s for s in twin.seeds or (twin.seed,) if _reads(twin, flat, s)]
+    fused = _fused(twin, flat)
+    flat, taken = returned_inline(twin, flat)
     return dict(
         name=name,
         test=" and ".join(tests),
-        forward=_forward_lines(twin.forward, twin.lib),
+        forward=_forward_lines(twin.forward, twin.lib, fused=fused),
         seed_lines=[f"{s} = 1.0" for s in seeds],
         backward=_backward_lines(flat, twin.lib) + _zero_lines(twin),
-        returns=grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")",
+        returns=_returns(grads, taken),
         doc=docstring(
             f"`{bwd.fn.name}_value_and_grad` on Python floats: the same steps "
             "with `math`, which raises where NumPy would return inf or nan."
@@ -354,6 +392,8 @@ def render(
     seeds = bwd.seeds or (bwd.seed,)
     results = bwd.fn.results
     flat = bwd.flat if bwd.flat is not None and not check_finite else bwd.blocks
+    fused = _fused(bwd, flat) if flat is not bwd.blocks else frozenset()
+    flat, taken = returned_inline(bwd, flat) if flat is not bwd.blocks else (flat, {})
     seed_lines = [
         f"{s} = np.ones_like({r})" if lib == "np" else f"{s} = 1.0"
         for s, r in zip(seeds, results, strict=True)
@@ -384,6 +424,11 @@ def render(
         lib=lib,
         params=", ".join(p.name for p in bwd.fn.params),
         forward=forward,
+        flat_forward=(
+            _forward_lines(bwd.forward, lib, forward_releases(bwd), fused)
+            if fused
+            else forward
+        ),
         release=_release(bwd),
         backward=backward,
         flat=(
@@ -396,6 +441,7 @@ def render(
         cache_target=cache_target,
         cache_param=cache_param,
         returns=returns,
+        flat_returns=_returns(grads, taken),
         returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
         backward_doc=docs(bwd, returns, len(grads) > 1)[0],

@@ -10,8 +10,8 @@ Contract:
   parameter *and* reach the result (activity analysis, JAX's symbolic zero);
   the first contribution to ``grad_v`` assigns it, each later one adds to it,
   so an accumulation marks exactly a point where a value branches; arrays are
-  accumulated out of place (``grad_a = grad_a + ...``), never with an
-  in-place ``+=`` that could write through an alias.
+  accumulated out of place (``grad_a = grad_a + ...``: no ``+=`` through an
+  alias; the IR passes prove where one is safe).
 
 Within a statement, contributions to parameters come before those to
 intermediates, and otherwise follow argument order: this reproduces the
@@ -58,6 +58,8 @@ class GradStep:
     #: ``*``, ``/`` and ``+``: `codegen.core.norm_buffers`, `softmax_lean`).
     at: tuple[E.Expr, ...] = ()
     update: str = ""
+    #: ``grad += a @ b`` by blocks of rows, ``_add_matmul`` (`core.add_matmul`).
+    by_rows: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +96,9 @@ class Backward:
     grad_names: dict[str, str]
     #: "math" for scalar modules, "np" for NumPy modules.
     lib: str
-    #: Returned gradients that may share memory with another array (the
-    #: upstream gradient, another gradient, a broadcast view): returned copied.
+    #: Returned gradients that may share memory with another array: copied.
     shared: tuple[str, ...] = ()
-    #: The incoming gradient of every output, in order (``grad_next_h``,
-    #: ``grad_next_c``); one name for a single output.
+    #: Each output's incoming gradient, in order (``grad_next_h``, ``grad_next_c``).
     seeds: tuple[str, ...] = ()
     #: The value-and-grad's blocks where they differ from `blocks` (the seed
     #: folded in: `codegen.core.scalar_lean.flat_blocks`).

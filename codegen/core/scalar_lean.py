@@ -27,7 +27,7 @@ powers NumPy handles itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from codegen.core import expr as E
@@ -105,6 +105,81 @@ def flat_blocks(bwd: Backward, params: Iterable[str] = ()) -> tuple[Block, ...]:
                 floats.add(gs.grad)
         blocks.append(replace(block, steps=tuple(steps)))
     return tuple(blocks)
+
+
+def fused_forward(
+    bwd: Backward, exprs: Sequence[E.Expr], blocks: Sequence[Block]
+) -> frozenset[str]:
+    """The forward values of a scalar `bwd` that its value-and-grad computes
+    inside the one step that reads them, as the user wrote the statement
+    (``dot = w0 * x0 + w1 * x1 + w2``, not four lines): values codegen named
+    while flattening a statement (`ir.Assign.intermediate`), read once, by a
+    later step of that statement, and not by the backward `blocks` nor
+    returned. `exprs` are the steps' expressions. The same float operations
+    on the same operands in the same tree: one store and load fewer each."""
+    if bwd.lib != "math":
+        return frozenset()
+    readers: dict[str, list[int]] = {}
+    for i, e in enumerate(exprs):
+        for node in E.walk(e):
+            if isinstance(node, E.Name):
+                readers.setdefault(node.id, []).append(i)
+    kept = set(bwd.fn.results) | {
+        n
+        for b in blocks
+        for gs in b.steps
+        for x in (gs.expr, *gs.at)
+        for n in E.names(x)
+    }
+    steps = bwd.forward
+    return frozenset(
+        s.target
+        for s in steps
+        if s.intermediate
+        and not (s.extra_targets or s.into or s.over)
+        and s.target not in kept
+        and len(readers.get(s.target, ())) == 1
+        and steps[readers[s.target][0]].source == s.source
+    )
+
+
+def returned_inline(
+    bwd: Backward, blocks: Sequence[Block]
+) -> tuple[tuple[Block, ...], dict[str, E.Expr]]:
+    """The value-and-grad's backward `blocks` of a scalar `bwd` without the
+    lines of returned gradients that nothing else reads, and those
+    gradients' expressions, computed in the ``return`` (as careful
+    hand-written code returns ``(x0 * ddot, w0 * ddot)``): each written once,
+    from names no later line writes, so the same operations on the same
+    values, one store and load fewer each."""
+    if bwd.lib != "math":
+        return tuple(blocks), {}
+    outs = {g for _, g in bwd.outputs if g is not None}
+    writes: dict[str, int] = {}
+    last: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    lines = [gs for b in blocks for gs in b.steps]
+    for i, gs in enumerate(lines):
+        writes[gs.grad] = writes.get(gs.grad, 0) + 1
+        last[gs.grad] = i
+        for x in (gs.expr, *gs.at):
+            for n in E.names(x):
+                reads[n] = reads.get(n, 0) + 1
+    taken: dict[str, E.Expr] = {}
+    for i, gs in enumerate(lines):
+        if (
+            gs.grad in outs
+            and not (gs.accumulate or gs.at)
+            and writes[gs.grad] == 1
+            and not reads.get(gs.grad)
+            and all(last.get(n, -1) < i for n in E.names(gs.expr))
+        ):
+            taken[gs.grad] = gs.expr
+    kept = tuple(
+        replace(b, steps=tuple(gs for gs in b.steps if gs.grad not in taken))
+        for b in blocks
+    )
+    return kept, taken
 
 
 def _inlined(

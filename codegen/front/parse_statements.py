@@ -12,6 +12,7 @@ import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.core.prims.linalg_decomp import SEVERAL
+from codegen.core.rules import OPERATORS
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.builder import BuilderBase
 from codegen.front.signature import (
@@ -53,7 +54,9 @@ class Statements(BuilderBase):
             small.value, (cst.SimpleString, cst.ConcatenatedString)
         ):
             return False  # docstring or a string comment
-        if isinstance(small, cst.Assign):
+        if isinstance(small, cst.Expr) and _add_matmul(small.value):
+            self.add_matmul(small)
+        elif isinstance(small, cst.Assign):
             self.assign(small)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self.bind(small.target, small.value, small)
@@ -125,6 +128,25 @@ class Statements(BuilderBase):
             op, (left, right), node, self.target_name(node.target.value)
         )
         new = self.env[node.target.value]
+        assert isinstance(new, ir.Var)
+        self.alias(new.name, (left,))  # the same array
+
+    def add_matmul(self, node: cst.Expr) -> None:
+        """Generated code's ``_add_matmul(g, a, b)`` (`codegen.core.add_matmul`):
+        ``g += a @ b``, done a block of rows at a time; read as that update
+        (second order)."""
+        call = node.value
+        assert isinstance(call, cst.Call)
+        target, a, b = (arg.value for arg in call.args)
+        assert isinstance(target, cst.Name)
+        self.display = target.value
+        left = self.name(target)
+        self.in_place(left, node, target.value)
+        product = self.emit(OPERATORS["@"], (self.expr(a), self.expr(b)), call, None)
+        self.env[target.value] = self.emit(
+            OPERATORS["+"], (left, product), node, self.target_name(target.value)
+        )
+        new = self.env[target.value]
         assert isinstance(new, ir.Var)
         self.alias(new.name, (left,))  # the same array
 
@@ -291,6 +313,18 @@ _TWIN_CALL = m.SimpleStatementLine(
     ]
 )
 _PASS = m.SimpleStatementLine(body=[m.Pass()])
+
+
+#: ``_add_matmul(name, a, b)``: three plain positional arguments.
+_ADD_MATMUL = m.Call(
+    func=m.Name("_add_matmul"),
+    args=[m.Arg(value=m.Name(), keyword=None, star="")]
+    + [m.Arg(keyword=None, star="")] * 2,
+)
+
+
+def _add_matmul(node: cst.BaseExpression) -> bool:
+    return m.matches(node, _ADD_MATMUL)
 
 
 def _float_dispatch(stmt: cst.BaseStatement) -> bool:
