@@ -120,25 +120,26 @@ def _helper():
 
 
 @pytest.mark.parametrize(
-    ("out_shape", "a_shape", "b_shape", "dtype"),
+    ("out_shape", "a_shape", "b_shape", "dtype", "order"),
     [
-        ((1200, 1000), (1200, 7), (7, 1000), np.float64),  # 131 rows a block: 10
-        ((200000, 3), (200000, 5), (5, 3), np.float64),  # 43690 rows a block: 5
-        ((300, 1000), (300, 7), (7, 1000), np.float64),  # under 4 MiB: no blocks
-        ((1200, 1000), (1200, 7), (7, 1000), np.float32),  # a float64 product, cast
-        ((2, 3), (5,), (2, 5, 3), np.float64),  # a vector times a stack: fallback
-        ((4, 3), (4, 5), (5, 1), np.float64),  # broadcast into out: fallback
+        ((1200, 1000), (1200, 7), (7, 1000), np.float64, "C"),  # 131 rows a block: 10
+        ((1200, 1000), (1200, 7), (7, 1000), np.float64, "F"),  # wide: blocks too
+        ((300, 1000), (300, 7), (7, 1000), np.float64, "F"),  # under 4 MiB: one product
+        ((1200, 1000), (1200, 7), (7, 1000), np.float32, "C"),  # a float64 product, cast
+        ((3073, 10), (3073, 500), (500, 10), np.float64, "F"),  # X.T, narrow: (b.T @ X).T
+        ((3073, 10), (3073, 500), (500, 10), np.float32, "F"),  # likewise, cast
+        ((200000, 3), (200000, 5), (5, 3), np.float64, "C"),  # narrow, not X.T: blocks
+        ((2, 3), (5,), (2, 5, 3), np.float64, "C"),  # a vector times a stack: fallback
+        ((4, 3), (4, 5), (5, 1), np.float64, "C"),  # broadcast into out: fallback
     ],
 )
-def test_the_helper_adds_what_out_plus_a_at_b_adds(out_shape, a_shape, b_shape, dtype):
+def test_the_helper_adds_what_out_plus_a_at_b_adds(out_shape, a_shape, b_shape, dtype, order):
     rng = np.random.default_rng(1)
     out = rng.standard_normal(out_shape).astype(dtype)
-    a = rng.standard_normal(a_shape)
+    a = np.asarray(rng.standard_normal(a_shape), order=order)  # F: a transposed array
     b = rng.standard_normal(b_shape)
     expected = np.copy(out)
     expected += a @ b
-    if len(a_shape) == 2 and len(b_shape) == 2:
-        a = np.asfortranarray(a)  # other strides, the same values
     _helper()(out, a, b)
     assert out.dtype == dtype
     tol = 1e-12 if dtype == np.float64 else 1e-6
