@@ -9,7 +9,8 @@ statement of the function timed is wrapped in two ``time.perf_counter()``
 calls, the module is compiled and run on the workload's full-size inputs
 (``--quick``: the tiny ones), and the time of each statement per call is the
 median over rounds, less the measured cost of the two timer calls. For a loss
-the function is ``<f>_value_and_grad``; for a layer, ``<f>_forward`` then
+the function is ``<f>_value_and_grad`` (on Python floats, the float twin
+``_<f>_value_and_grad_floats`` it runs); for a layer, ``<f>_forward`` then
 ``<f>_backward`` of the workload's fixed random upstream gradients (as the
 benchmark times it). ``--hand`` profiles the careful hand-written reference
 the same way (a loop counts as one statement), to put the two side by side.
@@ -193,7 +194,10 @@ def profile_generated(name: str, tiny: bool = False, rounds: int = 9,
     args, seeds = _workload_inputs(w, tiny)
     source = (ROOT / w.example).read_text()
     code = generate(source, w.example, w.func, list(w.wrt))
-    if seeds is None:
+    twin = f"_{w.func}_value_and_grad_floats"
+    if seeds is None and f"def {twin}(" in code and all(type(a) is float for a in args):
+        names = [twin]  # what the value-and-grad runs on Python floats
+    elif seeds is None:
         names = [f"{w.func}_value_and_grad"]
     else:
         names = [f"{w.func}_forward", f"{w.func}_backward"]
