@@ -129,6 +129,7 @@ def _helper():
         ((3073, 10), (3073, 500), (500, 10), np.float64, "F"),  # X.T, narrow: (b.T @ X).T
         ((3073, 10), (3073, 500), (500, 10), np.float32, "F"),  # likewise, cast
         ((200000, 3), (200000, 5), (5, 3), np.float64, "C"),  # narrow, not X.T: blocks
+        ((3073, 64), (3073, 100), (100, 64), np.float64, "F"),  # inner size too small
         ((2, 3), (5,), (2, 5, 3), np.float64, "C"),  # a vector times a stack: fallback
         ((4, 3), (4, 5), (5, 1), np.float64, "C"),  # broadcast into out: fallback
     ],

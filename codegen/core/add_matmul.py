@@ -18,11 +18,14 @@ MLP workloads: 3072 x 512 float64 11 -> 7 ms; 784 x 1024 float64 even; on
 a 784 x 1024 float32 gradient, 3 MiB, blocks cost 10%, as each block packs
 b again for BLAS).
 
-The helper also computes a narrow product (128 columns or fewer) of a
-transposed array, the SVM's ``X.T @ grad_scores`` into a 3073 x 10 weight,
-as ``(grad_scores.T @ X).T``: the same sums, but OpenBLAS then reads X's
-rows in order, in 0.4 to 0.9 of the time (measured for 1,000 to 3,000 rows
-and 10 to 128 columns; 1.74 -> 0.93 ms on the SVM's shape).
+The helper also computes a narrow product of a transposed array, the SVM's
+``X.T @ grad_scores`` into a 3073 x 10 weight, as ``(grad_scores.T @ X).T``:
+the same sums, but OpenBLAS then reads X's rows in order. With the add
+(through ``out.T``, in the product's layout) that takes 0.4 to 0.9 of the
+time for 784 to 20,000 rows, 10 to 128 columns and an inner size at least
+four times the columns (1.74 -> 0.93 ms on the SVM's shape); with a smaller
+inner size the strided add costs more than the product saves (up to 1.5x),
+so the helper runs the plain statement there.
 
 Only accumulations already in place qualify (`passes.accumulate_in_place`:
 an array the backward allocated, which nothing else sees), into the
