@@ -1,6 +1,7 @@
 """The two independent references the pass tests compare generated gradients
 with: central differences of the forward, and HIPS autograd running the same
-source with autograd.numpy."""
+source with autograd.numpy; and second order checked against central
+differences of the first-order generated code."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import inspect
 
 import autograd
 import numpy as np
+from programs.second import hvp_source
+
+from codegen.checks.verify import module_from_source
+from codegen.pipeline import generate
 
 
 def central(f, point: dict, name: str, h: float = 1e-6) -> np.ndarray | float:
@@ -43,3 +48,30 @@ def autograd_grads(source: str, point: dict, wrt: list[str], name: str = "f") ->
     names = list(inspect.signature(f).parameters)
     args = [point[p] for p in names if p in point]
     return [autograd.grad(f, names.index(p))(*args) for p in wrt]
+
+
+def hessian_vector_products(
+    source: str, first: str, wrt: list[str], point: dict, tag: str, h: float = 1e-6
+) -> list[tuple[str, object, object]]:
+    """Second order through `first`, the generated module of `f` in `source`:
+    its value-and-grad becomes ``hvp(..., v_p, ...)`` (`programs.second`),
+    codegen differentiates that, and for each `wrt` parameter p this gives
+    (p, H v from that derivative, central differences of hvp, which runs
+    only first-order code) at `point`, with a direction v_p per parameter
+    (seed 7). `tag` names the modules loaded."""
+    forward = module_from_source(source, f"{tag}_forward2")
+    params = list(inspect.signature(forward.f).parameters)
+    hvp_src = hvp_source(first, "f", params, wrt)
+    second = generate(hvp_src, "hvp.py", "hvp", wrt)
+    hv = module_from_source(hvp_src, f"{tag}_hvp")
+    mod = module_from_source(second, f"{tag}_hvp_grad")
+    point = dict(point)
+    rng = np.random.default_rng(7)
+    for p in wrt:
+        point[f"v_{p}"] = rng.standard_normal(np.shape(point[p]))
+    args = {n: point[n] for n in inspect.signature(hv.hvp).parameters}
+    _, grads = mod.hvp_value_and_grad(**args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return [
+        (p, g, central(hv.hvp, args, p, h)) for p, g in zip(wrt, grads, strict=True)
+    ]

@@ -11,14 +11,13 @@ again.
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 import numpy as np
 import pytest
-from programs.second import hvp_source
 from references import autograd_grads as _autograd
 from references import central as _central
+from references import hessian_vector_products
 
 from codegen.checks.verify import module_from_source
 from codegen.core.rules import runtime_helpers
@@ -151,16 +150,8 @@ def test_a_value_and_grad_with_add_matmul_is_differentiated_again():
     source = HEAD + textwrap.dedent(MLP)
     first = generate(source, "<test>", "f", WRT)
     assert "_add_matmul(" in first
-    forward = module_from_source(source, "add_matmul_fwd2")
-    params = list(inspect.signature(forward.f).parameters)
-    hvp_src = hvp_source(first, "f", params, WRT)
-    second = generate(hvp_src, "hvp.py", "hvp", WRT)
-    hv = module_from_source(hvp_src, "add_matmul_hvp")
-    mod = module_from_source(second, "add_matmul_hvp_grad")
     point = _point(seed=3)
-    rng = np.random.default_rng(7)
-    for p in WRT:
-        point[f"v_{p}"] = rng.standard_normal(np.shape(point[p]))
-    _, grads = mod.hvp_value_and_grad(**point)
-    for p, g in zip(WRT, grads, strict=True):
-        assert np.allclose(g, _central(hv.hvp, point, p), rtol=1e-4, atol=1e-6), p
+    for p, g, expected in hessian_vector_products(
+        source, first, WRT, point, "add_matmul"
+    ):
+        assert np.allclose(g, expected, rtol=1e-4, atol=1e-6), p

@@ -12,14 +12,13 @@ lines is differentiated again.
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 import numpy as np
 import pytest
-from programs.second import hvp_source
 from references import autograd_grads as _autograd
 from references import central as _central
+from references import hessian_vector_products
 
 from codegen.checks.verify import module_from_source
 from codegen.core.rules import runtime_helpers
@@ -311,20 +310,9 @@ def test_second_order_through_written_over_lines(name):
     source = HEAD + textwrap.dedent(body)
     first = generate(source, "<test>", "f", wrt)
     assert "out=_reuse(" in first
-    forward = module_from_source(source, "inplace_forward2")
-    params = list(inspect.signature(forward.f).parameters)
-    hvp_src = hvp_source(first, "f", params, wrt)
-    second = generate(hvp_src, "hvp.py", "hvp", wrt)
-    hv = module_from_source(hvp_src, "inplace_hvp")
-    mod = module_from_source(second, "inplace_hvp_grad")
     point = _point(shapes, seed=3)
-    rng = np.random.default_rng(7)
-    for p in wrt:
-        point[f"v_{p}"] = rng.standard_normal(np.shape(point[p]))
-    _, grads = mod.hvp_value_and_grad(**point)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    for p, g in zip(wrt, grads, strict=True):
-        assert np.allclose(g, _central(hv.hvp, point, p), rtol=1e-4, atol=1e-6), p
+    for p, g, expected in hessian_vector_products(source, first, wrt, point, "inplace"):
+        assert np.allclose(g, expected, rtol=1e-4, atol=1e-6), p
 
 
 def test_check_finite_modules_keep_every_gradient_its_own_array():

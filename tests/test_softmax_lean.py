@@ -10,14 +10,13 @@ differentiated again (Hessian-vector products against central differences).
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 import numpy as np
 import pytest
-from programs.second import hvp_source
 from references import autograd_grads as _autograd
 from references import central as _central
+from references import hessian_vector_products
 
 from codegen.checks.verify import module_from_source
 from codegen.pipeline import generate
@@ -245,20 +244,8 @@ def test_second_order_through_the_softmax_passes(name):
     body, shapes, wrt, _ = FIRES[name]
     source = HEAD + textwrap.dedent(body)
     first = generate(source, "<test>", "f", wrt)
-    forward = module_from_source(source, "softmax_forward2")
-    params = list(inspect.signature(forward.f).parameters)
-    hvp_src = hvp_source(first, "f", params, wrt)
-    second = generate(hvp_src, "hvp.py", "hvp", wrt)
-    hv = module_from_source(hvp_src, "softmax_hvp")
-    mod = module_from_source(second, "softmax_hvp_grad")
     point = _point(shapes, seed=3)
-    rng = np.random.default_rng(7)
-    for p in wrt:
-        point[f"v_{p}"] = rng.standard_normal(np.shape(point[p]))
-    names = list(inspect.signature(hv.hvp).parameters)
-    args = {n: point[n] for n in names}
-    _, grads = mod.hvp_value_and_grad(**args)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    for p, g in zip(wrt, grads, strict=True):
-        expected = _central(hv.hvp, args, p, h=1e-5)
+    for p, g, expected in hessian_vector_products(
+        source, first, wrt, point, "softmax", h=1e-5
+    ):
         assert np.allclose(g, expected, rtol=1e-4, atol=1e-6), p

@@ -385,15 +385,16 @@ def render(
     dels = None if check_finite else releases(bwd, bwd.blocks, forward=False)
     backward = _backward_lines(bwd.blocks, lib, places, dels) + _zero_lines(bwd)
     grads = [g or _zero_name(bwd, p) for p, g in bwd.outputs]
-    returns = grads[0] if len(grads) == 1 else "(" + ", ".join(grads) + ")"
+    returns = _returns(grads, {})
     cache_param = "cache" if "cache" not in bwd.fn.user_names else "cache_"
     cache = _names(bwd.cache)
     cache_target = _grouped(bwd.cache)
     seeds = bwd.seeds or (bwd.seed,)
     results = bwd.fn.results
     flat = bwd.flat if bwd.flat is not None and not check_finite else bwd.blocks
-    fused = _fused(bwd, flat) if flat is not bwd.blocks else frozenset()
-    flat, taken = returned_inline(bwd, flat) if flat is not bwd.blocks else (flat, {})
+    lean = flat is not bwd.blocks  # the value-and-grad's own, lean blocks
+    fused = _fused(bwd, flat) if lean else frozenset()
+    flat, taken = returned_inline(bwd, flat) if lean else (flat, {})
     seed_lines = [
         f"{s} = np.ones_like({r})" if lib == "np" else f"{s} = 1.0"
         for s, r in zip(seeds, results, strict=True)

@@ -70,23 +70,13 @@ def flat_blocks(bwd: Backward, params: Iterable[str] = ()) -> tuple[Block, ...]:
     folded into their uses, and gradients that copy another read as it."""
     if bwd.lib != "math":
         return bwd.blocks
-    writes: dict[str, int] = {}  # how many lines write each gradient
-    last: dict[str, int] = {}  # the position of the last of them
-    for i, gs in enumerate(gs for block in bwd.blocks for gs in block.steps):
-        writes[gs.grad] = writes.get(gs.grad, 0) + 1
-        last[gs.grad] = i
+    writes, last, reads = _line_counts(bwd.blocks)
     # a seed that a later line accumulates into (an output that feeds
     # another output) is a variable, not the constant 1.0
     fixed = [s for s in bwd.seeds or (bwd.seed,) if s not in writes]
     floats = float_names(bwd, params) | set(fixed)
     env: dict[str, E.Expr] = {s: E.Lit("1.0") for s in fixed}
     kept = {g for _, g in bwd.outputs if g is not None}
-    reads: dict[str, int] = {}
-    for block in bwd.blocks:
-        for gs in block.steps:
-            for node in E.walk(gs.expr):
-                if isinstance(node, E.Name):
-                    reads[node.id] = reads.get(node.id, 0) + 1
     blocks = []
     i = -1
     for block in bwd.blocks:
@@ -155,18 +145,9 @@ def returned_inline(
     if bwd.lib != "math":
         return tuple(blocks), {}
     outs = {g for _, g in bwd.outputs if g is not None}
-    writes: dict[str, int] = {}
-    last: dict[str, int] = {}
-    reads: dict[str, int] = {}
-    lines = [gs for b in blocks for gs in b.steps]
-    for i, gs in enumerate(lines):
-        writes[gs.grad] = writes.get(gs.grad, 0) + 1
-        last[gs.grad] = i
-        for x in (gs.expr, *gs.at):
-            for n in E.names(x):
-                reads[n] = reads.get(n, 0) + 1
+    writes, last, reads = _line_counts(blocks)
     taken: dict[str, E.Expr] = {}
-    for i, gs in enumerate(lines):
+    for i, gs in enumerate(gs for b in blocks for gs in b.steps):
         if (
             gs.grad in outs
             and not (gs.accumulate or gs.at)
@@ -180,6 +161,23 @@ def returned_inline(
         for b in blocks
     )
     return kept, taken
+
+
+def _line_counts(
+    blocks: Sequence[Block],
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """For the lines of scalar `blocks`: how many write each gradient, the
+    position of the last of them, and how many times each name is read."""
+    writes: dict[str, int] = {}
+    last: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    for i, gs in enumerate(gs for block in blocks for gs in block.steps):
+        writes[gs.grad] = writes.get(gs.grad, 0) + 1
+        last[gs.grad] = i
+        for node in E.walk(gs.expr):
+            if isinstance(node, E.Name):
+                reads[node.id] = reads.get(node.id, 0) + 1
+    return writes, last, reads
 
 
 def _inlined(

@@ -5,7 +5,7 @@ flattens a whole ``def``, collecting every error."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -120,14 +120,25 @@ class Statements(BuilderBase):
                 node.target,
                 "write 'a = a + b' with a plain name",
             )
-        self.display = node.target.value
-        left = self.name(node.target)
-        self.in_place(left, node, node.target.value)
-        right = self.expr(node.value)
-        self.env[node.target.value] = self.emit(
-            op, (left, right), node, self.target_name(node.target.value)
+        self.update(node.target, op, lambda: self.expr(node.value), node)
+
+    def update(
+        self,
+        target: cst.Name,
+        op: str,
+        right: Callable[[], ir.Operand],
+        node: cst.CSTNode,
+    ) -> None:
+        """``target op= right()``: an in-place update of a plain name, the new
+        binding the same array as the old (its `right` read after the check
+        that the update is allowed)."""
+        self.display = target.value
+        left = self.name(target)
+        self.in_place(left, node, target.value)
+        self.env[target.value] = self.emit(
+            op, (left, right()), node, self.target_name(target.value)
         )
-        new = self.env[node.target.value]
+        new = self.env[target.value]
         assert isinstance(new, ir.Var)
         self.alias(new.name, (left,))  # the same array
 
@@ -139,16 +150,11 @@ class Statements(BuilderBase):
         assert isinstance(call, cst.Call)
         target, a, b = (arg.value for arg in call.args)
         assert isinstance(target, cst.Name)
-        self.display = target.value
-        left = self.name(target)
-        self.in_place(left, node, target.value)
-        product = self.emit(OPERATORS["@"], (self.expr(a), self.expr(b)), call, None)
-        self.env[target.value] = self.emit(
-            OPERATORS["+"], (left, product), node, self.target_name(target.value)
-        )
-        new = self.env[target.value]
-        assert isinstance(new, ir.Var)
-        self.alias(new.name, (left,))  # the same array
+
+        def product() -> ir.Operand:
+            return self.emit(OPERATORS["@"], (self.expr(a), self.expr(b)), call, None)
+
+        self.update(target, OPERATORS["+"], product, node)
 
     def unpack(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         """`N, D = X.shape` (values without gradient), or a tuple of values
