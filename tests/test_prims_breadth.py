@@ -220,6 +220,8 @@ SCALAR_CASES = {
     "expm1": ("math.expm1(x)", (-3, 3)),
     "deg2rad": ("math.radians(x)", (-3, 3)),
     "rad2deg": ("math.degrees(x)", (-3, 3)),
+    "math_pow": ("math.pow(x, y) + math.pow(x, 2.5) + math.pow(2.0, y)", (0.2, 3)),
+    "float": ("float(x * y) * x", (-3, 3)),
 }
 
 

@@ -255,8 +255,18 @@ def test_every_differentiable_rule_has_an_array_case():
     # the helpers of generated code are differentiated when a backward is
     # differentiated again: tests/test_second_order_examples.py covers them
     helpers = {op for op, r in RULES.items() if r.helper}
+    # spelled only in `math` (math.pow): no array form; the scalar cases
+    # of tests/test_prims_breadth.py cover them
+    from test_prims_breadth import SCALAR_CASES
+
+    scalar = {
+        op
+        for op, r in RULES.items()
+        if r.calls and all(c.startswith("math.") for c in r.calls) and not r.methods
+    }
+    assert scalar <= set(SCALAR_CASES), scalar - set(SCALAR_CASES)
     missing = {op for op, r in RULES.items() if r.diff and not covered(op)}
-    assert missing <= helpers, missing
+    assert missing <= helpers | scalar, missing
 
 
 @pytest.mark.parametrize("annotate", [True, False], ids=["annotated", "plain"])

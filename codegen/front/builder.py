@@ -339,6 +339,8 @@ class BuilderBase(Aliases, Indexing):
         ):
             return self.method_call(node, node.func, name)
         canonical = self.mod.canonical(dotted) if dotted else None
+        if canonical == "numpy.take":  # an index along an axis
+            return self.take(canonical, node, name)
         if canonical in LOWERED:  # np.split, np.vstack, np.array, ...
             return LOWERED[canonical](self, canonical, node, name)
         if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])

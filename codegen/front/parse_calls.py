@@ -124,10 +124,12 @@ FUNCTIONS: dict[str, str] = {
 #: NumPy spellings without a signature here: every argument is positional.
 PLAIN = frozenset(
     {"numpy.einsum", "numpy.arange", "numpy.result_type", "len"}
-    # np.atleast_*d(*arys) take one array here; np.linalg.* are not in
-    # numpy's namespace for the signature check: their operands are positional
+    # np.atleast_*d(*arys) take one array here; np.linalg.cholesky's
+    # keyword-only `upper` is newer than the NumPy versions supported; the
+    # other np.linalg functions have a signature below (and in
+    # parse_arrays.py: svd, eigh, slogdet, pinv)
     | {f"numpy.atleast_{n}d" for n in (1, 2, 3)}
-    | {f"numpy.linalg.{f}" for f in ("inv", "solve", "det", "cholesky", "norm")}
+    | {"numpy.linalg.cholesky"}
     | {f"numpy.linalg.{f}" for f in ("svd", "eigh", "slogdet", "pinv")}
 )
 
@@ -182,6 +184,10 @@ FUNCTIONS.update(
         "numpy.eye": "N, M, k, dtype=!, order=!, *, device=?, like=?",
         "numpy.cross": "a, b, axisa, axisb, axisc, axis",
         "numpy.kron": "a, b",
+        "numpy.linalg.inv": "a=x",
+        "numpy.linalg.det": "a=x",
+        "numpy.linalg.solve": "a, b",
+        "numpy.linalg.norm": "x, ord, axis, keepdims",
     }
 )
 
@@ -195,12 +201,17 @@ FUNCTIONS.update(
                 "isfinite",
                 "isinf",
                 "ceil",
+                "trunc",
+                "rint",
                 "fabs",
                 "reciprocal",
                 "conj",
                 "conjugate",
             ]
         },
+        "numpy.fix": "x, out=?",
+        **{f"numpy.float{b}": "value=x, /" for b in (64, 32)},
+        **{f"numpy.{f}": "a=x, decimals, out=?" for f in ("round", "around")},
         "numpy.fmax": _UFUNC_2,
         "numpy.fmin": _UFUNC_2,
         "numpy.rollaxis": "a=x, axis, start",
@@ -241,6 +252,7 @@ METHODS.update(
         "diagonal": "offset, axis1, axis2",
         "trace": "offset, axis1, axis2, dtype=?, out=?",
         "astype": "dtype, order=!, casting=!, subok=!, copy",
+        "round": "decimals, out=?",
     }
 )
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen.core import ir
-from codegen.front.parse_stacking import CONCATENATORS, concatenator
+from codegen.front.parse_stacking import (
+    CONCATENATORS,
+    _arguments,
+    _is_int,
+    _literal,
+    _needed,
+    concatenator,
+)
 from codegen.front.parse_windows import (
     strided_windows,
 )
@@ -98,6 +105,45 @@ class Indexing(ArrayExpressions):
         if all(isinstance(i, ir.Const) for i in items):
             return ir.Const("[" + ", ".join(i.text for i in items) + "]")  # type: ignore[union-attr]
         return self.emit("stack", items, node, None)
+
+    def take(self, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+        """``np.take(x, indices, axis)`` is the index ``x[:, indices]`` (``axis``
+        full slices first; a negative axis counts from the end, ``x[..., indices,
+        :]``), so repeated indices add in the adjoint; axis=None takes from x
+        flattened."""
+        args = _arguments(self, what, node)
+        x = self.as_array(self.expr(_needed(self, args, "x", what, node)), node)
+        where = _needed(self, args, "indices", what, node)
+        if isinstance(where, (cst.List, cst.Tuple)):
+            indices = self.index_array(where)
+        else:
+            indices = self.expr(where)
+        given = args["axis"].value if "axis" in args else None
+        flat = given is None or (isinstance(given, cst.Name) and given.value == "None")
+        axis = None if given is None else _literal(self.expr(given))
+        if not flat and (not isinstance(axis, int) or isinstance(axis, bool)):
+            raise self.mod.error(
+                "np.take needs a literal integer axis (or None) here",
+                args["axis"],
+                "write the axis as a number, or index: x[:, indices]",
+            )
+        if not _int_literal(indices):  # booleans count as 0 and 1 here, not as a mask
+            if flat:
+                count = self.emit("size", (x,), node, None)
+            else:
+                shape = self.emit("shape_of", (x,), node, None)
+                count = self.emit("item", (shape, ir.Const(str(axis))), node, None)
+            span = self.emit("arange", (count,), node, None)
+            indices = self.emit("take", (span, indices), node, None)
+        full: ir.Operand = ir.Const(":")
+        parts: list[ir.Operand] = [indices]
+        if flat:
+            x = self.emit("ravel", (x,), node, None)
+        elif isinstance(axis, int) and axis >= 0:
+            parts = [full] * axis + parts
+        elif isinstance(axis, int):
+            parts = [ir.Const("..."), indices] + [full] * (-axis - 1)
+        return self.emit("gather", (x, *parts), node, name)
 
     def expr_Subscript(self, node: cst.Subscript, name: str | None) -> ir.Operand:
         fused = strided_windows(self, node, name)
@@ -189,3 +235,14 @@ class Indexing(ArrayExpressions):
         self.env[base_name] = self.emit(
             "setitem", (base, new, *parts), node, fresh(base_name)
         )
+
+
+def _int_literal(operand: ir.Operand) -> bool:
+    """A literal integer or (nested) list of them, never a boolean."""
+
+    def ints(v: object) -> bool:
+        if isinstance(v, (list, tuple)):
+            return all(ints(i) for i in v)
+        return _is_int(v)
+
+    return isinstance(operand, ir.Const) and ints(_literal(operand))

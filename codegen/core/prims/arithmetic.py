@@ -95,6 +95,35 @@ declare(
     domain="positive",
     symbol="**",
 )
+# z = math.pow(x, y): x ** y as a float (math.pow refuses what would be complex)
+declare(
+    "math_pow",
+    ("x", "y"),
+    "math.pow(x, y)",
+    forward="math.pow(x, y)",
+    grads={"x": _pow_x, "y": _pow_y},
+    calls=("math.pow",),
+    shape="broadcast",
+    domain="positive",
+    symbol="**",
+)
+
+
+def _float_x(f: Facts) -> str:
+    """z = float(x): g passes; an array of one entry gets g in its own shape."""
+    return "g" if f.lib == "math" else "_unbroadcast(g, np.shape(x))"
+
+
+# z = float(x): a Python float of a number, a 0-d or one-entry array
+declare(
+    "float",
+    ("x",),
+    "float(x)",
+    forward="float(x)",
+    grads={"x": _float_x},
+    calls=("float",),
+    symbol="float",
+)
 declare(
     "neg",
     ("x",),

@@ -94,6 +94,27 @@ declare(
     calls=("numpy.ceil", "math.ceil"),
     shape="same",
 )
+# z = trunc(x), rint(x), fix(x), round(x, decimals): piecewise constant, no
+# gradient (as floor and ceil)
+declare(
+    "trunc",
+    ("x",),
+    "np.trunc(x)",
+    forward="math.trunc(x)",
+    calls=("numpy.trunc", "math.trunc"),
+    shape="same",
+)
+declare("rint", ("x",), "np.rint(x)", calls=("numpy.rint",), shape="same")
+declare("fix", ("x",), "np.fix(x)", calls=("numpy.fix",), shape="same")
+declare(
+    "round",
+    ("x",),
+    "np.round(x)",
+    keywords={"decimals": "0"},
+    calls=("numpy.round", "numpy.around"),
+    methods=("round",),
+    shape="same",
+)
 # z = fabs(x) = |x|:  dz/dx = sign(x), 0 at x = 0 (as abs)
 declare(
     "fabs",

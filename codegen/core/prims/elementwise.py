@@ -133,6 +133,18 @@ def _astype_x(f: Facts) -> str | None:
     return through_cast("g", f.const.get("dtype") or "?")
 
 
+# z = np.float64(x), np.float32(x): a cast to a float type passes g through
+# (of a Python float, a NumPy scalar; of an array, an array)
+for _bits in (64, 32):
+    declare(
+        f"float{_bits}",
+        ("x",),
+        f"np.float{_bits}(x)",
+        grads={"x": "g"},
+        calls=(f"numpy.float{_bits}",),
+        shape="same",
+    )
+
 # z = x.astype(dtype): a cast; float to float passes g through
 declare(
     "astype",
