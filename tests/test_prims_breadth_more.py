@@ -127,6 +127,40 @@ CASES: dict[str, tuple] = {
         {"x": (2, 3)},
     ),
     "take_scalar": ("out = np.take(x, -1, axis=1) * x[:, 0]", {"x": (2, 3)}),
+    # ----- arrays filled with one value; the value's gradient -----
+    "full": ("out = np.full((3, 4), s) * x", {"x": (3, 4), "s": ()}),
+    "full_broadcast": ("out = np.full((3, 4), s) * x", {"x": (3, 4), "s": (4,)}),
+    "full_like": (
+        "out = np.full_like(x, s) * x + np.full_like(x, 0.5)",
+        {"x": (3, 4), "s": ()},
+    ),
+    # of an integer array the value is cast to integers: no gradient through it
+    "full_like_integers": (
+        "out = np.full_like(np.arange(4), s) * x + s * x",
+        {"x": (3, 4), "s": ()},
+    ),
+    # ----- more stacking -----
+    "diagflat": ("out = np.diagflat(x) ** 2 + np.sum(np.diagflat(x, -1))", {"x": (2, 2)}),
+    "dstack": ("out = np.dstack([x, x * 2.0]) ** 2", {"x": (3, 4)}),
+    "concatenate_flat": (
+        "out = np.concatenate((x, w), axis=None) ** 2",
+        {"x": (3, 4), "w": (5,)},
+    ),
+    # ----- masks, counts and positions: no gradient through them -----
+    "masks_and_counts": (
+        "m = np.logical_and(np.greater(x, -0.5), np.less_equal(x, 1.0))\n"
+        "    m = np.logical_or(m, np.logical_not(np.isclose(x, 0.0, atol=0.2)))\n"
+        "    c = np.count_nonzero(m, axis=1) + np.any(x > 0, axis=1) + np.all(x > -5)\n"
+        "    out = np.where(m, x, 0.0).sum(axis=1) / c + np.sum(x[np.nonzero(x > 0)] ** 2)",
+        {"x": (3, 4)},
+    ),
+    "positions": (
+        "i = np.flatnonzero(x > 0)\n"
+        "    j = np.argpartition(x, 1, axis=1)[:, :2]\n"
+        "    k = np.searchsorted(np.array([-1.0, 0.0, 1.0]), x)\n"
+        "    out = np.sum(x.ravel()[i] ** 2) + np.sum(np.take_along_axis(x, j, axis=1)) + x * k",
+        {"x": (3, 4)},
+    ),
     # ----- np.linalg functions with their NumPy signatures -----
     "norm_fro_positional": ("out = np.linalg.norm(x, 'fro')", {"x": (3, 4)}),
     "norm_axis_positional": (
@@ -193,6 +227,14 @@ NOT_IN_AUTOGRAD = {
     "float_of_array",
     "norm_axis_positional",
     "norm_inf_positional",
+    # autograd: np.full_like has no gradient for its value, np.full's value
+    # gets sum(g) whatever its shape; np.concatenate(axis=None) raises; no VJP
+    # for np.diagflat or np.take_along_axis
+    "full_like",
+    "full_broadcast",
+    "concatenate_flat",
+    "diagflat",
+    "positions",
 }
 
 #: Cases refused (located) when the rank is not annotated.

@@ -222,7 +222,10 @@ class ArrayExpressions:
             kwargs["ord"] = ir.Const(self.mod.literals[order.text])  # ord = 2 above
         axis = kwargs.get("axis")
         flat = isinstance(axis, ir.Const) and axis.text == "None"
-        if op in ("concatenate", "stack") and flat:  # concatenate flattens
+        if op == "concatenate" and flat:  # of the arrays flattened
+            args = [self.emit("ravel", (a,), node, None) for a in args]
+            kwargs["axis"] = ir.Const("0")
+        elif op == "stack" and flat:
             raise self.mod.error(
                 f"'{_short(what)}' with axis=None is not supported",
                 node,

@@ -212,6 +212,38 @@ FUNCTIONS.update(
         "numpy.fix": "x, out=?",
         **{f"numpy.float{b}": "value=x, /" for b in (64, 32)},
         **{f"numpy.{f}": "a=x, decimals, out=?" for f in ("round", "around")},
+        **{
+            f"numpy.{f}": _UFUNC_2
+            for f in [
+                "greater",
+                "greater_equal",
+                "less",
+                "less_equal",
+                "equal",
+                "not_equal",
+                "floor_divide",
+                "logical_and",
+                "logical_or",
+                "logical_xor",
+            ]
+        },
+        "numpy.logical_not": _UFUNC_1,
+        "numpy.isposinf": "x, out=?",
+        "numpy.isneginf": "x, out=?",
+        "numpy.isclose": "a=x, b=y, rtol, atol, equal_nan",
+        **{
+            f"numpy.{f}": "a=x, axis, out=?, keepdims, *, where=!"
+            for f in ("any", "all")
+        },
+        "numpy.count_nonzero": "a=x, axis, *, keepdims",
+        "numpy.nonzero": "a=x",
+        "numpy.flatnonzero": "a=x",
+        "numpy.searchsorted": "a=x, v, side, sorter=?",
+        "numpy.argpartition": "a=x, kth, axis, kind=!, order=?",
+        "numpy.isscalar": "element=x",
+        "numpy.full": "shape, fill_value=value, dtype=?, order=!, *, device=?, like=?",
+        "numpy.full_like": "a=x, fill_value=value, dtype=?, order=!, subok=!, shape=?, "
+        "*, device=?",
         "numpy.fmax": _UFUNC_2,
         "numpy.fmin": _UFUNC_2,
         "numpy.rollaxis": "a=x, axis, start",
@@ -253,6 +285,11 @@ METHODS.update(
         "trace": "offset, axis1, axis2, dtype=?, out=?",
         "astype": "dtype, order=!, casting=!, subok=!, copy",
         "round": "decimals, out=?",
+        "any": "axis, out=?, keepdims, *, where=!",
+        "all": "axis, out=?, keepdims, *, where=!",
+        "nonzero": "",
+        "searchsorted": "v, side, sorter=?",
+        "argpartition": "kth, axis, kind=!, order=?",
     }
 )
 
@@ -280,6 +317,8 @@ class Slot:
 def signature(text: str) -> tuple[Slot, ...]:
     """Parse a signature string (see the module docstring)."""
     slots: list[Slot] = []
+    if not text:  # x.nonzero(): no parameters
+        return ()
     positional_only = "/" in text.split(", ")
     keyword_only = False
     for part in text.split(", "):

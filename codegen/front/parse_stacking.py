@@ -58,6 +58,8 @@ SIGNATURES: dict[str, str] = {
         for f in ("vstack", "row_stack", "hstack")
     },
     "numpy.column_stack": "tup=[*xs]",
+    "numpy.dstack": "tup=[*xs]",
+    "numpy.diagflat": "v=x, k",
     "numpy.append": "arr=x, values=y, axis",
     "numpy.array": "object=x, dtype=?, *, copy=!, order=!, subok=!, ndmin=!, "
     "ndmax=!, like=?",
@@ -221,15 +223,32 @@ def _stacked(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     else:
         value = b.expr(seq)
         if not isinstance(value, ir.Var) or value.name not in b.tuple_items:
+            if op == "dstack":
+                raise b.mod.error(
+                    "np.dstack of one array is not supported",
+                    node,
+                    "give a list or tuple of arrays: np.dstack([a, b])",
+                )
             return b.emit(f"{op}_rows", (value,), node, name)
         xs = [b.as_array(i, node) for i in b.tuple_items[value.name]]
     if op == "hstack":
         return b.emit("hstack", xs, node, name)
+    if op == "dstack":  # along a third axis, each array made 3-d first
+        planes = [b.emit("atleast_3d", (x,), node, None) for x in xs]
+        return _joined(b, planes, node, name, ir.Const("2"))
     if op == "column_stack":
         columns = [_column(b, x, node) for x in xs]
         return _joined(b, columns, node, name, ir.Const("1"))
     rows = [b.emit("atleast_2d", (x,), node, None) for x in xs]
     return _joined(b, rows, node, name, None)
+
+
+def _diagflat(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """np.diagflat(v, k) is np.diag(v.ravel(), k)."""
+    args = _arguments(b, what, node)
+    x = b.as_array(b.expr(_needed(b, args, "x", what, node)), node)
+    k = (("k", b.expr(args["k"].value)),) if "k" in args else ()
+    return b.emit("diag", (b.emit("ravel", (x,), node, None),), node, name, k)
 
 
 def _append(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
@@ -322,6 +341,8 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.gradient": _gradient,
     **{f"numpy.{f}": _stacked for f in ("vstack", "row_stack", "column_stack")},
     "numpy.hstack": _stacked,
+    "numpy.dstack": _stacked,
+    "numpy.diagflat": _diagflat,
     "numpy.append": _append,
     "numpy.array": _array,
     "numpy.select": _select,

@@ -794,6 +794,8 @@ def t_index(g: Gen) -> Stmt | None:
             "mask",
             "slice_axis1",
             "ellipsis",
+            "take",
+            "take_flat",
         ]
     )
     checks: list[tuple] = []
@@ -841,6 +843,11 @@ def t_index(g: Gen) -> Stmt | None:
         if nd < 2:
             return None
         expr = g.choice([f"{x}[:, 1:]", f"{x}[:, ::-1]", f"{x}[1:, :1]", f"{x}[:, -1]"])
+    elif kind == "take":  # any axis, negative ones too, indices repeated
+        axis = int(g.rng.integers(-nd, nd))
+        expr = f"np.take({x}, {_index_list(g, shape[axis])}, axis={axis})"
+    elif kind == "take_flat":
+        expr = f"np.take({x}, {_index_list(g, int(np.prod(shape)))})"
     else:
         expr = f"{x}[..., 0]"
     lines.append(f"{t} = {expr}")

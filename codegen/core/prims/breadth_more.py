@@ -83,6 +83,29 @@ declare(
     passthrough=True,
 )
 
+# ----- arrays filled with one value -----
+
+#: g summed back onto the fill value; nothing when the array is of integers
+#: (np.full_like(int_array, 0.7) is a cast of the value)
+_FILLED = "_unbroadcast(g, np.shape(value)) * (np.result_type(ans) == np.result_type(ans, 0.5))"
+# z = np.full(shape, value):  each entry is value
+declare(
+    "full",
+    ("shape", "value"),
+    "np.full(shape, value)",
+    grads={"value": _FILLED},
+    calls=("numpy.full",),
+)
+# z = np.full_like(x, value):  x's shape and dtype, each entry value
+declare(
+    "full_like",
+    ("x", "value"),
+    "np.full_like(x, value)",
+    grads={"value": _FILLED},
+    calls=("numpy.full_like",),
+    shape="same",
+)
+
 # ----- elementwise functions -----
 
 # z = ceil(x): piecewise constant, no gradient (as floor)

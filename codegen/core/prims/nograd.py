@@ -16,15 +16,22 @@ def _nograd(
 _XY = ("x", "y")
 _X = ("x",)
 
-for _op, _sym in (
-    ("gt", ">"),
-    ("ge", ">="),
-    ("lt", "<"),
-    ("le", "<="),
-    ("eq", "=="),
-    ("ne", "!="),
+for _op, _sym, _ufunc in (
+    ("gt", ">", "greater"),
+    ("ge", ">=", "greater_equal"),
+    ("lt", "<", "less"),
+    ("le", "<=", "less_equal"),
+    ("eq", "==", "equal"),
+    ("ne", "!=", "not_equal"),
 ):
-    _nograd(_op, _XY, f"x {_sym} y", operator=_sym, shape="broadcast")
+    _nograd(
+        _op,
+        _XY,
+        f"x {_sym} y",
+        operator=_sym,
+        calls=(f"numpy.{_ufunc}",),
+        shape="broadcast",
+    )
 
 _nograd("const", _X, "x")
 _nograd(
@@ -35,7 +42,7 @@ _nograd(
     calls=("math.floor", "numpy.floor"),
     shape="same",
 )
-_nograd("floordiv", _XY, "x // y", operator="//")
+_nograd("floordiv", _XY, "x // y", operator="//", calls=("numpy.floor_divide",))
 _nograd("sign", _X, "np.sign(x)", calls=("numpy.sign",), shape="same")
 _nograd("item", _XY, "x[y]")
 # conv_param["stride"]: an entry of a dict of settings (any value, any shape)
@@ -85,3 +92,54 @@ _nograd(
     calls=("_last_write",),
     helper="_last_write",
 )
+
+# ----- masks, counts and positions (HIPS autograd's nondifferentiable list) -----
+for _op in ("logical_and", "logical_or", "logical_xor"):
+    _nograd(_op, _XY, f"np.{_op}(x, y)", calls=(f"numpy.{_op}",), shape="broadcast")
+for _op in ("logical_not", "isposinf", "isneginf"):
+    _nograd(_op, _X, f"np.{_op}(x)", calls=(f"numpy.{_op}",), shape="same")
+_nograd(
+    "isclose",
+    _XY,
+    "np.isclose(x, y)",
+    keywords={"rtol": "1e-05", "atol": "1e-08", "equal_nan": "False"},
+    calls=("numpy.isclose",),
+    shape="broadcast",
+)
+for _op in ("any", "all"):
+    _nograd(
+        _op,
+        _X,
+        f"np.{_op}(x)",
+        keywords={"axis": "None", "keepdims": "False"},
+        calls=(f"numpy.{_op}",),
+        methods=(_op,),
+        shape="reduce",
+    )
+_nograd(
+    "count_nonzero",
+    _X,
+    "np.count_nonzero(x)",
+    keywords={"axis": "None", "keepdims": "False"},
+    calls=("numpy.count_nonzero",),
+)
+# np.nonzero(m): a tuple of index arrays, x[np.nonzero(m)] an integer-array index
+_nograd("nonzero", _X, "np.nonzero(x)", calls=("numpy.nonzero",), methods=("nonzero",))
+_nograd("flatnonzero", _X, "np.flatnonzero(x)", calls=("numpy.flatnonzero",))
+_nograd(
+    "searchsorted",
+    ("x", "v"),
+    "np.searchsorted(x, v)",
+    keywords={"side": "'left'"},
+    calls=("numpy.searchsorted",),
+    methods=("searchsorted",),
+)
+_nograd(
+    "argpartition",
+    ("x", "kth"),
+    "np.argpartition(x, kth)",
+    keywords={"axis": "-1"},
+    calls=("numpy.argpartition",),
+    methods=("argpartition",),
+)
+_nograd("isscalar", _X, "np.isscalar(x)", calls=("numpy.isscalar",))
