@@ -404,7 +404,10 @@ def render(
     mods, used = _uses(bwd, check_finite)
     if twin is not None:
         mods |= _uses(twin, False)[0]
-    helpers = sorted(used)
+    real = [p.name for p in bwd.fn.params if not p.integer and not p.keys]
+    # NumPy would run the module on complex inputs: templates/runtime/_real.j2
+    guard = f"_real({', '.join(real)})" if lib == "np" and real else ""
+    helpers = sorted(used | ({"_real"} if guard else set()))
     context = dict(
         name=bwd.fn.name,
         origin=origin,
@@ -431,6 +434,7 @@ def render(
             else forward
         ),
         release=_release(bwd),
+        guard=guard,
         backward=backward,
         flat=(
             _backward_lines(flat, lib, places, releases(bwd, flat, forward=True))

@@ -54,6 +54,8 @@ class Statements(BuilderBase):
             small.value, (cst.SimpleString, cst.ConcatenatedString)
         ):
             return False  # docstring or a string comment
+        if isinstance(small, cst.Expr) and m.matches(small.value, _REAL):
+            return False  # a generated forward's check of its inputs
         if isinstance(small, cst.Expr) and _add_matmul(small.value):
             self.add_matmul(small)
         elif isinstance(small, cst.Assign):
@@ -320,6 +322,11 @@ _TWIN_CALL = m.SimpleStatementLine(
 )
 _PASS = m.SimpleStatementLine(body=[m.Pass()])
 
+
+#: ``_real(x, w)``: a generated module's refusal of complex inputs.
+_REAL = m.Call(
+    func=m.Name("_real"), args=[m.ZeroOrMore(m.Arg(value=m.Name(), keyword=None))]
+)
 
 #: ``_add_matmul(name, a, b)``: three plain positional arguments.
 _ADD_MATMUL = m.Call(
