@@ -36,13 +36,13 @@ from codegen.core.passes import (
     accumulate_in_place,
     cache_shapes,
     fuse_sum_of_squares,
-    scalar_floats,
     share,
 )
 from codegen.core.reverse import Backward, reverse
 from codegen.core.scalar_lean import flat_blocks, lean_scalar
 from codegen.core.setitem_lean import fold_masked_setitem
 from codegen.core.shift import shift_invariant
+from codegen.core.sigmoid import fuse_sigmoid
 from codegen.core.softmax_lean import closed_form_softmax, scale_after_matmul
 from codegen.core.sum_lean import sum_unbroadcast
 from codegen.core.twin import float_twin, integer_params
@@ -81,7 +81,7 @@ def generate(
     """
     if parsed is None:
         parsed = parse(source, filename, func)
-    fn = scalar_floats(fuse_sum_of_squares(share(parsed)))
+    fn = fuse_sigmoid(fuse_sum_of_squares(share(parsed)))
     chosen = resolve_wrt(fn, wrt)
     # NumPy-spelled code run as scalar code gets the lean value-and-grad;
     # code written with math keeps the lectures' form (codegen.core.scalar_lean)

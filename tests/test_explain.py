@@ -246,7 +246,7 @@ def test_cli_prints_forward_and_backward_tables(capsys):
     assert "\x1b[" not in out  # not a terminal: no colour
     lines = [" ".join(line.split()) for line in out.splitlines()]
     assert "14 s3 = s2 + w2 1.00" in lines
-    assert "L = 1 / (1 + math.exp(-s3)) 0.73" in lines
+    assert "L = 1.0 / (1.0 + math.exp(-s3)) 0.73" in lines
     assert "grad_s3 = grad_L * (1 - L) * L grad_L = 1.00 0.20 0.20" in lines
     assert "grad_x1 = grad_s1 * w1 grad_s1 = 0.20 -3.00 -0.59" in lines
     assert "grad_w0 -0.20" in lines

@@ -41,12 +41,20 @@ def docs(
         )
     else:
         seeded = f"The backward is seeded with d{result}/d{result} = 1."
-    floats = (
-        f" On Python floats it runs `_{name}_value_and_grad_floats`, the same "
-        "steps in `math`."
-        if twin
-        else ""
-    )
+    if twin:
+        floats = (
+            f" On Python floats it runs `_{name}_value_and_grad_floats`, the same "
+            "steps in `math`."
+        )
+    elif bwd.lib == "np" and all(
+        p.annotation in ("float", "int") for p in bwd.fn.params
+    ):
+        floats = (
+            " Its parameters are annotated float: it runs the same steps in `math` "
+            "first, and NumPy's where math raises (overflow, a domain error)."
+        )
+    else:
+        floats = ""
     vag = docstring(
         f"Return ({result}, grads): the forward, then the flat backward.",
         f"{seeded} grads is {grads_doc}.{floats}",

@@ -255,7 +255,7 @@ def _zero_lines(bwd: Backward) -> list[str]:
         if grad is None:
             zero = f"np.zeros_like({param})" if bwd.lib == "np" else "0.0"
             name = _zero_name(bwd, param)
-            lines.append(f"{name} = {zero}  # {param} does not affect {_result(bwd)}")
+            lines.append(f"{name} = {zero}  # {param} does not affect {bwd.fn.result}")
     return lines
 
 
@@ -265,10 +265,6 @@ def _zero_name(bwd: Backward, param: str) -> str:
     while name in taken:
         name += "_"
     return name
-
-
-def _result(bwd: Backward) -> str:
-    return bwd.fn.result
 
 
 def _returned(bwd: Backward) -> str:
@@ -307,12 +303,8 @@ def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
 
 
 def _imports(mods: Iterable[str]) -> list[str]:
-    out = []
-    if "math" in mods:
-        out.append("import math")
-    if "np" in mods:
-        out.append("import numpy as np")
-    return out
+    names = {"math": "import math", "np": "import numpy as np"}
+    return [line for m, line in names.items() if m in mods]
 
 
 def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
@@ -326,16 +318,22 @@ def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
     )
 
 
+def _twin_call(bwd: Backward, twin: Backward | None) -> bool:
+    """A float twin the value-and-grad calls after testing the arguments' types."""
+    return twin is not None and any(p.annotation is None for p in bwd.fn.params)
+
+
 def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | None:
     """The template's view of the float twin (`codegen.core.twin`): its name,
     the test that picks it, and its lines."""
     if twin is None:
         return None
     name = f"_{bwd.fn.name}_value_and_grad_floats"
-    tests = [
+    tests = [  # a parameter annotated float (or int) is taken at its word
         f"type({p.name}) is {'int' if p.name in ints else 'float'}"
         for p in bwd.fn.params
-    ]
+        if p.annotation is None
+    ]  # none: the twin's steps go inline, in the value-and-grad's `try`
     grads = [g or _zero_name(twin, p) for p, g in twin.outputs]
     flat = twin.flat if twin.flat is not None else twin.blocks
     seeds = [s for s in twin.seeds or (twin.seed,) if _reads(twin, flat, s)]
@@ -344,6 +342,7 @@ def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | 
     return dict(
         name=name,
         test=" and ".join(tests),
+        inline=not _twin_call(bwd, twin),
         forward=_forward_lines(twin.forward, twin.lib, fused=fused),
         seed_lines=[f"{s} = 1.0" for s in seeds],
         backward=_backward_lines(flat, twin.lib) + _zero_lines(twin),
@@ -373,11 +372,10 @@ def render(
         command: the exact command that regenerates this module.
         header_extra: further header comment lines (the build hash).
         check_finite: end each backward block with a check that raises
-            FloatingPointError naming the forward line when a gradient is NaN or Inf.
+            FloatingPointError naming the forward line of a NaN or Inf gradient.
         note: lines that end the module's docstring (the parameters left out).
-        twin: the scalar backward of the same function (`codegen.core.twin`),
-            which ``<f>_value_and_grad`` runs on Python floats.
-        twin_ints: the parameters the twin takes as ints.
+        twin: the scalar backward (`codegen.core.twin`) ``<f>_value_and_grad``
+            runs on Python floats; `twin_ints` are the parameters it takes as ints.
     """
     lib = bwd.lib
     forward = _forward_lines(bwd.forward, lib, forward_releases(bwd))
@@ -404,9 +402,8 @@ def render(
     mods, used = _uses(bwd, check_finite)
     if twin is not None:
         mods |= _uses(twin, False)[0]
-    real = [p.name for p in bwd.fn.params if not p.integer and not p.keys]
-    # NumPy would run the module on complex inputs: templates/runtime/_real.j2
-    guard = f"_real({', '.join(real)})" if lib == "np" and real else ""
+    real = ", ".join(p.name for p in bwd.fn.params if not p.integer and not p.keys)
+    guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
     helpers = sorted(used | ({"_real"} if guard else set()))
     context = dict(
         name=bwd.fn.name,
@@ -450,7 +447,7 @@ def render(
         returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
         backward_doc=docs(bwd, returns, len(grads) > 1)[0],
-        vag_doc=docs(bwd, returns, len(grads) > 1, twin is not None)[1],
+        vag_doc=docs(bwd, returns, len(grads) > 1, _twin_call(bwd, twin))[1],
         grads_count=len(grads),
         note=list(note),
         twin=_twin(bwd, twin, twin_ints),

@@ -5,9 +5,6 @@
 * `fuse_sum_of_squares` (forward IR): ``np.sum(x * x)`` over the whole array
   is ``np.vdot(x, x)``: no temporary the size of x, and its gradient
   ``2 * g * x`` is one pass;
-* `scalar_floats` (forward IR): a function written with ``np.exp`` whose
-  parameters are all annotated ``float`` (or ``int``) is scalar code: it is
-  generated as a ``math`` module, as fast as hand-written Python floats;
 * `accumulate_in_place` (backward IR): ``grad_a = grad_a + c`` becomes
   ``grad_a += c`` where grad_a holds a new array the backward made itself
   (a product, a matmul, a scatter), so the sum needs no new array;
@@ -103,24 +100,6 @@ def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
     if not fused:
         return fn
     return replace(fn, body=tuple(s for s in body if s.target not in fused))
-
-
-_SCALAR_ANNOTATIONS = ("float", "int")
-
-
-def scalar_floats(fn: ir.Function) -> ir.Function:
-    """Treat a NumPy-spelled function as scalar code when every parameter is
-    annotated ``float`` or ``int`` and every step has a ``math`` form."""
-    if not fn.array or not fn.params:
-        return fn
-    if any(p.annotation not in _SCALAR_ANNOTATIONS for p in fn.params):
-        return fn
-    for step in fn.body:
-        prim = RULES[step.op]
-        scalar = prim.forward_for("math")
-        if step.kwargs or "np." in scalar or "_" in scalar.split("(")[0]:
-            return fn
-    return replace(fn, array=False)
 
 
 def _is_square(s: ir.Assign) -> bool:
@@ -351,7 +330,6 @@ def cache_of(bwd: Backward) -> tuple[str, ...]:
 __all__ = [
     "share",
     "fuse_sum_of_squares",
-    "scalar_floats",
     "accumulate_in_place",
     "cache_shapes",
     "cache_of",

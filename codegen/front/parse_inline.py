@@ -11,6 +11,7 @@ from dataclasses import replace
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.sigmoid import sigmoid_input
 from codegen.front.builder import _SIGMOID_OPS
 from codegen.front.parse_statements import Statements, build_body
 from codegen.front.signature import (
@@ -132,20 +133,5 @@ def _is_sigmoid(steps: Sequence[ir.Assign], args: Sequence[ir.Operand]) -> bool:
     """True when a helper computes 1 / (1 + exp(-x)) of its single argument."""
     if len(args) != 1 or tuple(s.op for s in steps) != _SIGMOID_OPS:
         return False
-    neg, exp, add, div = steps
-    ones = {"1", "1.0", "1."}
-
-    def is_one(o: ir.Operand) -> bool:
-        return isinstance(o, ir.Const) and o.text in ones
-
-    def is_var(o: ir.Operand, s: ir.Assign) -> bool:
-        return isinstance(o, ir.Var) and o.name == s.target
-
-    return (
-        neg.args == (args[0],)
-        and exp.args[0] == ir.Var(neg.target)
-        and sorted((is_one(a), is_var(a, exp)) for a in add.args)
-        == [(False, True), (True, False)]
-        and is_one(div.args[0])
-        and is_var(div.args[1], add)
-    )
+    found = sigmoid_input(steps[-1], {s.target: s for s in steps})
+    return found is not None and found[0] == args[0]

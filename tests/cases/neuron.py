@@ -39,7 +39,7 @@ def neuron_forward(w0, x0, w1, x1, w2):
     s2 = s0 + s1
     s3 = s2 + w2
     # L = sigmoid(s3)
-    L = 1 / (1 + math.exp(-s3))
+    L = 1.0 / (1.0 + math.exp(-s3))
     return L, (w0, x0, w1, x1, L)
 
 
@@ -79,7 +79,7 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     s2 = s0 + s1
     s3 = s2 + w2
     # L = sigmoid(s3)
-    L = 1 / (1 + math.exp(-s3))
+    L = 1.0 / (1.0 + math.exp(-s3))
 
     # backward pass
     grad_L = 1.0
