@@ -21,9 +21,11 @@ def docstring(*paragraphs: str) -> str:
 
 
 def docs(
-    bwd: Backward, grads_doc: str, many: bool, twin: bool = False
+    bwd: Backward, grads_doc: str, many: bool, twin: str | None = None
 ) -> tuple[str, str]:
-    """Docstrings of the backward and of the value-and-grad function."""
+    """Docstrings of the backward and of the value-and-grad function; `twin`
+    says how the value-and-grad runs a float twin: "call" (after testing the
+    arguments' types) or "inline" (parameters annotated float)."""
     if bwd.fn.outputs:
         return _several(bwd, grads_doc, many)
     name, result, seed = bwd.fn.name, bwd.fn.result, bwd.seed
@@ -41,14 +43,12 @@ def docs(
         )
     else:
         seeded = f"The backward is seeded with d{result}/d{result} = 1."
-    if twin:
+    if twin == "call":
         floats = (
             f" On Python floats it runs `_{name}_value_and_grad_floats`, the same "
             "steps in `math`."
         )
-    elif bwd.lib == "np" and all(
-        p.annotation in ("float", "int") for p in bwd.fn.params
-    ):
+    elif twin == "inline":
         floats = (
             " Its parameters are annotated float: it runs the same steps in `math` "
             "first, and NumPy's where math raises (overflow, a domain error)."

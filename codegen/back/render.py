@@ -318,9 +318,8 @@ def _reads(bwd: Backward, blocks: Sequence[Block], name: str) -> bool:
     )
 
 
-def _twin_call(bwd: Backward, twin: Backward | None) -> bool:
-    """A float twin the value-and-grad calls after testing the arguments' types."""
-    return twin is not None and any(p.annotation is None for p in bwd.fn.params)
+def _twin_mode(view: dict | None) -> str | None:
+    return None if view is None else ("inline" if view["inline"] else "call")
 
 
 def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | None:
@@ -342,7 +341,7 @@ def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | 
     return dict(
         name=name,
         test=" and ".join(tests),
-        inline=not _twin_call(bwd, twin),
+        inline=not tests,
         forward=_forward_lines(twin.forward, twin.lib, fused=fused),
         seed_lines=[f"{s} = 1.0" for s in seeds],
         backward=_backward_lines(flat, twin.lib) + _zero_lines(twin),
@@ -405,6 +404,7 @@ def render(
     real = ", ".join(p.name for p in bwd.fn.params if not p.integer and not p.keys)
     guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
     helpers = sorted(used | ({"_real"} if guard else set()))
+    twin_view = _twin(bwd, twin, twin_ints)
     context = dict(
         name=bwd.fn.name,
         origin=origin,
@@ -447,9 +447,9 @@ def render(
         returns_bare=_grouped(grads) if len(grads) > 1 else grads[0],
         grads_doc=returns,
         backward_doc=docs(bwd, returns, len(grads) > 1)[0],
-        vag_doc=docs(bwd, returns, len(grads) > 1, _twin_call(bwd, twin))[1],
+        vag_doc=docs(bwd, returns, len(grads) > 1, _twin_mode(twin_view))[1],
         grads_count=len(grads),
         note=list(note),
-        twin=_twin(bwd, twin, twin_ints),
+        twin=twin_view,
     )
     return environment().get_template("module.j2").render(**context)

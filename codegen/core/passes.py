@@ -65,16 +65,24 @@ def share(fn: ir.Function) -> ir.Function:
     return replace(fn, body=tuple(body))
 
 
-def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
-    """``t = x * x; s = np.sum(t)`` (or ``x ** 2``, ``np.square(x)``; no axis,
-    t read nowhere else, codegen's own intermediate) becomes
-    ``s = np.vdot(x, x)``."""
+def use_counts(fn: ir.Function) -> dict[str, int]:
+    """How many times each value is read: as an operand or keyword of a step,
+    or as a result of `fn`."""
     uses: dict[str, int] = {}
     for step in fn.body:
         for o in (*step.args, *(v for _, v in step.kwargs)):
             if isinstance(o, ir.Var):
                 uses[o.name] = uses.get(o.name, 0) + 1
-    uses[fn.result] = uses.get(fn.result, 0) + 1
+    for r in fn.results:
+        uses[r] = uses.get(r, 0) + 1
+    return uses
+
+
+def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
+    """``t = x * x; s = np.sum(t)`` (or ``x ** 2``, ``np.square(x)``; no axis,
+    t read nowhere else, codegen's own intermediate) becomes
+    ``s = np.vdot(x, x)``."""
+    uses = use_counts(fn)
     squares = {
         s.target: s.args[0]
         for s in fn.body
@@ -330,6 +338,7 @@ def cache_of(bwd: Backward) -> tuple[str, ...]:
 __all__ = [
     "share",
     "fuse_sum_of_squares",
+    "use_counts",
     "accumulate_in_place",
     "cache_shapes",
     "cache_of",

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from codegen.core import ir
+from codegen.core.passes import use_counts
 
 _ONES = frozenset({"1", "1.0", "1."})
 
@@ -59,13 +60,7 @@ def sigmoid_input(
 
 def fuse_sigmoid(fn: ir.Function) -> ir.Function:
     """Each written-out sigmoid of `fn` as one ``sigmoid`` step."""
-    uses: dict[str, int] = {}
-    for step in fn.body:
-        for o in (*step.args, *(v for _, v in step.kwargs)):
-            if isinstance(o, ir.Var):
-                uses[o.name] = uses.get(o.name, 0) + 1
-    for r in fn.results:
-        uses[r] = uses.get(r, 0) + 1
+    uses = use_counts(fn)
     steps = {s.target: s for s in fn.body}
 
     def fusable(s: ir.Assign) -> bool:
