@@ -6,8 +6,6 @@ flattens a whole ``def``, collecting every error."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
-from types import SimpleNamespace
 
 import libcst as cst
 
@@ -16,6 +14,7 @@ from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import OPERATORS
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.builder import BuilderBase
+from codegen.front.generated_forms import add_matmul_call, float_dispatch, real_check
 from codegen.front.signature import (
     names_in,
 )
@@ -31,7 +30,7 @@ class Statements(BuilderBase):
 
     def statement(self, stmt: cst.BaseStatement) -> bool:
         """Flatten one statement; returns True for the final return."""
-        if _float_dispatch(stmt):
+        if float_dispatch(stmt):
             return False  # NumPy's steps below compute the same values
         if not isinstance(stmt, cst.SimpleStatementLine):
             raise _unsupported_statement(self.mod, stmt)
@@ -55,9 +54,9 @@ class Statements(BuilderBase):
             small.value, (cst.SimpleString, cst.ConcatenatedString)
         ):
             return False  # docstring or a string comment
-        if isinstance(small, cst.Expr) and _matches(small.value, "real"):
+        if isinstance(small, cst.Expr) and real_check(small.value):
             return False  # a generated forward's check of its inputs
-        if isinstance(small, cst.Expr) and _add_matmul(small.value):
+        if isinstance(small, cst.Expr) and add_matmul_call(small.value):
             self.add_matmul(small)
         elif isinstance(small, cst.Assign):
             self.assign(small)
@@ -306,94 +305,6 @@ class Statements(BuilderBase):
         return ir.Var(names[0])
 
     # ----- expressions -----
-
-
-@cache
-def _forms() -> SimpleNamespace:
-    """libcst matchers of the statements of a generated module that are read
-    again (second order), made when first needed: importing libcst's
-    matchers takes 0.3 s, and a user's forward (assignments and a return)
-    never needs them."""
-    import libcst.matchers as m
-
-    twin_call = m.SimpleStatementLine(  # return _f_value_and_grad_floats(...)
-        body=[
-            m.Return(
-                value=m.Call(
-                    func=m.Name(value=m.MatchRegex(r"_\w+_value_and_grad_floats"))
-                )
-            )
-        ]
-    )
-    return SimpleNamespace(
-        m=m,
-        # type(x) is float (or int), a test of a float twin's dispatch
-        type_is=m.Comparison(
-            left=m.Call(func=m.Name("type"), args=[m.Arg(value=m.Name())]),
-            comparisons=[m.ComparisonTarget(m.Is(), m.Name("float") | m.Name("int"))],
-        ),
-        # try: return _f_value_and_grad_floats(...) except (...): pass
-        twin_try=m.Try(
-            body=m.IndentedBlock(body=[twin_call]),
-            handlers=[
-                m.ZeroOrMore(
-                    m.ExceptHandler(
-                        body=m.IndentedBlock(body=[m.SimpleStatementLine([m.Pass()])])
-                    )
-                )
-            ],
-            orelse=None,
-            finalbody=None,
-        ),
-        # _real(x, w): a generated module's refusal of complex inputs
-        real=m.Call(
-            func=m.Name("_real"),
-            args=[m.ZeroOrMore(m.Arg(value=m.Name(), keyword=None))],
-        ),
-        # _add_matmul(name, a, b): three plain positional arguments
-        add_matmul=m.Call(
-            func=m.Name("_add_matmul"),
-            args=[m.Arg(value=m.Name(), keyword=None, star="")]
-            + [m.Arg(keyword=None, star="")] * 2,
-        ),
-    )
-
-
-def _matches(node: cst.CSTNode, form: str) -> bool:
-    """`node` matches the generated form `form` of `_forms`; only calls of a
-    name and statements that no forward writes are matched at all."""
-    if form in ("real", "add_matmul") and not (
-        isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
-    ):
-        return False
-    forms = _forms()
-    return bool(forms.m.matches(node, getattr(forms, form)))
-
-
-def _add_matmul(node: cst.BaseExpression) -> bool:
-    return _matches(node, "add_matmul")
-
-
-def _float_dispatch(stmt: cst.BaseStatement) -> bool:
-    """A generated value-and-grad's dispatch to its float twin
-    (`codegen.core.twin`): ``if type(x) is float ...: try: return
-    _f_value_and_grad_floats(...) except (...): pass``. Read again (second
-    order), it is skipped: the twin computes what the NumPy steps after it do."""
-    if not (
-        isinstance(stmt, cst.If) and stmt.orelse is None and _type_tests(stmt.test)
-    ):
-        return False
-    block = stmt.body
-    if not (isinstance(block, cst.IndentedBlock) and len(block.body) == 1):
-        return False
-    (inner,) = block.body
-    return _matches(inner, "twin_try")
-
-
-def _type_tests(test: cst.BaseExpression) -> bool:
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _type_tests(test.left) and _type_tests(test.right)
-    return _matches(test, "type_is")
 
 
 def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
