@@ -927,6 +927,95 @@ CASES = [
         "def f(a, b):\n    return a * np.isclose(a, b) + b * np.logical_and(a > 0, b > 0)\n",
         (0.3, 0.3),
     ),
+    # lists and tuples that reach an index other than as literals (found by a
+    # hunt of indexing programs): a helper's list argument is an index array
+    # whose repeats add, a list of names is one too, a tuple before a comma
+    # (x[idx,]) or among other parts is one, a lone tuple is a tuple of indices
+    (
+        "helper_list_arg",
+        "def helper(v, idx):\n    return v[idx]\n\n"
+        "def f(x, w):\n    return helper(x, [2, 0, 2]) * w\n",
+        (n(4), n(3)),
+    ),
+    (
+        "helper_list_arg_cols",
+        "def helper(v, idx):\n    return v[:, idx]\n\n"
+        "def f(x):\n    return helper(x, [2, 0, 2]) ** 2\n",
+        (n(3, 4),),
+    ),
+    (
+        "helper_list_args_pair",
+        "def helper(v, i, j):\n    return v[i, j]\n\n"
+        "def f(x):\n    return helper(x, [1, 1], [0, 0]) ** 2\n",
+        (n(3, 4),),
+    ),
+    (
+        "list_of_names_3d",
+        "def f(x):\n    k = 2\n    idx = [k, k, 0]\n    return np.sum(x[idx] ** 2)\n",
+        (n(3, 3, 3),),
+    ),
+    (
+        "list_of_names_1d",
+        "def f(x):\n    k = 2\n    idx = [k, k, 0]\n    return np.sum(x[idx] ** 2)\n",
+        (n(4),),
+    ),
+    (
+        "list_of_names_setitem",
+        "def f(x):\n    k = 1\n    idx = [k, 0, 2]\n    y = x * 1.0\n"
+        "    y[idx] = 0.0\n    return y * x\n",
+        (n(3, 3, 3),),
+    ),
+    (
+        "list_of_names_add_at",
+        "def f(x):\n    k = 0\n    idx = [k, k]\n    y = np.zeros(4)\n"
+        "    y[idx] += x[0]\n    return y * x\n",
+        (n(4),),
+    ),
+    (
+        "list_of_names_renamed",
+        "def f(x):\n    k = 1\n    idx = [k, k]\n    jdx = idx\n    return x[jdx] * x[jdx]\n",
+        (n(4),),
+    ),
+    (
+        "list_of_name_bools",
+        "def f(x):\n    t = True\n    m = [t, False, t]\n    return x[m] ** 2\n",
+        (n(3),),
+    ),
+    (
+        "tuple_comma_3d",
+        "def f(x):\n    idx = (2, 2, 0)\n    return np.sum(x[idx,] ** 2)\n",
+        (n(3, 3, 3),),
+    ),
+    (
+        "tuple_comma_1d",
+        "def f(x):\n    idx = (2, 2, 0)\n    return np.sum(x[idx,] ** 2)\n",
+        (n(4),),
+    ),
+    (
+        "tuple_lone_multi_index",
+        "def f(x):\n    idx = (2, 1)\n    return np.sum(x[idx] ** 2)\n",
+        (n(3, 3, 3),),
+    ),
+    (
+        "helper_tuple_comma",
+        "def h(v, idx):\n    return v[idx,]\n\ndef f(x):\n    return h(x, (0, 0, 1)) ** 2\n",
+        (n(4),),
+    ),
+    (
+        "helper_tuple_lone",
+        "def h(v, idx):\n    return v[idx]\n\ndef f(x):\n    return h(x, (0, 1)) ** 2\n",
+        (n(2, 3),),
+    ),
+    (
+        "tuple_of_names_lone",
+        "def f(x):\n    k = 1\n    idx = (k, 0)\n    return x[idx] ** 2\n",
+        (n(2, 3),),
+    ),
+    (
+        "tuple_of_names_among",
+        "def f(x):\n    k = 1\n    idx = (k, k)\n    return x[idx, 1] ** 2\n",
+        (n(3, 2),),
+    ),
 ]
 
 

@@ -75,6 +75,11 @@ class BuilderBase(Aliases, Indexing):
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
         self.tuple_items: dict[str, tuple[ir.Operand, ...]] = {}
+        #: The `tuple_items` written as lists (``idx = [k, 0]``): an index array
+        #: when used as an index, where a tuple is a tuple of indices.
+        self.packed_lists: set[str] = set()
+        #: Names bound to a constant (``idx = (2, 2, 0)``) -> its text.
+        self.const_text: dict[str, str] = {}
         #: Values without gradient already computed, by (op, operands).
         self.pure: dict[tuple[object, ...], str] = {}
         #: Last numeric suffix handed out per base name (see `fresh`).
@@ -147,9 +152,15 @@ class BuilderBase(Aliases, Indexing):
         )
         self.steps.append(step)
         self.note_memory(step)
+        if op == "const" and args and isinstance(args[0], ir.Const):
+            self.const_text[target] = args[0].text
+        else:
+            self.const_text.pop(target, None)
         held = args[0] if op == "copy" and args else None
         if isinstance(held, ir.Var) and held.name in self.tuple_items:
             self.tuple_items[target] = self.tuple_items[held.name]  # u = t
+            if held.name in self.packed_lists:
+                self.packed_lists.add(target)
         return ir.Var(target)
 
     def check_tuple_operands(

@@ -78,6 +78,10 @@ class ArrayExpressions:
     steps: list[ir.Assign]
     #: Targets of `tuple` steps -> their items (``t = a, b``).
     tuple_items: dict[str, tuple[ir.Operand, ...]]
+    #: The `tuple_items` written as lists.
+    packed_lists: set[str]
+    #: Names bound to a constant -> its text.
+    const_text: dict[str, str]
     #: Parameters that are dicts of settings (``conv_param["stride"]``).
     settings: set[str]
 
@@ -431,7 +435,10 @@ class ArrayExpressions:
     def expr_List(self, node: cst.List, name: str | None) -> ir.Operand:
         parts = self.items(node)
         if not all(isinstance(p, ir.Const) for p in parts):
-            return self.pack(parts, node, name)  # used as a tuple of values
+            packed = self.pack(parts, node, name)  # used as a tuple of values
+            if isinstance(packed, ir.Var):  # or, in an index, as an index array
+                self.packed_lists.add(packed.name)
+            return packed
         return ir.Const("[" + ", ".join(p.text for p in parts) + "]")  # type: ignore[union-attr]
 
     def expr_SimpleString(self, node: cst.SimpleString, name: str | None) -> ir.Operand:

@@ -32,6 +32,22 @@ from codegen.front.parse_arrays import (
 )
 
 
+def _as_list_text(text: str) -> str | None:
+    """A tuple literal's text as the list NumPy makes of it inside an index
+    (``(0, (1, 1))`` -> ``[0, [1, 1]]``); None for any other text."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+    def listed(v: object) -> object:
+        return [listed(i) for i in v] if isinstance(v, tuple) else v
+
+    return repr(listed(value)) if isinstance(value, tuple) else None
+
+
 class Indexing(ArrayExpressions):
     """The builder's subscripts."""
 
@@ -87,9 +103,30 @@ class Indexing(ArrayExpressions):
                     "codegen differentiates arrays and numbers, not dicts or records: "
                     "pass each entry as its own parameter",
                 )
-            fancy = fancy or isinstance(part, ir.Var)
+            among = len(elements) > 1 or isinstance(node.slice[0].comma, cst.Comma)
+            part, advanced = self.index_operand(part, value, among)
+            fancy = fancy or advanced
             parts.append(part)
         return parts, fancy
+
+    def index_operand(
+        self, part: ir.Operand, node: cst.CSTNode, among: bool
+    ) -> tuple[ir.Operand, bool]:
+        """An index part not written as a literal, and whether it is an index
+        array. A list (a helper's argument ``[2, 0, 2]``, a name bound to
+        ``[k, k, 0]``) is one, and so is a tuple among other parts or before
+        a comma (``x[idx,]``), as NumPy reads them; a lone tuple is NumPy's
+        tuple of indices, and a name not proven a Python int may be an array."""
+        if isinstance(part, ir.Const):
+            if part.text.startswith("["):
+                return part, True
+            listed = _as_list_text(part.text) if among else None
+            return (part, False) if listed is None else (ir.Const(listed), True)
+        if part.name in self.tuple_items and (among or part.name in self.packed_lists):
+            return self.as_array(part, node), True
+        known = self.const_text.get(part.name) if among else None
+        listed = None if known is None else _as_list_text(known)
+        return (part, True) if listed is None else (ir.Const(listed), True)
 
     def index_array(self, node: cst.List | cst.Tuple) -> ir.Operand:
         """A list or tuple literal inside an index: NumPy reads it as an

@@ -65,6 +65,8 @@ class Builder(Statements):
         inner.settings = self.settings
         inner.constants = self.constants
         inner.tuple_items = self.tuple_items
+        inner.packed_lists = self.packed_lists
+        inner.const_text = self.const_text
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
         params = checked_params(self.mod, fdef)  # defaults: literals, constants
         args = self.helper_arguments(helper, fdef, node, inner)
