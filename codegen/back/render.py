@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 
 from codegen.back.docs import docs, docstring, tuple_text
 from codegen.back.release import forward_releases, releases
+from codegen.back.returns import returned
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
 from codegen.core.in_place import with_out
 from codegen.core.passes import step_expr
 from codegen.core.reverse import Backward, Block, operand
-from codegen.core.rules import RULES, environment, runtime_helpers
+from codegen.core.rules import environment, runtime_helpers
 from codegen.core.scalar_lean import fused_forward, returned_inline
 
 
@@ -267,41 +268,6 @@ def _zero_name(bwd: Backward, param: str) -> str:
     return name
 
 
-def _returned(bwd: Backward) -> str:
-    """What `f_forward` returns: each output, or a copy of it when it may share
-    memory with the cache (it is cached itself, or a view of an array), so a
-    caller's in-place update of an output never changes what the backward
-    reads."""
-    out = []
-    for result in bwd.fn.results:
-        shares = bwd.lib == "np" and _may_hold_cached_memory(bwd, result)
-        out.append(f"np.copy({result})" if shares else result)
-    return tuple_text(out)
-
-
-def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
-    """True when `name` is cached, or is (a view of, or the same array as) a
-    cached value, following views and plain re-bindings back to their bases."""
-    producers = {s.target: s for s in bwd.forward}
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in bwd.cache:
-            return True
-        step = producers.get(name)
-        if step is None:  # a parameter that is not cached
-            continue
-        if RULES[step.op].view_result or step.op == "copy":  # not a new array
-            todo += [a.name for a in step.args if isinstance(a, ir.Var)]
-        elif step.into or (step.op == "astype" and step.kwargs):  # in its operand's
-            todo += [a.name for a in step.args[:1] if isinstance(a, ir.Var)]
-    return False
-
-
 def _imports(mods: Iterable[str]) -> list[str]:
     names = {"math": "import math", "np": "import numpy as np"}
     return [line for m, line in names.items() if m in mods]
@@ -418,7 +384,8 @@ def render(
             for p in bwd.fn.params
         ),
         result=tuple_text(results),
-        returned=_returned(bwd),
+        returned=returned(bwd),
+        returned_flat=returned(bwd, cached=False),
         seed=", ".join(seeds),
         seed_value=seed_value,
         seed_lines=seed_lines,

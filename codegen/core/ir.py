@@ -151,6 +151,10 @@ class Function:
     outputs: tuple[str, ...] = ()
     #: The source file's text, for errors the later passes locate.
     text: str = ""
+    #: Names bound by ``np.copy(x)``, ``np.array(x)`` or ``+x``: a new array in
+    #: the forward, rendered as `x` itself (nothing writes into either), so
+    #: an output reached through one is copied before it is returned.
+    copies: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def results(self) -> tuple[str, ...]:

@@ -279,7 +279,11 @@ class BuilderBase(Aliases, Indexing):
     ) -> ir.Operand:
         inner = self.expr(node.expression)
         if isinstance(node.operator, cst.Plus):
-            return inner
+            if not isinstance(inner, ir.Var):
+                return inner
+            copy = self.emit("copy", (inner,), node, name)  # +x: a new array
+            self.fresh_memory(copy.name)
+            return copy
         if isinstance(node.operator, cst.Minus):
             if isinstance(inner, ir.Const):
                 return self.folded(node, f"(-{_paren(inner.text)})")

@@ -143,6 +143,11 @@ def _parse(
         user_names=frozenset(b.taken),
         array=array or bool(used & _ARRAY_ONLY),
         constants=tuple(sorted(b.constants.items())),
+        copies=frozenset(
+            s.target
+            for s in b.steps
+            if s.op == "copy" and b.memory.get(s.target) == frozenset({s.target})
+        ),
     )
     return fn
 

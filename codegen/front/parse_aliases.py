@@ -78,6 +78,7 @@ class Aliases:
             op in VIEW_OPS
             or (op == "gather" and not self.advanced(args[1:]))
             or (op == "astype" and _may_not_copy(step))
+            or op in ("float64", "float32")  # np.float64(x) is x when it is one
         ):
             sources = args[:1]
         elif op == "tuple":
