@@ -16,55 +16,37 @@ def returned(bwd: Backward, cached: bool = True) -> str:
     itself, or a view of an array), or is the caller's input where the
     forward made a copy (`ir.Function.copies`), so a caller's in-place update
     of an output never changes what the backward reads, nor the inputs."""
+    params = {p.name for p in bwd.fn.params}
     out = []
     for result in bwd.fn.results:
-        shares = bwd.lib == "np" and (
-            (cached and _may_hold_cached_memory(bwd, result))
-            or _copied_input(bwd, result)
+        shares = bwd.lib == "np" and any(
+            (cached and name in bwd.cache) or (copied and name in params)
+            for name, copied in _bases(bwd, result)
         )
         out.append(f"np.copy({result})" if shares else result)
     return tuple_text(out)
 
 
-def _copied_input(bwd: Backward, name: str) -> bool:
-    """True when `name` is (a view of) a parameter through a copy the forward
-    made and codegen renders as the array itself (``return np.copy(x)``)."""
+def _bases(bwd: Backward, name: str) -> set[tuple[str, bool]]:
+    """`name` and every value it may be (a view of, or the same array as),
+    following views and plain re-bindings back to their bases, each with
+    whether the way there passes a copy codegen renders as the array itself
+    (``np.copy(x)`` is rendered ``x``)."""
     producers = {s.target: s for s in bwd.forward}
-    params = {p.name for p in bwd.fn.params}
-    todo, seen = [(name, False)], set()
+    seen: set[tuple[str, bool]] = set()
+    todo = [(name, False)]
     while todo:
         item = todo.pop()
         if item in seen:
             continue
         seen.add(item)
         name, copied = item
-        if name in params and copied:
-            return True
         step = producers.get(name)
-        if step is not None and (RULES[step.op].view_result or step.op == "copy"):
-            copied = copied or name in bwd.fn.copies
-            todo += [(a.name, copied) for a in step.args if isinstance(a, ir.Var)]
-    return False
-
-
-def _may_hold_cached_memory(bwd: Backward, name: str) -> bool:
-    """True when `name` is cached, or is (a view of, or the same array as) a
-    cached value, following views and plain re-bindings back to their bases."""
-    producers = {s.target: s for s in bwd.forward}
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        name = todo.pop()
-        if name in seen:
+        if step is None:  # a parameter
             continue
-        seen.add(name)
-        if name in bwd.cache:
-            return True
-        step = producers.get(name)
-        if step is None:  # a parameter that is not cached
-            continue
+        copied = copied or name in bwd.fn.copies
         if RULES[step.op].view_result or step.op == "copy":  # not a new array
-            todo += [a.name for a in step.args if isinstance(a, ir.Var)]
+            todo += [(a.name, copied) for a in step.args if isinstance(a, ir.Var)]
         elif step.into or (step.op == "astype" and step.kwargs):  # in its operand's
-            todo += [a.name for a in step.args[:1] if isinstance(a, ir.Var)]
-    return False
+            todo += [(a.name, copied) for a in step.args[:1] if isinstance(a, ir.Var)]
+    return seen

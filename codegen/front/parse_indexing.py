@@ -35,16 +35,11 @@ from codegen.front.parse_arrays import (
 def _as_list_text(text: str) -> str | None:
     """A tuple literal's text as the list NumPy makes of it inside an index
     (``(0, (1, 1))`` -> ``[0, [1, 1]]``); None for any other text."""
-    import ast
-
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
 
     def listed(v: object) -> object:
         return [listed(i) for i in v] if isinstance(v, tuple) else v
 
+    value = ir.literal(text)
     return repr(listed(value)) if isinstance(value, tuple) else None
 
 
