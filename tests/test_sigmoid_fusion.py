@@ -109,3 +109,26 @@ def test_annotated_float_code_gives_numpys_result_where_math_raises(body):
         for g, fd in zip((gx, gy), fds, strict=True):
             if np.isfinite(fd):
                 assert g == pytest.approx(fd, rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "lib, point",
+    [("math", {"x": 0.7}), ("np", {"x": -1.3}), ("np", {"x": np.linspace(-2, 2, 5)})],
+)
+def test_a_sigmoid_of_a_sigmoid_in_one_statement(lib, point):
+    """The outer sigmoid reads the inner one under the name fusing gave it
+    (it read the stale name: NameError in the forward, 0.0 from the
+    backward where the derivative is 0.06)."""
+    head = "import math\n\n\n" if lib == "math" else NP
+    body = f"1 / (1 + {lib}.exp(-(1 / (1 + {lib}.exp(-x)))))"
+    reduce = "np.sum" if lib == "np" else ""
+    src = head + f"def f(x):\n    return {reduce}({body}) * 2.0\n"
+    forward, generated, _ = build(src, "f", ["x"])
+    out, grad = generated.f_value_and_grad(**point)
+    np.testing.assert_allclose(out, forward.f(**point), rtol=1e-15)
+    s = 1 / (1 + np.exp(-point["x"]))
+    t = 1 / (1 + np.exp(-s))
+    np.testing.assert_allclose(grad, 2.0 * t * (1 - t) * s * (1 - s), rtol=1e-13)
+    if lib == "np":
+        (ref,) = autograd_grads(src, point, ["x"])
+        np.testing.assert_allclose(grad, ref, rtol=1e-13)

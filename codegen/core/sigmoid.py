@@ -61,7 +61,8 @@ def sigmoid_input(
 def fuse_sigmoid(fn: ir.Function) -> ir.Function:
     """Each written-out sigmoid of `fn` as one ``sigmoid`` step."""
     uses = use_counts(fn)
-    steps = {s.target: s for s in fn.body}
+    steps: dict[str, ir.Assign] = {}  # as rewritten so far: a nested
+    # sigmoid reads the name its inner one was given
 
     def fusable(s: ir.Assign) -> bool:
         return s.intermediate and not s.extra_targets and uses.get(s.target) == 1
@@ -82,6 +83,7 @@ def fuse_sigmoid(fn: ir.Function) -> ir.Function:
                 taken.add(name)
                 rename[step.target] = ir.Var(name)
                 step = replace(step, target=name)
+        steps[step.target] = step
         body.append(step)
     if not fused:
         return fn
