@@ -52,19 +52,34 @@ def test_int_literals_stay_ints_beside_ints() -> None:
         assert g == pytest.approx(autograd.grad(agf)(x), rel=1e-13)
 
 
-def test_squares_in_adjoints_are_products_and_overflow_to_zero_like_numpy() -> None:
-    """d(x / y)/dy = -x / y**2: as y * y it is -0.0 at y = 1e200, as NumPy
-    gives, where pow would raise OverflowError and run the NumPy path."""
+def test_squares_in_adjoints_are_products() -> None:
+    """d tanh(u)/du = 1 - tanh(u)**2: ``ans * ans`` on floats, where pow costs
+    more and raises OverflowError."""
+    src = HEADER + "def f(x, y):\n    return np.tanh(x * y)\n"
+    mod, code = _module(src)
+    twin = _twin_text(code)
+    assert "out * out" in twin and "**" not in twin
+    agf = lambda x, y: anp.tanh(x * y)  # noqa: E731
+    out, (gx, gy) = mod.f_value_and_grad(0.3, -1.2)
+    assert out == pytest.approx(agf(0.3, -1.2), rel=1e-15)
+    assert gx == pytest.approx(autograd.grad(agf, 0)(0.3, -1.2), rel=1e-14)
+    assert gy == pytest.approx(autograd.grad(agf, 1)(0.3, -1.2), rel=1e-14)
+
+
+def test_the_quotient_gradient_squares_nothing() -> None:
+    """d(x / y)/dy = -x / y**2 = -(1 / y)(x / y): at x = 1e300, y = 1e155 it
+    is -1e-10, where y**2 (or y * y) overflows and gave -0.0."""
     src = HEADER + "def f(x, y):\n    return np.exp(x) / y\n"
     mod, code = _module(src)
-    assert "y * y" in _twin_text(code) and "y**2" not in _twin_text(code)
+    assert "y * y" not in code and "y**2" not in code
+    x = float(np.log(1e300))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        out, (gx, gy) = mod.f_value_and_grad(1.0, 1e200)
-        np_out, (np_gx, np_gy) = mod.f_value_and_grad(
-            np.float64(1.0), np.float64(1e200)
-        )
-    assert type(gy) is float and gy == np_gy == 0.0
+        out, (gx, gy) = mod.f_value_and_grad(x, 1e155)
+        np_out, (np_gx, np_gy) = mod.f_value_and_grad(np.float64(x), np.float64(1e155))
+    assert type(gy) is float
+    assert gy == pytest.approx(-np.exp(x) / 1e155 / 1e155, rel=1e-14)
+    assert float(np_gy) == pytest.approx(gy, rel=1e-15)
     assert out == pytest.approx(float(np_out), rel=1e-15)
     assert gx == pytest.approx(float(np_gx), rel=1e-15)
 
@@ -182,7 +197,9 @@ def test_a_statement_codegen_flattened_is_computed_as_the_user_wrote_it() -> Non
     assert "out = 1.0 / (1.0 + math.exp(-dot))" in vag and "out_neg" not in vag
     # the layer pair keeps every step
     assert "dot_mul = w0 * x0" in code.split("def f_value_and_grad")[0]
-    agf = lambda w0, x0, w1, x1, w2: 1 / (1 + anp.exp(-(w0 * x0 + w1 * x1 + w2)))  # noqa: E731
+    agf = lambda w0, x0, w1, x1, w2: 1 / (
+        1 + anp.exp(-(w0 * x0 + w1 * x1 + w2))
+    )  # noqa: E731
     for args in ((2.0, -1.0, -3.0, -2.0, -3.0), (0.1, 0.7, -0.4, 1.3, 0.05)):
         out, grads = mod.f_value_and_grad(*args)
         ref_out, cache = mod.f_forward(*args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 
 from codegen.core.primitive import PRIMITIVES, Facts, declare
@@ -17,10 +18,28 @@ def _pow_x(f: Facts) -> str | None:
         return "g"
     if y in ("2", "2.0"):
         return "g * 2 * x"
+    if f.lib == "np":
+        # np.power where the forward may be np.power on a Python float, which
+        # gives inf where ``**`` raises OverflowError; a float exponent, as an
+        # int base to a negative int power is refused
+        if y is not None:
+            less = _minus_one(y)
+            return (
+                f"g * y * {'np.square(x)' if less == '2.0' else f'np.power(x, {less})'}"
+            )
+        return "g * y * np.power(x, y - 1.0 + (y == 0))"
     if y is not None:
         return "g * y * x ** (y - 1)"
     # a variable exponent may be 0: x ** 0 = 1 has gradient 0, also at x = 0
     return "g * y * x ** (y - 1 + (y == 0))"
+
+
+def _minus_one(text: str) -> str:
+    """``text - 1.0`` for a constant exponent's text, folded when a number."""
+    try:
+        return repr(float(ast.literal_eval(text)) - 1)
+    except (ValueError, TypeError, SyntaxError):
+        return f"{text} - 1.0"
 
 
 def _pow_y(f: Facts) -> str:
@@ -76,7 +95,9 @@ declare(
     "div",
     ("x", "y"),
     "x / y",
-    grads={"x": "g / y", "y": "-g * x / y ** 2"},
+    # dz/dy = -x / y**2 = -z / y: squaring y overflows (or underflows) where
+    # the gradient does not, as at x = 1e300, y = 1e155 (-1e-10, not -0.0)
+    grads={"x": "g / y", "y": "-(g / y) * ans"},
     operator="/",
     calls=("numpy.divide", "numpy.true_divide"),
     broadcast=True,

@@ -32,18 +32,21 @@ def _unary(op: str, grad: str, math_name: str | None, **fields: object) -> None:
 _unary("sinh", "g * LIB.cosh(x)", "sinh")
 # z = cosh(x):  dz/dx = sinh(x)
 _unary("cosh", "g * LIB.sinh(x)", "cosh")
-# z = arcsinh(x):  dz/dx = 1 / sqrt(x**2 + 1)
-_unary("arcsinh", "g / LIB.sqrt(x**2 + 1)", "asinh")
+# z = arcsinh(x):  dz/dx = 1 / sqrt(x**2 + 1), as hypot(x, 1) (x**2 overflows
+# from |x| = 1e155, where the gradient is 1e-155)
+_unary("arcsinh", "g / LIB.hypot(x, 1)", "asinh")
 # z = arccosh(x), x > 1:  dz/dx = 1 / sqrt((x - 1)(x + 1))
 _unary("arccosh", "g / LIB.sqrt((x - 1) * (x + 1))", "acosh", domain="positive")
-# z = arctanh(x), |x| < 1:  dz/dx = 1 / (1 - x**2)
-_unary("arctanh", "g / (1 - x**2)", "atanh", domain="unit")
+# z = arctanh(x), |x| < 1:  dz/dx = 1 / (1 - x**2) = 1 / ((1 - x)(1 + x)),
+# the product exact near |x| = 1, where 1 - x**2 cancels
+_unary("arctanh", "g / ((1 - x) * (1 + x))", "atanh", domain="unit")
 # z = arcsin(x), |x| < 1:  dz/dx = 1 / sqrt(1 - x**2)
-_unary("arcsin", "g / LIB.sqrt(1 - x**2)", "asin", domain="unit")
+_unary("arcsin", "g / LIB.sqrt((1 - x) * (1 + x))", "asin", domain="unit")
 # z = arccos(x), |x| < 1:  dz/dx = -1 / sqrt(1 - x**2)
-_unary("arccos", "-g / LIB.sqrt(1 - x**2)", "acos", domain="unit")
-# z = arctan(x):  dz/dx = 1 / (1 + x**2)
-_unary("arctan", "g / (1 + x**2)", "atan")
+_unary("arccos", "-g / LIB.sqrt((1 - x) * (1 + x))", "acos", domain="unit")
+# z = arctan(x):  dz/dx = 1 / (1 + x**2), as (1 / h) / h with h = hypot(1, x)
+# (x**2 overflows from |x| = 1e155)
+_unary("arctan", "g / LIB.hypot(1, x) / LIB.hypot(1, x)", "atan")
 # z = log2(x):  dz/dx = 1 / (x log 2)
 _unary("log2", "g / (x * LIB.log(2))", "log2", domain="positive")
 # z = log10(x):  dz/dx = 1 / (x log 10)
@@ -70,13 +73,18 @@ _unary(
 _BINARY = {"broadcast": True, "shape": "broadcast"}
 
 # z = arctan2(y, x), the angle of (x, y):  dz/dy = x / (x**2 + y**2),
-# dz/dx = -y / (x**2 + y**2)
+# dz/dx = -y / (x**2 + y**2); divided twice by r = hypot(x, y), as the squares
+# overflow from 1e155 and underflow below 1e-154 (a gradient of 5e169 at
+# x = y = 1e-170 was inf)
 declare(
     "arctan2",
     ("y", "x"),
     "np.arctan2(y, x)",
     forward="math.atan2(y, x)",
-    grads={"y": "g * x / (x**2 + y**2)", "x": "-g * y / (x**2 + y**2)"},
+    grads={
+        "y": "g * x / LIB.hypot(x, y) / LIB.hypot(x, y)",
+        "x": "-g * y / LIB.hypot(x, y) / LIB.hypot(x, y)",
+    },
     calls=("numpy.arctan2", "math.atan2"),
     **_BINARY,
 )
