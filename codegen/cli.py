@@ -52,7 +52,30 @@ def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
 
 
 def parse_wrt(text: str | None) -> list[str] | None:
-    return [w.strip() for w in text.split(",") if w.strip()] if text else None
+    """``"a, b"`` -> ``["a", "b"]``; a name given twice is a usage error."""
+    names = [w.strip() for w in text.split(",") if w.strip()] if text else []
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(
+            f"--wrt names {', '.join(twice)} twice: each parameter once",
+            None,
+            None,
+            "codegen",
+        )
+    return names or None
+
+
+def seed(text: str) -> int:
+    """A --seed: a non-negative integer (NumPy's generators take no other)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer, got {text!r}"
+        )
+    return value
 
 
 def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
@@ -244,7 +267,7 @@ def _verify_parser(sub: Any) -> None:
         help="array shapes for random points",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="random seed for the point (default 0)"
+        "--seed", type=seed, default=0, help="random seed for the point (default 0)"
     )
     p.set_defaults(run=cmd_verify)
 
@@ -340,7 +363,7 @@ def _add_point(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=0,
         help="random seed for values not given (default 0)",
     )

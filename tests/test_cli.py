@@ -152,6 +152,31 @@ def test_a_forward_needing_arrays_hints_at_shapes(tmp_path, capsys, command):
     assert main([command, f"{path}:bn"]) in (1, 2)
     err = capsys.readouterr().err
     assert "axis 0 is out of bounds" in err
-    assert "hint: no shape is known for x, gamma, beta, so they were drawn as scalars" in err
+    assert (
+        "hint: no shape is known for x, gamma, beta, so they were drawn as scalars"
+        in err
+    )
     assert "--shape x=4,3" in err and 'x: Float[np.ndarray, "N D"]' in err
     assert "Traceback" not in err
+
+
+def test_a_negative_seed_and_a_name_wrt_twice_are_usage_errors(capsys):
+    """NumPy's generators take no negative seed (it was an internal error);
+    ``--wrt a,a`` returned the same gradient twice."""
+    assert main(["verify", NEURON, "--seed", "-1"]) == 2
+    assert "non-negative integer" in capsys.readouterr().err
+    assert main(["grad", NEURON, "--wrt", "w0,x0,w0"]) == 2
+    err = capsys.readouterr().err
+    assert "--wrt names w0 twice" in err and "internal" not in err
+
+
+def test_verify_at_a_point_where_the_backward_raises(tmp_path, capsys):
+    """math.sqrt at 0: the derivative is infinite and the generated backward,
+    on Python floats, raises ZeroDivisionError; verify says so (exit 1), not
+    an internal error, and asks for another point."""
+    src = tmp_path / "s.py"
+    src.write_text("import math\n\n\ndef f(x):\n    return math.sqrt(x)\n")
+    assert main(["verify", f"{src}:f", "--at", "x=0"]) == 1
+    err = capsys.readouterr().err
+    assert "raises ZeroDivisionError" in err and "internal" not in err
+    assert main(["verify", f"{src}:f", "--at", "x=2"]) == 0

@@ -201,7 +201,14 @@ def check_gradients(
         ) from None
     several = isinstance(out, tuple)
     seeds = [_upstream(o, rng) for o in out] if several else [_upstream(out, rng)]
-    grads = f_backward(*seeds, cache)
+    try:
+        grads = f_backward(*seeds, cache)
+    except (ArithmeticError, ValueError) as exc:  # math on Python floats
+        raise VerificationError(
+            f"{func}: the generated backward raises {type(exc).__name__} at "
+            f"this point ({exc}): a derivative is infinite or undefined "
+            "there; check another point with --at"
+        ) from None
     grads = (grads,) if len(wrt) == 1 else tuple(grads)
     _, cache2 = f_forward(*args)
     grads2 = f_backward(*(2 * s for s in seeds), cache2)
