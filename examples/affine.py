@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def affine(
-    x: Float[np.ndarray, "N D"],
+    x: Float[np.ndarray, "N ..."],
     w: Float[np.ndarray, "D M"],
     b: Float[np.ndarray, "M"],
 ):

@@ -10,6 +10,6 @@ if TYPE_CHECKING:
     from jaxtyping import Float
 
 
-def relu(x: Float[np.ndarray, "N D"]):
+def relu(x: Float[np.ndarray, "..."]):
     out = np.maximum(0, x)
     return out

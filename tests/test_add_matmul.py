@@ -124,8 +124,20 @@ def _helper():
         ((1200, 1000), (1200, 7), (7, 1000), np.float64, "C"),  # 131 rows a block: 10
         ((1200, 1000), (1200, 7), (7, 1000), np.float64, "F"),  # wide: blocks too
         ((300, 1000), (300, 7), (7, 1000), np.float64, "F"),  # under 4 MiB: one product
-        ((1200, 1000), (1200, 7), (7, 1000), np.float32, "C"),  # a float64 product, cast
-        ((3073, 10), (3073, 500), (500, 10), np.float64, "F"),  # X.T, narrow: (b.T @ X).T
+        (
+            (1200, 1000),
+            (1200, 7),
+            (7, 1000),
+            np.float32,
+            "C",
+        ),  # a float64 product, cast
+        (
+            (3073, 10),
+            (3073, 500),
+            (500, 10),
+            np.float64,
+            "F",
+        ),  # X.T, narrow: (b.T @ X).T
         ((3073, 10), (3073, 500), (500, 10), np.float32, "F"),  # likewise, cast
         ((200000, 3), (200000, 5), (5, 3), np.float64, "C"),  # narrow, not X.T: blocks
         ((3073, 64), (3073, 100), (100, 64), np.float64, "F"),  # inner size too small
@@ -133,7 +145,9 @@ def _helper():
         ((4, 3), (4, 5), (5, 1), np.float64, "C"),  # broadcast into out: fallback
     ],
 )
-def test_the_helper_adds_what_out_plus_a_at_b_adds(out_shape, a_shape, b_shape, dtype, order):
+def test_the_helper_adds_what_out_plus_a_at_b_adds(
+    out_shape, a_shape, b_shape, dtype, order
+):
     rng = np.random.default_rng(1)
     out = rng.standard_normal(out_shape).astype(dtype)
     a = np.asarray(rng.standard_normal(a_shape), order=order)  # F: a transposed array

@@ -55,7 +55,9 @@ print(json.dumps(out))
 
 def _black_range() -> tuple[str, str]:
     """(lower bound, upper bound) of black in pyproject's dependencies."""
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     spec = next(d for d in deps if re.match(r"black\b", d))
     low = re.search(r">=\s*([\d.]+)", spec)
     high = re.search(r"<\s*([\d.]+)", spec)
@@ -69,7 +71,11 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 
 def _generate(env: dict[str, str]) -> dict[str, str]:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -94,9 +100,19 @@ def test_oldest_and_installed_black_write_the_same_modules(tmp_path):
     low, _ = _black_range()
     target = tmp_path / "black"
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--target", str(target), f"black=={low}"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            f"black=={low}",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert pip.returncode == 0, pip.stderr
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -135,7 +135,9 @@ def test_config_errors_name_the_key_at_its_line(
     code, out, err = run(capsys, "check")
     assert code == 2, err
     first = err.splitlines()[0]
-    assert first.startswith("pyproject.toml:") and message in first, err  # relative, as black
+    assert (
+        first.startswith("pyproject.toml:") and message in first
+    ), err  # relative, as black
     assert "Traceback" not in err
     lineno = int(first.split(":")[1])
     assert line in (tmp_path / "pyproject.toml").read_text().splitlines()[lineno - 1]
@@ -342,7 +344,9 @@ def test_fresh_check_imports_no_generator(project):
     assert imported() == "0 []"  # with a whole-file entry, "src/neuron.py"
     (project / "src/circuit.py").write_text(CIRCUIT.replace("q * z", "q * q"))
     assert imported() == "1 []"  # stale, told by the hashes alone
-    assert imported("--diff") == "1 ['black', 'jinja2', 'libcst']"  # regenerated for the diff
+    assert (
+        imported("--diff") == "1 ['black', 'jinja2', 'libcst']"
+    )  # regenerated for the diff
 
 
 def test_deep_check_regenerates_when_hashes_match(project, capsys):

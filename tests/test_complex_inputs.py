@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from conftest import build
 
-SOURCE = "import numpy as np\n\n\ndef f(z, w):\n    return np.sum(z * z) + np.sum(w * z)\n"
+SOURCE = (
+    "import numpy as np\n\n\ndef f(z, w):\n    return np.sum(z * z) + np.sum(w * z)\n"
+)
 
 
 @pytest.mark.parametrize(

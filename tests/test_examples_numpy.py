@@ -8,7 +8,7 @@ import pytest
 
 from codegen import generate
 from codegen.checks.verify import module_from_source, verify_file
-from conftest import ROOT
+from conftest import ROOT, example_shapes
 
 EXAMPLES = [
     "affine",
@@ -30,7 +30,8 @@ def _generated(name: str, wrt=None):
 @pytest.mark.parametrize("name", EXAMPLES)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_example_gradients_match_central_differences(name, seed):
-    report = verify_file(ROOT / "examples" / f"{name}.py", name, seed=seed)
+    path = ROOT / "examples" / f"{name}.py"
+    report = verify_file(path, name, shapes=example_shapes(name), seed=seed)
     assert report.ok, report.summary()
     worst = max(p.rel_error for p in report.params)
     assert worst < 1e-7, report.summary()
@@ -56,6 +57,10 @@ def test_affine_gradients_are_cs231n_formulas_and_keep_input_shape():
         rng.standard_normal(5),
     )
     mod = _generated("affine")
+    with pytest.raises(
+        ValueError, match=r"b has shape \(5,\), .* 'M' \(with D=12, M=4\)"
+    ):
+        mod.affine_forward(x, w[:, :4], b)  # the annotations: w is (D, M), b (M,)
     out, cache = mod.affine_forward(x, w, b)
     dout = rng.standard_normal(out.shape)
     dx, dw, db = mod.affine_backward(dout, cache)

@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, example_shapes
 
 import codegen
 from codegen.cli import main
@@ -368,7 +368,7 @@ EXAMPLES = [
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_every_example_matches_central_differences_of_its_own_forward(name):
     path = ROOT / "examples" / f"{name}.py"
-    ex = codegen.explain(str(path), seed=2)
+    ex = codegen.explain(str(path), shapes=example_shapes(name), seed=2)
     forward = getattr(load_module(path), ex.fn.name)
     args = dict(ex.point)
 
@@ -518,7 +518,9 @@ def test_a_hyperparameter_keeps_its_default_and_gets_no_gradient():
         up, down = gamma.copy(), gamma.copy()
         up[j] += 1e-6
         down[j] -= 1e-6
-        numeric[j] = (_bn(x, up, beta, 1e-5).sum() - _bn(x, down, beta, 1e-5).sum()) / 2e-6
+        numeric[j] = (
+            _bn(x, up, beta, 1e-5).sum() - _bn(x, down, beta, 1e-5).sum()
+        ) / 2e-6
     np.testing.assert_allclose(grads["gamma"], numeric, rtol=1e-5, atol=1e-6)
 
 
@@ -534,8 +536,12 @@ SMOOTH_ABS = textwrap.dedent("""
 
 
 def test_wrt_differentiates_a_hyperparameter():
-    assert [p for p, _, _ in explain_source(SMOOTH_ABS, shapes={"x": (3,)}).gradients] == ["x"]
-    ex = explain_source(SMOOTH_ABS, wrt=["x", "eps"], at={"eps": 0.5}, shapes={"x": (3,)})
+    assert [
+        p for p, _, _ in explain_source(SMOOTH_ABS, shapes={"x": (3,)}).gradients
+    ] == ["x"]
+    ex = explain_source(
+        SMOOTH_ABS, wrt=["x", "eps"], at={"eps": 0.5}, shapes={"x": (3,)}
+    )
     grads = {p: v for p, _, v in ex.gradients}
     x, h = ex.point["x"], 1e-6
 

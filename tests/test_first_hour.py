@@ -25,19 +25,26 @@ def test_the_distribution_name_is_not_the_index_codegen():
 
 
 def test_no_hint_installs_the_other_codegen():
-    texts = {p: p.read_text() for p in [ROOT / "README.md", *(ROOT / "codegen").glob("*.py")]}
+    texts = {
+        p: p.read_text() for p in [ROOT / "README.md", *(ROOT / "codegen").glob("*.py")]
+    }
     for path, text in texts.items():
         # `pip install codegen...` or 'codegen[extra]' name the index's project
-        assert not re.search(r"pip install ['\"]?codegen\b(?!-grad)(?!` would)", text), path
+        assert not re.search(
+            r"pip install ['\"]?codegen\b(?!-grad)(?!` would)", text
+        ), path
         assert "'codegen[" not in text, path
 
 
 def test_version(capsys):
     assert codegen.__version__ == PYPROJECT["project"]["version"]
-    proc = subprocess.run([sys.executable, "-m", "codegen", "--version"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", "--version"], capture_output=True, text=True
+    )
     assert proc.returncode == 0
-    assert proc.stdout.startswith(f"codegen {codegen.__version__} (codegen-grad; Python ")
+    assert proc.stdout.startswith(
+        f"codegen {codegen.__version__} (codegen-grad; Python "
+    )
     assert f"black {metadata.version('black')}" in proc.stdout
 
 
@@ -45,7 +52,9 @@ def test_license_and_citation_agree_with_pyproject():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
     assert PYPROJECT["project"]["license"] == {"text": "MIT"}
     cff = (ROOT / "CITATION.cff").read_text()
-    assert re.search(r'^version: "?' + re.escape(codegen.__version__) + '"?$', cff, re.M)
+    assert re.search(
+        r'^version: "?' + re.escape(codegen.__version__) + '"?$', cff, re.M
+    )
     assert re.search(r"^license: MIT$", cff, re.M) and "cff-version: 1.2.0" in cff
     assert "[LICENSE](LICENSE)" in README and "[CITATION.cff](CITATION.cff)" in README
 
@@ -60,8 +69,16 @@ def test_readme_config_error_is_the_real_output(tmp_path, monkeypatch, capsys):
     shown = README.split("bad value is an error that names it (exit 2):\n\n```\n", 1)[1]
     shown = shown.split("```", 1)[0]
     line = int(shown.split(":")[1])
-    lines = ['[project]', 'name = "demo"', "", "[tool.codegen]", "sources = [",
-             '    "src/model.py:loss",', "]", ""]
+    lines = [
+        "[project]",
+        'name = "demo"',
+        "",
+        "[tool.codegen]",
+        "sources = [",
+        '    "src/model.py:loss",',
+        "]",
+        "",
+    ]
     assert len(lines) == line - 1
     (tmp_path / "pyproject.toml").write_text("\n".join([*lines, 'outptu = "gen"', ""]))
     monkeypatch.chdir(tmp_path)

@@ -173,7 +173,9 @@ def test_cli_without_output_prints_dot(capsys):
 def test_missing_graphviz_still_writes_the_dot_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no dot on the path
     out = tmp_path / "neuron.svg"
-    assert main(["graph", NEURON, "-o", str(out)]) == 2  # a missing tool, not a failed check
+    assert (
+        main(["graph", NEURON, "-o", str(out)]) == 2
+    )  # a missing tool, not a failed check
     err = capsys.readouterr().err
     assert "the Graphviz 'dot' binary is not installed" in err
     assert "apt-get install graphviz" in err and "brew install graphviz" in err
@@ -199,18 +201,24 @@ def test_jupyter_displays_the_graph_as_svg_and_the_tables_as_html():
 # ----- the core install: no graphviz package -----
 
 
-def test_dot_text_is_written_without_the_graphviz_package(tmp_path, capsys, monkeypatch):
+def test_dot_text_is_written_without_the_graphviz_package(
+    tmp_path, capsys, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` fails
     out = tmp_path / "circuit.dot"
     assert main(["graph", CIRCUIT, "--at", "x=-2", "y=5", "z=-4", "-o", str(out)]) == 0
     dot = out.read_text()
     assert dot.startswith("digraph circuit {") and dot.endswith("}\n")
-    assert f'color="{VALUE_COLOR}">-12.00<' in dot and f'color="{GRAD_COLOR}">3.00<' in dot
+    assert (
+        f'color="{VALUE_COLOR}">-12.00<' in dot and f'color="{GRAD_COLOR}">3.00<' in dot
+    )
     with pytest.raises(codegen.CodegenError, match="needs the 'graphviz' package"):
         codegen.graph(CIRCUIT, {"x": -2, "y": 5, "z": -4}).digraph
 
 
-@pytest.mark.parametrize("target", [NEURON, CIRCUIT, str(ROOT / "examples" / "conv.py")])
+@pytest.mark.parametrize(
+    "target", [NEURON, CIRCUIT, str(ROOT / "examples" / "conv.py")]
+)
 def test_the_dot_text_is_the_one_graphviz_writes(target):
     """codegen writes DOT itself; replayed into a graphviz.Digraph it is the same text."""
     pytest.importorskip("graphviz")

@@ -260,7 +260,9 @@ def test_the_hinted_form_is_supported_and_quiet():
         return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
 
     pair = (mod.bce_forward, mod.bce_backward)
-    report = check_gradients(forward, pair, ["w", "X", "y"], {"w": w, "X": X, "y": y}, ["w"])
+    report = check_gradients(
+        forward, pair, ["w", "X", "y"], {"w": w, "X": X, "y": y}, ["w"]
+    )
     assert report.ok, report.summary()
 
 

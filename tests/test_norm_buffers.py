@@ -84,7 +84,9 @@ def test_a_scale_of_unknown_dtype_is_applied_after_a_cast_to_the_products_dtype(
     body, shapes, wrt = SPELLINGS["batch norm, np.var, axis 0"]
     source, forward, mod, code = _build(body, wrt)
     text = _backward_text(code)
-    cast = "grad_x = grad_x.astype(np.result_type(grad_x, gamma, xhat_sqrt), copy=False)"
+    cast = (
+        "grad_x = grad_x.astype(np.result_type(grad_x, gamma, xhat_sqrt), copy=False)"
+    )
     assert cast in text
     assert "grad_x *= gamma / xhat_sqrt" in text
     # layer norm: the scale is xhat's own divisor, divided in place

@@ -26,7 +26,10 @@ def test_a_notebook_function_gets_a_command_that_regenerates_it():
     for filename in ("<ipython-input-1-0123abcd>", "/tmp/ipykernel_4242/123456.py"):
         code = codegen.show(_cell_function(filename)).code
         header = code.split('"""')[0]
-        assert "# Regenerate with: codegen.show(f) in the notebook that defines f" in header
+        assert (
+            "# Regenerate with: codegen.show(f) in the notebook that defines f"
+            in header
+        )
         assert "codegen grad" not in header and filename not in code
         mod = module_from_source(code, "cell")
         _, (gx, gy) = mod.f_value_and_grad(3.0, -2.0)

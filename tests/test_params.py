@@ -61,8 +61,12 @@ def test_generated_module_differentiates_only_the_inputs_and_says_why():
     x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
     out, (gx, gw) = mod.layer_value_and_grad(x, w, 0, 0.1, 0.5)  # eps at its default
     assert out == pytest.approx(_forward(x, w, 0.1, 0.5))
-    np.testing.assert_allclose(gx, _central(lambda a: _forward(a, w, 0.1), x), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(gw, _central(lambda a: _forward(x, a, 0.1), w), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        gx, _central(lambda a: _forward(a, w, 0.1), x), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        gw, _central(lambda a: _forward(x, a, 0.1), w), rtol=1e-5, atol=1e-7
+    )
 
 
 def test_wrt_overrides_the_default():
@@ -75,7 +79,9 @@ def test_wrt_overrides_the_default():
     h = 1e-6
     numeric = (_forward(x, w, 0.3 + h) - _forward(x, w, 0.3 - h)) / (2 * h)
     assert greg == pytest.approx(numeric, rel=1e-6)
-    np.testing.assert_allclose(gw, _central(lambda a: _forward(x, a, 0.3), w), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        gw, _central(lambda a: _forward(x, a, 0.3), w), rtol=1e-5, atol=1e-7
+    )
 
 
 def test_every_parameter_differentiated_adds_no_note():
@@ -90,7 +96,10 @@ def test_no_parameter_to_differentiate_is_a_clean_error(tmp_path, capsys):
     path.write_text("def f(n: int):\n    y = n * 2\n    return y\n")
     assert main(["grad", f"{path}:f"]) == 2  # not an internal error
     err = capsys.readouterr().err
-    assert "'n' is an integer" in err and "hint: name the parameters to differentiate" in err
+    assert (
+        "'n' is an integer" in err
+        and "hint: name the parameters to differentiate" in err
+    )
 
 
 def test_verify_runs_a_hyperparameter_at_its_default(tmp_path, capsys):

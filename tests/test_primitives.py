@@ -197,7 +197,9 @@ CONSTRUCTS = {
 def test_every_differentiable_primitive_has_a_spelling_and_a_gradient_case():
     spelled = set(rules.CALLS.values()) | set(rules.OPERATORS.values())
     spelled |= set(rules.METHODS.values()) | set(rules.ATTRIBUTES.values())
-    cases = set(CASES) | set(SCALAR_CASES) | set(BREADTH_CASES) | set(BREADTH_SCALAR_CASES)
+    cases = (
+        set(CASES) | set(SCALAR_CASES) | set(BREADTH_CASES) | set(BREADTH_SCALAR_CASES)
+    )
     cases |= set(DECOMP_CASES)
     cases |= set(BREADTH_MORE_CASES)
     cases |= set(STACKING_CASES)

@@ -140,7 +140,10 @@ CASES: dict[str, tuple] = {
         {"x": (3, 4), "s": ()},
     ),
     # ----- more stacking -----
-    "diagflat": ("out = np.diagflat(x) ** 2 + np.sum(np.diagflat(x, -1))", {"x": (2, 2)}),
+    "diagflat": (
+        "out = np.diagflat(x) ** 2 + np.sum(np.diagflat(x, -1))",
+        {"x": (2, 2)},
+    ),
     "dstack": ("out = np.dstack([x, x * 2.0]) ** 2", {"x": (3, 4)}),
     "concatenate_flat": (
         "out = np.concatenate((x, w), axis=None) ** 2",

@@ -28,16 +28,13 @@ if TYPE_CHECKING:
 
 """
 
-HINGE = (
-    HEADER
-    + """
+HINGE = HEADER + """
 def f(s: Float[np.ndarray, "N C"], y: Int[np.ndarray, "N"]):
     N = s.shape[0]
     m = np.maximum(0, s - 0.5)
     m[np.arange(N), y] = 0
     return np.sum(m) / N
 """
-)
 
 # a nonzero value written: the position still gets no gradient (the zero
 # the fold relies on is the gradient's), so it folds the same
@@ -47,16 +44,13 @@ WRITTEN = HINGE.replace("m[np.arange(N), y] = 0", "m[np.arange(N), y] = 2.0")
 AXIS = HINGE.replace("return np.sum(m) / N", "return np.sum(m, axis=0)")
 
 # a product with a value, not a boolean mask: 0 * inf would be nan
-VALUE = (
-    HEADER
-    + """
+VALUE = HEADER + """
 def f(s: Float[np.ndarray, "N C"], y: Int[np.ndarray, "N"]):
     N = s.shape[0]
     m = np.exp(s)
     m[np.arange(N), y] = 0
     return np.sum(m) / N
 """
-)
 
 
 def _backward(code: str) -> str:

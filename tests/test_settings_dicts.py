@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from codegen.checks.verify import check_gradients, verify_file
-from codegen.cli import parse_values
+from codegen.options import parse_values
 from codegen.errors import CodegenError
 from conftest import build
 

@@ -23,6 +23,19 @@ from codegen.core.passes import step_expr
 from codegen.core.reverse import Backward, Block, operand
 from codegen.core.rules import environment, runtime_helpers
 from codegen.core.scalar_lean import fused_forward, returned_inline
+from codegen.core.shapes import annotation_dims
+
+
+def _annotated_shapes(fn: ir.Function) -> str:
+    """``_shapes(("x", x, "N D"), ...)`` (runtime/_shapes.j2) for the
+    parameters whose annotations name array dimensions: the shape facts the
+    backward was derived from (`codegen.core.shapes`) are checked at the call."""
+    parts = []
+    for p in fn.params:
+        dims = annotation_dims(p.annotation)
+        if dims:
+            parts.append(f"({p.name!r}, {p.name}, {' '.join(dims)!r})")
+    return f"_shapes({', '.join(parts)})" if parts else ""
 
 
 def forward_expr(step: ir.Assign, lib: str) -> E.Expr:
@@ -369,7 +382,11 @@ def render(
         mods |= _uses(twin, False)[0]
     real = ", ".join(p.name for p in bwd.fn.params if not p.integer and not p.keys)
     guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
-    helpers = sorted(used | ({"_real"} if guard else set()))
+    checked = _annotated_shapes(bwd.fn) if lib == "np" else ""
+    helpers = sorted(
+        used | ({"_real"} if guard else set()) | ({"_shapes"} if checked else set())
+    )
+    guard = "\n    ".join(g for g in (guard, checked) if g)
     twin_view = _twin(bwd, twin, twin_ints)
     context = dict(
         name=bwd.fn.name,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from codegen.core import ir
-from codegen.core.shapes import annotation_dims
+from codegen.core.shapes import example_dims
 from codegen.errors import CodegenError
 
 
@@ -207,7 +207,7 @@ def annotated_shapes(
     sizes: dict[str, int] = {}
     shapes: dict[str, tuple[int, ...]] = {}
     for p in fn.params:
-        dims = annotation_dims(p.annotation)
+        dims = example_dims(p.annotation)
         if p.name in given:
             shapes[p.name] = tuple(given[p.name])
         elif dims:

@@ -27,10 +27,36 @@ def annotation_dims(text: str | None) -> tuple[str, ...] | None:
         return None
     if text.strip() in _SCALARS:
         return ()
-    match = _JAXTYPING.match(text)
-    if match is None:
+    dims = written_dims(text)
+    # named sizes and numbers only: "*batch", "...", "#N", "_" and "N+1" say
+    # less (any rank, broadcastable, any size), so nothing is proven from them
+    if dims is None or not all(d.isdigit() or _named(d) for d in dims):
         return None
-    return tuple(match.group("dims").split())
+    return dims
+
+
+def _named(d: str) -> bool:
+    return d.isidentifier() and d != "_"
+
+
+def written_dims(text: str | None) -> tuple[str, ...] | None:
+    """The dimension words of a jaxtyping annotation as written
+    (``"N *batch"`` -> ``("N", "*batch")``), None for any other annotation."""
+    match = _JAXTYPING.match(text or "")
+    return None if match is None else tuple(match.group("dims").split())
+
+
+def example_dims(text: str | None) -> tuple[str, ...] | None:
+    """Dimension names for drawing an example point: as `annotation_dims`,
+    but a word that admits several shapes ("...", "*batch", "#N", "_") is one
+    dimension of its own (a size the annotation admits)."""
+    dims = annotation_dims(text)
+    if dims is not None or written_dims(text) is None:
+        return dims
+    return tuple(
+        d if d.isdigit() or _named(d) else f"{d}@{i}"
+        for i, d in enumerate(written_dims(text) or ())
+    )
 
 
 def _elementwise(rs: list[int | None]) -> int | None:

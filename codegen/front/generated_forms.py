@@ -1,6 +1,6 @@
 """The statements of a generated module that its forward steps skip or read
 as one step when the module is read again (second order): the check of its
-inputs ``_real(x, w)``, ``_add_matmul(g, a, b)`` and the dispatch to a float
+inputs ``_real(x, w)`` and ``_shapes(...)``, ``_add_matmul(g, a, b)`` and the dispatch to a float
 twin. Matched with libcst's matchers, imported when first needed: importing
 them takes 0.3 s, and a user's forward (assignments and a return) never
 needs them."""
@@ -52,6 +52,21 @@ def _forms() -> SimpleNamespace:
             func=m.Name("_real"),
             args=[m.ZeroOrMore(m.Arg(value=m.Name(), keyword=None))],
         ),
+        # _shapes(("x", x, "N D"), ...): its check of annotated shapes
+        shapes=m.Call(
+            func=m.Name("_shapes"),
+            args=[
+                m.ZeroOrMore(
+                    m.Arg(
+                        value=m.Tuple(
+                            [m.Element(m.SimpleString()), m.Element(m.Name())]
+                            + [m.Element(m.SimpleString())]
+                        ),
+                        keyword=None,
+                    )
+                )
+            ],
+        ),
         # _add_matmul(name, a, b): three plain positional arguments
         add_matmul=m.Call(
             func=m.Name("_add_matmul"),
@@ -64,7 +79,7 @@ def _forms() -> SimpleNamespace:
 def _matches(node: cst.CSTNode, form: str) -> bool:
     """`node` matches the generated form `form` of `_forms`; only calls of a
     name and statements that no forward writes are matched at all."""
-    if form in ("real", "add_matmul") and not (
+    if form in ("real", "shapes", "add_matmul") and not (
         isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
     ):
         return False
@@ -78,8 +93,9 @@ def add_matmul_call(node: cst.BaseExpression) -> bool:
 
 
 def real_check(node: cst.BaseExpression) -> bool:
-    """``_real(x, w)``, a generated forward's check of its inputs."""
-    return _matches(node, "real")
+    """``_real(x, w)`` or ``_shapes(("x", x, "N D"))``, a generated forward's
+    checks of its inputs."""
+    return _matches(node, "real") or _matches(node, "shapes")
 
 
 def float_dispatch(stmt: cst.BaseStatement) -> bool:
