@@ -547,6 +547,37 @@ CASES = [
     ),
     ("inner_1d", "def f(a, b):\n    return np.inner(a, b) * a\n", (n(3), n(3))),
     ("vdot_1d", "def f(a, b):\n    return np.vdot(a, b) * b\n", (n(3), n(3))),
+    # np.vdot needs only equal sizes: each gradient takes its operand's shape
+    ("vdot_reshaped", "def f(a, b):\n    return np.vdot(a, b)\n", (n(2, 3), n(6))),
+    ("vdot_transposed", "def f(a, b):\n    return np.vdot(a, b)\n", (n(3, 2), n(2, 3))),
+    # solve broadcasts either operand against the other's batch; a 1-d b is
+    # a vector even beside a stack of matrices
+    (
+        "solve_stack_vector",
+        "def f(a, b):\n    return np.linalg.solve(a, b) ** 2\n",
+        (n(3, 3, 3) + 3 * np.eye(3), n(3)),
+    ),
+    (
+        "solve_matrix_b_broadcast",
+        "def f(a, b):\n    return np.linalg.solve(a, b) ** 2\n",
+        (n(2, 2, 3, 3) + 3 * np.eye(3), n(3, 2)),
+    ),
+    (
+        "solve_matrix_a_broadcast",
+        "def f(a, b):\n    return np.linalg.solve(a, b) ** 2\n",
+        (n(3, 3) + 3 * np.eye(3), n(2, 3, 2)),
+    ),
+    # a one-axis tuple is a vector norm, whatever ord
+    (
+        "norm_axis_tuple_ord",
+        "def f(x):\n    return np.linalg.norm(x, ord=3, axis=(0,)) * x\n",
+        (n(3, 4),),
+    ),
+    (
+        "norm_axis_tuple_inf",
+        "def f(x):\n    return np.linalg.norm(x, ord=np.inf, axis=(-1,), keepdims=True)\n",
+        (n(3, 4),),
+    ),
     (
         "prod_keep",
         "def f(a):\n    return np.prod(a, axis=0, keepdims=True) * a\n",

@@ -187,13 +187,27 @@ declare(
     broadcast=True,
     shape="einsum",
 )
+def _vdot(part: str):
+    """z = vdot(x, y) = sum(ravel(x) * ravel(y)): the operands need only the
+    same size, so the other operand is reshaped to this one's shape unless
+    both are vectors (one shape then)."""
+    other = "y" if part == "x" else "x"
+
+    def adjoint(f: Facts) -> str:
+        if f.rank.get("x") == f.rank.get("y") == 1:
+            return f"g * {other}"
+        return f"np.reshape(g * {other}, np.shape({part}))"
+
+    return adjoint
+
+
 # z = vdot(x, y) = sum(x * y) over same-sized operands; written by the
 # `fuse_sum_of_squares` pass for np.sum(x * x), one pass over x instead of three
 declare(
     "vdot",
     ("x", "y"),
     "np.vdot(x, y)",
-    grads={"x": "g * y", "y": "g * x"},
+    grads={"x": _vdot("x"), "y": _vdot("y")},
     same="2 * g * x",
     calls=("numpy.vdot",),
     shape="scalar",

@@ -34,22 +34,31 @@ declare(
 
 def _solve(part: str):
     """z = solve(a, b) = a^-1 b:  dL/db = solve(a^T, g); and since b = a z,
-    dL/da = -(dL/db) z^T (an outer product for a vector b)."""
+    dL/da = -(dL/db) z^T (an outer product for a vector b). Either operand
+    may broadcast against the other's batch: each gradient is summed back to
+    its operand's shape. NumPy reads b as a vector only when it is 1-d, so
+    where b's rank is unknown (or b is a vector beside a stack of matrices)
+    the rule goes through z = inv(a) @ b, whose matmul helpers handle both
+    readings: dL/da = -inv(a)^T (dL/d inv(a)) inv(a)^T."""
 
     def adjoint(f: Facts) -> str:
         ra, rb = f.rank.get("a"), f.rank.get("b")
-        grad_b = (
-            "np.linalg.solve(a.T, g)"
-            if ra == 2
-            else (f"np.linalg.solve({_T.format('a')}, g)")
-        )
+        at = "a.T" if ra == 2 else _T.format("a")
+        grad_b = f"np.linalg.solve({at}, g)"
+        if ra == 2 and rb in (1, 2):
+            if part == "b":
+                return grad_b
+            return f"-np.outer({grad_b}, ans)" if rb == 1 else f"-{grad_b} @ ans.T"
+        if rb is not None and rb >= 2:
+            if part == "b":
+                return f"_unbroadcast({grad_b}, np.shape(b))"
+            return f"-_unbroadcast({grad_b} @ {_T.format('ans')}, np.shape(a))"
+        inv = "np.linalg.inv(a)"
         if part == "b":
-            return grad_b
-        if ra == 2 and rb == 1:
-            return f"-np.outer({grad_b}, ans)"
-        if ra == 2 and rb == 2:
-            return f"-{grad_b} @ ans.T"
-        return f"-_unbroadcast(_matmul_vjp_x({grad_b}, a, ans), np.shape(a))"
+            return f"_unbroadcast(_matmul_vjp_y(g, {inv}, b), np.shape(b))"
+        inv_t = _T.format(inv)
+        grad_inv = f"_matmul_vjp_x(g, {inv}, b)"
+        return f"-_unbroadcast({inv_t} @ {grad_inv} @ {inv_t}, np.shape(a))"
 
     return adjoint
 
@@ -140,8 +149,8 @@ def _norm_x(f: Facts) -> str:
     (a kink, as for abs)."""
     ord_, axis = _ord(f.kw["ord"]), _axes(f.kw["axis"])
     rank = f.rank.get("x")
-    if isinstance(axis, int):
-        vector = True
+    if isinstance(axis, int) or (isinstance(axis, tuple) and len(axis) == 1):
+        vector = True  # NumPy reads a one-axis tuple as that axis
     elif isinstance(axis, tuple) and len(axis) == 2:
         vector = False
     elif axis is None and rank in (1, 2):
