@@ -89,6 +89,7 @@ CASES: dict[str, tuple] = {
     "log10": ("out = np.log10(x * x + 0.5)", {"x": (3, 4)}),
     "exp2": ("out = np.exp2(x)", {"x": (3, 4)}),
     "expm1": ("out = np.expm1(x)", {"x": (3, 4)}),
+    "cbrt": ("out = np.cbrt(x)", {"x": (3, 4)}),
     "deg2rad": ("out = np.sin(np.deg2rad(50 * x)) + np.radians(x)", {"x": (3, 4)}),
     "rad2deg": ("out = np.rad2deg(x) + np.degrees(x * x)", {"x": (3, 4)}),
     "logaddexp": ("out = np.logaddexp(x, b)", {"x": (3, 4), "b": (4,)}),
@@ -141,6 +142,7 @@ NOT_IN_AUTOGRAD = {
     # autograd symmetrizes: right for symmetric perturbations only
     "cholesky_direct",
     # autograd refuses: no VJP, or the arguments are not supported
+    "cbrt",
     "diag_matrix",
     "diagonal",
     "diagonal_method",
@@ -218,6 +220,7 @@ SCALAR_CASES = {
     "log2": ("math.log2(x)", (0.05, 3)),
     "log10": ("math.log10(x)", (0.05, 3)),
     "expm1": ("math.expm1(x)", (-3, 3)),
+    "cbrt": ("math.cbrt(x)", (-3, 3)),
     "deg2rad": ("math.radians(x)", (-3, 3)),
     "rad2deg": ("math.degrees(x)", (-3, 3)),
     "math_pow": ("math.pow(x, y) + math.pow(x, 2.5) + math.pow(2.0, y)", (0.2, 3)),

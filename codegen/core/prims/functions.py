@@ -55,6 +55,8 @@ _unary("log10", "g / (x * LIB.log(10))", "log10", domain="positive")
 _unary("exp2", "g * ans * np.log(2)", None)
 # z = exp(x) - 1:  dz/dx = exp(x) = z + 1
 _unary("expm1", "g * (ans + 1)", "expm1")
+# z = x ** (1/3) for every real x:  dz/dx = 1 / (3 z**2)  (infinite at 0)
+_unary("cbrt", "g / (3 * ans * ans)", "cbrt")
 # z = x pi / 180:  dz/dx = pi / 180
 _unary(
     "deg2rad",
