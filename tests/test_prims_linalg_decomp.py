@@ -96,6 +96,19 @@ CASES: dict[str, tuple] = {
         {"c": (4, 4)},
     ),
     "slogdet_logdet_batched": ("out = np.linalg.slogdet(a)[1]", {"a": (3, 2, 2)}),
+    # det's gradient is the cofactor matrix, which exists at singular x too
+    "det": ("out = np.linalg.det(x) * x", {"x": (3, 3)}),
+    "det_batched": ("out = np.linalg.det(a)", {"a": (2, 3, 3)}),
+    "det_rank_one": (
+        "out = np.linalg.det(x)",
+        {"x": (3, 3)},
+        lambda p: p.update(x=np.outer(p["x"][0], p["x"][1])),
+    ),
+    "det_zero_batched": (
+        "out = np.linalg.det(a) * 2",
+        {"a": (2, 2, 2)},
+        lambda p: p.update(a=p["a"] * np.array([0.0, 1.0])[:, None, None]),
+    ),
     "pinv": ("out = np.linalg.pinv(x)", {"x": (3, 5)}),
     "pinv_batched": ("out = np.linalg.pinv(a) * 2", {"a": (2, 4, 3)}),
     # constant rank 2: the formula holds where the rank does not change
@@ -179,6 +192,8 @@ SECOND = [
     "svd_u",
     "eigh_v_upper",
     "slogdet_logdet",
+    "det",
+    "det_batched",
     "pinv",
     "einsum_vjp_ellipsis",
     "einsum_vjp_diagonal",

@@ -73,10 +73,11 @@ declare(
 
 
 def _det_x(f: Facts) -> str:
-    # z = det(x):  dz/dx = z inv(x)^T (Jacobi's formula; x invertible)
+    # z = det(x):  dz/dx = adj(x)^T, the cofactor matrix (Jacobi's formula:
+    # z inv(x)^T where x is invertible; the helper holds at singular x too)
     if f.rank.get("x") == 2:
-        return "g * ans * np.linalg.inv(x).T"
-    return f"np.expand_dims(g * ans, (-2, -1)) * {_T.format('np.linalg.inv(x)')}"
+        return "g * _cofactor(x)"
+    return "np.expand_dims(g, (-2, -1)) * _cofactor(x)"
 
 
 declare(
@@ -85,6 +86,29 @@ declare(
     "np.linalg.det(x)",
     grads={"x": _det_x},
     calls=("numpy.linalg.det",),
+)
+
+
+def _cofactor_x(f: Facts) -> str:
+    """z = C = det(x) A with A = inv(x)^T: dC = det(x) <A, dx> A - det(x) A dx^T A,
+    so dL/dx = det(x) (<g, A> A - A g^T A) (x invertible: second derivatives
+    of det at a singular x are not supported)."""
+    if f.rank.get("x") == 2:
+        a = "np.linalg.inv(x).T"
+        return f"np.linalg.det(x) * (np.sum(g * {a}) * {a} - {a} @ g.T @ {a})"
+    a = _T.format("np.linalg.inv(x)")
+    inner = f"np.sum(g * {a}, axis=(-2, -1), keepdims=True)"
+    det = "np.expand_dims(np.linalg.det(x), (-2, -1))"
+    return f"{det} * ({inner} * {a} - {a} @ {_T.format('g')} @ {a})"
+
+
+declare(
+    "cofactor",
+    ("x",),
+    "_cofactor(x)",
+    grads={"x": _cofactor_x},
+    calls=("_cofactor",),
+    helper="_cofactor",
 )
 
 
