@@ -34,13 +34,14 @@ def _skipping_nan(compare: str, symbol: str) -> None:
     to x where x wins or ties (as np.maximum) or where y is NaN; to y
     otherwise (y wins, or x is NaN). Where both are NaN, z is NaN and x
     gets the gradient."""
-    to_x = f"np.where(np.isnan(y), 1.0, x {compare} y)"
+    to_x = f"np.where(np.isnan(y), True, x {compare} y)"
     op = "fmax" if symbol == "max" else "fmin"
     declare(
         op,
         ("x", "y"),
         f"np.{op}(x, y)",
-        grads={"x": f"g * {to_x}", "y": f"g * (1 - {to_x})"},
+        # np.where keeps g's dtype (a float mask would make float32 float64)
+        grads={"x": f"np.where({to_x}, g, 0)", "y": f"np.where({to_x}, 0, g)"},
         calls=(f"numpy.{op}",),
         symbol=f"f{symbol}",
         **_ROUTER,
