@@ -151,6 +151,7 @@ FUNCTIONS.update(
                 "log10",
                 "exp2",
                 "expm1",
+                "cbrt",
                 "deg2rad",
                 "radians",
                 "rad2deg",
