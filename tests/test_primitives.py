@@ -16,6 +16,7 @@ from test_prims_breadth import SCALAR_CASES as BREADTH_SCALAR_CASES
 from test_prims_linalg_decomp import CASES as DECOMP_CASES
 from test_prims_breadth_more import CASES as BREADTH_MORE_CASES
 from test_prims_stacking import CASES as STACKING_CASES
+from test_prims_statistics import CASES as STATISTICS_CASES
 from test_rules import SCALAR_CASES
 from test_rules_numpy import CASES
 
@@ -202,7 +203,7 @@ def test_every_differentiable_primitive_has_a_spelling_and_a_gradient_case():
     )
     cases |= set(DECOMP_CASES)
     cases |= set(BREADTH_MORE_CASES)
-    cases |= set(STACKING_CASES)
+    cases |= set(STACKING_CASES) | set(STATISTICS_CASES)
     for op, p in RULES.items():
         if not p.diff or p.helper:  # helpers: tests/test_second_order_unknown_ranks.py
             continue

@@ -246,10 +246,11 @@ def test_every_differentiable_rule_has_an_array_case():
     from test_prims_breadth_more import CASES as BREADTH_MORE_CASES
     from test_prims_linalg_decomp import CASES as DECOMP_CASES
     from test_prims_stacking import CASES as STACKING_CASES
+    from test_prims_statistics import CASES as STATISTICS_CASES
 
     def covered(op: str) -> bool:
         every = {*CASES, *BREADTH_CASES, *DECOMP_CASES, *BREADTH_MORE_CASES}
-        every |= set(STACKING_CASES)
+        every |= set(STACKING_CASES) | set(STATISTICS_CASES)
         return any(c == op or c.startswith(op + "_") for c in every)
 
     # the helpers of generated code are differentiated when a backward is

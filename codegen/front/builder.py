@@ -31,7 +31,8 @@ from codegen.errors import CodegenError
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS
 from codegen.front.parse_indexing import Indexing
-from codegen.front.parse_stacking import LOWERED, builtin_sum
+from codegen.front.parse_stacking import builtin_sum
+from codegen.front.parse_statistics import LOWERED
 from codegen.front.signature import (
     names_in,
 )

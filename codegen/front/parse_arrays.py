@@ -229,6 +229,9 @@ class ArrayExpressions:
         if op == "concatenate" and flat:  # of the arrays flattened
             args = [self.emit("ravel", (a,), node, None) for a in args]
             kwargs["axis"] = ir.Const("0")
+        elif op in ("sort", "partition") and flat:  # of x flattened
+            args = [self.emit("ravel", (args[0],), node, None), *args[1:]]
+            kwargs["axis"] = ir.Const("-1")
         elif op == "stack" and flat:
             raise self.mod.error(
                 f"'{_short(what)}' with axis=None is not supported",

@@ -298,21 +298,6 @@ def _select(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     return acc
 
 
-def _sorting(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
-    """np.sort and np.partition along an axis (axis=None flattens: refused)."""
-    args = _arguments(b, what, node)
-    if "axis" in args:
-        axis = b.expr(args["axis"].value)
-        if isinstance(axis, ir.Const) and axis.text == "None":
-            raise b.mod.error(
-                f"'{_short(what)}' with axis=None is not supported",
-                args["axis"],
-                f"flatten first: {_short(what)}(x.reshape(-1), ...)",
-            )
-    op = what.split(".")[-1]
-    return b.call_op(op, what, node, name)
-
-
 #: ufunc.reduce -> the reduction it is.
 _REDUCES = {"maximum": "amax", "minimum": "amin", "add": "sum", "multiply": "prod"}
 
@@ -346,8 +331,6 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.append": _append,
     "numpy.array": _array,
     "numpy.select": _select,
-    "numpy.sort": _sorting,
-    "numpy.partition": _sorting,
     **{f"numpy.{u}.reduce": _reduce for u in _REDUCES},
 }
 

@@ -31,6 +31,10 @@ for _module, _title in (
         "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals",
     ),
     ("stacking", "Splitting, stacking, differences and sorting"),
+    (
+        "statistics",
+        "Statistics: nan-reductions, median, quantiles, cumprod; heaviside, copysign",
+    ),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)
