@@ -100,4 +100,3 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
         else:
             values[name] = number
     return values
-

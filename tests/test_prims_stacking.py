@@ -271,10 +271,11 @@ def test_the_lowered_signatures_match_numpy():
     import inspect
 
     from codegen.front.parse_calls import signature
-    from codegen.front.parse_stacking import SIGNATURES
+    from codegen.front import parse_stacking, parse_statistics
 
     kinds = inspect.Parameter
-    for canonical, text in SIGNATURES.items():
+    tables = {**parse_stacking.SIGNATURES, **parse_statistics.SIGNATURES}
+    for canonical, text in tables.items():
         fn = np
         for part in canonical.split(".")[1:]:  # numpy.maximum.reduce too
             fn = getattr(fn, part)

@@ -148,6 +148,8 @@ def ranks(fn: ir.Function) -> dict[str, int | None]:
             r = _contracted(args[0], args[1])
         elif step.op == "outer":
             r = 2
+        elif step.op in ("ravel", "flatten"):
+            r = 1
         elif step.op == "tuple":
             r, tuples[step.target] = None, len(step.args)
         elif step.op == "reshape":

@@ -28,11 +28,11 @@ from codegen.core.rules import (
     suggest,
 )
 from codegen.errors import CodegenError
+from codegen.front import parse_array_api, parse_stacking, parse_statistics
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS
 from codegen.front.parse_indexing import Indexing
 from codegen.front.parse_stacking import builtin_sum
-from codegen.front.parse_statistics import LOWERED
 from codegen.front.signature import (
     names_in,
 )
@@ -41,6 +41,13 @@ from codegen.front.source import (
     _Module,
 )
 from codegen.front.spellings import BINARY_OPS, COMPARE_OPS
+
+#: Spellings written as other primitives, by canonical name -> lowering.
+LOWERED = {
+    **parse_stacking.LOWERED,
+    **parse_statistics.LOWERED,
+    **parse_array_api.LOWERED,
+}
 
 #: Calls by canonical dotted name (after resolving imports) -> op.
 CALLS: dict[str, str] = {**DECLARED_CALLS, **NUMPY_CALLS}

@@ -106,11 +106,14 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _arguments(b: Any, what: str, node: cst.Call) -> dict[str, cst.Arg]:
-    """The call's arguments by operand name, bound as NumPy binds them."""
+def _arguments(
+    b: Any, what: str, node: cst.Call, table: dict[str, str] = SIGNATURES
+) -> dict[str, cst.Arg]:
+    """The call's arguments by operand name, bound as NumPy binds them (by
+    the signatures in `table`)."""
     return {
         s.operand: a
-        for s, a in bind(b.mod, what, signature(SIGNATURES[what]), node)
+        for s, a in bind(b.mod, what, signature(table[what]), node)
         if s.operand is not None
     }
 

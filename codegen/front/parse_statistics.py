@@ -12,13 +12,14 @@ primitives of codegen/core/prims/statistics.py and linalg.py:
 * ``np.linalg.matrix_power(a, n)``, n an integer literal: the products
   NumPy itself forms (binary powers; of ``inv(a)`` for n < 0).
 
-Their signatures join `codegen.front.parse_stacking.SIGNATURES` (the
-spellings of declared primitives also the parse pass's table) and their
-lowerings its `LOWERED`.
+`SIGNATURES` holds their NumPy signatures (those of declared primitives
+join the parse pass's table, `codegen.front.parse_calls`), `LOWERED` their
+lowerings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -26,15 +27,8 @@ import libcst as cst
 from codegen.core import ir
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.front.parse_calls import FUNCTIONS, METHODS
-from codegen.front.parse_stacking import (
-    LOWERED,
-    SIGNATURES,
-    _arguments,
-    _is_int,
-    _literal,
-    _needed,
-    _short,
-)
+from codegen.front.parse_stacking import _arguments as _bound
+from codegen.front.parse_stacking import _is_int, _literal, _needed, _short
 
 _REDUCE = "a=x, axis, out=?, keepdims"
 _NAN_STATS = (
@@ -44,27 +38,32 @@ _QUANTILE = "a=x, q, axis, out=?, overwrite_input=!, method, keepdims, *, weight
 _UFUNC_1 = "x, /, out=?"
 _UFUNC_2 = "x1=x, x2=y, /, out=?"
 
-SIGNATURES.update(
-    {
-        "numpy.ptp": _REDUCE,
-        "numpy.average": "a=x, axis, weights=w, returned=!, *, keepdims",
-        "numpy.nansum": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where=!",
-        "numpy.nanmean": "a=x, axis, dtype=?, out=?, keepdims, *, where=!",
-        **{
-            f"numpy.{f}": "a=x, axis, out=?, keepdims, initial=!, where=!"
-            for f in ("nanmax", "nanmin")
-        },
-        "numpy.nanvar": _NAN_STATS,
-        "numpy.nanstd": _NAN_STATS,
-        "numpy.median": "a=x, axis, out=?, overwrite_input=!, keepdims",
-        "numpy.quantile": _QUANTILE,
-        "numpy.percentile": _QUANTILE,
-        "numpy.cumprod": "a=x, axis, dtype=?, out=?",
-        "numpy.trapezoid": "y, x=?, dx, axis",
-        "numpy.linalg.multi_dot": "arrays=[*xs], *, out=?",
-        "numpy.linalg.matrix_power": "a=x, n",
-    }
-)
+#: NumPy signatures of the spellings written here.
+SIGNATURES: dict[str, str] = {
+    "numpy.ptp": _REDUCE,
+    "numpy.average": "a=x, axis, weights=w, returned=!, *, keepdims",
+    "numpy.nansum": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where=!",
+    "numpy.nanmean": "a=x, axis, dtype=?, out=?, keepdims, *, where=!",
+    **{
+        f"numpy.{f}": "a=x, axis, out=?, keepdims, initial=!, where=!"
+        for f in ("nanmax", "nanmin")
+    },
+    "numpy.nanvar": _NAN_STATS,
+    "numpy.nanstd": _NAN_STATS,
+    "numpy.median": "a=x, axis, out=?, overwrite_input=!, keepdims",
+    "numpy.quantile": _QUANTILE,
+    "numpy.percentile": _QUANTILE,
+    "numpy.cumprod": "a=x, axis, dtype=?, out=?",
+    "numpy.trapezoid": "y, x=?, dx, axis",
+    "numpy.linalg.multi_dot": "arrays=[*xs], *, out=?",
+    "numpy.linalg.matrix_power": "a=x, n",
+}
+
+
+def _arguments(b: Any, what: str, node: cst.Call) -> dict[str, cst.Arg]:
+    return _bound(b, what, node, SIGNATURES)
+
+
 FUNCTIONS.update({k: v for k, v in SIGNATURES.items() if k in DECLARED_CALLS})
 FUNCTIONS["numpy.signbit"] = _UFUNC_1
 FUNCTIONS.update(
@@ -205,14 +204,13 @@ def _matrix_power(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Ope
     return made[-1]
 
 
-LOWERED.update(
-    {
-        "numpy.ptp": _ptp,
-        "numpy.average": _average,
-        "numpy.median": _median,
-        "numpy.quantile": _quantile,
-        "numpy.percentile": _quantile,
-        "numpy.linalg.multi_dot": _multi_dot,
-        "numpy.linalg.matrix_power": _matrix_power,
-    }
-)
+#: Spellings lowered here -> lowering(builder, canonical name, call, name).
+LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
+    "numpy.ptp": _ptp,
+    "numpy.average": _average,
+    "numpy.median": _median,
+    "numpy.quantile": _quantile,
+    "numpy.percentile": _quantile,
+    "numpy.linalg.multi_dot": _multi_dot,
+    "numpy.linalg.matrix_power": _matrix_power,
+}

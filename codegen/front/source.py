@@ -27,6 +27,7 @@ from codegen.front.positions import (
     parse_meanwhile,
     statement_lines,
 )
+from codegen.front.spellings import RENAMED
 from codegen.front.syntax import (
     _ast_identifiers,
     check_syntax,
@@ -140,7 +141,8 @@ class _Module:
     def canonical(self, dotted: str) -> str:
         head, _, rest = dotted.partition(".")
         base = self.aliases.get(head, head)
-        return f"{base}.{rest}" if rest else base
+        name = f"{base}.{rest}" if rest else base
+        return RENAMED.get(name, name)  # np.concat is np.concatenate
 
 
 def _load_module(

@@ -1,4 +1,5 @@
-"""Operator spellings: which libcst operator node is which primitive.
+"""Operator spellings: which libcst operator node is which primitive; and
+NumPy 2's other names for NumPy functions.
 
 The symbol of each node (``+``, ``@``, ``<``) names its primitive through
 the declarations (`codegen.core.rules.OPERATORS`); the parse builder reads
@@ -41,3 +42,18 @@ _COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
 BINARY_OPS = {k: OPERATORS[s] for k, s in _BINARY_SYMBOLS.items()}
 AUGMENTED_OPS = {k: OPERATORS[s] for k, s in _AUGMENTED_SYMBOLS.items()}
 COMPARE_OPS = {k: OPERATORS[s] for k, s in _COMPARE_SYMBOLS.items()}
+
+#: NumPy 2 names -> the name NumPy also has (and had before 2.0) for them.
+RENAMED: dict[str, str] = {
+    "numpy.concat": "numpy.concatenate",
+    "numpy.pow": "numpy.power",
+    "numpy.permute_dims": "numpy.transpose",
+    "numpy.linalg.matmul": "numpy.matmul",
+    "numpy.linalg.tensordot": "numpy.tensordot",
+    "numpy.linalg.outer": "numpy.outer",
+    "numpy.linalg.cross": "numpy.cross",
+    **{
+        f"numpy.{short}": f"numpy.arc{short[1:]}"
+        for short in ("acos", "asin", "atan", "acosh", "asinh", "atanh", "atan2")
+    },
+}

@@ -187,6 +187,8 @@ declare(
     broadcast=True,
     shape="einsum",
 )
+
+
 def _vdot(part: str):
     """z = vdot(x, y) = sum(ravel(x) * ravel(y)): the operands need only the
     same size, so the other operand is reshaped to this one's shape unless

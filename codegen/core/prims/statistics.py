@@ -234,7 +234,6 @@ declare(
     grads={"y": "_trapezoid_vjp(g, np.shape(y), dx=dx, axis=axis)"},
     keywords={"dx": "1.0", "axis": "-1"},
     calls=("numpy.trapezoid",),
-    shape="reduce",
 )
 # Its gradient: g copied along axis, times dx, halved at the two ends;
 # linear in v, with trapezoid itself as its adjoint.
@@ -267,13 +266,15 @@ declare(
     calls=("numpy.heaviside",),
     **_UFUNC,
 )
-# z = copysign(x, y) = |x| with y's sign:  dz/dx = +-1, + where the signs agree
+# z = copysign(x, y) = |x| with y's sign:  dz/dx = sign(x) sign(y) (signs of
+# zeros too)
 declare(
     "copysign",
     ("x", "y"),
     "np.copysign(x, y)",
-    grads={"x": "np.where(np.signbit(x) == np.signbit(y), g, -g)"},
-    calls=("numpy.copysign",),
+    grads={"x": "g * LIB.copysign(1.0, x) * LIB.copysign(1.0, y)"},
+    forward="math.copysign(x, y)",
+    calls=("numpy.copysign", "math.copysign"),
     **_UFUNC,
 )
 # z = fmod(x, y) = x - trunc(x / y) y (the sign of x):  dz/dy = -trunc(x / y)
@@ -281,8 +282,9 @@ declare(
     "fmod",
     ("x", "y"),
     "np.fmod(x, y)",
-    grads={"x": "g", "y": "-g * np.trunc(x / y)"},
-    calls=("numpy.fmod",),
+    grads={"x": "g", "y": "-g * LIB.trunc(x / y)"},
+    forward="math.fmod(x, y)",
+    calls=("numpy.fmod", "math.fmod"),
     views=("x",),
     **_UFUNC,
 )
@@ -291,8 +293,9 @@ declare(
     "ldexp",
     ("x", "y"),
     "np.ldexp(x, y)",
-    grads={"x": "np.ldexp(g, y)"},
-    calls=("numpy.ldexp",),
+    grads={"x": "LIB.ldexp(g, y)"},
+    forward="math.ldexp(x, y)",
+    calls=("numpy.ldexp", "math.ldexp"),
     broadcast=True,
     shape="broadcast",
 )
