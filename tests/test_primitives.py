@@ -192,6 +192,7 @@ CONSTRUCTS = {
     "svd_vh": "np.linalg.svd(x, full_matrices=False)[2]",
     "eigh_v": "w, v = np.linalg.eigh(x)",
     "hstack_rows": "np.hstack(a) of one array",
+    "pad_copy": "np.pad(x, w, mode='edge') (and 'reflect', 'symmetric', 'wrap')",
 }
 
 

@@ -190,11 +190,34 @@ CASES: dict[str, tuple] = {
     "real_if_close": ("out = np.real_if_close(x) * 2 + x", {"x": (3, 4)}),
     "imag": ("out = np.imag(x) + x", {"x": (3, 4)}),
     "angle": ("out = np.angle(x) * x + np.angle(x, deg=True)", {"x": (3, 4)}),
+    # ----- np.pad in the modes that copy entries -----
+    "pad_copy_edge": ("out = np.pad(x, 1, mode='edge') * 2", {"x": (3, 4)}),
+    "pad_copy_reflect": (
+        "out = np.pad(x, ((1, 2), (3, 0)), mode='reflect')",
+        {"x": (3, 4)},
+    ),
+    "pad_copy_reflect_twice": (
+        "out = np.pad(x, ((4, 4), (0, 1)), mode='reflect')",
+        {"x": (3, 4)},
+    ),
+    "pad_copy_symmetric": (
+        "out = np.pad(a, (2, 1), mode='symmetric')",
+        {"a": (2, 3, 4)},
+    ),
+    "pad_copy_wrap": ("out = np.pad(x, ((0, 0), (5, 6)), mode='wrap')", {"x": (3, 4)}),
+    "pad_copy_vector": ("out = np.pad(v, 3, mode='edge') ** 2", {"v": (4,)}),
 }
 
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
 #: reference there.
 NOT_IN_AUTOGRAD = {
+    # autograd is wrong: its np.pad rule is the interior slice in every mode
+    "pad_copy_edge",
+    "pad_copy_reflect",
+    "pad_copy_reflect_twice",
+    "pad_copy_symmetric",
+    "pad_copy_wrap",
+    "pad_copy_vector",
     # autograd is wrong: a broadcast operand gets the broadcast shape
     "cross",
     "cross_axis",
@@ -296,7 +319,9 @@ def test_breadth_more_rule_matches_autograd(case):
 
 #: Cases whose backward is differentiated again (the helpers are primitives).
 SECOND_ORDER = sorted(
-    c for c in CASES if c.startswith(("cross", "dot", "inner", "fm", "roll", "sinc"))
+    c
+    for c in CASES
+    if c.startswith(("cross", "dot", "inner", "fm", "roll", "sinc", "pad_copy"))
 )
 
 

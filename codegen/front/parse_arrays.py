@@ -244,7 +244,7 @@ class ArrayExpressions:
             if len(args) > 2:  # contract pairwise through BLAS, not in one C loop
                 kwargs.setdefault("optimize", ir.Const("True"))
         if op == "pad":
-            check_pad(self.mod, kwargs, node)
+            op = check_pad(self.mod, kwargs, node)
         op = pooled(op, args, kwargs, self.steps)
         rule = RULES[op]
         if receiver is None and what in ("max", "min"):  # builtin max(a, b, c)

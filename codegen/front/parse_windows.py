@@ -2,8 +2,9 @@
 
 Three decisions the NumPy builder (`codegen.front.parse_arrays`) delegates here:
 
-* `check_pad`: ``np.pad`` is differentiable in constant mode only (its
-  adjoint is the interior slice); any other mode is a located error.
+* `check_pad`: ``np.pad`` in constant mode (its adjoint is the interior
+  slice), or in a mode that copies entries of x (`pad_copy`: g added back
+  at each entry's source); any other mode is a located error.
 * `strided_windows`: ``sliding_window_view(x, shape, axis=...)[::S]`` written
   as one expression becomes one ``strided_windows`` step, whose adjoint adds
   the window gradients straight back at the strided positions (col2im, one
@@ -63,19 +64,28 @@ POOL_LIMIT = 16
 _WINDOW_OPS = ("sliding_window_view", "strided_windows")
 
 
-def check_pad(mod: _Module, kwargs: dict[str, ir.Operand], node: cst.CSTNode) -> None:
-    """Refuse ``np.pad`` modes other than "constant"."""
+#: np.pad modes that copy entries of x (the `pad_copy` primitive).
+COPYING_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def check_pad(mod: _Module, kwargs: dict[str, ir.Operand], node: cst.CSTNode) -> str:
+    """The op of ``np.pad`` in its mode: `pad` in constant mode, `pad_copy`
+    in the modes that copy entries of x; other modes are refused."""
     mode = kwargs.get("mode")
     if mode is None:
-        return
+        return "pad"
     value = ir.literal(mode.text) if isinstance(mode, ir.Const) else None
-    if value != "constant":
-        shown = repr(value) if isinstance(value, str) else "given as a variable"
-        raise mod.error(
-            f"np.pad mode {shown} is not supported",
-            node,
-            "only mode='constant' (the default), whose gradient is the interior slice",
-        )
+    if value == "constant":
+        return "pad"
+    if value in COPYING_MODES:
+        return "pad_copy"
+    shown = repr(value) if isinstance(value, str) else "given as a variable"
+    raise mod.error(
+        f"np.pad mode {shown} is not supported",
+        node,
+        "supported: mode='constant' (the default), 'edge', 'reflect', 'symmetric' "
+        "and 'wrap' (entries of x copied), each given as a literal",
+    )
 
 
 def _producer(steps: Sequence[ir.Assign], operand: ir.Operand) -> ir.Assign | None:

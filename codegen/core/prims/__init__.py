@@ -28,7 +28,7 @@ for _module, _title in (
     ("linalg_decomp", "Linear algebra: svd, eigh, slogdet, pinv"),
     (
         "breadth_more",
-        "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals",
+        "NumPy breadth: fmax, fmin, rollaxis, sinc, nan_to_num, conj of reals, pad modes",
     ),
     ("stacking", "Splitting, stacking, differences and sorting"),
     (

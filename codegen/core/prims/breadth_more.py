@@ -223,3 +223,16 @@ declare(
     calls=("numpy.angle",),
     shape="same",
 )
+
+
+# z = pad(x, pad_width, mode) in a mode that copies entries of x (edge,
+# reflect, symmetric, wrap): each entry of z is an entry of x, the one the
+# same padding of x's entry numbers names, so x gets g added back there
+declare(
+    "pad_copy",
+    ("x", "pad_width"),
+    "np.pad(x, pad_width)",
+    grads={"x": _through(f"np.pad({_IDS}, pad_width, mode=mode)")},
+    keywords={"mode": "'edge'"},
+    passthrough=True,
+)
