@@ -78,6 +78,32 @@ CASES: dict[str, tuple] = {
         {"a": (3, 2, 4), "v": (3,)},
         lambda p: p.__setitem__("v", np.abs(p["v"]) + 0.5),
     ),
+    # ----- reductions of the entries a where= mask selects -----
+    "masked_sum": (
+        "out = np.sum(x, axis=1, where=y > 0, keepdims=True) * x",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "masked_sum_row": (
+        "out = x.sum(axis=0, where=np.array([True, False, True, True]))",
+        {"x": (3, 4)},
+    ),
+    "masked_mean": (
+        "out = np.mean(x, axis=1, where=y > -0.5)",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "masked_mean_all": ("out = x.mean(where=y > 0)", {"x": (3, 4), "y": (3, 4)}),
+    "masked_max": (
+        "out = np.max(x, axis=0, where=y > -0.5, initial=-10.0)",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "masked_min": (
+        "out = x.min(axis=1, where=y > -0.5, initial=10.0)",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "masked_prod": (
+        "out = np.prod(x, axis=1, where=y > 0)",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
     # ----- cumprod, trapezoid -----
     "cumprod": ("out = np.cumprod(x, axis=1)", {"x": (3, 4)}),
     "cumprod_zeros": (
@@ -118,8 +144,14 @@ CASES: dict[str, tuple] = {
     ),
 }
 
-#: Cases autograd has no VJP for (sort and partition: of 1-d arrays only).
+#: Cases autograd is wrong on (its sum, mean and prod rules ignore where=),
+#: or has no VJP for (sort and partition: of 1-d arrays only).
 NOT_IN_AUTOGRAD = {
+    "masked_sum",
+    "masked_sum_row",
+    "masked_mean",
+    "masked_mean_all",
+    "masked_prod",
     "sort_flat",
     "partition_flat",
     "average",
@@ -271,6 +303,8 @@ def test_second_derivatives_through_cumprod_are_refused_with_a_location():
         ("np.linalg.multi_dot([x])", "at least two"),
         ("np.median(x, overwrite_input=True)", "overwrite_input"),
         ("np.trapezoid(x, x=x)", "'x'"),
+        ("np.max(x, where=x > 0)", "needs an initial value"),
+        ("np.var(x, where=x > 0)", "'where'"),
     ],
 )
 def test_unsupported_forms_are_located_errors(expr, message):

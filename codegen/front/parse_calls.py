@@ -78,10 +78,10 @@ FUNCTIONS: dict[str, str] = {
     },
     "numpy.clip": "a=x, a_min=lo, a_max=hi, out=?, *, min=lo, max=hi",
     "numpy.where": "condition=c, x, y, /",
-    "numpy.sum": "a=x, axis, dtype, out=?, keepdims, initial=!, where=!",
-    "numpy.mean": "a=x, axis, dtype, out=?, keepdims, *, where=!",
+    "numpy.sum": "a=x, axis, dtype, out=?, keepdims, initial=!, where",
+    "numpy.mean": "a=x, axis, dtype, out=?, keepdims, *, where",
     **{
-        f"numpy.{f}": "a=x, axis, out=?, keepdims, initial, where=!"
+        f"numpy.{f}": "a=x, axis, out=?, keepdims, initial, where"
         for f in ("max", "min", "amax", "amin")
     },
     **{
@@ -163,7 +163,7 @@ FUNCTIONS.update(
             for f in ["mod", "remainder", "hypot", "logaddexp", "logaddexp2"]
         },
         "numpy.arctan2": "x1=y, x2=x, /, out=?",
-        "numpy.prod": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where=!",
+        "numpy.prod": "a=x, axis, dtype=?, out=?, keepdims, initial=!, where",
         "numpy.swapaxes": "a=x, axis1, axis2",
         "numpy.moveaxis": "a=x, source, destination",
         "numpy.flip": "m=x, axis",
@@ -259,10 +259,10 @@ FUNCTIONS.update(
 #: ``x.<method>`` -> signature of the arguments after the receiver (which is
 #: the rule's input ``x``).
 METHODS: dict[str, str] = {
-    "sum": "axis, dtype, out=?, keepdims, initial=!, where=!",
-    "mean": "axis, dtype, out=?, keepdims, *, where=!",
-    "max": "axis, out=?, keepdims, initial, where=!",
-    "min": "axis, out=?, keepdims, initial, where=!",
+    "sum": "axis, dtype, out=?, keepdims, initial=!, where",
+    "mean": "axis, dtype, out=?, keepdims, *, where",
+    "max": "axis, out=?, keepdims, initial, where",
+    "min": "axis, out=?, keepdims, initial, where",
     "var": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "std": "axis, dtype=?, out=?, ddof, keepdims, *, where=!",
     "dot": "b=y, /, out=?",
@@ -277,7 +277,7 @@ METHODS: dict[str, str] = {
 }
 METHODS.update(
     {
-        "prod": "axis, dtype=?, out=?, keepdims, initial=!, where=!",
+        "prod": "axis, dtype=?, out=?, keepdims, initial=!, where",
         "swapaxes": "axis1, axis2",
         "repeat": "repeats, axis",
         "ravel": "order=!",

@@ -26,6 +26,7 @@ import libcst as cst
 
 from codegen.core import ir
 from codegen.core.rules import CALLS as DECLARED_CALLS
+from codegen.core.rules import RULES
 from codegen.front.parse_calls import FUNCTIONS, METHODS
 from codegen.front.parse_stacking import _arguments as _bound
 from codegen.front.parse_stacking import _is_int, _literal, _needed, _short
@@ -202,6 +203,38 @@ def _matrix_power(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Ope
         last = k == len(products) - 1
         made.append(b.emit("matmul", (made[i], made[j]), node, name if last else None))
     return made[-1]
+
+
+#: What a masked-out entry counts as in each reduction (amax, amin: `initial`).
+_NEUTRAL = {"sum": "0", "mean": "0", "prod": "1"}
+
+
+def masked(b: Any, op: str, values: dict[str, Any], node: cst.Call, name: str | None):
+    """``np.sum(x, where=m)`` (mean, prod, max and min too): the reduction of
+    ``np.where(m, x, e)``, e the reduction's neutral value (max and min: their
+    `initial`, which NumPy requires with a mask); the mean divides by the
+    number of entries selected."""
+    x, mask = values["x"], values["where"]
+    kwargs = {k: values[k] for k in RULES[op].keywords if k in values}
+    if "keepdims" in kwargs:
+        kwargs["keepdims"] = b.keepdims(kwargs["keepdims"], node)
+    if op in ("amax", "amin") and "initial" not in kwargs:
+        raise b.mod.error(
+            f"'{op[1:]}' with a where= mask needs an initial value, as NumPy does",
+            node,
+            "give initial=, np.max(x, where=m, initial=-np.inf)",
+        )
+    fill = kwargs["initial"] if op in ("amax", "amin") else ir.Const(_NEUTRAL[op])
+    selected = b.emit("where", (mask, x, fill), node, None)
+    ordered = tuple((k, kwargs[k]) for k in RULES[op].keywords if k in kwargs)
+    if op != "mean":
+        return b.emit(op, (selected,), node, name, ordered)
+    total = b.emit("sum", (selected,), node, None, ordered)
+    ones = b.emit("ones_like", (x,), node, None)
+    count = b.emit(
+        "sum", (b.emit("where", (mask, ones, fill), node, None),), node, None, ordered
+    )
+    return b.emit("div", (total, count), node, name)
 
 
 #: Spellings lowered here -> lowering(builder, canonical name, call, name).
