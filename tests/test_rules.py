@@ -36,8 +36,8 @@ SCALAR_CASES = {
     "neg": ("-x + 0 * y", "real"),
     "copy": ("x", "real"),
     "abs": ("abs(x) * y", "nonzero"),
-    "maximum": ("max(x, y)", "apart"),
-    "minimum": ("min(x, y)", "apart"),
+    "max": ("max(x, y)", "apart"),
+    "min": ("min(x, y)", "apart"),
     "exp": ("math.exp(x)", "real"),
     "log": ("math.log(x)", "positive"),
     "sqrt": ("math.sqrt(x)", "positive"),
@@ -123,10 +123,22 @@ def test_sigmoid_helper_gets_the_lectures_closed_form(scalar_modules):
 
 
 def test_max_routes_the_gradient_and_ties_go_to_the_first_argument(scalar_modules):
-    _, generated, _ = scalar_modules["maximum"]
+    _, generated, _ = scalar_modules["max"]
     assert generated.f_value_and_grad(3.0, 1.0)[1] == (1.0, 0.0)
     assert generated.f_value_and_grad(1.0, 3.0)[1] == (0.0, 1.0)
     assert generated.f_value_and_grad(2.0, 2.0)[1] == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_builtin_max_and_min_follow_python_at_nan(scalar_modules, op):
+    """Python's max(x, y) is x unless y is larger: max(1.0, nan) is 1.0, whose
+    gradient is x's; max(nan, 1.0) is nan (x again)."""
+    _, generated, _ = scalar_modules[op]
+    nan = float("nan")
+    value, grads = generated.f_value_and_grad(1.0, nan)
+    assert value == 1.0 and grads == (1.0, 0.0)
+    value, grads = generated.f_value_and_grad(nan, 1.0)
+    assert math.isnan(value) and grads == (1.0, 0.0)
 
 
 def test_abs_has_zero_gradient_at_zero(scalar_modules):

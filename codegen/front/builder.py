@@ -296,6 +296,8 @@ class BuilderBase(Aliases, Indexing):
             if isinstance(inner, ir.Const):
                 return self.folded(node, f"(-{_paren(inner.text)})")
             return self.emit("neg", (inner,), node, name)
+        if isinstance(node.operator, cst.Not):  # a mask: no gradient
+            return self.emit("logical_not", (inner,), node, name)
         raise _unsupported_expression(self.mod, node)
 
     def expr_BinaryOperation(

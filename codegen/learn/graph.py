@@ -152,7 +152,7 @@ def _fold(op: str, symbol: str, left: str | None, right: str | None) -> str:
     c = left or right
     if op in ("getitem", "item", "slice") and right is not None:
         return f"x[{c}]"
-    if op in ("maximum", "minimum"):
+    if op in ("maximum", "minimum", "max", "min"):
         return f"{symbol}\n{c}"
     if right is not None:
         return f"x{symbol}{c}" if op == "pow" else f"{symbol}{c}"

@@ -44,7 +44,8 @@ class Stmt:
     #: The name it binds or updates (a return candidate).
     target: str
     #: Guards checked right after it runs: ("abs", e) |e| > GAP, ("pos", e) e >
-    #: POS, ("gap", e, axis) the two largest and two smallest along axis differ.
+    #: POS, ("gap", e, axis) the two largest and two smallest along axis differ,
+    #: ("sorted", e, axis) all entries along axis (None: all) differ.
     checks: list[tuple] = field(default_factory=list)
 
 
@@ -106,8 +107,8 @@ class Program:
         for s in self.stmts if stmts is None else stmts:
             body.extend(f"    {ln}" for ln in s.lines)
             for c in s.checks:
-                if c[0] == "gap":
-                    body.append(f"    _gap({c[1]}, {c[2]!r})")
+                if c[0] in ("gap", "sorted"):
+                    body.append(f"    _{c[0]}({c[1]}, {c[2]!r})")
                 else:
                     body.append(f"    _chk({c[0]!r}, {c[1]})")
             body.append(f"    _fin({s.target})")
@@ -170,6 +171,15 @@ def _gap(value: object, axis: object) -> None:
         raise Reject
 
 
+def _sorted(value: object, axis: object) -> None:
+    """Reject values with two entries along `axis` closer than GAP (a median
+    or quantile there is a kink)."""
+    a = np.asarray(value, dtype=float)
+    a = a.reshape(1, -1) if axis is None or a.ndim == 0 else np.moveaxis(a, axis, -1)
+    if a.shape[-1] >= 2 and np.min(np.diff(np.sort(a, axis=-1), axis=-1)) < GAP:
+        raise Reject
+
+
 def _fin(value: object) -> None:
     if isinstance(value, (tuple, list)):
         for v in value:
@@ -186,6 +196,7 @@ def run_locals(prog: Program, stmts: list[Stmt]) -> dict[str, object]:
     """Run the program's statements on fresh copies of its inputs; the locals
     at the end, or Reject."""
     ns: dict[str, object] = {"_chk": _chk, "_gap": _gap, "_fin": _fin}
+    ns["_sorted"] = _sorted
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -1100,6 +1111,78 @@ def t_builtin(g: Gen) -> Stmt | None:
     return Stmt([f"{t} = {kind}({x}, 0.0)"], f"builtin.{kind}", t, [("abs", x)])
 
 
+def t_stats(g: Gen) -> Stmt | None:
+    """Statistics, masks and NumPy 2's names: median, quantiles, ptp, the
+    nan-reductions, average, cumulative products, where= masks, flattened
+    sorts, vector norms, vecdot, trapezoid."""
+    x = g.pick(lambda a: a.ndim >= 1 and a.size >= 2)
+    if x is None:
+        return None
+    shape = _shape(g, x)
+    nd = len(shape)
+    axis = (
+        None
+        if g.chance(0.3)
+        else int(g.rng.integers(nd)) - (nd if g.chance(0.4) else 0)
+    )
+    ax = "" if axis is None else f", axis={axis}"
+    keep = ", keepdims=True" if g.chance(0.2) else ""
+    fn = g.choice(
+        ["median", "quantile", "percentile", "ptp", "nanmean", "nansum", "nanmax"]
+        + ["nanstd", "average", "average_w", "cumprod", "cumulative_sum", "masked"]
+        + ["sort_flat", "vector_norm", "vecdot", "trapezoid"]
+    )
+    checks: list[tuple] = []
+    if fn in ("median", "quantile", "percentile"):
+        q = {"median": "", "quantile": ", 0.3", "percentile": ", 75"}[fn]
+        expr = f"np.{fn}({x}{q}{ax}{keep})"
+        checks.append(("sorted", x, axis))
+    elif fn in ("ptp", "nanmax"):
+        expr = f"np.{fn}({x}{ax}{keep})"
+        checks.append(("gap", x, axis))
+    elif fn in ("nanmean", "nansum", "nanstd", "average"):
+        expr = f"np.{fn}({x}{ax}{keep})"
+        if fn == "nanstd":
+            checks.append(("pos", f"np.var({x}, axis={axis!r})"))
+    elif fn == "average_w":
+        along = axis is not None and nd > 1 and g.chance(0.5)
+        want = (shape[axis],) if along else shape
+        w = g.pick(lambda a: a.shape == want)
+        if w is None:
+            return None
+        expr = f"np.average({x}{ax}, weights={w} * {w} + 0.5{keep})"
+    elif fn in ("cumprod", "cumulative_sum"):
+        if fn == "cumulative_sum" and axis is None and nd > 1:
+            axis, ax = -1, ", axis=-1"
+        expr = f"np.{fn}({x}{ax})"
+    elif fn == "masked":
+        red = g.choice(["sum", "mean", "prod", "max"])
+        extra = ", initial=-5.0" if red == "max" else ""
+        expr = f"np.{red}({x}{ax}, where={x} > 0{extra}{keep})"
+        checks.append(("abs", x))
+        if red == "max":
+            checks.append(("gap", f"np.where({x} > 0, {x}, -5.0)", axis))
+    elif fn == "sort_flat":
+        expr = f"np.sort({x}, axis=None) * np.arange({int(np.prod(shape))}.0)"
+        checks.append(("sorted", x, None))
+    elif fn == "vector_norm":
+        order = g.choice(["", ", ord=1", ", ord=3"])
+        expr = (
+            f"np.linalg.vector_norm({x}{ax}{keep if axis is not None else ''}{order})"
+        )
+        checks.append(("abs", x))
+    elif fn == "vecdot":
+        y = g.pick(lambda a: a.shape == shape)
+        if y is None:
+            return None
+        expr = f"np.vecdot({x}, {y}{ax})"
+    else:
+        expr = f"np.trapezoid({x}{ax})"
+    t = g.new()
+    axtag = "none" if axis is None else ("neg" if axis < 0 else "int")
+    return Stmt([f"{t} = {expr}"], f"stats.{fn}.{axtag}", t, checks)
+
+
 NUMPY_TEMPLATES = [
     (t_unary, 3),
     (t_binary, 5),
@@ -1120,6 +1203,7 @@ NUMPY_TEMPLATES = [
     (t_helper, 1),
     (t_builtin, 0.7),
     (t_shape, 0.5),
+    (t_stats, 1.5),
 ]
 
 

@@ -182,10 +182,9 @@ declare(
     "maximum",
     ("x", "y"),
     "np.maximum(x, y)",
-    forward="max(x, y)",
     # the gradient goes to the larger input; ties go to x
     grads={"x": "g * (x >= y)", "y": "g * (x < y)"},
-    calls=("max", "numpy.maximum"),
+    calls=("numpy.maximum",),
     broadcast=True,
     shape="broadcast",
     smooth=False,
@@ -195,15 +194,30 @@ declare(
     "minimum",
     ("x", "y"),
     "np.minimum(x, y)",
-    forward="min(x, y)",
     # the gradient goes to the smaller input; ties go to x
     grads={"x": "g * (x <= y)", "y": "g * (x > y)"},
-    calls=("min", "numpy.minimum"),
+    calls=("numpy.minimum",),
     broadcast=True,
     shape="broadcast",
     smooth=False,
     symbol="min",
 )
+
+# Python's max(x, y) and min(x, y) (of numbers): x unless y is larger
+# (smaller), so ties and a NaN y go to x, a NaN x (returned) keeps it too
+for _name, _beats in (("max", ">"), ("min", "<")):
+    declare(
+        _name,
+        ("x", "y"),
+        f"{_name}(x, y)",
+        forward=f"{_name}(x, y)",
+        grads={"x": f"g * (not y {_beats} x)", "y": f"g * (y {_beats} x)"},
+        calls=(_name,),
+        broadcast=True,
+        shape="broadcast",
+        smooth=False,
+        symbol=_name,
+    )
 
 
 def _ufunc_twins() -> None:

@@ -96,7 +96,16 @@ _nograd(
 # ----- masks, counts and positions (HIPS autograd's nondifferentiable list) -----
 for _op in ("logical_and", "logical_or", "logical_xor"):
     _nograd(_op, _XY, f"np.{_op}(x, y)", calls=(f"numpy.{_op}",), shape="broadcast")
-for _op in ("logical_not", "isposinf", "isneginf"):
+# logical_not is also Python's `not` (in math modules, its forward)
+_nograd(
+    "logical_not",
+    _X,
+    "np.logical_not(x)",
+    forward="(not x)",
+    calls=("numpy.logical_not",),
+    shape="same",
+)
+for _op in ("isposinf", "isneginf"):
     _nograd(_op, _X, f"np.{_op}(x)", calls=(f"numpy.{_op}",), shape="same")
 _nograd(
     "isclose",
