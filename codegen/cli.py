@@ -168,6 +168,7 @@ def _verify_parser(sub: Any) -> None:
     p.add_argument(
         "--at",
         nargs="*",
+        action="extend",  # --shape x=2,3 --shape w=3: both
         default=[],
         metavar="NAME=VALUE",
         help="the point (random where not given)",
@@ -175,6 +176,7 @@ def _verify_parser(sub: Any) -> None:
     p.add_argument(
         "--shape",
         nargs="*",
+        action="extend",  # --shape x=2,3 --shape w=3: both
         default=[],
         metavar="NAME=D1,D2",
         help="array shapes for random points",
@@ -263,6 +265,7 @@ def _add_point(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--at",
         nargs="*",
+        action="extend",  # --shape x=2,3 --shape w=3: both
         default=[],
         metavar="NAME=VALUE",
         help="parameter values (others are drawn at random from (-2, 2))",
@@ -270,6 +273,7 @@ def _add_point(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shape",
         nargs="*",
+        action="extend",  # --shape x=2,3 --shape w=3: both
         default=[],
         metavar="NAME=D1,D2",
         help="shapes of array parameters",

@@ -318,7 +318,8 @@ def test_ten_thousand_statements_generate():
 
 UNSUPPORTED = [
     "    if x:\n        y = x\n",
-    "    for i in range(2):\n        y = x\n",
+    "    for i in range(len(x)):\n        y = x\n",
+    "    for i in range(2):\n        break\n",
     "    while x:\n        y = x\n",
     "    with x:\n        y = x\n",
     "    try:\n        y = x\n    except Exception:\n        y = x\n",
@@ -343,7 +344,6 @@ UNSUPPORTED = [
     "    y = x << 2\n",
     "    y = x << 1\n",
     "    y = ~x\n",
-    "    y = not x\n",
     "    y = x and 1\n",
     "    y = x is None\n",
     "    y = x in (1,)\n",

@@ -104,6 +104,9 @@ CASES: dict[str, tuple] = {
         "out = np.prod(x, axis=1, where=y > 0)",
         {"x": (3, 4), "y": (3, 4)},
     ),
+    # ----- Python's max and min of numbers in a NumPy module -----
+    "max_of_entries": ("out = max(x[0, 0], x[1, 2], x[2, 1]) * x", {"x": (3, 4)}),
+    "min_of_entries": ("out = min(x[0, 0], 0.25) * x", {"x": (3, 4)}),
     # ----- cumprod, trapezoid -----
     "cumprod": ("out = np.cumprod(x, axis=1)", {"x": (3, 4)}),
     "cumprod_zeros": (

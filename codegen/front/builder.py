@@ -98,6 +98,8 @@ class BuilderBase(Aliases, Indexing):
         self.external: set[str] = set()
         self.parent: Aliases | None = None
         self.source = ""
+        #: The items of the unrolled loops being flattened (``t = 2``), or "".
+        self.loop_note = ""
         #: The line of the statement being flattened, when it sits on one.
         self.line: int | None = None
         #: The functions being inlined, outermost first (recursion, depth).
@@ -323,8 +325,9 @@ class BuilderBase(Aliases, Indexing):
         """A constant expression: at the top level the user's own text (flat, as
         written, so long chains stay shallow); inside an inlined helper the text
         `composed` from the operands, since there a parameter name stands for
-        the caller's constant and means nothing in the generated module."""
-        if self.prefix:
+        the caller's constant and means nothing in the generated module (and
+        likewise inside an unrolled loop, for the loop's name)."""
+        if self.prefix or self.loop_note:  # a loop's name: its item, not its name
             return ir.Const(composed)
         return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
 

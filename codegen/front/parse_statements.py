@@ -15,6 +15,7 @@ from codegen.core.rules import OPERATORS
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.builder import BuilderBase
 from codegen.front.generated_forms import add_matmul_call, float_dispatch, real_check
+from codegen.front.parse_loops import unroll
 from codegen.front.signature import (
     names_in,
 )
@@ -32,10 +33,15 @@ class Statements(BuilderBase):
         """Flatten one statement; returns True for the final return."""
         if float_dispatch(stmt):
             return False  # NumPy's steps below compute the same values
+        if isinstance(stmt, cst.For):  # a loop whose items the source names
+            unroll(self, stmt)
+            return False
         if not isinstance(stmt, cst.SimpleStatementLine):
             raise _unsupported_statement(self.mod, stmt)
         self.line = self.mod.lines.get(stmt)
         self.source = self.mod.statement_text(stmt)
+        if self.loop_note:  # which iteration of an unrolled loop
+            self.source += f"  # {self.loop_note}"
         done = False
         mark = len(self.mod.written_over)
         try:

@@ -215,6 +215,7 @@ for _name, _beats in (("max", ">"), ("min", "<")):
         calls=(_name,),
         broadcast=True,
         shape="broadcast",
+        view_result=True,  # it returns one of its operands, not a new array
         smooth=False,
         symbol=_name,
     )

@@ -1,0 +1,132 @@
+"""``for`` loops whose items the source names, unrolled by the parse pass.
+
+``for t in range(3):`` (a count given as a number or a module constant), or
+over a literal list or tuple, or over a tuple value: the body is flattened
+once per item with the loop name bound to it, as Python runs it; after the
+loop the name keeps the last item. Each step's comment quotes its line and
+the item (``# h = np.tanh(h @ W + x[t])  # t = 2``), so the flat backward
+reads as the unrolled loop. ``break``, ``continue``, ``else`` and ``return``
+inside the loop are refused, as is a count known only at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import libcst as cst
+
+from codegen.core import ir
+
+#: The most iterations one loop is unrolled to.
+MAX_ITERATIONS = 1000
+
+
+def unroll(b: Any, loop: cst.For) -> None:
+    """Flatten `loop` into `b`, its body once per item."""
+    if loop.orelse is not None or loop.asynchronous is not None:
+        raise b.mod.error(
+            "a 'for' loop with 'else' (or 'async for') is not supported",
+            loop,
+            "write the loop without its else clause",
+        )
+    if not isinstance(loop.target, cst.Name):
+        raise b.mod.error(
+            "a 'for' loop over several names is not supported",
+            loop.target,
+            "loop over one name: for t in range(3)",
+        )
+    items = _items(b, loop.iter)
+    if isinstance(loop.body, cst.IndentedBlock):
+        body = list(loop.body.body)
+    else:
+        body = [cst.SimpleStatementLine(body=loop.body.body)]  # type: ignore[arg-type]
+    name, outer = loop.target.value, b.loop_note
+    try:
+        for item in items:
+            b.env[name] = item
+            shown = item.text if isinstance(item, ir.Const) else item.name
+            note = f"{name} = {shown}"
+            b.loop_note = f"{outer}, {note}" if outer else note
+            for stmt in body:
+                if b.statement(stmt):
+                    raise b.mod.error(
+                        "'return' inside a 'for' loop is not supported",
+                        stmt,
+                        "return after the loop",
+                    )
+    finally:
+        b.loop_note = outer
+
+
+def _items(b: Any, node: cst.BaseExpression) -> list[ir.Operand]:
+    """The items the loop runs over, known from the source."""
+    called = _name(node.func) if isinstance(node, cst.Call) else ""
+    if called not in b.env and b.mod.canonical(called) == "range":
+        assert isinstance(node, cst.Call)
+        return _range(b, node)
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return list(b.items(node))
+    value = b.expr(node)
+    if isinstance(value, ir.Var) and value.name in b.tuple_items:
+        return list(b.tuple_items[value.name])
+    raise b.mod.error(
+        "codegen unrolls a 'for' loop, so it must see its items",
+        node,
+        "loop over range(3) with a number (or a module constant), or over a "
+        "list or tuple written out",
+    )
+
+
+def _name(node: cst.BaseExpression) -> str:
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _range(b: Any, node: cst.Call) -> list[ir.Operand]:
+    bounds = []
+    for arg in node.args:
+        value = b.expr(arg.value)
+        number = _number(b, value.text) if isinstance(value, ir.Const) else None
+        if arg.keyword is not None or not isinstance(number, int) or number is True:
+            raise b.mod.error(
+                "codegen unrolls a 'for' loop, so its count must be a number here",
+                arg.value,
+                "give range() numbers or module constants (range(T) with T = 8 at "
+                "module level); a count known only at run time (x.shape[0]) cannot "
+                "be unrolled",
+            )
+        bounds.append(number)
+    if not 1 <= len(bounds) <= 3 or (len(bounds) == 3 and bounds[2] == 0):
+        raise b.mod.error("range() takes one to three numbers, a nonzero step", node)
+    values = range(*bounds)
+    if len(values) > MAX_ITERATIONS:
+        raise b.mod.error(
+            f"a loop of {len(values)} iterations is too long to unroll "
+            f"(at most {MAX_ITERATIONS})",
+            node,
+            "vectorize the loop over an axis",
+        )
+    return [ir.Const(str(v)) for v in values]
+
+
+def _number(b: Any, text: str) -> object:
+    """The value of a constant's text: numbers and module constants combined
+    by arithmetic (``T - 1``), or None."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return None
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name)
+    allowed_parts = (ast.operator, ast.unaryop, ast.Load)
+    if not all(isinstance(n, allowed + allowed_parts) for n in ast.walk(tree)):
+        return None
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if not names <= set(b.mod.literals):
+        return None
+    values = {k: ir.literal(b.mod.literals[k]) for k in names}
+    try:  # arithmetic of numbers only (checked above)
+        return eval(
+            compile(tree, "<constant>", "eval"), {"__builtins__": {}}, values
+        )  # noqa: S307
+    except (ArithmeticError, TypeError, ValueError):
+        return None

@@ -1,0 +1,120 @@
+"""``for`` loops over items the source names (codegen/front/parse_loops.py),
+unrolled: gradients against central differences of the user's own forward,
+the iteration in each block's comment, and the loops refused with a
+location."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from conftest import build
+
+from codegen.checks.verify import check_gradients
+from codegen.errors import CodegenError
+
+HEADER = "import numpy as np\n\nT = 4\n\n\n"
+
+# name: (parameters, body, {param: shape})
+CASES = {
+    "rnn": (
+        "x, h0, W, U",
+        "h = h0\n    for t in range(4):\n        h = np.tanh(x[t] @ W + h @ U)\n"
+        "    return np.sum(h * h)",
+        {"x": (4, 2, 3), "h0": (2, 5), "W": (3, 5), "U": (5, 5)},
+    ),
+    "module_constant_count": (
+        "x, w",
+        "h = x[0]\n    for t in range(1, T):\n        h = np.tanh(h * w) + x[t]\n"
+        "    return h",
+        {"x": (4, 3), "w": (3,)},
+    ),
+    "two_statements": (
+        "x, y",
+        "acc = 0.0\n    for i in range(3):\n        acc = acc + np.sum(x[i] * y[i])\n"
+        "        acc = acc * 0.5\n    return acc",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "list_of_numbers": (
+        "x",
+        "out = 0.0\n    for w in [0.5, 1.5, -2.0]:\n"
+        "        out = out + np.sum(np.sin(w * x))\n    return out",
+        {"x": (3,)},
+    ),
+    "tuple_of_arrays": (
+        "a, b",
+        "s = 0.0\n    for v in (a, b * 2):\n        s = s + np.sum(v * v)\n    return s",
+        {"a": (3,), "b": (2,)},
+    ),
+    "nested": (
+        "x",
+        "out = x\n    for i in range(2):\n        for j in range(3):\n"
+        "            out = out * x[j] + i\n    return out",
+        {"x": (3,)},
+    ),
+    "index_arithmetic": (
+        "x",
+        "z = np.zeros(3)\n    for i in range(3):\n"
+        "        z[i] = x[i] * x[(i + 1) % 3]\n    return z",
+        {"x": (3,)},
+    ),
+    "augmented": (
+        "x",
+        "s = x * 1.0\n    for k in range(3):\n        s += x * k\n    return s",
+        {"x": (3,)},
+    ),
+    "negative_step_and_name_after": (
+        "x",
+        "s = 0.0\n    for k in range(5, 0, -2):\n        s = s + x[k - 1] ** 2\n"
+        "    return s * x[k]",
+        {"x": (5,)},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_unrolled_loop_matches_central_differences(case):
+    params, body, shapes = CASES[case]
+    source = f"{HEADER}def f({params}):\n    {body}\n"
+    forward, generated, code = build(source, "f", list(shapes))
+    rng = np.random.default_rng(0)
+    for trial in range(2):
+        point = {k: rng.standard_normal(s) for k, s in shapes.items()}
+        expected = forward.f(**{k: np.copy(v) for k, v in point.items()})
+        got, _ = generated.f_forward(**point)
+        assert np.allclose(got, expected, rtol=1e-12, atol=1e-12), code
+        pair = (generated.f_forward, generated.f_backward)
+        report = check_gradients(
+            forward.f, pair, list(shapes), point, list(shapes), case, seed=trial
+        )
+        assert report.ok, report.summary() + "\n" + code
+
+
+def test_each_block_names_its_iteration():
+    params, body, shapes = CASES["rnn"]
+    _, _, code = build(f"{HEADER}def f({params}):\n    {body}\n", "f", list(shapes))
+    backward = code[code.index("def f_backward") : code.index("def f_value_and_grad")]
+    found = re.findall(r"# h = np\.tanh\(x\[t\] @ W \+ h @ U\) +# t = (\d)", backward)
+    assert found == ["3", "2", "1", "0"], backward
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("for i in range(len(x)):\n        x = x * 2", "count must be a number"),
+        ("for i in range(x.shape[0]):\n        x = x * 2", "count must be a number"),
+        ("for i in x:\n        x = x * 2", "must see its items"),
+        ("for i in range(2):\n        return x", "'return' inside a 'for' loop"),
+        ("for i in range(2):\n        break", "not supported"),
+        ("for i in range(2):\n        x = x * 2\n    else:\n        x = x", "'else'"),
+        ("for i, j in [(1, 2)]:\n        x = x * i", "several names"),
+        ("for i in range(5000):\n        x = x * 2", "too long to unroll"),
+        ("while True:\n        x = x * 2", "'while' loops are not supported"),
+    ],
+)
+def test_loops_codegen_cannot_unroll_are_located_errors(body, message):
+    source = f"{HEADER}def f(x):\n    {body}\n    return x\n"
+    with pytest.raises(CodegenError, match=message) as err:
+        build(source, "f", ["x"])
+    assert re.match(r"<test>:\d+:\d+: error", str(err.value)), err.value
