@@ -1047,6 +1047,37 @@ CASES = [
         "def f(x):\n    k = 1\n    idx = (k, k)\n    return x[idx, 1] ** 2\n",
         (n(3, 2),),
     ),
+    # boolean masks that are not one comparison, the shapes annotated: the
+    # selection's size depends on the data, not on the mask's shape
+    (
+        "mask_logical_and_annotated",
+        'def f(x: Float[np.ndarray, "N D"]):\n'
+        "    m = np.logical_and(x > -0.5, x < 1.0)\n"
+        "    return x[m] * 2 + np.sum(x[m])\n",
+        (n(3, 4),),
+    ),
+    (
+        "mask_of_another_annotated",
+        'def f(x: Float[np.ndarray, "N D"], y: Float[np.ndarray, "N D"]):\n'
+        "    m = np.logical_and(x > -0.5, y < 1.0)\n"
+        "    z = x[m]\n"
+        "    return z * z[0]\n",
+        (n(3, 4), n(3, 4)),
+    ),
+    (
+        "mask_any_rows_annotated",
+        'def f(x: Float[np.ndarray, "N D"]):\n'
+        "    m = np.any(x > 0.5, axis=1)\n"
+        "    return x[m] * x[m]\n",
+        (n(3, 4),),
+    ),
+    (
+        "mask_not_annotated",
+        'def f(x: Float[np.ndarray, "N D"], y: Float[np.ndarray, "N D"]):\n'
+        "    m = np.logical_not(x > 0)\n"
+        "    return x[m] + y[m] * x[m]\n",
+        (n(3, 4), n(3, 4)),
+    ),
 ]
 
 

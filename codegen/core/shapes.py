@@ -184,10 +184,53 @@ Shape = tuple[str, ...]
 #: Ops whose result is an array's shape.
 _SHAPES = shape_ops("shape")
 
-#: Ops whose result is a boolean mask (a comparison).
-_MASKS = frozenset(
-    op for op in shape_ops("broadcast") if op in ("gt", "ge", "lt", "le", "eq", "ne")
+#: Ops whose result is an integer index when their operands are.
+_INTEGER_SOURCES = frozenset(
+    {"arange", "argsort", "argmax", "argmin", "argpartition", "searchsorted"}
+    | {"flatnonzero", "nonzero", "floordiv", "len", "size", "item"}
 )
+_INTEGER_IF_OPERANDS = frozenset(
+    {"add", "sub", "mul", "mod", "neg", "np_add", "np_subtract", "np_multiply"}
+    | {"reshape", "ravel", "transpose", "getitem", "copy", "concatenate", "stack"}
+    | {"tile", "repeat", "flip", "roll", "expand_dims", "squeeze", "broadcast_to"}
+)
+
+
+#: Of these, only the first operand is the data (the rest: shapes, indices).
+_FIRST_ONLY = frozenset(
+    {"reshape", "getitem", "transpose", "broadcast_to", "expand_dims", "squeeze"}
+)
+
+
+def _integer_index(fn: ir.Function, name: str) -> bool:
+    """Whether `name` is provably an integer array (an index that gathers),
+    not a boolean mask, whose selection has a data-dependent count."""
+    producers = {s.target: s for s in fn.body}
+    params = {p.name: p for p in fn.params}
+    todo, seen = [name], set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in params:
+            if "bool" in (params[n].annotation or "").lower():
+                return False
+            continue
+        step = producers.get(n)
+        if step is None:
+            return False
+        texts = [a.text for a in step.args if isinstance(a, ir.Const)]
+        if step.op == "const" and not any(("True" in t or "False" in t) for t in texts):
+            continue
+        if step.op in _INTEGER_SOURCES:
+            continue
+        if step.op not in _INTEGER_IF_OPERANDS or any("." in t for t in texts):
+            return False
+        operands = [a.name for a in step.args if isinstance(a, ir.Var)]
+        todo += operands[:1] if step.op in _FIRST_ONLY else operands
+    return True
+
 
 _SCALAR_RESULTS = {"item", "size", "ndim", "len"} | _SCALAR_OPS | shape_ops("scalar")
 
@@ -342,8 +385,7 @@ class _ShapeInference:
             return None
         if not all(isinstance(p, ir.Var) for p in parts):
             return None
-        producers = {s.target: s.op for s in self.fn.body}
-        if any(producers.get(p.name, "") in _MASKS for p in parts):  # type: ignore[union-attr]
+        if not all(_integer_index(self.fn, p.name) for p in parts):  # type: ignore[union-attr]
             return None  # a boolean mask selects a data-dependent count
         index = _broadcast([self.of(p) for p in parts])
         return None if index is None else index + x[len(parts) :]
