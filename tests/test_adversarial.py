@@ -1078,6 +1078,33 @@ CASES = [
         "    return x[m] + y[m] * x[m]\n",
         (n(3, 4), n(3, 4)),
     ),
+    # masks combined with & | ^ ~, and chained comparisons
+    (
+        "mask_and_between",
+        "def f(x):\n    return np.where((x > -0.5) & (x < 0.5), x * x, 0.1 * x)\n",
+        (n(3, 4),),
+    ),
+    (
+        "mask_or_xor",
+        "def f(x, y):\n    m = (x < -1) | (y > 1)\n"
+        "    return x * m + y * ((x > 0) ^ (y > 0))\n",
+        (n(3, 4), n(3, 4)),
+    ),
+    (
+        "mask_inverted_select",
+        "def f(x):\n    return np.sum(x[~(x > 0)] ** 2)\n",
+        (n(3, 4),),
+    ),
+    (
+        "mask_and_in_place",
+        "def f(x, y):\n    m = x > 0\n    m &= y > 0\n    return x * m\n",
+        (n(3, 4), n(3, 4)),
+    ),
+    (
+        "chained_comparison_of_floats",
+        "def f(x, y):\n    inside = 0.0 < x < 1.0\n    return x * inside + y * (not inside)\n",
+        (0.3, 2.0),
+    ),
 ]
 
 

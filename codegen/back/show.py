@@ -25,8 +25,10 @@ from codegen.core.expr import (
 )
 
 # Binding strength, loosest first (Python's grammar).
-_NOT, _COMPARE_P, _ADD, _MUL, _UNARY_P, _POW, _ATOM = 1, 2, 3, 4, 5, 6, 7
+_NOT, _COMPARE_P, _BIT_OR, _BIT_XOR, _BIT_AND = 1, 2, 3, 4, 5
+_ADD, _MUL, _UNARY_P, _POW, _ATOM = 6, 7, 8, 9, 10
 _BIN_P = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "@": _MUL, "//": _MUL, "%": _MUL}
+_BIN_P |= {"|": _BIT_OR, "^": _BIT_XOR, "&": _BIT_AND}
 
 
 @cache

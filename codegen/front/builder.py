@@ -300,6 +300,8 @@ class BuilderBase(Aliases, Indexing):
             return self.emit("neg", (inner,), node, name)
         if isinstance(node.operator, cst.Not):  # a mask: no gradient
             return self.emit("logical_not", (inner,), node, name)
+        if isinstance(node.operator, cst.BitInvert):  # ~mask: no gradient
+            return self.emit("invert", (inner,), node, name)
         raise _unsupported_expression(self.mod, node)
 
     def expr_BinaryOperation(
@@ -310,7 +312,8 @@ class BuilderBase(Aliases, Indexing):
             raise self.mod.error(
                 f"operator '{node.operator._get_token()}' is not supported",  # type: ignore[attr-defined]
                 node.operator,
-                "supported operators: + - * / ** @ % // (on sizes) and unary -",
+                "supported operators: + - * / ** @ % // (on sizes), & | ^ (on masks)"
+                " and unary - and ~",
             )
         left = self.expr(node.left)
         right = self.expr(node.right)
@@ -332,19 +335,25 @@ class BuilderBase(Aliases, Indexing):
         return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
 
     def expr_Comparison(self, node: cst.Comparison, name: str | None) -> ir.Operand:
-        if len(node.comparisons) != 1:
-            raise self.mod.error("chained comparisons are not supported", node)
-        target = node.comparisons[0]
-        op = COMPARE_OPS.get(type(target.operator))
-        if op is None:
-            raise self.mod.error(
-                "this comparison is not supported",
-                target.operator,
-                "supported: < <= > >= == !=",
-            )
         left = self.expr(node.left)
-        right = self.expr(target.comparator)
-        return self.emit(op, (left, right), node, name)
+        tests: list[ir.Operand] = []
+        for target in node.comparisons:  # a < b < c: both, b once
+            op = COMPARE_OPS.get(type(target.operator))
+            if op is None:
+                raise self.mod.error(
+                    "this comparison is not supported",
+                    target.operator,
+                    "supported: < <= > >= == !=",
+                )
+            right = self.expr(target.comparator)
+            last = len(node.comparisons) == 1
+            tests.append(self.emit(op, (left, right), node, name if last else None))
+            left = right
+        result = tests[0]
+        for k, test in enumerate(tests[1:], start=2):
+            final = name if k == len(tests) else None
+            result = self.emit("logical_and", (result, test), node, final)
+        return result
 
     def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
         dotted = _dotted(node.func)

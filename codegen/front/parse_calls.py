@@ -229,6 +229,8 @@ FUNCTIONS.update(
             ]
         },
         "numpy.logical_not": _UFUNC_1,
+        **{f"numpy.bitwise_{f}": _UFUNC_2 for f in ("and", "or", "xor")},
+        **{f"numpy.{f}": _UFUNC_1 for f in ("invert", "bitwise_not", "bitwise_invert")},
         "numpy.isposinf": "x, out=?",
         "numpy.isneginf": "x, out=?",
         "numpy.isclose": "a=x, b=y, rtol, atol, equal_nan",

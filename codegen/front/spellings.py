@@ -21,6 +21,9 @@ _BINARY_SYMBOLS: dict[type[cst.BaseBinaryOp], str] = {
     cst.MatrixMultiply: "@",
     cst.FloorDivide: "//",  # integer sizes only: no gradient
     cst.Modulo: "%",
+    cst.BitAnd: "&",  # masks: no gradient
+    cst.BitOr: "|",
+    cst.BitXor: "^",
 }
 _AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
     cst.AddAssign: "+",
@@ -30,6 +33,9 @@ _AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
     cst.PowerAssign: "**",
     cst.MatrixMultiplyAssign: "@",
     cst.ModuloAssign: "%",
+    cst.BitAndAssign: "&",
+    cst.BitOrAssign: "|",
+    cst.BitXorAssign: "^",
 }
 _COMPARE_SYMBOLS: dict[type[cst.BaseCompOp], str] = {
     cst.GreaterThan: ">",

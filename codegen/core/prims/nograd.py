@@ -94,8 +94,37 @@ _nograd(
 )
 
 # ----- masks, counts and positions (HIPS autograd's nondifferentiable list) -----
-for _op in ("logical_and", "logical_or", "logical_xor"):
-    _nograd(_op, _XY, f"np.{_op}(x, y)", calls=(f"numpy.{_op}",), shape="broadcast")
+# in math modules (chained comparisons, a < b < c), of Python bools
+for _op, _bits in (("logical_and", "&"), ("logical_or", "|"), ("logical_xor", "^")):
+    _nograd(
+        _op,
+        _XY,
+        f"np.{_op}(x, y)",
+        forward=f"x {_bits} y",
+        calls=(f"numpy.{_op}",),
+        shape="broadcast",
+    )
+# & | ^ and ~: bitwise, of masks (and integers) as NumPy and Python compute them
+for _op, _sym, _ufunc in (
+    ("bitand", "&", "bitwise_and"),
+    ("bitor", "|", "bitwise_or"),
+    ("bitxor", "^", "bitwise_xor"),
+):
+    _nograd(
+        _op,
+        _XY,
+        f"x {_sym} y",
+        operator=_sym,
+        calls=(f"numpy.{_ufunc}",),
+        shape="broadcast",
+    )
+_nograd(
+    "invert",
+    _X,
+    "~x",
+    calls=("numpy.invert", "numpy.bitwise_not", "numpy.bitwise_invert"),
+    shape="same",
+)
 # logical_not is also Python's `not` (in math modules, its forward)
 _nograd(
     "logical_not",
