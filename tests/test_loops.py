@@ -70,6 +70,27 @@ CASES = {
         "    return s * x[k]",
         {"x": (5,)},
     ),
+    # ----- comprehensions -----
+    "stack_of_comprehension": (
+        "x, y",
+        "return np.stack([x[i] * y[i] for i in range(3)], axis=1)",
+        {"x": (3, 4), "y": (3, 4)},
+    ),
+    "sum_of_generator": (
+        "x",
+        "return sum(x[i] * x[i] for i in range(3))",
+        {"x": (3, 4)},
+    ),
+    "concatenate_nested_comprehension": (
+        "x, y",
+        "return np.concatenate([x[i, : j + 1] * y[j] for i in range(2) for j in range(3)])",
+        {"x": (3, 4), "y": (3,)},
+    ),
+    "array_of_comprehension_name_stays_inside": (
+        "x, w",
+        "i = 2\n    z = np.array([np.sum(x[i] * w) for i in range(3)])\n    return z * x[i, 0]",
+        {"x": (3, 4), "w": (4,)},
+    ),
 }
 
 
@@ -111,6 +132,8 @@ def test_each_block_names_its_iteration():
         ("for i, j in [(1, 2)]:\n        x = x * i", "several names"),
         ("for i in range(5000):\n        x = x * 2", "too long to unroll"),
         ("while True:\n        x = x * 2", "'while' loops are not supported"),
+        ("x = np.stack([x[i] for i in range(3) if i])", "with 'if'"),
+        ("x = np.stack([x[i] for i in range(len(x))])", "count must be a number"),
     ],
 )
 def test_loops_codegen_cannot_unroll_are_located_errors(body, message):

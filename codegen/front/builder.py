@@ -32,6 +32,7 @@ from codegen.front import parse_array_api, parse_stacking, parse_statistics
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS
 from codegen.front.parse_indexing import Indexing
+from codegen.front.parse_loops import comprehension
 from codegen.front.parse_stacking import builtin_sum
 from codegen.front.signature import (
     names_in,
@@ -277,6 +278,12 @@ class BuilderBase(Aliases, Indexing):
 
     def expr_Name(self, node: cst.Name, name: str | None) -> ir.Operand:
         return self.name(node)
+
+    def expr_ListComp(self, node: cst.ListComp, name: str | None) -> ir.Operand:
+        return comprehension(self, node)
+
+    def expr_GeneratorExp(self, node: cst.GeneratorExp, name: str | None) -> ir.Operand:
+        return comprehension(self, node)
 
     def expr_Integer(self, node: cst.Integer, name: str | None) -> ir.Operand:
         return ir.Const(node.value)

@@ -335,7 +335,7 @@ class ArrayExpressions:
         or a name bound to one."""
         if isinstance(value, (cst.List, cst.Tuple)):
             return [self.as_array(i, value) for i in self.items(value)]
-        if isinstance(value, cst.Name):
+        if isinstance(value, (cst.Name, cst.ListComp, cst.GeneratorExp)):
             seq = self.expr(value)
             if isinstance(seq, ir.Var) and seq.name in self.tuple_items:
                 return [self.as_array(i, value) for i in self.tuple_items[seq.name]]

@@ -1,4 +1,5 @@
-"""``for`` loops whose items the source names, unrolled by the parse pass.
+"""``for`` loops and comprehensions whose items the source names, unrolled
+by the parse pass.
 
 ``for t in range(3):`` (a count given as a number or a module constant), or
 over a literal list or tuple, or over a tuple value: the body is flattened
@@ -7,6 +8,9 @@ loop the name keeps the last item. Each step's comment quotes its line and
 the item (``# h = np.tanh(h @ W + x[t])  # t = 2``), so the flat backward
 reads as the unrolled loop. ``break``, ``continue``, ``else`` and ``return``
 inside the loop are refused, as is a count known only at run time.
+A list comprehension or generator over such items (``[x[t] for t in
+range(3)]``, one or more ``for`` clauses, no ``if``) is the tuple of its
+elements, for ``np.stack``, ``np.concatenate``, ``np.array`` and ``sum``.
 """
 
 from __future__ import annotations
@@ -130,3 +134,59 @@ def _number(b: Any, text: str) -> object:
         )  # noqa: S307
     except (ArithmeticError, TypeError, ValueError):
         return None
+
+
+def comprehension(b: Any, node: cst.ListComp | cst.GeneratorExp) -> ir.Operand:
+    """``[x[i] * w for i in range(3)]`` (or a generator, for ``sum(...)``,
+    ``np.stack(...)``): the element once per item, as a tuple of values; the
+    names it binds stay inside it, as in Python."""
+    elements: list[ir.Operand] = []
+    clauses: list[cst.CompFor] = []
+    clause: cst.CompFor | None = node.for_in
+    while clause is not None:
+        if clause.ifs or clause.asynchronous is not None:
+            raise b.mod.error(
+                "a comprehension with 'if' (or 'async for') is not supported",
+                clause,
+                "select the items with a mask or an index array instead",
+            )
+        if not isinstance(clause.target, cst.Name):
+            raise b.mod.error(
+                "a comprehension over several names is not supported",
+                clause.target,
+                "loop over one name: [x[i] for i in range(3)]",
+            )
+        clauses.append(clause)
+        clause = clause.inner_for_in
+    saved = {c.target.value: b.env.get(c.target.value) for c in clauses}  # type: ignore[attr-defined]
+    outer = b.loop_note
+    try:
+        _expand(b, node.elt, clauses, elements, outer)
+    finally:
+        b.loop_note = outer
+        for key, value in saved.items():
+            if value is None:
+                b.env.pop(key, None)
+            else:
+                b.env[key] = value
+    return b.pack(elements, node)
+
+
+def _expand(
+    b: Any,
+    elt: cst.BaseExpression,
+    clauses: list[cst.CompFor],
+    out: list[ir.Operand],
+    note: str,
+) -> None:
+    first, rest = clauses[0], clauses[1:]
+    items = _items(b, first.iter)
+    name = first.target.value  # type: ignore[attr-defined]
+    for item in items:
+        b.env[name] = item
+        shown = item.text if isinstance(item, ir.Const) else item.name
+        b.loop_note = f"{note}, {name} = {shown}" if note else f"{name} = {shown}"
+        if rest:
+            _expand(b, elt, rest, out, b.loop_note)
+        else:
+            out.append(b.expr(elt))

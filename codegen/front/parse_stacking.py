@@ -400,7 +400,7 @@ def builtin_sum(b: Any, node: cst.Call, name: str | None) -> ir.Operand:
     if isinstance(value, (cst.List, cst.Tuple)):
         items = b.items(value)
     elif (
-        isinstance(value, cst.Name)
+        isinstance(value, (cst.Name, cst.ListComp, cst.GeneratorExp))
         and isinstance(seq := b.expr(value), ir.Var)
         and seq.name in b.tuple_items
     ):
