@@ -37,6 +37,7 @@ CASES: dict[str, tuple] = {
     "swapaxes": ("out = np.swapaxes(a, 0, 2) * 2", {"a": (2, 3, 4)}),
     "swapaxes_method": ("out = a.swapaxes(1, -1)", {"a": (2, 3, 4)}),
     "moveaxis": ("out = np.moveaxis(a, 0, -1) * 2", {"a": (2, 3, 4)}),
+    "matrix_transpose": ("out = a.mT @ a", {"a": (2, 3, 4)}),
     "flip": ("out = np.flip(x, 1) * x", {"x": (3, 4)}),
     "flip_all": ("out = np.flip(x) * x", {"x": (3, 4)}),
     "fliplr": ("out = np.fliplr(x) * x", {"x": (3, 4)}),
@@ -143,6 +144,7 @@ NOT_IN_AUTOGRAD = {
     "cholesky_direct",
     # autograd refuses: no VJP, or the arguments are not supported
     "cbrt",
+    "matrix_transpose",
     "diag_matrix",
     "diagonal",
     "diagonal_method",

@@ -6,7 +6,7 @@ name is resolved (`codegen.front.spellings.RENAMED`). The functions that
 differ are lowered here:
 
 * ``np.linalg.trace`` and ``np.linalg.diagonal``: over the last two axes;
-* ``np.matrix_transpose(x)``: ``np.swapaxes(x, -1, -2)``;
+* ``np.matrix_transpose(x)``: ``x.mT``, ``np.swapaxes(x, -1, -2)``;
 * ``np.vecdot(x, y, axis=-1)`` (and ``np.linalg.vecdot``): ``np.sum(x * y, axis)``;
 * ``np.linalg.vector_norm(x, axis, keepdims, ord)``: ``np.linalg.norm`` of
   x flattened (no axis) or along one axis, a vector norm for every ord;
@@ -79,7 +79,7 @@ def _last_two(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand
 
 def _matrix_transpose(b: Any, what: str, node: cst.Call, name: str | None):
     x = _operand(b, _arguments(b, what, node), "x", what, node)
-    return b.emit("swapaxes", (x, ir.Const("-1"), ir.Const("-2")), node, name)
+    return b.emit("matrix_transpose", (x,), node, name)
 
 
 def _vecdot(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:

@@ -85,6 +85,15 @@ declare(
     methods=("swapaxes",),
     **_MOVE,
 )
+# z = x.mT (NumPy 2), the last two axes swapped:  swapping them back
+declare(
+    "matrix_transpose",
+    ("x",),
+    "np.swapaxes(x, -1, -2)",
+    grads={"x": "np.swapaxes(g, -1, -2)"},
+    attributes=("mT",),
+    **_MOVE,
+)
 # z = moveaxis(x, source, destination):  moving destination back to source
 declare(
     "moveaxis",
