@@ -45,7 +45,7 @@ def test_grad_writes_output_file(tmp_path):
 
 def test_bad_input_exits_2_and_leaves_existing_output_untouched(tmp_path, capsys):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f(x):\n    for i in x:\n        pass\n    return x\n")
+    bad.write_text("def f(x):\n    while x:\n        pass\n    return x\n")
     out = tmp_path / "out.py"
     out.write_text("keep me\n")
     assert main(["grad", f"{bad}:f", "-o", str(out)]) == 2
@@ -54,7 +54,7 @@ def test_bad_input_exits_2_and_leaves_existing_output_untouched(tmp_path, capsys
         tmp_path.iterdir()
     ) == {bad, out}
     err = capsys.readouterr().err
-    assert f"{bad}:2:5: error: 'for' loops are not supported" in err
+    assert f"{bad}:2:5: error: 'while' loops are not supported" in err
     assert "Traceback" not in err
 
 
