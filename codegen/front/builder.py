@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import libcst as cst
+import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.core.prims.linalg_decomp import SEVERAL
@@ -101,6 +102,8 @@ class BuilderBase(Aliases, Indexing):
         self.source = ""
         #: The items of the unrolled loops being flattened (``t = 2``), or "".
         self.loop_note = ""
+        #: Names unrolled loops bound to their items (read as the item).
+        self.loop_names: set[str] = set()
         #: The line of the statement being flattened, when it sits on one.
         self.line: int | None = None
         #: The functions being inlined, outermost first (recursion, depth).
@@ -331,14 +334,22 @@ class BuilderBase(Aliases, Indexing):
             )
         return self.emit(op, (left, right), node, name)
 
+    def reads_loop_name(self, node: cst.CSTNode) -> bool:
+        """Whether `node` reads a name an unrolled loop bound to a number."""
+        return bool(self.loop_names) and any(
+            n.value in self.loop_names
+            for n in m.findall(node, m.Name())
+            if isinstance(n, cst.Name)
+        )
+
     def folded(self, node: cst.CSTNode, composed: str) -> ir.Const:
         """A constant expression: at the top level the user's own text (flat, as
         written, so long chains stay shallow); inside an inlined helper the text
         `composed` from the operands, since there a parameter name stands for
         the caller's constant and means nothing in the generated module (and
         likewise inside an unrolled loop, for the loop's name)."""
-        if self.prefix or self.loop_note:  # a loop's name: its item, not its name
-            return ir.Const(composed)
+        if self.prefix or self.loop_note or self.reads_loop_name(node):
+            return ir.Const(composed)  # a loop's name: its item, not its name
         return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
 
     def expr_Comparison(self, node: cst.Comparison, name: str | None) -> ir.Operand:

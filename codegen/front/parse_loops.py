@@ -46,6 +46,7 @@ def unroll(b: Any, loop: cst.For) -> None:
     else:
         body = [cst.SimpleStatementLine(body=loop.body.body)]  # type: ignore[arg-type]
     name, outer = loop.target.value, b.loop_note
+    b.loop_names.add(name)
     try:
         for item in items:
             b.env[name] = item
@@ -182,6 +183,7 @@ def _expand(
     first, rest = clauses[0], clauses[1:]
     items = _items(b, first.iter)
     name = first.target.value  # type: ignore[attr-defined]
+    b.loop_names.add(name)
     for item in items:
         b.env[name] = item
         shown = item.text if isinstance(item, ir.Const) else item.name

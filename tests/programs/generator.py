@@ -1183,6 +1183,30 @@ def t_stats(g: Gen) -> Stmt | None:
     return Stmt([f"{t} = {expr}"], f"stats.{fn}.{axtag}", t, checks)
 
 
+def t_loop(g: Gen) -> Stmt | None:
+    """A for loop over range(k) or a list written out, or a comprehension
+    over one: what codegen unrolls."""
+    x = g.pick()
+    if x is None:
+        return None
+    shape = np.shape(g.env[x])
+    y = g.pick(lambda a: a.shape == shape) or x
+    k = int(g.rng.integers(1, 4))
+    t = g.new()
+    form = g.choice(["range", "list", "sum", "stack"])
+    c = g.const()
+    if form == "range":
+        lines = [f"{t} = {x} * 1.0", f"for i in range({k}):"]
+        lines.append(f"    {t} = np.tanh({t} * {c}) + {y} * i")
+    elif form == "list":
+        lines = [f"{t} = {x}", f"for w in [{c}, 0.5]:", f"    {t} = {t} * w + {y}"]
+    elif form == "sum":
+        lines = [f"{t} = sum({x} * ({y} + j) for j in range({k}))"]
+    else:
+        lines = [f"{t} = np.stack([{x} * (j + 1) for j in range({k})], axis=-1)"]
+    return Stmt(lines, f"loop.{form}", t, [])
+
+
 NUMPY_TEMPLATES = [
     (t_unary, 3),
     (t_binary, 5),
@@ -1204,6 +1228,7 @@ NUMPY_TEMPLATES = [
     (t_builtin, 0.7),
     (t_shape, 0.5),
     (t_stats, 1.5),
+    (t_loop, 0.7),
 ]
 
 
