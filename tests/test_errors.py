@@ -11,7 +11,7 @@ CASES = [
     # (body line, message fragment, column of the caret)
     ("    y = math.gamma(x)", "no adjoint rule for 'math.gamma'", 9),
     ("    y = foo(x)", "no adjoint rule for 'foo'", 9),
-    ("    y = x if x else x", "(IfExp) is not supported", 9),
+    ("    y = x if x else x", "a conditional expression whose condition is known only", 14),
     ("    y = x << 2", "operator '<<' is not supported", 11),
     ("    y = [x, x] * 2", "a tuple of values is not an array here", 9),
     ("    y = x.imag", "attribute 'x.imag' is not supported", 9),
@@ -25,7 +25,7 @@ CASES = [
 
 STATEMENTS = [
     ("    for i in range(x):\n        x = x + 1", "its count must be a number"),
-    ("    if x > 0:\n        x = -x", "'if' statements are not supported"),
+    ("    if x > 0:\n        x = -x", "an 'if' whose condition is known only at run time"),
     ("    while x:\n        x = x - 1", "'while' loops are not supported"),
     ("    global g\n    g = x", "'global' statements are not supported"),
     ("    x.attr = 1", "assignment to 'x.attr' is not supported"),

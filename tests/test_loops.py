@@ -14,7 +14,7 @@ from conftest import build
 from codegen.checks.verify import check_gradients
 from codegen.errors import CodegenError
 
-HEADER = "import numpy as np\n\nT = 4\n\n\n"
+HEADER = "import numpy as np\n\nT = 4\nUSE_BIAS = True\nMODE = 2\n\n\n"
 
 # name: (parameters, body, {param: shape})
 CASES = {
@@ -91,6 +91,34 @@ CASES = {
         "i = 2\n    z = np.array([np.sum(x[i] * w) for i in range(3)])\n    return z * x[i, 0]",
         {"x": (3, 4), "w": (4,)},
     ),
+    # ----- conditions the source decides -----
+    "if_flag": (
+        "x, w",
+        "if USE_BIAS:\n        y = x * w + 1.0\n    else:\n        y = x * w\n    return y",
+        {"x": (3,), "w": (3,)},
+    ),
+    "if_elif_else": (
+        "x, w",
+        "if MODE == 1:\n        y = np.tanh(x)\n    elif MODE == 2:\n"
+        "        y = np.sin(x) * w\n    else:\n        y = x\n    return y",
+        {"x": (3,), "w": (3,)},
+    ),
+    "if_not_taken": (
+        "x, w",
+        "y = x * w\n    if not USE_BIAS and MODE > 1:\n        y = y + 1.0\n    return y",
+        {"x": (3,), "w": (3,)},
+    ),
+    "conditional_expressions": (
+        "x, w",
+        "return x * (2.0 if MODE > 1 else 3.0) + (w if USE_BIAS else 0.0)",
+        {"x": (3,), "w": (3,)},
+    ),
+    "if_on_the_loop_item": (
+        "x, w",
+        "h = x\n    for t in range(3):\n        h = h * w if t > 0 else h + 1.0\n"
+        "        if t % 2 == 0:\n            h = np.sin(h)\n    return h",
+        {"x": (3,), "w": (3,)},
+    ),
 }
 
 
@@ -133,6 +161,9 @@ def test_each_block_names_its_iteration():
         ("for i in range(5000):\n        x = x * 2", "too long to unroll"),
         ("while True:\n        x = x * 2", "'while' loops are not supported"),
         ("x = np.stack([x[i] for i in range(3) if i])", "with 'if'"),
+        ("if x > 0:\n        x = -x", "'if' whose condition is known only at run time"),
+        ("x = x if x > 0 else -x", "known only at run time"),
+        ("if USE_BIAS:\n        return x", "'return' inside an 'if'"),
         ("x = np.stack([x[i] for i in range(len(x))])", "count must be a number"),
     ],
 )

@@ -33,7 +33,7 @@ from codegen.front import parse_array_api, parse_stacking, parse_statistics
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS
 from codegen.front.parse_indexing import Indexing
-from codegen.front.parse_loops import comprehension
+from codegen.front.parse_loops import choose, comprehension
 from codegen.front.parse_stacking import builtin_sum
 from codegen.front.signature import (
     names_in,
@@ -238,6 +238,8 @@ class BuilderBase(Aliases, Indexing):
             return ir.Const(node.value)
         if node.value in self.mod.arrays:
             return self.array_constant(node)
+        if node.value in self.mod.flags:  # USE_BIAS = True: the literal itself
+            return ir.Const(self.mod.flags[node.value])
         if node.value in ("True", "False", "None", "float", "int", "bool"):
             return ir.Const(node.value)  # the builtin types: x.astype(float)
         if node.value in self.mod.bound:
@@ -281,6 +283,9 @@ class BuilderBase(Aliases, Indexing):
 
     def expr_Name(self, node: cst.Name, name: str | None) -> ir.Operand:
         return self.name(node)
+
+    def expr_IfExp(self, node: cst.IfExp, name: str | None) -> ir.Operand:
+        return choose(self, node, name)
 
     def expr_ListComp(self, node: cst.ListComp, name: str | None) -> ir.Operand:
         return comprehension(self, node)

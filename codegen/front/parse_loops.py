@@ -11,6 +11,9 @@ inside the loop are refused, as is a count known only at run time.
 A list comprehension or generator over such items (``[x[t] for t in
 range(3)]``, one or more ``for`` clauses, no ``if``) is the tuple of its
 elements, for ``np.stack``, ``np.concatenate``, ``np.array`` and ``sum``.
+An ``if`` statement or conditional expression whose condition the source
+decides (numbers, module constants, loop items: ``if USE_BIAS:``, ``b if t
+> 0 else h0``) is the branch it chooses; a condition on values is refused.
 """
 
 from __future__ import annotations
@@ -192,3 +195,98 @@ def _expand(
             _expand(b, elt, rest, out, b.loop_note)
         else:
             out.append(b.expr(elt))
+
+
+# ----- if statements and conditional expressions decided in the source -----
+
+_NOT_STATIC = object()
+#: The Python a condition decided in the source is written in.
+_CONDITION_NODES: tuple[type, ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Constant,
+    ast.Name,
+    ast.boolop,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.Load,
+)
+
+
+def static_value(b: Any, node: cst.BaseExpression) -> object:
+    """The value of `node` when the source decides it: numbers, True/False,
+    module constants, loop items and names bound to those, combined by
+    arithmetic, comparisons, and/or/not; else `_NOT_STATIC`."""
+    try:
+        tree = ast.parse(b.mod.module.code_for_node(node).strip(), mode="eval")
+    except SyntaxError:
+        return _NOT_STATIC
+    if not all(isinstance(n, _CONDITION_NODES) for n in ast.walk(tree)):
+        return _NOT_STATIC
+    values: dict[str, object] = {}
+    for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+        bound = b.env.get(name)
+        if isinstance(bound, ir.Const):
+            text: str | None = bound.text
+        elif isinstance(bound, ir.Var):
+            text = b.const_text.get(bound.name)
+        else:
+            text = b.mod.literals.get(name, b.mod.flags.get(name))
+        value = None if text is None else _number(b, text)
+        if value is None and text not in ("True", "False"):
+            return _NOT_STATIC
+        values[name] = value if value is not None else text == "True"
+    try:  # of numbers and booleans only (checked above)
+        return eval(
+            compile(tree, "<condition>", "eval"), {"__builtins__": {}}, values
+        )  # noqa: S307
+    except (ArithmeticError, TypeError, ValueError):
+        return _NOT_STATIC
+
+
+def _decided(b: Any, test: cst.BaseExpression, what: str) -> bool:
+    value = static_value(b, test)
+    if value is _NOT_STATIC:
+        raise b.mod.error(
+            f"{what} whose condition is known only at run time is not supported",
+            test,
+            "the forward must be straight-line: a condition of numbers and module "
+            "constants is decided here; for values, use np.where(cond, a, b)",
+        )
+    return bool(value)
+
+
+def branch(b: Any, stmt: cst.If) -> None:
+    """``if FLAG:`` ... ``elif`` ... ``else``: the branch the source chooses."""
+    chosen: cst.BaseSuite | None = None
+    node: cst.If | cst.Else | None = stmt
+    while isinstance(node, cst.If):
+        if _decided(b, node.test, "an 'if'"):
+            chosen = node.body
+            break
+        node = node.orelse
+    if chosen is None and isinstance(node, cst.Else):
+        chosen = node.body
+    if chosen is None:
+        return
+    if isinstance(chosen, cst.IndentedBlock):
+        body = list(chosen.body)
+    else:
+        body = [cst.SimpleStatementLine(body=chosen.body)]  # type: ignore[arg-type]
+    for inner in body:
+        if b.statement(inner):
+            raise b.mod.error(
+                "'return' inside an 'if' is not supported", inner, "return after it"
+            )
+
+
+def choose(b: Any, node: cst.IfExp, name: str | None) -> ir.Operand:
+    """``a if FLAG else b``: the side the source chooses."""
+    side = (
+        node.body if _decided(b, node.test, "a conditional expression") else node.orelse
+    )
+    return b.expr(side, name)

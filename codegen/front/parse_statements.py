@@ -15,7 +15,7 @@ from codegen.core.rules import OPERATORS
 from codegen.errors import CodegenError, CodegenErrors
 from codegen.front.builder import BuilderBase
 from codegen.front.generated_forms import add_matmul_call, float_dispatch, real_check
-from codegen.front.parse_loops import unroll
+from codegen.front.parse_loops import branch, unroll
 from codegen.front.signature import (
     names_in,
 )
@@ -35,6 +35,9 @@ class Statements(BuilderBase):
             return False  # NumPy's steps below compute the same values
         if isinstance(stmt, cst.For):  # a loop whose items the source names
             unroll(self, stmt)
+            return False
+        if isinstance(stmt, cst.If):  # a condition the source decides
+            branch(self, stmt)
             return False
         if not isinstance(stmt, cst.SimpleStatementLine):
             raise _unsupported_statement(self.mod, stmt)

@@ -63,6 +63,9 @@ class _Module:
     defs: dict[str, cst.FunctionDef] = field(default_factory=dict)
     #: top-level names bound once, to a number literal (``S = -1.5``).
     literals: dict[str, str] = field(default_factory=dict)
+    #: top-level names bound once to True or False -> that text (an `if`
+    #: or conditional expression decides on them: codegen/front/parse_loops.py)
+    flags: dict[str, str] = field(default_factory=dict)
     #: top-level names bound once to an array of number literals
     #: (``A = np.array([[1.0, 2.0], [3.0, 4.0]])``) -> that call, spelled ``np.``.
     arrays: dict[str, str] = field(default_factory=dict)
@@ -276,8 +279,9 @@ class _TopLevelBindings(ast.NodeVisitor):
         self.numpy: set[str] = set()
 
     def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
+        flag = isinstance(value, ast.Constant) and isinstance(value.value, bool)
         constant = value is not None and (
-            _number(value) or _array_literal(value, self.numpy)
+            _number(value) or _array_literal(value, self.numpy) or flag
         )
         literal = value if constant else None
         self.bindings.append((name, getattr(node, "lineno", 0), literal))
@@ -391,6 +395,13 @@ def _scan_constants(mod: _Module) -> None:
                 literal.keywords,
             )
             mod.arrays[name] = ast.unparse(call)
+        elif (
+            isinstance(literal, ast.Constant)
+            and isinstance(literal.value, bool)
+            and not others
+            and not after_star
+        ):  # a flag: for conditions only
+            mod.flags[name] = ast.unparse(literal)
         elif literal is not None and not others and not after_star:
             mod.literals[name] = ast.unparse(literal)
         elif others:
