@@ -1,6 +1,6 @@
 """Float32 parameters get float32 gradients: a mask or a padding of another
-dtype in an adjoint (np.fmax's float mask, np.diff's int padding) promoted
-them to float64. Each gradient also equals the float64 one to float32
+dtype in an adjoint (np.fmax's float mask, np.diff's int padding, np.log(2)
+as a float64 scalar) promoted them to float64. Each gradient also equals the float64 one to float32
 precision (the float64 gradient checked against central differences)."""
 
 from __future__ import annotations
@@ -19,6 +19,20 @@ CASES = {
     "det": ("np.linalg.det(x[:, :3]) * y", {"x": (3, 4), "y": (4,)}),
     "where_max": ("np.where(x > 0, x, 0.1 * x) * np.max(y)", {"x": (3, 4), "y": (4,)}),
     "mean_var": ("np.var(x, axis=0) * np.mean(y)", {"x": (3, 4), "y": (4,)}),
+    # np.log(2) is a float64 scalar: the log of a constant is a Python float
+    "power_of_constant_base": ("2.0 ** x * y", {"x": (3, 4), "y": (4,)}),
+    "log2_log10_exp2": (
+        "np.log2(x) + np.log10(x) * np.exp2(y)",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "median_cumprod": (
+        "np.median(x, axis=0) * np.cumprod(y)",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "nanmean_average": (
+        "np.nanmean(x, axis=1) + np.average(x, axis=1, weights=y)",
+        {"x": (3, 4), "y": (4,)},
+    ),
 }
 
 

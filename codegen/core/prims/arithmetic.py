@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import replace
 
+from codegen.core import ir
 from codegen.core.primitive import PRIMITIVES, Facts, declare
 
 
@@ -45,6 +46,9 @@ def _minus_one(text: str) -> str:
 def _pow_y(f: Facts) -> str:
     """d(x ** y)/dy = x**y log(x); where x = 0 (and y > 0) the true gradient
     is 0, so log reads 1 there instead of giving 0 * -inf."""
+    base = ir.literal(f.const["x"]) if "x" in f.const else None
+    if f.lib == "np" and isinstance(base, (int, float)) and base > 0:
+        return f"g * ans * float(np.log({f.const['x']}))"  # float32 stays float32
     return f"g * ans * {f.lib}.log(x + (x == 0))"
 
 

@@ -4,12 +4,22 @@ kron, each in NumPy and, where `math` has it, as its scalar twin."""
 
 from __future__ import annotations
 
-from codegen.core.primitive import Facts, declare
+from collections.abc import Callable
+
+from codegen.core.primitive import Adjoint, Facts, declare
 
 # ----- elementary functions -----
 
 
-def _unary(op: str, grad: str, math_name: str | None, **fields: object) -> None:
+def _float_log(form: str, base: int) -> Callable[[Facts], str]:
+    """`form` with {log} the natural log of `base`: a Python float in NumPy
+    modules (np.log(2) is a float64 scalar, which makes float32 float64)."""
+    return lambda f: form.format(
+        log=f"float(np.log({base}))" if f.lib == "np" else f"math.log({base})"
+    )
+
+
+def _unary(op: str, grad: Adjoint, math_name: str | None, **fields: object) -> None:
     """An elementwise function of one input; `math_name` its math twin."""
     calls: tuple[str, ...] = tuple(fields.pop("calls", (f"numpy.{op}",)))  # type: ignore[arg-type,call-overload]
     scalar = {}
@@ -48,11 +58,11 @@ _unary("arccos", "-g / LIB.sqrt((1 - x) * (1 + x))", "acos", domain="unit")
 # (x**2 overflows from |x| = 1e155)
 _unary("arctan", "g / LIB.hypot(1, x) / LIB.hypot(1, x)", "atan")
 # z = log2(x):  dz/dx = 1 / (x log 2)
-_unary("log2", "g / (x * LIB.log(2))", "log2", domain="positive")
+_unary("log2", _float_log("g / (x * {log})", 2), "log2", domain="positive")
 # z = log10(x):  dz/dx = 1 / (x log 10)
-_unary("log10", "g / (x * LIB.log(10))", "log10", domain="positive")
+_unary("log10", _float_log("g / (x * {log})", 10), "log10", domain="positive")
 # z = 2**x:  dz/dx = 2**x log 2 = z log 2  (math.exp2 is Python 3.11+: NumPy only)
-_unary("exp2", "g * ans * np.log(2)", None)
+_unary("exp2", _float_log("g * ans * {log}", 2), None)
 # z = exp(x) - 1:  dz/dx = exp(x) = z + 1
 _unary("expm1", "g * (ans + 1)", "expm1")
 # z = x ** (1/3) for every real x:  dz/dx = 1 / (3 z**2)  (infinite at 0)
