@@ -121,6 +121,19 @@ CASES: dict[str, tuple] = {
         "out = np.trapezoid(x, dx=0.3, axis=0) * w",
         {"x": (3, 4), "w": (4,)},
     ),
+    # ----- interp: in x (the segment's slope) and in fp -----
+    "interp": (
+        "out = np.interp(x, np.array([-1.0, -0.2, 0.5, 1.3]), np.array([1.0, 3.0, 2.0, -1.0]))",
+        {"x": (3, 4)},
+    ),
+    "interp_fp": (
+        "out = np.interp(x, np.array([-1.0, -0.2, 0.5, 1.3]), w * 2)",
+        {"x": (3, 4), "w": (4,)},
+    ),
+    "interp_left_right": (
+        "out = np.interp(2 * x, np.array([-1.0, -0.2, 0.5, 1.3]), w, left=0.5, right=-0.3)",
+        {"x": (3, 4), "w": (4,)},
+    ),
     # ----- sorting flattened -----
     "sort_flat": ("out = np.sort(x, axis=None) * np.arange(12.0)", {"x": (3, 4)}),
     "partition_flat": (
@@ -150,6 +163,9 @@ CASES: dict[str, tuple] = {
 #: Cases autograd is wrong on (its sum, mean and prod rules ignore where=),
 #: or has no VJP for (sort and partition: of 1-d arrays only).
 NOT_IN_AUTOGRAD = {
+    "interp",
+    "interp_fp",
+    "interp_left_right",
     "masked_sum",
     "masked_sum_row",
     "masked_mean",
@@ -249,7 +265,7 @@ SECOND_ORDER = sorted(
     c
     for c in CASES
     if c.startswith(("nanmean", "nanstd", "median", "quantile", "average", "trap"))
-    or c in ("fmod", "ldexp", "ptp", "sort_flat", "matrix_power_binary")
+    or c in ("fmod", "ldexp", "ptp", "sort_flat", "matrix_power_binary", "interp")
 )
 
 
@@ -307,6 +323,8 @@ def test_second_derivatives_through_cumprod_are_refused_with_a_location():
         ("np.median(x, overwrite_input=True)", "overwrite_input"),
         ("np.trapezoid(x, x=x)", "'x'"),
         ("np.max(x, where=x > 0)", "needs an initial value"),
+        ("np.interp(x[0], x[1], x[2])", "'xp' argument depends on a differentiated"),
+        ("np.interp(x[0], np.arange(3.0), x[2], period=2.0)", "'period'"),
         ("np.var(x, where=x > 0)", "'where'"),
     ],
 )

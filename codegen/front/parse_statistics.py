@@ -55,6 +55,7 @@ SIGNATURES: dict[str, str] = {
     "numpy.quantile": _QUANTILE,
     "numpy.percentile": _QUANTILE,
     "numpy.cumprod": "a=x, axis, dtype=?, out=?",
+    "numpy.interp": "x, xp, fp, left, right, period=?",
     "numpy.trapezoid": "y, x=?, dx, axis",
     "numpy.linalg.multi_dot": "arrays=[*xs], *, out=?",
     "numpy.linalg.matrix_power": "a=x, n",

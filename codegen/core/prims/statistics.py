@@ -299,3 +299,50 @@ declare(
     broadcast=True,
     shape="broadcast",
 )
+
+
+# ----- interp: piecewise linear in x, linear in fp -----
+
+
+def _interp_transposed(f: Facts) -> str:
+    # the transpose of fp -> interp(x, xp, fp): interp of g, whose constant
+    # left and right values (when given) carry nothing
+    left = "0.0" if f.kw["left"] != "None" else "None"
+    right = "0.0" if f.kw["right"] != "None" else "None"
+    return f"np.interp(x, xp, g, left={left}, right={right})"
+
+
+_INTERP = {"xp": "None", "left": "None", "right": "None"}
+declare(
+    "interp",
+    ("x", "fp"),
+    "np.interp(x, fp=fp)",
+    grads={
+        "x": "_interp_vjp_x(g, x, xp=xp, fp=fp, left=left, right=right)",
+        "fp": "_interp_vjp_fp(g, x, np.shape(fp), xp=xp, left=left, right=right)",
+    },
+    keywords=_INTERP,
+    calls=("numpy.interp",),
+    smooth=False,
+)
+# Their helpers: v times the slope (elementwise, its own transpose; fp a
+# keyword, so no second derivative through fp), and the split of v between
+# the knots (whose transpose is interp itself).
+declare(
+    "interp_vjp_x",
+    ("v", "x"),
+    "_interp_vjp_x(v, x)",
+    grads={"v": "_interp_vjp_x(g, x, xp=xp, fp=fp, left=left, right=right)"},
+    keywords={**_INTERP, "fp": "None"},
+    calls=("_interp_vjp_x",),
+    helper="_interp_vjp_x",
+)
+declare(
+    "interp_vjp_fp",
+    ("v", "x", "shape"),
+    "_interp_vjp_fp(v, x, shape)",
+    grads={"v": _interp_transposed},
+    keywords=_INTERP,
+    calls=("_interp_vjp_fp",),
+    helper="_interp_vjp_fp",
+)
