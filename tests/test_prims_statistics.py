@@ -134,6 +134,24 @@ CASES: dict[str, tuple] = {
         "out = np.interp(2 * x, np.array([-1.0, -0.2, 0.5, 1.3]), w, left=0.5, right=-0.3)",
         {"x": (3, 4), "w": (4,)},
     ),
+    # ----- np.linalg.lstsq: the minimum-norm solution, its singular values -----
+    "lstsq_tall": (
+        "out = np.linalg.lstsq(a, b, rcond=None)[0]",
+        {"a": (5, 3), "b": (5,)},
+    ),
+    "lstsq_wide_columns": (
+        "out = np.linalg.lstsq(a, b)[0]",
+        {"a": (3, 5), "b": (3, 2)},
+    ),
+    "lstsq_square": (
+        "out = np.linalg.lstsq(a, b, rcond=-1)[0]",
+        {"a": (4, 4), "b": (4, 2)},
+    ),
+    "lstsq_s_unpacked": (
+        "x, res, rank, sv = np.linalg.lstsq(a, b, rcond=None)\n"
+        "    out = x * np.sum(sv) + rank",
+        {"a": (5, 3), "b": (5, 2)},
+    ),
     # ----- sorting flattened -----
     "sort_flat": ("out = np.sort(x, axis=None) * np.arange(12.0)", {"x": (3, 4)}),
     "partition_flat": (
@@ -163,6 +181,10 @@ CASES: dict[str, tuple] = {
 #: Cases autograd is wrong on (its sum, mean and prod rules ignore where=),
 #: or has no VJP for (sort and partition: of 1-d arrays only).
 NOT_IN_AUTOGRAD = {
+    "lstsq_tall",
+    "lstsq_wide_columns",
+    "lstsq_square",
+    "lstsq_s_unpacked",
     "interp",
     "interp_fp",
     "interp_left_right",
@@ -323,6 +345,7 @@ def test_second_derivatives_through_cumprod_are_refused_with_a_location():
         ("np.median(x, overwrite_input=True)", "overwrite_input"),
         ("np.trapezoid(x, x=x)", "'x'"),
         ("np.max(x, where=x > 0)", "needs an initial value"),
+        ("np.linalg.lstsq(x, x[0])[1]", "residuals of np.linalg.lstsq"),
         ("np.interp(x[0], x[1], x[2])", "'xp' argument depends on a differentiated"),
         ("np.interp(x[0], np.arange(3.0), x[2], period=2.0)", "'period'"),
         ("np.var(x, where=x > 0)", "'where'"),

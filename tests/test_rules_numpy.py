@@ -267,7 +267,8 @@ def test_every_differentiable_rule_has_an_array_case():
     }
     assert scalar <= set(SCALAR_CASES), scalar - set(SCALAR_CASES)
     missing = {op for op, r in RULES.items() if r.diff and not covered(op)}
-    assert missing <= helpers | scalar, missing
+    refused = {"lstsq_residuals"}  # its gradient is a located refusal
+    assert missing <= helpers | scalar | refused, missing
 
 
 @pytest.mark.parametrize("annotate", [True, False], ids=["annotated", "plain"])

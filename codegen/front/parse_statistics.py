@@ -9,6 +9,8 @@ primitives of codegen/core/prims/statistics.py and linalg.py:
   an integer or no axis, one quantile given as a number, NumPy's 'linear'
   method;
 * ``np.linalg.multi_dot([a, b, c])``: ``a @ b @ c``;
+* ``np.linalg.lstsq(a, b, rcond)``: a step per output (x, the residuals,
+  the rank, the singular values), of which unused ones are dropped;
 * ``np.linalg.matrix_power(a, n)``, n an integer literal: the products
   NumPy itself forms (binary powers; of ``inv(a)`` for n < 0).
 
@@ -58,6 +60,7 @@ SIGNATURES: dict[str, str] = {
     "numpy.interp": "x, xp, fp, left, right, period=?",
     "numpy.trapezoid": "y, x=?, dx, axis",
     "numpy.linalg.multi_dot": "arrays=[*xs], *, out=?",
+    "numpy.linalg.lstsq": "a, b, rcond",
     "numpy.linalg.matrix_power": "a=x, n",
 }
 
@@ -159,6 +162,17 @@ def _multi_dot(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operan
     return acc
 
 
+def _lstsq(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """np.linalg.lstsq(a, b, rcond): its four outputs, one step each (x =
+    pinv(a) b, the residuals, the rank, the singular values of a)."""
+    args = _arguments(b, what, node)
+    a, rhs = (b.as_array(b.expr(_needed(b, args, k, what, node)), node) for k in "ab")
+    rcond = b.expr(args["rcond"].value) if "rcond" in args else ir.Const("None")
+    ops = ("lstsq", "lstsq_residuals", "lstsq_rank", "lstsq_s")
+    parts = [b.emit(op, (a, rhs, rcond), node, None) for op in ops]
+    return b.pack(parts, node, name)
+
+
 def _matrix_power(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     """np.linalg.matrix_power(a, n) as NumPy forms it: a, a @ a, (a @ a) @ a
     for n = 1, 2, 3; beyond, the product of the binary powers a^(2^k) of n's
@@ -247,4 +261,5 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.percentile": _quantile,
     "numpy.linalg.multi_dot": _multi_dot,
     "numpy.linalg.matrix_power": _matrix_power,
+    "numpy.linalg.lstsq": _lstsq,
 }

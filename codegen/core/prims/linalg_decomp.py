@@ -185,6 +185,65 @@ declare(
     calls=("numpy.linalg.pinv",),
 )
 
+# ----- lstsq: x = pinv(a) b, cut where lstsq cuts (of constant rank) -----
+
+# rcond (an input: a threshold, piecewise constant in its effect) has no gradient
+declare(
+    "lstsq",
+    ("a", "b", "rcond"),
+    "np.linalg.lstsq(a, b, rcond=rcond)[0]",
+    grads={
+        "a": "_lstsq_vjp_a(g, a=a, b=b, rcond=rcond)",
+        "b": "_lstsq_vjp_b(g, a=a, rcond=rcond)",
+    },
+)
+# Their helpers, linear in v, each the other's transpose; a and b are
+# keywords, so there is no second derivative through them.
+_LSTSQ_AB = {"a": "None", "b": "None", "rcond": "None"}
+_LSTSQ_A = {"a": "None", "rcond": "None"}
+for _one, _other, _kw in (
+    ("_lstsq_vjp_a", "_lstsq_jvp_a", _LSTSQ_AB),
+    ("_lstsq_jvp_a", "_lstsq_vjp_a", _LSTSQ_AB),
+    ("_lstsq_vjp_b", "_lstsq_jvp_b", _LSTSQ_A),
+    ("_lstsq_jvp_b", "_lstsq_vjp_b", _LSTSQ_A),
+):
+    _keys = ", ".join(f"{k}={k}" for k in _kw)
+    declare(
+        _one[1:],
+        ("v",),
+        f"{_one}(v)",
+        grads={"v": f"{_other}(g, {_keys})"},
+        keywords=_kw,
+        calls=(_one,),
+        helper=_one,
+    )
+
+
+def _lstsq_no_grad(f: Facts) -> str:
+    raise CodegenError(
+        "the residuals of np.linalg.lstsq have no adjoint here",
+        None,
+        "compute them from the solution: r = b - a @ x; np.sum(r * r, axis=0)",
+    )
+
+
+# The other outputs: the residuals (refused where a gradient reaches them),
+# the rank (an integer) and the singular values of a (svd's rule).
+declare(
+    "lstsq_residuals",
+    ("a", "b", "rcond"),
+    "np.linalg.lstsq(a, b, rcond=rcond)[1]",
+    grads={"a": _lstsq_no_grad, "b": _lstsq_no_grad},
+)
+declare("lstsq_rank", ("a", "b", "rcond"), "np.linalg.lstsq(a, b, rcond=rcond)[2]")
+declare(
+    "lstsq_s",
+    ("x", "b", "rcond"),
+    "np.linalg.lstsq(x, b, rcond=rcond)[3]",
+    grads={"x": f"({U} * {_ex('g', -2)}) @ {VH}"},
+)
+
+
 #: Calls with several outputs -> (the op of each output, the call's
 #: parameters after x with their defaults). parse lowers them.
 SEVERAL: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
