@@ -1100,6 +1100,19 @@ CASES = [
         "def f(x, y):\n    m = x > 0\n    m &= y > 0\n    return x * m\n",
         (n(3, 4), n(3, 4)),
     ),
+    # np.add.at: repeated indices add up (x[idx] += v would add once)
+    (
+        "add_at_repeats",
+        "def f(x):\n    z = np.zeros(5)\n    np.add.at(z, np.array([0, 1, 1, 4]), x)\n"
+        "    return z * z\n",
+        (n(4),),
+    ),
+    (
+        "add_at_pairs_broadcast",
+        "def f(x, v):\n    z = x * 1.0\n"
+        "    np.add.at(z, (np.array([0, 0, 2]), np.array([1, 1, 3])), v)\n    return z ** 2\n",
+        (n(3, 4), 0.7),
+    ),
     (
         "chained_comparison_of_floats",
         "def f(x, y):\n    inside = 0.0 < x < 1.0\n    return x * inside + y * (not inside)\n",

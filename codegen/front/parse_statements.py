@@ -67,6 +67,8 @@ class Statements(BuilderBase):
             return False  # a generated forward's check of its inputs
         if isinstance(small, cst.Expr) and add_matmul_call(small.value):
             self.add_matmul(small)
+        elif isinstance(small, cst.Expr) and self.is_call(small.value, "numpy.add.at"):
+            self.add_at(small.value)  # type: ignore[arg-type]
         elif isinstance(small, cst.Assign):
             self.assign(small)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
@@ -151,6 +153,35 @@ class Statements(BuilderBase):
         )
         new = self.env[target.value]
         assert isinstance(new, ir.Var)
+        self.alias(new.name, (left,))  # the same array
+
+    def is_call(self, node: cst.BaseExpression, canonical: str) -> bool:
+        dotted = _dotted(node.func) if isinstance(node, cst.Call) else None
+        return dotted is not None and self.mod.canonical(dotted) == canonical
+
+    def add_at(self, node: cst.Call) -> None:
+        """``np.add.at(x, index, v)``: x updated in place, v added at index
+        with repeated indices adding up; x a plain name, as for ``x += v``."""
+        args = node.args
+        if len(args) != 3 or any(a.keyword is not None or a.star for a in args):
+            raise self.mod.error(
+                "np.add.at takes three arguments here", node, "np.add.at(x, index, v)"
+            )
+        target = args[0].value
+        if not isinstance(target, cst.Name):
+            raise self.mod.error(
+                "np.add.at updates a plain name here",
+                target,
+                "bind the array to a name first",
+            )
+        self.display = target.value
+        left = self.name(target)
+        self.in_place(left, node, target.value)
+        index, value = self.expr(args[1].value), self.expr(args[2].value)
+        new = self.emit(
+            "add_at", (left, index, value), node, self.target_name(target.value)
+        )
+        self.env[target.value] = new
         self.alias(new.name, (left,))  # the same array
 
     def add_matmul(self, node: cst.Expr) -> None:

@@ -84,3 +84,15 @@ declare(
     calls=("_scatter_add",),
     helper="_scatter_add",
 )
+
+# z = np.add.at(x, index, v) on a copy: x gets g, v gets g at index (summed
+# back to v's shape where it broadcast)
+declare(
+    "add_at",
+    ("x", "index", "v"),
+    "_add_at(x, index, v)",
+    grads={"x": "g", "v": "_unbroadcast(g[index], np.shape(v))"},
+    views=("x",),
+    calls=("_add_at",),
+    helper="_add_at",
+)
