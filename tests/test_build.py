@@ -415,7 +415,7 @@ def test_unsupported_source_is_located_and_keeps_the_old_module(project, capsys)
     code, out, err = run(capsys, "build")
     assert code == 2
     assert (
-        "src/circuit.py:3:9: error:" in out
+        "src/circuit.py:3:14: error:" in out
         and "^" in out
         and "Traceback" not in out + err
     )

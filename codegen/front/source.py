@@ -21,12 +21,7 @@ from libcst.metadata import CodeRange
 
 from codegen.core import ir
 from codegen.errors import CodegenError
-from codegen.front.positions import (
-    LazyLoc,
-    Positions,
-    parse_meanwhile,
-    statement_lines,
-)
+from codegen.front.positions import LazyLoc, Positions, parse_meanwhile, statement_lines
 from codegen.front.spellings import RENAMED
 from codegen.front.syntax import (
     _ast_identifiers,
@@ -63,8 +58,7 @@ class _Module:
     defs: dict[str, cst.FunctionDef] = field(default_factory=dict)
     #: top-level names bound once, to a number literal (``S = -1.5``).
     literals: dict[str, str] = field(default_factory=dict)
-    #: top-level names bound once to True or False -> that text (an `if`
-    #: or conditional expression decides on them: codegen/front/parse_loops.py)
+    #: top-level names bound once to True or False -> that text (for `if`)
     flags: dict[str, str] = field(default_factory=dict)
     #: top-level names bound once to an array of number literals
     #: (``A = np.array([[1.0, 2.0], [3.0, 4.0]])``) -> that call, spelled ``np.``.
@@ -395,13 +389,10 @@ def _scan_constants(mod: _Module) -> None:
                 literal.keywords,
             )
             mod.arrays[name] = ast.unparse(call)
-        elif (
-            isinstance(literal, ast.Constant)
-            and isinstance(literal.value, bool)
-            and not others
-            and not after_star
-        ):  # a flag: for conditions only
-            mod.flags[name] = ast.unparse(literal)
+        elif isinstance(getattr(literal, "value", None), bool) and not (
+            others or after_star
+        ):
+            mod.flags[name] = ast.unparse(literal)  # type: ignore[arg-type]
         elif literal is not None and not others and not after_star:
             mod.literals[name] = ast.unparse(literal)
         elif others:
