@@ -211,7 +211,7 @@ FUNCTIONS.update(
             ]
         },
         "numpy.fix": "x, out=?",
-        **{f"numpy.float{b}": "value=x, /" for b in (64, 32)},
+        **{f"numpy.{t}{b}": "value=x, /" for t in ("float", "int") for b in (64, 32)},
         **{f"numpy.{f}": "a=x, decimals, out=?" for f in ("round", "around")},
         **{
             f"numpy.{f}": _UFUNC_2

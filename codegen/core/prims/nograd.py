@@ -104,6 +104,9 @@ for _op, _bits in (("logical_and", "&"), ("logical_or", "|"), ("logical_xor", "^
         calls=(f"numpy.{_op}",),
         shape="broadcast",
     )
+# integer casts of numbers: piecewise constant, no gradient
+for _bits in (64, 32):
+    _nograd(f"int{_bits}", _X, f"np.int{_bits}(x)", calls=(f"numpy.int{_bits}",))
 # & | ^ and ~: bitwise, of masks (and integers) as NumPy and Python compute them
 for _op, _sym, _ufunc in (
     ("bitand", "&", "bitwise_and"),
