@@ -105,8 +105,8 @@ for _op, _bits in (("logical_and", "&"), ("logical_or", "|"), ("logical_xor", "^
         shape="broadcast",
     )
 # integer casts of numbers: piecewise constant, no gradient
-for _bits in (64, 32):
-    _nograd(f"int{_bits}", _X, f"np.int{_bits}(x)", calls=(f"numpy.int{_bits}",))
+for _width in (64, 32):
+    _nograd(f"int{_width}", _X, f"np.int{_width}(x)", calls=(f"numpy.int{_width}",))
 # & | ^ and ~: bitwise, of masks (and integers) as NumPy and Python compute them
 for _op, _sym, _ufunc in (
     ("bitand", "&", "bitwise_and"),
