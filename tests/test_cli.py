@@ -133,6 +133,15 @@ def test_verify_rejects_unknown_at_and_shape_names(capsys):
     assert "--shape names 'w9'" in capsys.readouterr().err
 
 
+def test_repeated_shape_flags_all_count(tmp_path, capsys):
+    """--shape x=2,3 --shape w=3 gives both shapes (the last one only was
+    kept before: x was drawn as a number and the forward failed)."""
+    src = tmp_path / "layer.py"
+    src.write_text("import numpy as np\n\n\ndef f(x, w):\n    return np.sum(x @ w)\n")
+    assert main(["verify", f"{src}:f", "--shape", "x=2,3", "--shape", "w=3"]) == 0
+    assert "f: ok" in capsys.readouterr().out
+
+
 BATCHNORM = """import numpy as np
 
 
