@@ -70,6 +70,35 @@ CASES = {
         "    return s * x[k]",
         {"x": (5,)},
     ),
+    # ----- zip, enumerate and tuples unpacked -----
+    "zip_of_layers": (
+        "x, W1, b1, W2, b2",
+        "h = x\n    for W, b in zip([W1, W2], [b1, b2]):\n"
+        "        h = np.tanh(h @ W + b)\n    return np.sum(h * h)",
+        {"x": (2, 3), "W1": (3, 4), "b1": (4,), "W2": (4, 3), "b2": (3,)},
+    ),
+    "enumerate_arrays": (
+        "x, w",
+        "s = 0.0\n    for i, v in enumerate([x, w]):\n"
+        "        s = s + (i + 1) * np.sum(v * v)\n    return s",
+        {"x": (3,), "w": (2,)},
+    ),
+    "tuples_of_numbers": (
+        "x",
+        "s = x\n    for k, c in [(1, 0.5), (2, 1.5)]:\n        s = s * c + x[k]\n    return s",
+        {"x": (3,)},
+    ),
+    "enumerate_zip_nested_names": (
+        "x, w",
+        "s = 0.0\n    for i, (a, c) in enumerate(zip([x, w], [2.0, 3.0])):\n"
+        "        s = s + i * c * np.sum(a)\n    return s",
+        {"x": (3,), "w": (3,)},
+    ),
+    "comprehension_over_zip": (
+        "x, w",
+        "return np.stack([a * b for a, b in zip([x, w], [w, x])])",
+        {"x": (3,), "w": (3,)},
+    ),
     # ----- comprehensions -----
     "stack_of_comprehension": (
         "x, y",
@@ -157,7 +186,7 @@ def test_each_block_names_its_iteration():
         ("for i in range(2):\n        return x", "'return' inside a 'for' loop"),
         ("for i in range(2):\n        break", "not supported"),
         ("for i in range(2):\n        x = x * 2\n    else:\n        x = x", "'else'"),
-        ("for i, j in [(1, 2)]:\n        x = x * i", "several names"),
+        ("for i, j in [(1, 2, 3)]:\n        x = x * i", "as many values as its names"),
         ("for i in range(5000):\n        x = x * 2", "too long to unroll"),
         ("while True:\n        x = x * 2", "'while' loops are not supported"),
         ("x = np.stack([x[i] for i in range(3) if i])", "with 'if'"),

@@ -2,7 +2,8 @@
 by the parse pass.
 
 ``for t in range(3):`` (a count given as a number or a module constant), or
-over a literal list or tuple, or over a tuple value: the body is flattened
+over a literal list or tuple, or over a tuple value, or ``zip`` and
+``enumerate`` of those (``for W, b in zip([W1, W2], [b1, b2]):``): the body is flattened
 once per item with the loop name bound to it, as Python runs it; after the
 loop the name keeps the last item. Each step's comment quotes its line and
 the item (``# h = np.tanh(h @ W + x[t])  # t = 2``), so the flat backward
@@ -22,6 +23,7 @@ import ast
 from typing import Any
 
 import libcst as cst
+import libcst.matchers as m
 
 from codegen.core import ir
 
@@ -37,24 +39,15 @@ def unroll(b: Any, loop: cst.For) -> None:
             loop,
             "write the loop without its else clause",
         )
-    if not isinstance(loop.target, cst.Name):
-        raise b.mod.error(
-            "a 'for' loop over several names is not supported",
-            loop.target,
-            "loop over one name: for t in range(3)",
-        )
     items = _items(b, loop.iter)
     if isinstance(loop.body, cst.IndentedBlock):
         body = list(loop.body.body)
     else:
         body = [cst.SimpleStatementLine(body=loop.body.body)]  # type: ignore[arg-type]
-    name, outer = loop.target.value, b.loop_note
-    b.loop_names.add(name)
+    outer = b.loop_note
     try:
         for item in items:
-            b.env[name] = item
-            shown = item.text if isinstance(item, ir.Const) else item.name
-            note = f"{name} = {shown}"
+            note = _bind(b, loop.target, item)
             b.loop_note = f"{outer}, {note}" if outer else note
             for stmt in body:
                 if b.statement(stmt):
@@ -73,6 +66,17 @@ def _items(b: Any, node: cst.BaseExpression) -> list[ir.Operand]:
     if called not in b.env and b.mod.canonical(called) == "range":
         assert isinstance(node, cst.Call)
         return _range(b, node)
+    if called in ("zip", "enumerate") and called not in b.env:
+        assert isinstance(node, cst.Call)
+        if any(a.keyword is not None or a.star for a in node.args) or not node.args:
+            raise b.mod.error(f"{called}() takes sequences here", node)
+        seqs = [_items(b, a.value) for a in node.args]
+        if called == "enumerate":
+            if len(seqs) != 1:
+                raise b.mod.error("enumerate() takes one sequence here", node)
+            seqs = [[ir.Const(str(k)) for k in range(len(seqs[0]))], seqs[0]]
+        count = min(len(q) for q in seqs)  # zip stops at the shortest
+        return [b.pack([q[k] for q in seqs], node) for k in range(count)]
     if isinstance(node, (cst.List, cst.Tuple)):
         return list(b.items(node))
     value = b.expr(node)
@@ -83,6 +87,34 @@ def _items(b: Any, node: cst.BaseExpression) -> list[ir.Operand]:
         node,
         "loop over range(3) with a number (or a module constant), or over a "
         "list or tuple written out",
+    )
+
+
+def _bind(b: Any, target: cst.BaseExpression, item: ir.Operand) -> str:
+    """Bind the loop's target (a name, or names unpacking a tuple item) to
+    `item`; the note naming the iteration (``t = 2``, ``w = W1, b = b1``)."""
+    if isinstance(target, cst.Name):
+        b.loop_names.add(target.value)
+        b.env[target.value] = item
+        return (
+            f"{target.value} = {item.text if isinstance(item, ir.Const) else item.name}"
+        )
+    parts = None
+    if isinstance(item, ir.Var):
+        parts = b.tuple_items.get(item.name)
+    elif isinstance(item, ir.Const):
+        value = ir.literal(item.text)
+        if isinstance(value, tuple):
+            parts = tuple(ir.Const(repr(v)) for v in value)
+    names = target.elements if isinstance(target, (cst.Tuple, cst.List)) else None
+    if names is None or parts is None or len(parts) != len(names):
+        raise b.mod.error(
+            "a 'for' loop unpacks items of as many values as its names here",
+            target,
+            "loop over one name, or over tuples written out: for w, c in [(w1, 1.0)]",
+        )
+    return ", ".join(
+        _bind(b, el.value, part) for el, part in zip(names, parts, strict=True)
     )
 
 
@@ -154,15 +186,11 @@ def comprehension(b: Any, node: cst.ListComp | cst.GeneratorExp) -> ir.Operand:
                 clause,
                 "select the items with a mask or an index array instead",
             )
-        if not isinstance(clause.target, cst.Name):
-            raise b.mod.error(
-                "a comprehension over several names is not supported",
-                clause.target,
-                "loop over one name: [x[i] for i in range(3)]",
-            )
         clauses.append(clause)
         clause = clause.inner_for_in
-    saved = {c.target.value: b.env.get(c.target.value) for c in clauses}  # type: ignore[attr-defined]
+    names = [n for c in clauses for n in m.findall(c.target, m.Name())]
+    bound = [n.value for n in names if isinstance(n, cst.Name)]
+    saved = {name: b.env.get(name) for name in bound}
     outer = b.loop_note
     try:
         _expand(b, node.elt, clauses, elements, outer)
@@ -184,13 +212,9 @@ def _expand(
     note: str,
 ) -> None:
     first, rest = clauses[0], clauses[1:]
-    items = _items(b, first.iter)
-    name = first.target.value  # type: ignore[attr-defined]
-    b.loop_names.add(name)
-    for item in items:
-        b.env[name] = item
-        shown = item.text if isinstance(item, ir.Const) else item.name
-        b.loop_note = f"{note}, {name} = {shown}" if note else f"{name} = {shown}"
+    for item in _items(b, first.iter):
+        bound = _bind(b, first.target, item)
+        b.loop_note = f"{note}, {bound}" if note else bound
         if rest:
             _expand(b, elt, rest, out, b.loop_note)
         else:
