@@ -202,11 +202,11 @@ _FIRST_ONLY = frozenset(
 )
 
 
-def _integer_index(fn: ir.Function, name: str) -> bool:
+def _integer_index(
+    producers: dict[str, ir.Assign], params: dict[str, ir.Param], name: str
+) -> bool:
     """Whether `name` is provably an integer array (an index that gathers),
     not a boolean mask, whose selection has a data-dependent count."""
-    producers = {s.target: s for s in fn.body}
-    params = {p.name: p for p in fn.params}
     todo, seen = [name], set()
     while todo:
         n = todo.pop()
@@ -314,6 +314,7 @@ class _ShapeInference:
         #: names bound to ``x.shape`` -> x; names bound to one size -> its dim.
         self.shape_of: dict[str, str] = {}
         self.size: dict[str, str] = {}
+        self.producers: dict[str, ir.Assign] | None = None
 
     def of(self, o: ir.Operand) -> Shape | None:
         if isinstance(o, ir.Const):
@@ -385,7 +386,10 @@ class _ShapeInference:
             return None
         if not all(isinstance(p, ir.Var) for p in parts):
             return None
-        if not all(_integer_index(self.fn, p.name) for p in parts):  # type: ignore[union-attr]
+        if self.producers is None:  # once per function: gathers may be many
+            self.producers = {s.target: s for s in self.fn.body}
+        params = {p.name: p for p in self.fn.params}
+        if not all(_integer_index(self.producers, params, p.name) for p in parts):  # type: ignore[union-attr]
             return None  # a boolean mask selects a data-dependent count
         index = _broadcast([self.of(p) for p in parts])
         return None if index is None else index + x[len(parts) :]
