@@ -25,6 +25,24 @@ CASES = {
         "np.log2(x) + np.log10(x) * np.exp2(y)",
         {"x": (3, 4), "y": (4,)},
     ),
+    # np.eye in an adjoint takes g's dtype
+    "trace": ("np.trace(x[:, :3]) * y", {"x": (3, 4), "y": (4,)}),
+    "eigh": (
+        "np.linalg.eigh(x[:, :3] + x[:, :3].T)[0] * y[:3]",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "eigh_vectors": (
+        "np.linalg.eigh(x[:, :3] + x[:, :3].T)[1] * y[:3]",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "svd_u": (
+        "np.linalg.svd(x, full_matrices=False)[0] * y[:3]",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "cholesky": (
+        "np.linalg.cholesky(x[:, :3] @ x[:, :3].T + 3 * np.eye(3, dtype=np.float32))",
+        {"x": (3, 4), "y": (4,)},
+    ),
     "median_cumprod": (
         "np.median(x, axis=0) * np.cumprod(y)",
         {"x": (3, 4), "y": (4,)},

@@ -182,7 +182,7 @@ FUNCTIONS.update(
         "numpy.diag": "v=x, k",
         "numpy.diagonal": "a=x, offset, axis1, axis2",
         "numpy.trace": "a=x, offset, axis1, axis2, dtype=?, out=?",
-        "numpy.eye": "N, M, k, dtype=!, order=!, *, device=?, like=?",
+        "numpy.eye": "N, M, k, dtype, order=!, *, device=?, like=?",
         "numpy.cross": "a, b, axisa, axisb, axisc, axis",
         "numpy.kron": "a, b",
         "numpy.linalg.inv": "a=x",

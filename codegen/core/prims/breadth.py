@@ -345,7 +345,7 @@ def _trace_x(f: Facts) -> str:
     g is added back onto each diagonal through the index map."""
     default = f.kw["axis1"] == "0" and f.kw["axis2"] == "1"
     if f.rank.get("x") == 2 and default:
-        return "g * np.eye(np.shape(x)[0], np.shape(x)[1], k=offset)"
+        return "g * np.eye(np.shape(x)[0], np.shape(x)[1], k=offset, dtype=np.result_type(g))"
     diagonal = f"np.diagonal({_IDS}, offset, axis1, axis2)"
     index = f"_scatter_add(np.expand_dims(g, -1), (np.size(x),), {diagonal})"
     return f"np.reshape({index}, np.shape(x))"
@@ -365,6 +365,6 @@ declare(
     "eye",
     ("N",),
     "np.eye(N)",
-    keywords={"M": "None", "k": "0"},
+    keywords={"M": "None", "k": "0", "dtype": "None"},
     calls=("numpy.eye",),
 )

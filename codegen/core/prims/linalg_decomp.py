@@ -45,7 +45,7 @@ VH = "np.linalg.svd(x, full_matrices=False)[2]"
 def _gap(s: str, k: str) -> str:
     """F[i, j] = 1 / (s_j - s_i) off the diagonal, 0 on it (s: the last
     axis, k: its length)."""
-    eye = f"np.eye({k})"
+    eye = f"np.eye({k}, dtype=np.result_type(g))"  # float32 stays float32
     return f"(1 - {eye}) / ({_ex(s, -2)} - {_ex(s, -1)} + {eye})"
 
 
@@ -123,14 +123,14 @@ def _eigh_w(f: Facts) -> str:
     entry off the diagonal gets M_ij + M_ji = 2 M_ij."""
     v = "np.linalg.eigh(x, uplo)[1]"
     m = f"({v} * {_ex('g', -2)}) @ {_T(v)}"
-    return f"{_uplo(f)}({m}) * (2 - np.eye(np.shape(g)[-1]))"
+    return f"{_uplo(f)}({m}) * (2 - np.eye(np.shape(g)[-1], dtype=np.result_type(g)))"
 
 
 def _eigh_v(f: Facts) -> str:
     """z = V: M = V (F o (V^T g)) V^T, F[i, j] = 1 / (w_j - w_i); folded onto
     the triangle NumPy reads: M_ij + M_ji off the diagonal, M_ii on it."""
     w = "np.linalg.eigh(x, uplo)[0]"
-    eye = "np.eye(np.shape(g)[-1])"
+    eye = "np.eye(np.shape(g)[-1], dtype=np.result_type(g))"
     m = f"ans @ ({_gap(w, 'np.shape(g)[-1]')} * ({_T('ans')} @ g)) @ {_T('ans')}"
     return f"{_uplo(f)}({m} + {_T(m)}) * (1 - 0.5 * {eye})"
 

@@ -119,7 +119,7 @@ def _cholesky_x(f: Facts) -> str:
     <S, dx>. NumPy reads only x's lower triangle (it mirrors it), so an
     entry below the diagonal counts twice and one above not at all:
     dL/dx = tril(S + S^T) - S * I."""
-    eye = "np.eye(np.shape(x)[-1])"
+    eye = "np.eye(np.shape(x)[-1], dtype=np.result_type(g))"
     lt = _T.format("ans")
     inner = f"{lt} @ g"
     phi = f"(np.tril({inner}) - 0.5 * {inner} * {eye})"
