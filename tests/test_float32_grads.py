@@ -43,6 +43,15 @@ CASES = {
         "np.linalg.cholesky(x[:, :3] @ x[:, :3].T + 3 * np.eye(3, dtype=np.float32))",
         {"x": (3, 4), "y": (4,)},
     ),
+    # the tie counts of norm's ord=inf and ord=1, in x's type
+    "norm_inf": (
+        "np.linalg.norm(x, ord=np.inf, axis=1) * y[:3]",
+        {"x": (3, 4), "y": (4,)},
+    ),
+    "norm_matrix_one": (
+        "np.linalg.norm(x, ord=1, axis=(0, 1)) * y",
+        {"x": (3, 4), "y": (4,)},
+    ),
     "median_cumprod": (
         "np.median(x, axis=0) * np.cumprod(y)",
         {"x": (3, 4), "y": (4,)},

@@ -212,7 +212,8 @@ def _norm_x(f: Facts) -> str:
         return f"{grad} * x / ({z} + ({z} == 0))"
     if vector and ord_ in (math.inf, -math.inf):
         hit = f"(np.abs(x) == {z})"
-        return f"{grad} * np.sign(x) * {hit} / np.sum({hit}, axis=axis, keepdims=True)"
+        count = f"np.sum({hit}, axis=axis, keepdims=True, dtype=np.result_type(x))"
+        return f"{grad} * np.sign(x) * {hit} / {count}"  # a count in x's type
     if vector:
         return f"{grad} * np.sign(x) * (np.abs(x) / ({z} + ({z} == 0))) ** ({ord_} - 1)"
     # a matrix: on the last two axes (axis moved there), then moved back
@@ -240,7 +241,8 @@ def _norm_x(f: Facts) -> str:
         pick = "np.max" if ord_ in (1, math.inf) else "np.min"
         sums = f"np.sum(np.abs({xm}), axis={over})"
         hit = f"({sums} == {pick}({sums}, axis=-1, keepdims=True))"
-        share = f"np.expand_dims({hit} / np.sum({hit}, axis=-1, keepdims=True), {over})"
+        count = f"np.sum({hit}, axis=-1, keepdims=True, dtype=np.result_type(x))"
+        share = f"np.expand_dims({hit} / {count}, {over})"
         r = f"{gm} * np.sign({xm}) * {share}"
     if row:
         return f"np.reshape({r}, np.shape(x))"
