@@ -11,7 +11,7 @@ import autograd
 import numpy as np
 from programs.second import hvp_source
 
-from codegen.checks.verify import module_from_source
+from codegen.checks.verify import check_gradients, module_from_source
 from codegen.pipeline import generate
 
 
@@ -75,3 +75,25 @@ def hessian_vector_products(
     return [
         (p, g, central(hv.hvp, args, p, h)) for p, g in zip(wrt, grads, strict=True)
     ]
+
+
+def second_order_report(source: str, wrt: list[str], point: dict, rng, case: str):
+    """Second order through the generated module of `f` in `source`, checked
+    the way first order is: its value-and-grad becomes ``hvp(..., v_p, ...)``
+    (`programs.second`), codegen differentiates that, and `check_gradients`
+    compares the result with central differences of hvp at `point`, a
+    direction v_p per parameter drawn from `rng`. Returns (the report, the
+    second-order module's code)."""
+    first = generate(source, "<test>", "f", wrt)
+    hvp_src = hvp_source(first, "f", wrt, wrt)
+    second = generate(hvp_src, "hvp.py", "hvp", wrt)
+    forward = module_from_source(hvp_src, "hvp_forward_under_test")
+    mod = module_from_source(second, "hvp_grad_under_test")
+    point = dict(point)
+    for p in wrt:
+        point[f"v_{p}"] = rng.standard_normal(np.shape(point[p]))
+    every = wrt + [f"v_{p}" for p in wrt]
+    report = check_gradients(
+        forward.hvp, (mod.hvp_forward, mod.hvp_backward), every, point, wrt, case
+    )
+    return report, second

@@ -16,6 +16,7 @@ def _nograd(
 _XY = ("x", "y")
 _X = ("x",)
 
+# comparisons; & | ^, bitwise, of masks (and integers) as NumPy and Python do
 for _op, _sym, _ufunc in (
     ("gt", ">", "greater"),
     ("ge", ">=", "greater_equal"),
@@ -23,6 +24,9 @@ for _op, _sym, _ufunc in (
     ("le", "<=", "less_equal"),
     ("eq", "==", "equal"),
     ("ne", "!=", "not_equal"),
+    ("bitand", "&", "bitwise_and"),
+    ("bitor", "|", "bitwise_or"),
+    ("bitxor", "^", "bitwise_xor"),
 ):
     _nograd(
         _op,
@@ -107,20 +111,7 @@ for _op, _bits in (("logical_and", "&"), ("logical_or", "|"), ("logical_xor", "^
 # integer casts of numbers: piecewise constant, no gradient
 for _width in (64, 32):
     _nograd(f"int{_width}", _X, f"np.int{_width}(x)", calls=(f"numpy.int{_width}",))
-# & | ^ and ~: bitwise, of masks (and integers) as NumPy and Python compute them
-for _op, _sym, _ufunc in (
-    ("bitand", "&", "bitwise_and"),
-    ("bitor", "|", "bitwise_or"),
-    ("bitxor", "^", "bitwise_xor"),
-):
-    _nograd(
-        _op,
-        _XY,
-        f"x {_sym} y",
-        operator=_sym,
-        calls=(f"numpy.{_ufunc}",),
-        shape="broadcast",
-    )
+# ~x, bitwise not
 _nograd(
     "invert",
     _X,
