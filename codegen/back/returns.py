@@ -17,11 +17,16 @@ def returned(bwd: Backward, cached: bool = True) -> str:
     forward made a copy (`ir.Function.copies`), so a caller's in-place update
     of an output never changes what the backward reads, nor the inputs."""
     params = {p.name for p in bwd.fn.params}
+    floats = {s.target for s in bwd.forward if s.scalar}  # math's: immutable
     out = []
     for result in bwd.fn.results:
-        shares = bwd.lib == "np" and any(
-            (cached and name in bwd.cache) or (copied and name in params)
-            for name, copied in _bases(bwd, result)
+        shares = (
+            bwd.lib == "np"
+            and result not in floats
+            and any(
+                (cached and name in bwd.cache) or (copied and name in params)
+                for name, copied in _bases(bwd, result)
+            )
         )
         out.append(f"np.copy({result})" if shares else result)
     return tuple_text(out)

@@ -103,6 +103,10 @@ class Assign:
     #: nothing reads afterwards (`codegen.core.norm_forward.divide_in_place`,
     #: `codegen.core.forward_in_place`).
     into: bool = False
+    #: True for a call of Python's `math` (``math.exp(a)``) in a NumPy module:
+    #: rendered with `math`, as written, so the value is Python's float (in
+    #: float64 for a float32 operand) and the step raises where math raises.
+    scalar: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,8 +122,8 @@ def _is_square(s: ir.Assign) -> bool:
 def step_expr(step: ir.Assign, lib: str) -> E.Expr:
     """The expression one forward step computes, from its primitive's code;
     the step's keywords go to the outer call (`codegen.back.render` writes
-    it, the passes read it)."""
-    return _step_expr(step.op, step.args, step.kwargs, lib)
+    it, the passes read it). A `math` call stays one (`ir.Assign.scalar`)."""
+    return _step_expr(step.op, step.args, step.kwargs, "math" if step.scalar else lib)
 
 
 @lru_cache(maxsize=1 << 16)  # keyed by what it reads: it holds no step

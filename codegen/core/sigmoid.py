@@ -77,7 +77,8 @@ def fuse_sigmoid(fn: ir.Function) -> ir.Function:
         if found is not None:
             x, inner = found
             fused.update(inner)
-            step = replace(step, op="sigmoid", args=(x,), kwargs=())
+            scalar = steps[inner[1]].scalar  # math.exp: Python's float, as written
+            step = replace(step, op="sigmoid", args=(x,), kwargs=(), scalar=scalar)
             name = re.sub(r"_div(_\d+)?$", r"_sigmoid\1", step.target)
             if step.intermediate and name not in taken:  # out_div: out_sigmoid
                 taken.add(name)

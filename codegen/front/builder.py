@@ -138,6 +138,7 @@ class BuilderBase(Aliases, Indexing):
         node: cst.CSTNode,
         name: str | None,
         kwargs: Sequence[tuple[str, ir.Operand]] = (),
+        scalar: bool = False,
     ) -> ir.Var:
         self.check_tuple_operands(op, args, node)
         for a in args if op != "entry" else ():
@@ -148,7 +149,7 @@ class BuilderBase(Aliases, Indexing):
                     node,
                     f"read an entry with {a.name}['key'] and use that value",
                 )
-        key = (op, tuple(args), tuple(kwargs))
+        key = (op, tuple(args), tuple(kwargs), scalar)
         if name is None and op in NONDIFF and key in self.pure:
             return ir.Var(self.pure[key])  # np.arange(N) twice: computed once
         target = name or self.fresh(f"{self.display}_{op}")
@@ -163,6 +164,7 @@ class BuilderBase(Aliases, Indexing):
             self.source,
             display=target,
             intermediate=name is None,
+            scalar=scalar,
         )
         self.steps.append(step)
         self.note_memory(step)
@@ -380,9 +382,7 @@ class BuilderBase(Aliases, Indexing):
 
     def expr_Call(self, node: cst.Call, name: str | None) -> ir.Operand:
         dotted = _dotted(node.func)
-        if (
-            dotted in RUNTIME_CALLS
-        ):  # helpers of generated modules: a backward re-parses
+        if dotted in RUNTIME_CALLS:  # generated helpers: a backward re-parses
             return self.call_op(RUNTIME_CALLS[dotted], dotted, node, name)
         if dotted in _runtime_helpers() and dotted not in self.env:
             raise self.mod.error(

@@ -96,6 +96,7 @@ class ArrayExpressions:
         node: cst.CSTNode,
         name: str | None,
         kwargs: Sequence[tuple[str, ir.Operand]] = (),
+        scalar: bool = False,
     ) -> ir.Var:
         raise NotImplementedError
 
@@ -258,7 +259,8 @@ class ArrayExpressions:
                 self.alias(acc.name, pair)  # it returns one of them
             return acc
         ordered = tuple((k, kwargs[k]) for k in rule.keywords if k in kwargs)
-        result = self.emit(op, args, node, name, ordered)
+        scalar = what.startswith("math.") and bool(rule.forward)  # as written
+        result = self.emit(op, args, node, name, ordered, scalar=scalar)
         if op == "copy":  # np.copy(x), x.copy(): a new array
             self.fresh_memory(result.name)
         return result

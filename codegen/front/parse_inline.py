@@ -76,7 +76,8 @@ class Builder(Statements):
         if _is_sigmoid(inner.steps, args):
             for s in inner.steps:
                 self.taken.discard(s.target)
-            return self.emit("sigmoid", args, node, name)
+            scalar = any(s.scalar for s in inner.steps)  # math.exp, as written
+            return self.emit("sigmoid", args, node, name, scalar=scalar)
         site = self.source
         for s in inner.steps:
             self.steps.append(
