@@ -298,6 +298,31 @@ CASES = [
         (n(2, 3, 2),),
     ),
     ("take_scalar", "def f(x):\n    return np.take(x, 1, axis=1) ** 2\n", (n(2, 3),)),
+    (  # Fortran order: the first index fastest, out and back
+        "reshape_F",
+        "def f(x):\n    return x.reshape(4, -1, order='F') * np.arange(24).reshape(4, 6)\n",
+        (n(2, 3, 4),),
+    ),
+    (
+        "ravel_F",
+        "def f(x):\n    return np.ravel(x, 'F') * np.arange(6) + x.flatten(order='F')\n",
+        (n(2, 3),),
+    ),
+    (
+        "reshape_F_names",
+        "def f(x):\n    N = x.shape[0]\n    return np.reshape(x, (N * 2, -1), order='F') ** 2\n",
+        (n(2, 3, 4),),
+    ),
+    (  # indices out of range wrap around; repeats add up
+        "take_wrap",
+        "def f(x):\n    return np.take(x, [5, -7, 1, 5], axis=-1, mode='wrap') ** 2\n",
+        (n(2, 3),),
+    ),
+    (  # out of range clips to the ends; a clipped index repeats one entry
+        "take_clip",
+        "def f(x):\n    return np.take(x, [[9, -9], [0, 1]], mode='clip') ** 2\n",
+        (n(2, 3),),
+    ),
     (
         "take_negidx",
         "def f(x):\n    return np.take(x, [-1, -1, 0], axis=1) ** 2\n",

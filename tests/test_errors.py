@@ -11,7 +11,11 @@ CASES = [
     # (body line, message fragment, column of the caret)
     ("    y = math.gamma(x)", "no adjoint rule for 'math.gamma'", 9),
     ("    y = foo(x)", "no adjoint rule for 'foo'", 9),
-    ("    y = x if x else x", "a conditional expression whose condition is known only", 14),
+    (
+        "    y = x if x else x",
+        "a conditional expression whose condition is known only",
+        14,
+    ),
     ("    y = x << 2", "operator '<<' is not supported", 11),
     ("    y = [x, x] * 2", "a tuple of values is not an array here", 9),
     ("    y = x.imag", "attribute 'x.imag' is not supported", 9),
@@ -25,7 +29,10 @@ CASES = [
 
 STATEMENTS = [
     ("    for i in range(x):\n        x = x + 1", "its count must be a number"),
-    ("    if x > 0:\n        x = -x", "an 'if' whose condition is known only at run time"),
+    (
+        "    if x > 0:\n        x = -x",
+        "an 'if' whose condition is known only at run time",
+    ),
     ("    while x:\n        x = x - 1", "'while' loops are not supported"),
     ("    global g\n    g = x", "'global' statements are not supported"),
     ("    x.attr = 1", "assignment to 'x.attr' is not supported"),
@@ -155,3 +162,27 @@ def test_unknown_call_hint_names_the_closest_spellings(call, hint):
     assert f"hint: {hint}" in text or hint in text.split("hint: ")[1]
     assert "did you mean" not in text or "math.gamma" not in call
     assert len(text.split("hint: ")[1]) < 200  # no list of every name
+
+
+def test_np_take_mode_must_be_a_literal_string():
+    source = (
+        "import numpy as np\n\n\ndef f(x, m):\n    return np.take(x, [1], mode=m)\n"
+    )
+    (err,) = _errors(source)
+    assert str(err).startswith("bad.py:5:33: error: np.take's mode must be the string")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        ("x.reshape(3, 2, order='A')", "order= must be the string 'C' or 'F' here"),
+        (
+            "x.reshape(np.shape(x), order='F')",
+            "reshape with order='F' needs its shape written out here",
+        ),
+    ],
+)
+def test_reshape_orders_codegen_cannot_see_are_refused(call, message):
+    source = f"import numpy as np\n\n\ndef f(x):\n    return {call}\n"
+    (err,) = _errors(source)
+    assert str(err).startswith(f"bad.py:5:12: error: {message}")

@@ -210,7 +210,7 @@ UNSUPPORTED_ARGUMENTS = [
     ("np.std(x, 0, correction=1)", "5:25", "the argument 'correction' of 'np.std'"),
     ("np.sum(x, None, None, None, False, 0.0)", "5:47", "argument 'initial'"),
     ("np.exp(x, x)", "5:22", "the argument 'out' of 'np.exp'"),
-    ("np.reshape(x, (3, 2), 'F')", "5:34", "the argument 'order'"),
+    ("np.copy(x, 'F')", "5:23", "the argument 'order' of 'np.copy'"),
     ("np.concatenate(x)", "5:27", "takes a list or tuple literal of arrays"),
     ("np.sum(x, axis=0, axis=1)", "5:30", "keyword argument repeated: axis"),
     ("np.clip(x, 0.0, a_min=1.0)", "5:28", "got two values for 'a_min'"),

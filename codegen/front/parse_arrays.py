@@ -22,6 +22,7 @@ from codegen.core.rules import METHODS as DECLARED_METHODS
 from codegen.core.rules import RULES, suggest
 from codegen.front.parse_calls import Slot, bind, signature_of
 from codegen.front.parse_einsum import einsum_spec, einsum_sublists
+from codegen.front.parse_order import fortran_order
 from codegen.front.parse_statistics import masked
 from codegen.front.parse_windows import (
     check_pad,
@@ -206,6 +207,10 @@ class ArrayExpressions:
             args, kwargs = self.plain_operands(op, what, node, receiver)
         else:
             values = self.signature_operands(op, what, slots, node, receiver)
+            if "order" in values:  # x.reshape(s, order='F'): codegen.front.parse_order
+                lowered = fortran_order(self, op, values, node, name)
+                if lowered is not None:
+                    return lowered
             if "where" in values:  # np.sum(x, where=m): of the entries m selects
                 return masked(self, op, values, node, name)
             if op == "clip":

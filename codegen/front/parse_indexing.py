@@ -159,14 +159,16 @@ class Indexing(ArrayExpressions):
                 args["axis"],
                 "write the axis as a number, or index: x[:, indices]",
             )
-        if not _int_literal(indices):  # booleans count as 0 and 1 here, not as a mask
+        mode = _take_mode(self, args)  # 'wrap', 'clip': the index NumPy reads
+        if mode or not _int_literal(indices):  # booleans count as 0 and 1, no mask
             if flat:
                 count = self.emit("size", (x,), node, None)
             else:
                 shape = self.emit("shape_of", (x,), node, None)
                 count = self.emit("item", (shape, ir.Const(str(axis))), node, None)
             span = self.emit("arange", (count,), node, None)
-            indices = self.emit("take", (span, indices), node, None)
+            given_mode = (("mode", ir.Const(repr(mode))),) if mode else ()
+            indices = self.emit("take", (span, indices), node, None, given_mode)
         full: ir.Operand = ir.Const(":")
         parts: list[ir.Operand] = [indices]
         if flat:
@@ -278,3 +280,19 @@ def _int_literal(operand: ir.Operand) -> bool:
         return _is_int(v)
 
     return isinstance(operand, ir.Const) and ints(_literal(operand))
+
+
+def _take_mode(b: Any, args: dict[str, cst.Arg]) -> str:
+    """np.take's mode= as written: "" for 'raise' (an index, as x[i] reads
+    it), else 'wrap' or 'clip'."""
+    if "mode" not in args:
+        return ""
+    value = args["mode"].value
+    text = value.evaluated_value if isinstance(value, cst.SimpleString) else None
+    if text not in ("raise", "wrap", "clip"):
+        raise b.mod.error(
+            "np.take's mode must be the string 'raise', 'wrap' or 'clip' here",
+            value,
+            "write the mode as a literal string",
+        )
+    return "" if text == "raise" else str(text)

@@ -72,7 +72,7 @@ SIGNATURES: dict[str, str] = {
         for f in ("sort", "argsort")
     },
     "numpy.partition": "a=x, kth, axis, kind=!, order=?",
-    "numpy.take": "a=x, indices, axis, out=?, mode=!",
+    "numpy.take": "a=x, indices, axis, out=?, mode",
     **{
         f"numpy.{u}.reduce": "array=x, /, axis, dtype=?, out=?, *, keepdims, "
         "initial=!, where=!"

@@ -684,8 +684,12 @@ def t_reshape(g: Gen) -> Stmt | None:
     shape = g.choice(
         [(-1,), (a, -1), (-1, a), (a, size // a), (size,), (1, size), (a, 1, size // a)]
     )
-    form = g.choice(["method_tuple", "method_args", "np"])
-    if form == "method_tuple":
+    form = g.choice(["method_tuple", "method_args", "np", "fortran", "ravel_F"])
+    if form == "fortran":  # the first index fastest
+        expr = f"{x}.reshape({', '.join(map(str, shape))}, order='F')"
+    elif form == "ravel_F":
+        expr = g.choice([f"{x}.ravel(order='F')", f"np.ravel({x}, 'F')"])
+    elif form == "method_tuple":
         expr = f"{x}.reshape({_shape_str(shape)})"
     elif form == "method_args":
         expr = f"{x}.reshape({', '.join(map(str, shape))})"
@@ -857,6 +861,11 @@ def t_index(g: Gen) -> Stmt | None:
     elif kind == "take":  # any axis, negative ones too, indices repeated
         axis = int(g.rng.integers(-nd, nd))
         expr = f"np.take({x}, {_index_list(g, shape[axis])}, axis={axis})"
+        if g.rng.random() < 0.3:  # out of range, wrapped or clipped
+            m = shape[axis]
+            far = [int(v) for v in g.rng.integers(-3 * m, 3 * m, size=4)]
+            mode = g.choice(["wrap", "clip"])
+            expr = f"np.take({x}, {far}, axis={axis}, mode='{mode}')"
     elif kind == "take_flat":
         expr = f"np.take({x}, {_index_list(g, int(np.prod(shape)))})"
     else:

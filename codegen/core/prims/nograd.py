@@ -85,7 +85,7 @@ _nograd(
 _nograd("len", _X, "len(x)", forward="len(x)", calls=("len",))
 # The positions np.take(x, indices) reads, as np.take converts them
 # (booleans as 0 and 1, negative ones from the end): np.take of an arange.
-_nograd("take", ("x", "indices"), "np.take(x, indices)")
+_nograd("take", ("x", "indices"), "np.take(x, indices)", keywords={"mode": "'raise'"})
 
 _nograd("tuple", ("*xs",), "(*xs,)")
 # The mask of positions an integer-array assignment x[index] = v writes last.
