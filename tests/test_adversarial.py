@@ -298,6 +298,16 @@ CASES = [
         (n(2, 3, 2),),
     ),
     ("take_scalar", "def f(x):\n    return np.take(x, 1, axis=1) ** 2\n", (n(2, 3),)),
+    (  # divmod: the pair (x // p, x % p), unpacked
+        "divmod",
+        "def f(x, p):\n    q, r = divmod(x, p)\n    return q * r + r ** 2\n",
+        (n(4), 0.7),
+    ),
+    (
+        "np_divmod",
+        "def f(x):\n    t = np.divmod(x, 0.3)\n    return t[0] * x + t[1] ** 2\n",
+        (n(2, 3),),
+    ),
     (  # Fortran order: the first index fastest, out and back
         "reshape_F",
         "def f(x):\n    return x.reshape(4, -1, order='F') * np.arange(24).reshape(4, 6)\n",

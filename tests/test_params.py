@@ -119,3 +119,23 @@ def test_verify_runs_a_hyperparameter_at_its_default(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "x " in out and "gamma" in out and "beta" in out and "eps" not in out
+
+
+def test_divmod_of_floats_differentiates_both_operands():
+    """``//`` names a size only where its result is one (a shape, an index):
+    divmod(t, period) of floats keeps both gradients, checked against
+    central differences of the forward itself."""
+    source = (
+        "import math\n\n\ndef f(t, period):\n"
+        "    q, r = divmod(t, period)\n    return r * math.exp(t) + q\n"
+    )
+    fn = parse(source, "m.py", "f")
+    assert default_wrt(fn) == ["t", "period"]
+    generated = module_from_source(generate(source, "m.py", "f"), "divmod_floats")
+    forward = module_from_source(source, "divmod_user").f
+    t, period, h = 2.3, 0.7, 1e-6
+    _, (g_t, g_period) = generated.f_value_and_grad(t, period)
+    num_t = (forward(t + h, period) - forward(t - h, period)) / (2 * h)
+    num_p = (forward(t, period + h) - forward(t, period - h)) / (2 * h)
+    assert g_t == pytest.approx(num_t, rel=1e-6)
+    assert g_period == pytest.approx(num_p, rel=1e-6)

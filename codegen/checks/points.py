@@ -106,7 +106,6 @@ _INT_OPERANDS: dict[str, int] = {
     "squeeze": 1,
     "transpose": 1,
     "broadcast_to": 1,
-    "floordiv": 0,
 }
 #: Keyword operands that are integers.
 _INT_KEYWORDS = frozenset({"axis", "axes", "shape", "ddof"})
@@ -118,8 +117,9 @@ def integer_names(fn: ir.Function) -> set[str]:
     """Parameters that hold integers: annotated ``int``/``Int[...]``, with an
     integer literal default (``stride=1``, ``n=1 + 1``), or used where only an
     integer fits (pad widths, strides and slice bounds, indices and label
-    arrays, shapes, ``np.arange``, ``//``), directly or through size
-    arithmetic (``2 * pad``)."""
+    arrays, shapes, ``np.arange``), directly or through size arithmetic
+    (``2 * pad``, ``(H - HH) // stride``: ``divmod(t, period)`` of floats is
+    no size)."""
     ints = {p.name for p in fn.params if p.integer}
     ints |= {p.name for p in fn.params if int_default(p.default) is not None}
     used: set[str] = set()

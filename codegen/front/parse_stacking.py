@@ -45,6 +45,9 @@ from codegen.front.parse_calls import FUNCTIONS, METHODS, bind, signature
 
 #: NumPy signatures of the spellings of codegen/core/prims/stacking.py.
 SIGNATURES: dict[str, str] = {
+    "divmod": "x, y, /",
+    "numpy.divmod": "x1=x, x2=y, /, out=!, *, where=!, casting=!, order=!, dtype=!, "
+    "subok=!, signature=!",
     **{
         f"numpy.{f}": "ary=x, indices_or_sections=sections, axis"
         for f in ("split", "array_split")
@@ -323,7 +326,18 @@ def _reduce(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
 
 
 #: Spellings lowered here -> lowering(builder, canonical name, call, name).
+def _divmod(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """divmod(x, y) and np.divmod(x, y): the pair (x // y, x % y), unpacked
+    as any tuple is (``q, r = divmod(x, 0.5)``)."""
+    args = _arguments(b, what, node)
+    x, y = (b.expr(_needed(b, args, k, what, node)) for k in ("x", "y"))
+    parts = [b.emit(op, (x, y), node, None) for op in ("floordiv", "mod")]
+    return b.pack(parts, node, name)
+
+
 LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
+    "divmod": _divmod,
+    "numpy.divmod": _divmod,
     **{f"numpy.{f}": _split for f in ("split", "array_split", "hsplit")},
     **{f"numpy.{f}": _split for f in ("vsplit", "dsplit")},
     "numpy.gradient": _gradient,
