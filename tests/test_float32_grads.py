@@ -52,6 +52,8 @@ CASES = {
         "np.linalg.norm(x, ord=1, axis=(0, 1)) * y",
         {"x": (3, 4), "y": (4,)},
     ),
+    # the interpolation weights of np.linspace in g's type
+    "linspace": ("np.linspace(x[0], y, 5) * x[1, 0]", {"x": (3, 4), "y": (4,)}),
     "median_cumprod": (
         "np.median(x, axis=0) * np.cumprod(y)",
         {"x": (3, 4), "y": (4,)},

@@ -201,7 +201,7 @@ declare(
 # ----- linspace -----
 
 #: The weight of stop in each entry of linspace(start, stop, num).
-_T = "np.linspace(0.0, 1.0, num, endpoint=endpoint)"
+_T = "np.linspace(0.0, 1.0, num, endpoint=endpoint).astype(np.result_type(g))"
 
 # z = linspace(start, stop, num) = start + (stop - start) t with t = _T
 # along axis 0:  start gets sum over t of g (1 - t), stop sum of g t
