@@ -11,12 +11,12 @@ which the source does not show, and are refused.
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 import libcst as cst
 
 from codegen.core import ir
+from codegen.front.parse_stacking import _literal
 
 
 def fortran_order(
@@ -24,7 +24,7 @@ def fortran_order(
 ) -> ir.Operand | None:
     """The reshape, ravel or flatten of `values` in the order it names; None
     for C order (the caller goes on as without it)."""
-    order = _text(values.pop("order"))
+    order = _literal(values.pop("order"))
     if order == "C":
         return None
     if order != "F":
@@ -43,17 +43,10 @@ def fortran_order(
     )
 
 
-def _text(o: ir.Operand) -> object:
-    try:
-        return ast.literal_eval(o.text) if isinstance(o, ir.Const) else None
-    except (ValueError, SyntaxError):
-        return None
-
-
 def _reversed(b: Any, shape: ir.Operand, node: cst.Call) -> ir.Operand:
     """`shape` with its sizes in reverse order: a literal, or a tuple whose
     items the parse knows (``x.reshape(N, -1, order='F')``)."""
-    value = _text(shape)
+    value = _literal(shape)
     if isinstance(value, int):
         return shape
     if isinstance(value, tuple):
