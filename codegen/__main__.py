@@ -1,5 +1,5 @@
 """`python -m codegen` is the `codegen` command."""
 
-from codegen.cli import main
+from codegen.cli import run
 
-raise SystemExit(main())
+run()

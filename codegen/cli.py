@@ -9,6 +9,7 @@ a missing tool such as Graphviz's dot),
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -361,6 +362,21 @@ def build_parser() -> argparse.ArgumentParser:
     for add in COMMANDS:
         add(sub)
     return parser
+
+
+def run() -> None:
+    """The `codegen` command as a process: `main`, then exit at once.
+
+    A long `codegen grad` leaves millions of objects (libcst's tree, the IR,
+    the output's syntax tree) that the interpreter would free one by one on
+    its way out: 0.4 s of a 10,000-statement run. Nothing is left to do once
+    `main` has flushed its output, so the process ends without that teardown.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed, or a left pipe
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

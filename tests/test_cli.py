@@ -113,6 +113,27 @@ def test_console_script_and_module_agree():
     assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
 
 
+def test_the_process_exits_with_mains_code_and_all_its_output(capsys, tmp_path):
+    # `run` ends the process without the interpreter's teardown: what main
+    # printed must still arrive whole, and its exit code must be the process's
+    assert main(["grad", NEURON]) == 0
+    whole = capsys.readouterr().out
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", "grad", NEURON],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and proc.stdout == whole
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x):\n    while x:\n        x = x - 1\n    return x\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "codegen", "grad", f"{bad}:f"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and f"{bad}:2:" in proc.stderr
+
+
 def test_written_files_get_the_usual_mode(tmp_path):
     import os
     import stat

@@ -20,7 +20,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 def test_the_distribution_name_is_not_the_index_codegen():
     assert PYPROJECT["project"]["name"] == codegen.DISTRIBUTION == "codegen-grad"
-    assert PYPROJECT["project"]["scripts"] == {"codegen": "codegen.cli:main"}
+    assert PYPROJECT["project"]["scripts"] == {"codegen": "codegen.cli:run"}
     assert metadata.version(codegen.DISTRIBUTION) == PYPROJECT["project"]["version"]
 
 
