@@ -35,6 +35,7 @@ from codegen.core.ir import ARRAY_CONSTRUCTORS
 from codegen.errors import InternalError
 from codegen.project.targets import Target
 from codegen.project.toplevel import top_level
+from codegen.project.twocores import compile_module
 
 BUILD_COMMAND = "codegen build"
 HASH_KEY = "codegen-hash: sha256:"
@@ -194,7 +195,7 @@ def check_generated(text: str, func: str, where: str = "<generated>") -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, where, "exec", dont_inherit=True)
+            compile_module(text, where)
             # the top level alone, cut out of the text (`toplevel`); all of
             # it parsed when the cut is unsure, or to report a fault exactly
             top = top_level(text)
