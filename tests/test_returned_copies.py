@@ -68,3 +68,29 @@ def test_a_float_cast_may_be_its_operand(body):
     src = f"import numpy as np\n\n\ndef f(x, w):\n    {body}\n"
     with pytest.raises(codegen.CodegenError, match="held elsewhere"):
         codegen.generate(src, "cast.py", "f")
+
+
+@pytest.mark.parametrize("body", ["return x / y", "return x + y", "return x * y, y"])
+def test_floats_in_give_floats_out_where_outputs_are_copied(body):
+    # the value is cached (x / y) or the gradients are one array (x + y):
+    # a copy for the caller, which of a float is the float itself, not the
+    # 0-d array np.copy makes of it
+    src = f"import numpy as np\n\n\ndef f(x, y):\n    {body}\n"
+    mod = module_from_source(codegen.generate(src, "copies.py", "f"), "copies_ff")
+    out, cache = mod.f_forward(0.7, 1.5)
+    outs = out if isinstance(out, tuple) else (out,)
+    grads = mod.f_backward(*(1.0 for _ in outs), cache)
+    value, grads_vag = mod.f_value_and_grad(0.7, 1.5)
+    values = value if isinstance(value, tuple) else (value,)
+    for v in (*outs, *grads, *values, *grads_vag):
+        assert type(v) is float
+
+
+def test_an_array_output_of_unknown_rank_is_still_a_copy_of_the_cache():
+    src = "import numpy as np\n\n\ndef f(x, y):\n    return x / y\n"
+    mod = module_from_source(codegen.generate(src, "copies.py", "f"), "copies_fa")
+    x, y = np.arange(1.0, 4.0), np.full(3, 2.0)
+    out, cache = mod.f_forward(x, y)
+    out[...] = 100.0  # the caller writes into what it got back
+    grad_x, grad_y = mod.f_backward(np.ones(3), cache)
+    np.testing.assert_allclose(grad_y, -x / y**2)  # read x / y from the cache

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from codegen.back.docs import docs, docstring, tuple_text
 from codegen.back.release import forward_releases, releases
-from codegen.back.returns import returned
+from codegen.back.returns import copy_of, returned
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
@@ -23,7 +23,7 @@ from codegen.core.passes import step_expr
 from codegen.core.reverse import Backward, Block, operand
 from codegen.core.rules import environment, runtime_helpers
 from codegen.core.scalar_lean import fused_forward, returned_inline
-from codegen.core.shapes import annotation_dims
+from codegen.core.shapes import annotation_dims, ranks
 
 
 def _annotated_shapes(fn: ir.Function) -> str:
@@ -261,8 +261,10 @@ def _code_uses(code: str) -> tuple[set[str], set[str]]:
 
 
 def _zero_lines(bwd: Backward) -> list[str]:
+    rank = ranks(bwd.fn)
+    of = {g: p for p, g in bwd.outputs}
     lines = [
-        f"{g} = np.copy({g})  # a fresh array, not a view of another"
+        f"{g} = {copy_of(g, rank.get(of.get(g, '')))}  # a fresh array, not a view of another"
         for g in bwd.shared
     ]
     for param, grad in bwd.outputs:
@@ -383,8 +385,13 @@ def render(
     real = ", ".join(p.name for p in bwd.fn.params if not p.integer and not p.keys)
     guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
     checked = _annotated_shapes(bwd.fn) if lib == "np" else ""
+    values = returned(bwd), returned(bwd, cached=False)
+    copies = any("_copy(" in t for t in (*values, *_zero_lines(bwd)))
     helpers = sorted(
-        used | ({"_real"} if guard else set()) | ({"_shapes"} if checked else set())
+        used
+        | ({"_real"} if guard else set())
+        | ({"_shapes"} if checked else set())
+        | ({"_copy"} if copies else set())
     )
     guard = "\n    ".join(g for g in (guard, checked) if g)
     twin_view = _twin(bwd, twin, twin_ints)
@@ -401,8 +408,8 @@ def render(
             for p in bwd.fn.params
         ),
         result=tuple_text(results),
-        returned=returned(bwd),
-        returned_flat=returned(bwd, cached=False),
+        returned=values[0],
+        returned_flat=values[1],
         seed=", ".join(seeds),
         seed_value=seed_value,
         seed_lines=seed_lines,

@@ -8,6 +8,7 @@ from codegen.back.docs import tuple_text
 from codegen.core import ir
 from codegen.core.reverse import Backward
 from codegen.core.rules import RULES
+from codegen.core.shapes import ranks
 
 
 def returned(bwd: Backward, cached: bool = True) -> str:
@@ -18,6 +19,7 @@ def returned(bwd: Backward, cached: bool = True) -> str:
     of an output never changes what the backward reads, nor the inputs."""
     params = {p.name for p in bwd.fn.params}
     floats = {s.target for s in bwd.forward if s.scalar}  # math's: immutable
+    rank = ranks(bwd.fn)
     out = []
     for result in bwd.fn.results:
         shares = (
@@ -28,8 +30,15 @@ def returned(bwd: Backward, cached: bool = True) -> str:
                 for name, copied in _bases(bwd, result)
             )
         )
-        out.append(f"np.copy({result})" if shares else result)
+        out.append(copy_of(result, rank.get(result)) if shares else result)
     return tuple_text(out)
+
+
+def copy_of(name: str, rank: int | None) -> str:
+    """A copy of `name` for the caller: ``np.copy`` of what is surely an
+    array; of what may be a number, ``_copy`` (runtime/_copy.j2), which
+    returns a number as it is (``np.copy`` makes a 0-d array of a float)."""
+    return f"np.copy({name})" if rank else f"_copy({name})"
 
 
 def _bases(bwd: Backward, name: str) -> set[tuple[str, bool]]:

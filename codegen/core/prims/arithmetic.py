@@ -170,6 +170,19 @@ declare(
     symbol="=",
     passthrough=True,
 )
+# z = _copy(x): the generated modules' copy of a returned array (a number as
+# it is), runtime/_copy.j2; a backward that returns one parses again
+declare(
+    "owned_copy",
+    ("x",),
+    "_copy(x)",
+    grads={"x": "g"},
+    calls=("_copy",),
+    shape="same",
+    symbol="=",
+    passthrough=True,
+    helper="_copy",
+)
 declare(
     "abs",
     ("x",),
