@@ -144,7 +144,7 @@ HINTS = [
     # (call, what the hint must say): the closest supported spellings ...
     ("np.cumsun(x)", "did you mean np.cumsum?"),
     ("np.linalg.sum(x)", "did you mean np.sum"),
-    ("math.remainder(x, 2.0)", "did you mean np.remainder?"),
+    ("math.cosine(x)", "did you mean math.copysign?"),
     ("x.flaten()", "did you mean .flatten()?"),
     # ... the rewrite for what does not belong in a forward ...
     ("np.random.randn(3) * x", "pass them in as a parameter"),

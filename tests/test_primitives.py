@@ -200,6 +200,9 @@ CONSTRUCTS = {
     "lstsq_s": "np.linalg.lstsq(a, b)[3]",
     "lstsq_residuals": "np.linalg.lstsq(a, b)[1] (refused where differentiated)",
     "pad_copy": "np.pad(x, w, mode='edge') (and 'reflect', 'symmetric', 'wrap')",
+    "fsum": "math.fsum([a, b, c])",
+    "hypot_n": "math.hypot(x) or math.hypot(x, y, z)",
+    "log_base": "math.log(x, b)",
 }
 
 

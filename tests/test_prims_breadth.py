@@ -230,6 +230,17 @@ SCALAR_CASES = {
     "rad2deg": ("math.degrees(x)", (-3, 3)),
     "math_pow": ("math.pow(x, y) + math.pow(x, 2.5) + math.pow(2.0, y)", (0.2, 3)),
     "float": ("float(x * y) * x", (-3, 3)),
+    # tests/test_scalar_builtins.py has more of these, in NumPy modules too
+    "fsum": ("math.fsum([x, y, x * y, 0.25])", (-3, 3)),
+    "hypot_n": ("math.hypot(x, y, x - 2.0) + math.hypot(y)", (0.2, 3)),
+    "log_base": ("math.log(x, y + 1.0) + math.log(3.0, y + 1.0)", (0.2, 3)),
+    "erf": ("math.erf(x)", (-3, 3)),
+    "erfc": ("math.erfc(x)", (-3, 3)),
+    # x / 3.1 never reaches a half-integer on [-1.5, 1.5]: no jump
+    "remainder_ieee": (
+        "math.remainder(x, 3.1) + math.remainder(5.0, y + 0.8)",
+        (-1.5, 1.5),
+    ),
 }
 
 

@@ -29,25 +29,25 @@ from codegen.core.rules import (
     suggest,
 )
 from codegen.errors import CodegenError
-from codegen.front import parse_array_api, parse_stacking, parse_statistics
+from codegen.front import (
+    parse_array_api,
+    parse_scalars,
+    parse_stacking,
+    parse_statistics,
+)
 from codegen.front.parse_aliases import Aliases
 from codegen.front.parse_arrays import NUMPY_CALLS
 from codegen.front.parse_indexing import Indexing
 from codegen.front.parse_loops import choose, comprehension
-from codegen.front.parse_stacking import builtin_sum
-from codegen.front.signature import (
-    names_in,
-)
-from codegen.front.source import (
-    _dotted,
-    _Module,
-)
+from codegen.front.signature import names_in
+from codegen.front.source import _dotted, _Module
 from codegen.front.spellings import BINARY_OPS, COMPARE_OPS
 
 #: Spellings written as other primitives, by canonical name -> lowering.
 LOWERED = {
     **parse_stacking.LOWERED,
     **parse_statistics.LOWERED,
+    **parse_scalars.LOWERED,
     **parse_array_api.LOWERED,
 }
 
@@ -59,6 +59,7 @@ CONSTANTS: dict[str, str] = {
     "math.pi": "math.pi",
     "math.e": "math.e",
     "math.inf": "math.inf",
+    "math.tau": "math.tau",
 }
 
 _SIGMOID_OPS = ("neg", "exp", "add", "div")
@@ -401,10 +402,8 @@ class BuilderBase(Aliases, Indexing):
         canonical = self.mod.canonical(dotted) if dotted else None
         if canonical == "numpy.take":  # an index along an axis
             return self.take(canonical, node, name)
-        if canonical in LOWERED:  # np.split, np.vstack, np.array, ...
+        if canonical in LOWERED and dotted not in self.env:  # np.split, sum, ...
             return LOWERED[canonical](self, canonical, node, name)
-        if canonical == "sum" and dotted not in self.env:  # builtin sum([a, b])
-            return builtin_sum(self, node, name)
         if canonical in SEVERAL or canonical == "numpy.linalg.eig":
             return self.several_outputs(canonical, node, name)
         op = CALLS.get(canonical or "")
@@ -429,7 +428,7 @@ class BuilderBase(Aliases, Indexing):
                 f"attribute '{canonical}' is not supported",
                 node,
                 "supported: .T, .shape, .size, .ndim, np.newaxis and the constants "
-                "math.pi, math.e, np.pi, np.e, np.inf",
+                "math.pi, math.e, math.tau, np.pi, np.e, np.inf",
             )
         return lowered
 

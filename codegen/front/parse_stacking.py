@@ -395,38 +395,3 @@ def concatenator(b: Any, what: str, node: cst.Subscript, name: str | None):
 
 #: Index-expression spellings lowered here.
 CONCATENATORS = ("numpy.r_", "numpy.c_")
-
-
-def builtin_sum(b: Any, node: cst.Call, name: str | None) -> ir.Operand:
-    """Python's ``sum([a, b, c], start)``: ``start + a + b + c`` as a chain
-    of additions, left to right as Python adds (start 0 is left out, as
-    0 + a equals a, except with one item: ``0 + a`` is a new value)."""
-    hint = "write sum([a, b, c]) with the items listed, or a + b + c"
-    args = list(node.args)
-    start: ir.Operand | None = None
-    second = args[1] if len(args) == 2 and not args[1].star else None
-    if second and (second.keyword is None or second.keyword.value == "start"):
-        start = b.expr(second.value)
-        args = args[:1]
-    if len(args) != 1 or args[0].keyword is not None or args[0].star:
-        raise b.mod.error("builtin sum takes one list and a start here", node, hint)
-    value = args[0].value
-    if isinstance(value, (cst.List, cst.Tuple)):
-        items = b.items(value)
-    elif (
-        isinstance(value, (cst.Name, cst.ListComp, cst.GeneratorExp))
-        and isinstance(seq := b.expr(value), ir.Var)
-        and seq.name in b.tuple_items
-    ):
-        items = list(b.tuple_items[seq.name])
-    else:
-        raise b.mod.error("builtin sum takes a list or tuple literal here", value, hint)
-    if start is None and len(items) != 1:
-        if not items:
-            return ir.Const("0")
-        acc, items = items[0], items[1:]
-    else:
-        acc = ir.Const("0") if start is None else start
-    for i, item in enumerate(items, start=1):
-        acc = b.emit("add", (acc, item), node, name if i == len(items) else None)
-    return acc

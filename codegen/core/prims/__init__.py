@@ -35,6 +35,7 @@ for _module, _title in (
         "statistics",
         "Statistics: nan-reductions, median, quantiles, cumprod; heaviside, copysign",
     ),
+    ("scalars", "Python and math on numbers: fsum, hypot, log to a base, erf, round"),
     ("nograd", "No gradient"),
 ):
     _before = set(PRIMITIVES)

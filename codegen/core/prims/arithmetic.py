@@ -114,7 +114,7 @@ declare(
     "x ** y",
     grads={"x": _pow_x, "y": _pow_y},
     operator="**",
-    calls=("numpy.power",),
+    calls=("numpy.power", "pow"),  # pow(x, y) is x ** y
     broadcast=True,
     shape="broadcast",
     domain="positive",
@@ -251,8 +251,9 @@ def _ufunc_twins() -> None:
         ("pow", "power", ()),
         ("neg", "negative", ()),
     ):
-        base = PRIMITIVES[op]
-        PRIMITIVES[op] = replace(base, calls=())
+        base = PRIMITIVES[op]  # keeps its builtin spelling: pow(x, y) is x ** y
+        builtin = tuple(c for c in base.calls if not c.startswith("numpy."))
+        PRIMITIVES[op] = replace(base, calls=builtin)
         args = ", ".join(base.fixed)
         PRIMITIVES[f"np_{name}"] = replace(
             base,
