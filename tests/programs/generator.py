@@ -1372,10 +1372,51 @@ def s_tuple(g: Gen) -> Stmt | None:
     )
 
 
+def s_numbers(g: Gen) -> Stmt | None:
+    """Python's and math's functions of several numbers, as users write them."""
+    a = g.pick()
+    if a is None:
+        return None
+    b = g.choice(g.floats())
+    t = g.new()
+    kind = g.choice(
+        ["max_list", "min_tuple", "fsum", "prod", "hypot", "hypot1", "log_base",
+         "erf", "pow", "round"]
+    )  # fmt: skip
+    checks: list[tuple] = []
+    if kind in ("max_list", "min_tuple"):
+        if a == b:
+            return None
+        items = f"[{a}, {b}, 0.25]" if kind == "max_list" else f"({a}, {b})"
+        expr = f"{kind[:3]}({items})"
+        checks = [("abs", f"{a} - {b}"), ("abs", f"{a} - 0.25"), ("abs", f"{b} - 0.25")]
+    elif kind == "fsum":
+        expr = f"math.fsum([{a}, {b}, {a} * {b}, 0.1])"
+    elif kind == "prod":
+        expr = f"math.prod([{a}, {b}, 1.5])"
+    elif kind == "hypot":
+        expr = f"math.hypot({a}, {b}, 0.5)"
+    elif kind == "hypot1":
+        expr = f"math.hypot({a})"
+        checks = [("abs", a)]
+    elif kind == "log_base":
+        expr = f"math.log({a}, 2.0)"
+        checks = [("pos", a)]
+    elif kind == "erf":
+        expr = f"math.erf({a}) + math.erfc({b})"
+    elif kind == "pow":
+        expr = f"pow({a}, 3)"
+    else:  # a step function, away from its steps
+        expr = f"round({a}, 1) + {b}"
+        checks = [("abs", f"{a} * 10 - math.floor({a} * 10) - 0.5")]
+    return Stmt([f"{t} = {expr}"], f"s.numbers.{kind}", t, checks)
+
+
 SCALAR_TEMPLATES = [
     (s_unary, 3),
     (s_binary, 5),
     (s_minmax, 1),
+    (s_numbers, 1),
     (s_helper, 1),
     (s_inplace, 1),
     (s_tuple, 0.5),
