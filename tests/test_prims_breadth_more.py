@@ -171,6 +171,7 @@ CASES: dict[str, tuple] = {
         {"x": (3, 4)},
     ),
     "norm_inf_positional": ("out = np.linalg.norm(v, np.inf)", {"v": (5,)}),
+    "norm_minus_one_positional": ("out = np.linalg.norm(v, -1)", {"v": (5,)}),
     "reciprocal": ("out = np.reciprocal(x * x + 0.5)", {"x": (3, 4)}),
     "sinc": ("out = np.sinc(x)", {"x": (3, 4)}),
     "sinc_zero": (
@@ -253,6 +254,7 @@ NOT_IN_AUTOGRAD = {
     "float_of_array",
     "norm_axis_positional",
     "norm_inf_positional",
+    "norm_minus_one_positional",
     # autograd: np.full_like has no gradient for its value, np.full's value
     # gets sum(g) whatever its shape; np.concatenate(axis=None) raises; no VJP
     # for np.diagflat or np.take_along_axis
@@ -264,7 +266,8 @@ NOT_IN_AUTOGRAD = {
 }
 
 #: Cases refused (located) when the rank is not annotated.
-REFUSED_PLAIN: set[str] = {"norm_inf_positional"}  # a vector or a matrix?
+#: (ord=1, 2, inf and -inf are right for both: tests/test_prims_linalg_decomp.py)
+REFUSED_PLAIN: set[str] = {"norm_minus_one_positional"}  # a vector or a matrix?
 
 
 def _case(case: str) -> tuple[str, dict, object]:

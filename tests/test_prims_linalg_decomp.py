@@ -144,6 +144,14 @@ CASES: dict[str, tuple] = {
     # ord=2 of an array whose rank is not annotated: right for both
     "norm_two_vector": ("out = np.linalg.norm(v, ord=2) * v", {"v": (5,)}),
     "norm_two_matrix": ("out = np.linalg.norm(x, ord=2)", {"x": (3, 4)}),
+    # ord=1, inf, -inf unannotated: the matrix rule on x as a column
+    "norm_one_vector": ("out = np.linalg.norm(v, 1) * v", {"v": (5,)}),
+    "norm_one_matrix": ("out = np.linalg.norm(x, 1)", {"x": (3, 4)}),
+    "norm_inf_plain_vector": ("out = np.linalg.norm(v, np.inf) * v", {"v": (5,)}),
+    "norm_inf_plain_matrix": ("out = np.linalg.norm(x, ord=np.inf)", {"x": (3, 4)}),
+    "norm_minf_plain_vector": ("out = np.linalg.norm(v, -np.inf)", {"v": (5,)}),
+    "norm_minf_plain_matrix": ("out = np.linalg.norm(x, -np.inf)", {"x": (4, 3)}),
+    "norm_zero": ("out = np.linalg.norm(v, 0) * v", {"v": (5,)}),
     "norm_nuc": ("out = np.linalg.norm(x, ord='nuc')", {"x": (3, 4)}),
     "norm_nuc_axes": (
         "out = np.linalg.norm(a, ord='nuc', axis=(0, 2), keepdims=True) * a",
@@ -200,6 +208,7 @@ SECOND = [
     "einsum_vjp_summed",
     "norm_nuc",
     "norm_two_vector",
+    "norm_one_vector",
 ]
 
 
@@ -231,9 +240,8 @@ def test_second_derivative_matches_central_differences(case):
     [
         ("u, s, vh = np.linalg.svd(x)\n    out = u", "full_matrices=True"),
         ("w, v = np.linalg.eig(x)\n    out = w", "np.linalg.eig is not supported"),
-        ("out = np.linalg.norm(x, ord=1)", "is x a vector or a matrix"),
-        ("out = np.linalg.norm(x, ord=-np.inf)", "is x a vector or a matrix"),
-        ("out = np.linalg.norm(x, ord=0)", "has no adjoint here"),
+        ("out = np.linalg.norm(x, ord=-1)", "is x a vector or a matrix"),
+        ("out = np.linalg.norm(x, ord=-2)", "is x a vector or a matrix"),
         ("out = np.linalg.svd(x, hermitian=True)[1]", "hermitian=True"),
         ("out = np.einsum('ij->ii', x)", "repeats a letter"),
         ("out = np.einsum(x, [0, 'a'])", "sublist"),

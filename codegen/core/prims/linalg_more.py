@@ -161,7 +161,7 @@ def _axes(text: str) -> object:
 _MATRIX_ORDS = (None, "fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
-def _norm_x(f: Facts) -> str:
+def _norm_x(f: Facts) -> str | None:
     """z = norm(x, ord, axis): with kept axes zk = z and gk = g (else with the
     reduced axes put back). Vectors: the p-norm, dz/dx = sign(x) (|x| / z)^(p-1)
     (x / z for p = 2); inf / -inf route g to the largest / smallest |x|
@@ -183,12 +183,16 @@ def _norm_x(f: Facts) -> str:
         vector = ord_ is None
     elif axis is None and isinstance(ord_, (int, float)) and ord_ not in _MATRIX_ORDS:
         vector = True  # NumPy takes this ord for vectors only
-    elif axis is None and ord_ == 2:
-        # a vector's 2-norm is the largest singular value of it as one row:
-        # the matrix rule on np.atleast_2d(x) is right for both
+    elif axis is None and ord_ in (1, 2, math.inf, -math.inf):
+        # a vector's 1-, 2- and inf-norms are the matrix norms of it as one
+        # column (the column sum, the largest singular value, the largest
+        # row sum of |x|; -inf the smallest): the matrix rule on x reshaped
+        # to (len(x), -1) is right for both (a matrix is its own reshape)
         vector = False
     else:
         vector = None
+    if vector and ord_ == 0:
+        return None  # the count of nonzero entries: a step function
     supported = ord_ is None or (
         vector is not None
         and (
@@ -197,11 +201,12 @@ def _norm_x(f: Facts) -> str:
         )
     )
     if not supported:
+        shown = f.kw["ord"].removeprefix("(").removesuffix(")")  # (-1): as written
         raise CodegenError(
-            f"np.linalg.norm with ord={f.kw['ord']} has no adjoint here"
+            f"np.linalg.norm with ord={shown} has no adjoint here"
             + (" (is x a vector or a matrix?)" if vector is None else ""),
             None,
-            "supported: vector p-norms (ord a number but 0, or inf), and for "
+            "supported: vector p-norms (ord a number, or inf), and for "
             "matrices ord=None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf; annotate "
             "x's rank or give axis when ord means both",
         )
@@ -218,9 +223,9 @@ def _norm_x(f: Facts) -> str:
         return f"{grad} * np.sign(x) * (np.abs(x) / ({z} + ({z} == 0))) ** ({ord_} - 1)"
     # a matrix: on the last two axes (axis moved there), then moved back
     moved = isinstance(axis, tuple)
-    row = axis is None and rank != 2  # rank unknown, ord=2: see above
+    column = axis is None and rank != 2  # rank unknown: see above
     xm = "np.moveaxis(x, axis, (-2, -1))" if moved else "x"
-    xm = "np.atleast_2d(x)" if row else xm
+    xm = "np.reshape(x, (np.shape(x)[0], -1))" if column else xm
     if not moved:
         gm = "g"
     elif kept:
@@ -244,7 +249,7 @@ def _norm_x(f: Facts) -> str:
         count = f"np.sum({hit}, axis=-1, keepdims=True, dtype=np.result_type(x))"
         share = f"np.expand_dims({hit} / {count}, {over})"
         r = f"{gm} * np.sign({xm}) * {share}"
-    if row:
+    if column:
         return f"np.reshape({r}, np.shape(x))"
     return f"np.moveaxis({r}, (-2, -1), axis)" if moved else r
 
