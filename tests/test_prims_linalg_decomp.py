@@ -91,6 +91,17 @@ CASES: dict[str, tuple] = {
         {"a": (2, 3, 3)},
         lambda p: p.__setitem__("a", p["a"] + np.diag([0.0, 4.0, 8.0])),
     ),
+    "eigvalsh": (
+        "out = np.linalg.eigvalsh(c) * 2.0",
+        {"c": (4, 4)},
+        lambda p: _spd(p, "c"),
+    ),
+    # of a non-symmetric x: the triangle NumPy reads
+    "eigvalsh_upper_batched": (
+        "out = np.linalg.eigvalsh(a, UPLO='U')",
+        {"a": (2, 3, 3)},
+        lambda p: p.__setitem__("a", p["a"] + np.diag([0.0, 4.0, 8.0])),
+    ),
     "slogdet_logdet": (
         "sign, logdet = np.linalg.slogdet(c)\n    out = logdet * sign",
         {"c": (4, 4)},
@@ -209,6 +220,7 @@ SECOND = [
     "norm_nuc",
     "norm_two_vector",
     "norm_one_vector",
+    "eigvalsh",
 ]
 
 

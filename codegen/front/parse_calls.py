@@ -189,6 +189,7 @@ FUNCTIONS.update(
         "numpy.linalg.det": "a=x",
         "numpy.linalg.solve": "a, b",
         "numpy.linalg.norm": "x, ord, axis, keepdims",
+        "numpy.linalg.eigvalsh": "a=x, UPLO",
     }
 )
 

@@ -1,4 +1,5 @@
-"""Linear algebra with several outputs (issue 14): svd, eigh, slogdet; and pinv.
+"""Linear algebra with several outputs (issue 14): svd, eigh, slogdet; and
+pinv, eigvalsh.
 
 NumPy returns a tuple (``u, s, vh = np.linalg.svd(x)``); parse lowers the
 call to one step per output (`SEVERAL`), each its own primitive, so that a
@@ -23,6 +24,7 @@ The matrix axes are the last two; leading axes are a batch.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from codegen.core.primitive import Facts, declare
 from codegen.errors import CodegenError
@@ -147,6 +149,22 @@ declare(
     ("x", "uplo"),
     "np.linalg.eigh(x, uplo)[1]",
     grads={"x": _eigh_v},
+)
+
+
+def _eigvalsh_x(f: Facts) -> str:
+    """z = eigvalsh(x), eigh's w alone: eigh's rule, with eigh's vectors."""
+    code = _eigh_w(replace(f, const={**f.const, "uplo": f.kw["UPLO"]}))
+    return code.replace("np.linalg.eigh(x, uplo)", "np.linalg.eigh(x, UPLO)")
+
+
+declare(
+    "eigvalsh",
+    ("x",),
+    "np.linalg.eigvalsh(x)",
+    grads={"x": _eigvalsh_x},
+    keywords={"UPLO": "'L'"},
+    calls=("numpy.linalg.eigvalsh",),
 )
 
 
