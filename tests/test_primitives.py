@@ -203,6 +203,7 @@ CONSTRUCTS = {
     "fsum": "math.fsum([a, b, c])",
     "hypot_n": "math.hypot(x) or math.hypot(x, y, z)",
     "log_base": "math.log(x, b)",
+    "asarray": "np.asarray(x)",
 }
 
 

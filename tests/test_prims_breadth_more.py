@@ -172,6 +172,11 @@ CASES: dict[str, tuple] = {
     ),
     "norm_inf_positional": ("out = np.linalg.norm(v, np.inf)", {"v": (5,)}),
     "norm_minus_one_positional": ("out = np.linalg.norm(v, -1)", {"v": (5,)}),
+    # every mode and length pair: tests/test_convolve.py
+    "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
+    "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
+    "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    "asarray_list": ("out = np.asarray([v[0], v[1] * v[2]]) * v[:2]", {"v": (4,)}),
     "reciprocal": ("out = np.reciprocal(x * x + 0.5)", {"x": (3, 4)}),
     "sinc": ("out = np.sinc(x)", {"x": (3, 4)}),
     "sinc_zero": (
@@ -212,6 +217,11 @@ CASES: dict[str, tuple] = {
 #: Cases HIPS autograd (1.9) cannot check: central differences are the
 #: reference there.
 NOT_IN_AUTOGRAD = {
+    # autograd has no rule for np.convolve, np.correlate, np.asarray of a list
+    "convolve_same",
+    "correlate_full",
+    "asarray",
+    "asarray_list",
     # autograd is wrong: its np.pad rule is the interior slice in every mode
     "pad_copy_edge",
     "pad_copy_reflect",

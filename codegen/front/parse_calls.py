@@ -190,6 +190,8 @@ FUNCTIONS.update(
         "numpy.linalg.solve": "a, b",
         "numpy.linalg.norm": "x, ord, axis, keepdims",
         "numpy.linalg.eigvalsh": "a=x, UPLO",
+        "numpy.convolve": "a, v, mode",
+        "numpy.correlate": "a, v, mode",
     }
 )
 

@@ -66,6 +66,7 @@ SIGNATURES: dict[str, str] = {
     "numpy.append": "arr=x, values=y, axis",
     "numpy.array": "object=x, dtype=?, *, copy=!, order=!, subok=!, ndmin=!, "
     "ndmax=!, like=?",
+    "numpy.asarray": "a=x, dtype=?, order=!, *, device=?, copy=!, like=?",
     "numpy.diff": "a=x, n, axis, prepend=!, append=!",
     "numpy.gradient": "f=x, *varargs=!, axis, edge_order",
     "numpy.linspace": "start, stop, num, endpoint, retstep=!, dtype=?, axis=!, *, "
@@ -271,7 +272,8 @@ def _append(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
 
 def _array(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     """np.array of a list or tuple of values: np.stack of the items (nested
-    lists stacked inside out); of one array: a copy."""
+    lists stacked inside out); of one array: a copy (np.asarray: the array
+    itself, or a new one of a number)."""
     args = _arguments(b, what, node)
     value = b.expr(_needed(b, args, "x", what, node))
     if isinstance(value, ir.Const):  # a constant array, computed once: a step,
@@ -280,6 +282,10 @@ def _array(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     if value.name in b.tuple_items:
         items = [b.as_array(i, node) for i in b.tuple_items[value.name]]
         return b.emit("stack", items, node, name)
+    if what == "numpy.asarray":
+        same = b.emit("asarray", (value,), node, name)
+        b.alias(same.name, (value,))
+        return same
     copy = b.emit("copy", (value,), node, name)
     b.fresh_memory(copy.name)
     return copy
@@ -347,6 +353,7 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.diagflat": _diagflat,
     "numpy.append": _append,
     "numpy.array": _array,
+    "numpy.asarray": _array,
     "numpy.select": _select,
     **{f"numpy.{u}.reduce": _reduce for u in _REDUCES},
 }

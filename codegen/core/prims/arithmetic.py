@@ -170,6 +170,18 @@ declare(
     symbol="=",
     passthrough=True,
 )
+# z = np.asarray(x): x itself when it is an array, else an array of it
+declare(
+    "asarray",
+    ("x",),
+    "np.asarray(x)",
+    grads={"x": "g"},
+    shape="same",
+    views=("x",),
+    view_result=True,
+    symbol="=",
+    passthrough=True,
+)
 # z = _copy(x): the generated modules' copy of a returned array (a number as
 # it is), runtime/_copy.j2; a backward that returns one parses again
 declare(

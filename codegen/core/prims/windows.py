@@ -1,10 +1,12 @@
 """Convolution and pooling: np.pad, sliding_window_view (with strides taken
-by slicing it), and reductions over small pooling windows
-(`codegen/front/parse_windows.py` recognises them)."""
+by slicing it), reductions over small pooling windows
+(`codegen/front/parse_windows.py` recognises them), and the 1-d np.convolve
+and np.correlate."""
 
 from __future__ import annotations
 
-from codegen.core.primitive import declare
+from codegen.core.primitive import Facts, declare
+from codegen.errors import CodegenError
 
 SLIDING_WINDOW_VIEW = "numpy.lib.stride_tricks.sliding_window_view"
 _AXIS = {"axis": "None", "keepdims": "False"}
@@ -135,3 +137,79 @@ declare(
     calls=("_pool_share",),
     helper="_pool_share",
 )
+
+
+# ----- 1-d convolution and correlation -----
+
+_N, _M = "np.size(a)", "np.size(v)"
+#: Where mode's output starts in the full one (NumPy's centring, checked for
+#: every length pair up to 7 by tests/test_convolve.py).
+_START = {
+    ("convolve", "full"): "0",
+    ("convolve", "valid"): f"min({_N}, {_M}) - 1",
+    ("convolve", "same"): f"(min({_N}, {_M}) - 1) // 2",
+    ("correlate", "full"): "0",
+    ("correlate", "valid"): f"min({_N}, {_M}) - 1",
+    # NumPy centres a longer v from the other end
+    (
+        "correlate",
+        "same",
+    ): f"({_M} - 1) // 2 * ({_N} >= {_M}) + {_N} // 2 * ({_N} < {_M})",
+}
+
+
+def _mode(f: Facts) -> str:
+    text = f.kw["mode"].strip("'\"")
+    if text not in ("full", "valid", "same"):
+        raise CodegenError(
+            f"mode={f.kw['mode']}: give 'full', 'valid' or 'same' as a literal",
+            None,
+            "the mode decides which entries of the full result are kept",
+        )
+    return text
+
+
+def _full(op: str, f: Facts) -> str:
+    """g put back in the full result's place: zeros where mode cut it off."""
+    mode = _mode(f)
+    if mode == "full":
+        return "g"
+    lo = _START[(op, mode)]
+    return f"np.pad(g, ({lo}, {_N} + {_M} - 1 - ({lo}) - np.size(g)))"
+
+
+def _convolve(part: str):
+    """z = convolve(a, v), the full z[k] = sum_i a[i] v[k - i] cut to mode:
+    a's gradient correlates the full g with v (v's, with a), each 'valid'."""
+
+    def adjoint(f: Facts) -> str:
+        other = "v" if part == "a" else "a"
+        return f"np.reshape(np.correlate({_full('convolve', f)}, {other}), np.shape({part}))"
+
+    return adjoint
+
+
+def _correlate(part: str):
+    """z = correlate(a, v) = convolve(a, v[::-1]) in full, cut to mode."""
+
+    def adjoint(f: Facts) -> str:
+        g = _full("correlate", f)
+        if part == "a":
+            return f"np.reshape(np.correlate({g}, v[::-1]), np.shape(a))"
+        return f"np.reshape(np.correlate({g}, a)[::-1], np.shape(v))"
+
+    return adjoint
+
+
+for _op, _rule, _default in (
+    ("convolve", _convolve, "'full'"),
+    ("correlate", _correlate, "'valid'"),
+):
+    declare(
+        _op,
+        ("a", "v"),
+        f"np.{_op}(a, v)",
+        grads={"a": _rule("a"), "v": _rule("v")},
+        keywords={"mode": _default},
+        calls=(f"numpy.{_op}",),
+    )
