@@ -95,6 +95,23 @@ def test_an_output_returned_twice_is_a_located_error():
         build("def f(x):\n    return x, x\n", "f")
 
 
+@pytest.mark.parametrize(
+    "ret",
+    [
+        "return a, (a + 1.0, y)",
+        "return a, [a, y]",
+        "t = (a + 1.0, y)\n    return x, t",
+        "return a, np.split(y, 3)",
+    ],
+)
+def test_a_tuple_inside_the_returned_tuple_is_a_located_error(ret):
+    # its gradient (a tuple the caller passes) was dropped: a wrong gradient
+    src = f"import numpy as np\n\n\ndef f(x, y):\n    a = x * y\n    {ret}\n"
+    with pytest.raises(CodegenError, match="a tuple inside the returned tuple") as info:
+        build(src, "f")
+    assert str(info.value).startswith("<test>:")
+
+
 def test_a_constant_output_carries_no_gradient():
     _, generated, _ = build("def f(x):\n    y = x * 3.0\n    return y, 1.0\n", "f")
     (y, one), cache = generated.f_forward(2.0)

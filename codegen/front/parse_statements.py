@@ -332,6 +332,12 @@ class Statements(BuilderBase):
                 raise self.mod.error(
                     "an output is a constant: nothing to differentiate", el.value
                 )
+            if operand.name in self.tuple_items:  # its backward would drop it
+                raise self.mod.error(
+                    "a tuple inside the returned tuple is not supported",
+                    el.value,
+                    "return every value in the one tuple: 'return a, b, c'",
+                )
             if operand.name in names:
                 raise self.mod.error(
                     f"'{operand.name}' is returned twice",
