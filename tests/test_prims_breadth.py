@@ -235,6 +235,7 @@ SCALAR_CASES = {
     "hypot_n": ("math.hypot(x, y, x - 2.0) + math.hypot(y)", (0.2, 3)),
     "log_base": ("math.log(x, y + 1.0) + math.log(3.0, y + 1.0)", (0.2, 3)),
     "erf": ("math.erf(x)", (-3, 3)),
+    "exp2": ("math.exp2(x)", (-3, 3)),
     "erfc": ("math.erfc(x)", (-3, 3)),
     # x / 3.1 never reaches a half-integer on [-1.5, 1.5]: no jump
     "remainder_ieee": (
