@@ -18,6 +18,14 @@ from codegen.errors import CodegenError
 
 # name: (body, {param: shape}[, point fix-up]); the body's last line assigns
 # `out`. A shape () is a 0-d array, as autograd's R() is.
+
+
+def _away(point: dict) -> None:
+    """Divisors away from zero."""
+    w = point["w"]
+    point["w"] = w + np.where(w < 0, -0.5, 0.5)
+
+
 CASES: dict[str, tuple] = {
     # ----- np.cross: every axis combination, negative axes, broadcasting -----
     "cross": ("out = np.cross(x, w)", {"x": (4, 3), "w": (3,)}),
@@ -176,6 +184,13 @@ CASES: dict[str, tuple] = {
     "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
     "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
     "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    "add_outer": ("out = np.add.outer(v, x)", {"v": (4,), "x": (2, 3)}),
+    "subtract_outer": (
+        "out = np.subtract.outer(x, v) * x[0, 0]",
+        {"v": (4,), "x": (2, 3)},
+    ),
+    "multiply_outer": ("out = np.multiply.outer(x, x)", {"x": (2, 3)}),
+    "divide_outer": ("out = np.divide.outer(v, w)", {"v": (4,), "w": (3,)}, _away),
     "asarray_list": ("out = np.asarray([v[0], v[1] * v[2]]) * v[:2]", {"v": (4,)}),
     "reciprocal": ("out = np.reciprocal(x * x + 0.5)", {"x": (3, 4)}),
     "sinc": ("out = np.sinc(x)", {"x": (3, 4)}),
@@ -222,6 +237,11 @@ NOT_IN_AUTOGRAD = {
     "correlate_full",
     "asarray",
     "asarray_list",
+    # ... nor for np.add.outer and its kin (the ufuncs' methods)
+    "add_outer",
+    "subtract_outer",
+    "multiply_outer",
+    "divide_outer",
     # autograd is wrong: its np.pad rule is the interior slice in every mode
     "pad_copy_edge",
     "pad_copy_reflect",

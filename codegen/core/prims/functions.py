@@ -1,6 +1,7 @@
 """More elementary functions (hyperbolic, inverse trigonometric, logarithms
-in other bases, arctan2, hypot, logaddexp, ...) and the products cross and
-kron, each in NumPy and, where `math` has it, as its scalar twin."""
+in other bases, arctan2, hypot, logaddexp, ...), the products cross and
+kron, and np.add.outer and its kin; each in NumPy and, where `math` has it,
+as its scalar twin."""
 
 from __future__ import annotations
 
@@ -237,4 +238,33 @@ for _op, _back in (("fftshift", "ifftshift"), ("ifftshift", "fftshift")):
         calls=(f"numpy.fft.{_op}",),
         shape="same",
         passthrough=True,
+    )
+
+
+# ----- np.<ufunc>.outer: every x entry with every y entry -----
+
+#: g with x's entries down and y's across (z's axes are x's, then y's).
+_G = "np.reshape(g, (np.size(x), np.size(y)))"
+_OUTER = {
+    # z[i, j] = x[i] + y[j]
+    "add": ("np.sum({G}, axis=1)", "np.sum({G}, axis=0)"),
+    "subtract": ("np.sum({G}, axis=1)", "-np.sum({G}, axis=0)"),
+    # z[i, j] = x[i] y[j]
+    "multiply": ("{G} @ np.ravel(y)", "np.ravel(x) @ {G}"),
+    # z[i, j] = x[i] / y[j]:  dz/dy[j] = -x[i] / y[j]**2
+    "divide": (
+        "{G} @ (1 / np.ravel(y))",
+        "-(np.ravel(x) @ {G}) / np.ravel(y) / np.ravel(y)",
+    ),
+}
+for _ufunc, (_gx, _gy) in _OUTER.items():
+    declare(
+        f"{_ufunc}_outer",
+        ("x", "y"),
+        f"np.{_ufunc}.outer(x, y)",
+        grads={
+            "x": f"np.reshape({_gx.format(G=_G)}, np.shape(x))",
+            "y": f"np.reshape({_gy.format(G=_G)}, np.shape(y))",
+        },
+        calls=(f"numpy.{_ufunc}.outer",),
     )
