@@ -131,6 +131,8 @@ PLAIN = frozenset(
     | {f"numpy.atleast_{n}d" for n in (1, 2, 3)}
     | {"numpy.linalg.cholesky"}
     | {f"numpy.linalg.{f}" for f in ("svd", "eigh", "slogdet", "pinv")}
+    # ufunc.outer(A, B, /, **kwargs): two positional operands
+    | {f"numpy.{u}.outer" for u in ("add", "subtract", "multiply", "divide")}
 )
 
 # The spellings of codegen/core/prims/breadth.py and linalg_more.py (issue 14).
