@@ -184,6 +184,11 @@ CASES: dict[str, tuple] = {
     "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
     "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
     "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    "polyval": ("out = np.polyval(v, x)", {"v": (4,), "x": (2, 3)}),
+    "polyval_list": (
+        "out = np.polyval([v[0], 2.0, v[1] * v[2]], w)",
+        {"v": (3,), "w": (4,)},
+    ),
     "add_outer": ("out = np.add.outer(v, x)", {"v": (4,), "x": (2, 3)}),
     "subtract_outer": (
         "out = np.subtract.outer(x, v) * x[0, 0]",
@@ -237,6 +242,8 @@ NOT_IN_AUTOGRAD = {
     "correlate_full",
     "asarray",
     "asarray_list",
+    "polyval",
+    "polyval_list",
     # ... nor for np.add.outer and its kin (the ufuncs' methods)
     "add_outer",
     "subtract_outer",

@@ -193,6 +193,7 @@ FUNCTIONS.update(
         "numpy.linalg.norm": "x, ord, axis, keepdims",
         "numpy.linalg.eigvalsh": "a=x, UPLO",
         "numpy.convolve": "a, v, mode",
+        "numpy.polyval": "p, x",
         "numpy.correlate": "a, v, mode",
     }
 )

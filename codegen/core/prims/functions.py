@@ -1,6 +1,6 @@
 """More elementary functions (hyperbolic, inverse trigonometric, logarithms
 in other bases, arctan2, hypot, logaddexp, ...), the products cross and
-kron, and np.add.outer and its kin; each in NumPy and, where `math` has it,
+kron, np.add.outer and its kin, and np.polyval; each in NumPy and, where `math` has it,
 as its scalar twin."""
 
 from __future__ import annotations
@@ -268,3 +268,20 @@ for _ufunc, (_gx, _gy) in _OUTER.items():
         },
         calls=(f"numpy.{_ufunc}.outer",),
     )
+
+
+# ----- polynomials -----
+
+# z = polyval(p, x) = p[0] x**(n-1) + ... + p[n-1]:  dz/dp[k] = x**(n-1-k);
+# dz/dx = polyval(p') with p' = p[:-1] (n-1, ..., 1), the derivative's
+# coefficients (none for a constant: polyval of [] is 0)
+declare(
+    "polyval",
+    ("p", "x"),
+    "np.polyval(p, x)",
+    grads={
+        "p": "np.reshape(g, (-1,)) @ np.reshape(x, (-1, 1)) ** np.arange(np.size(p) - 1, -1, -1)",
+        "x": "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1), x)",
+    },
+    calls=("numpy.polyval",),
+)
