@@ -54,6 +54,12 @@ CASES = {
     ),
     # the interpolation weights of np.linspace in g's type
     "linspace": ("np.linspace(x[0], y, 5) * x[1, 0]", {"x": (3, 4), "y": (4,)}),
+    # polyval's integer powers in x's type; convolve, outer products
+    "polyval": ("np.polyval(y, x) * 2.0", {"x": (3, 4), "y": (4,)}),
+    "convolve_outer": (
+        "np.convolve(x[0], y, 'same') + np.divide.outer(y, x[1] + 3.0)[0]",
+        {"x": (3, 4), "y": (4,)},
+    ),
     "median_cumprod": (
         "np.median(x, axis=0) * np.cumprod(y)",
         {"x": (3, 4), "y": (4,)},

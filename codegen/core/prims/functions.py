@@ -280,8 +280,11 @@ declare(
     ("p", "x"),
     "np.polyval(p, x)",
     grads={
-        "p": "np.reshape(g, (-1,)) @ np.reshape(x, (-1, 1)) ** np.arange(np.size(p) - 1, -1, -1)",
-        "x": "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1), x)",
+        # the integer powers in x's type (an int64 array would make float32 float64)
+        "p": "np.reshape(g, (-1,)) @ np.reshape(x, (-1, 1)) "
+        "** np.arange(np.size(p) - 1, -1, -1).astype(np.result_type(x))",
+        "x": "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1)"
+        ".astype(np.result_type(p)), x)",
     },
     calls=("numpy.polyval",),
 )
