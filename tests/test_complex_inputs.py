@@ -51,7 +51,27 @@ def test_real_inputs_of_every_kind_pass():
 def test_the_check_reads_again_as_nothing():
     """A generated module is valid input again (second order): the check
     parses as no step."""
+    from programs.second import hvp_source
+
     _, _, code = build(SOURCE, "f", ["z", "w"])
     assert "_real(z, w)" in code
-    _, again, code2 = build(code, "f_value_and_grad", ["z", "w"])
-    assert code2.count("_real(z, w)") == 2  # its own forward and value-and-grad
+    hvp = hvp_source(code, "f", ["z", "w"], ["z", "w"])  # the value-and-grad's body
+    assert "_real(z, w)" in hvp
+    _, again, code2 = build(hvp, "hvp", ["z", "w"])
+    assert "_real(z, w)" not in code2  # no step of its own
+    assert code2.count("_real(z, w, v_z, v_w)") == 2  # hvp's forward and value-and-grad
+
+
+@pytest.mark.parametrize(
+    "z",
+    [[1.0, 2.0], (1.0, 2.0), np.matrix([[1.0, 2.0]]), np.ma.masked_array([1.0, 2.0])],
+    ids=["list", "tuple", "matrix", "masked"],
+)
+def test_inputs_whose_operators_are_not_an_arrays_are_refused(z):
+    # a list's * repeats it, a tuple's >= compares lexicographically, a
+    # matrix's * is a matrix product: the backward's rules would not hold
+    _, generated, _ = build(SOURCE, "f", ["z", "w"])
+    w = np.array([0.3, -1.0])
+    for call in (generated.f_forward, generated.f_value_and_grad):
+        with pytest.raises(TypeError, match="pass np.asarray"):
+            call(z, w)
