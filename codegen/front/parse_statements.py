@@ -336,7 +336,8 @@ class Statements(BuilderBase):
                 raise self.mod.error(
                     "a tuple inside the returned tuple is not supported",
                     el.value,
-                    "return every value in the one tuple: 'return a, b, c'",
+                    "return every value in the one tuple, 'return a, b, c'; a"
+                    " cs231n-style cache need not be returned: f_forward makes one",
                 )
             if operand.name in names:
                 raise self.mod.error(
