@@ -23,6 +23,7 @@ from codegen.core.rules import RULES, suggest
 from codegen.front.parse_calls import Slot, bind, signature_of
 from codegen.front.parse_einsum import einsum_spec, einsum_sublists
 from codegen.front.parse_order import fortran_order
+from codegen.front.parse_scalars import fold_pairwise
 from codegen.front.parse_statistics import masked
 from codegen.front.parse_windows import (
     check_pad,
@@ -257,12 +258,7 @@ class ArrayExpressions:
         op = pooled(op, args, kwargs, self.steps)
         rule = RULES[op]
         if receiver is None and what in ("max", "min"):  # builtin max(a, b, c)
-            acc = args[0]
-            for i, nxt in enumerate(args[1:], start=2):
-                pair = (acc, nxt)
-                acc = self.emit(op, pair, node, name if i == len(args) else None)
-                self.alias(acc.name, pair)  # it returns one of them
-            return acc
+            return fold_pairwise(self, op, args, node, name)
         ordered = tuple((k, kwargs[k]) for k in rule.keywords if k in kwargs)
         scalar = what.startswith("math.") and bool(rule.forward)  # as written
         result = self.emit(op, args, node, name, ordered, scalar=scalar)

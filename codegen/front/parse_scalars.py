@@ -113,10 +113,18 @@ def _extreme(b: Any, canonical: str, node: cst.Call, name: str | None) -> ir.Ope
             args[0].value,
             f"list the values, {canonical}([a, b, c]), or write {canonical}(a, b)",
         )
+    return fold_pairwise(b, canonical, items, node, name)
+
+
+def fold_pairwise(
+    b: Any, op: str, items: list[ir.Operand], node: cst.Call, name: str | None
+) -> ir.Operand:
+    """Python's ``max(a, b, c)`` as ``max(max(a, b), c)``: the first of equal
+    values, as Python keeps it."""
     acc = items[0]
     for i, nxt in enumerate(items[1:], start=2):
         pair = (acc, nxt)
-        acc = b.emit(canonical, pair, node, name if i == len(items) else None)
+        acc = b.emit(op, pair, node, name if i == len(items) else None)
         b.alias(acc.name, pair)  # it returns one of them
     return acc
 
