@@ -184,6 +184,14 @@ CASES: dict[str, tuple] = {
     "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
     "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
     "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    "meshgrid": (
+        "a, b = np.meshgrid(v, w)\n    out = a * b + np.sin(a)",
+        {"v": (4,), "w": (3,)},
+    ),
+    "meshgrid_ij_three": (
+        "g = np.meshgrid(v, w, x, indexing='ij')\n    out = g[0] * g[1] - g[2]",
+        {"v": (4,), "w": (3,), "x": (2, 1)},
+    ),
     "polyval": ("out = np.polyval(v, x)", {"v": (4,), "x": (2, 3)}),
     "polyval_list": (
         "out = np.polyval([v[0], 2.0, v[1] * v[2]], w)",
@@ -244,6 +252,8 @@ NOT_IN_AUTOGRAD = {
     "asarray_list",
     "polyval",
     "polyval_list",
+    "meshgrid",
+    "meshgrid_ij_three",
     # ... nor for np.add.outer and its kin (the ufuncs' methods)
     "add_outer",
     "subtract_outer",
@@ -482,3 +492,18 @@ def test_take_with_indices_known_only_at_run_time(which, axis):
     assert report.ok, report.summary() + "\n" + code
     out, _ = generated.f_forward(**point)
     np.testing.assert_array_equal(out, forward.f(**point))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "np.meshgrid(x, x, sparse=True)",
+        "np.meshgrid(x, indexing='xy')",
+        "np.meshgrid(*t)",
+    ],
+)
+def test_meshgrid_forms_not_supported_are_located(call):
+    src = f"import numpy as np\n\n\ndef f(x):\n    t = (x, x)\n    g = {call}\n    return g[0]\n"
+    with pytest.raises(CodegenError) as info:
+        build(src, "f", ["x"])
+    assert str(info.value).startswith("<test>:6:")

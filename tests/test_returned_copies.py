@@ -94,3 +94,20 @@ def test_an_array_output_of_unknown_rank_is_still_a_copy_of_the_cache():
     out[...] = 100.0  # the caller writes into what it got back
     grad_x, grad_y = mod.f_backward(np.ones(3), cache)
     np.testing.assert_allclose(grad_y, -x / y**2)  # read x / y from the cache
+
+
+def test_meshgrid_grids_are_the_callers_own_arrays():
+    # np.meshgrid copies: a returned grid is writable, and writing into it
+    # changes neither the input nor what the backward reads
+    src = (
+        "import numpy as np\n\n\ndef f(x, y):\n"
+        "    a, b = np.meshgrid(x, y)\n    return a * b, b\n"
+    )
+    mod = module_from_source(codegen.generate(src, "copies.py", "f"), "copies_mg")
+    x, y = np.arange(1.0, 4.0), np.array([2.0, 5.0])
+    (ab, b), cache = mod.f_forward(x, y)
+    b[...] = 100.0
+    np.testing.assert_array_equal(y, [2.0, 5.0])
+    grad_x, grad_y = mod.f_backward(np.ones((2, 3)), np.zeros((2, 3)), cache)
+    np.testing.assert_array_equal(grad_x, [7.0, 7.0, 7.0])  # y summed
+    np.testing.assert_array_equal(grad_y, [6.0, 6.0])  # x summed

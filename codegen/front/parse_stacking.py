@@ -341,7 +341,56 @@ def _divmod(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     return b.pack(parts, node, name)
 
 
+def _meshgrid(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """np.meshgrid(x1, ..., xk, indexing='xy'): the grids, grid i a copy of xi
+    flattened, laid along axis i of the grid and broadcast over it (with
+    'xy', NumPy's default, x1 and x2 take the first two axes the other way
+    round); so each xi's gradient sums its grid's over the other axes."""
+    names = list(b.unpack_names)  # a, b = np.meshgrid(x, y): the grids' names
+    b.unpack_names = ()
+    xs: list[ir.Operand] = []
+    indexing = "xy"
+    for arg in node.args:
+        value = arg.value
+        if arg.keyword is None and not arg.star:
+            xs.append(b.as_array(b.expr(value), node))
+        elif (
+            arg.keyword is not None
+            and arg.keyword.value == "indexing"
+            and isinstance(value, cst.SimpleString)
+            and value.evaluated_value in ("xy", "ij")
+        ):
+            indexing = str(value.evaluated_value)
+        else:
+            raise b.mod.error(
+                "np.meshgrid takes arrays and indexing='xy' or 'ij' here",
+                arg,
+                "copy=, sparse= and star-arguments are not supported",
+            )
+    if len(xs) < 2:
+        raise b.mod.error("np.meshgrid of fewer than two arrays is not supported", node)
+    axes = list(range(len(xs)))
+    if indexing == "xy":
+        axes[0], axes[1] = 1, 0
+    flat = [b.emit("ravel", (x,), node, None) for x in xs]
+    dims: list[ir.Operand] = [ir.Const("1")] * len(xs)
+    for f, axis in zip(flat, axes, strict=True):
+        dims[axis] = b.emit("size", (f,), node, None)
+    grid = b.pack(dims, node)
+    grids: list[ir.Operand] = []
+    for i, (f, axis) in enumerate(zip(flat, axes, strict=True)):
+        lay = [ir.Const("-1" if k == axis else "1") for k in range(len(xs))]
+        laid = b.emit("reshape", (f, b.pack(lay, node)), node, None)
+        spread = b.emit("broadcast_to", (laid, grid), node, None)
+        named = names[i] if len(names) == len(xs) else None
+        copy = b.emit("copy", (spread,), node, named)  # as NumPy copies
+        b.fresh_memory(copy.name)
+        grids.append(copy)
+    return b.pack(grids, node, name)
+
+
 LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
+    "numpy.meshgrid": _meshgrid,
     "divmod": _divmod,
     "numpy.divmod": _divmod,
     **{f"numpy.{f}": _split for f in ("split", "array_split", "hsplit")},

@@ -223,8 +223,9 @@ class Statements(BuilderBase):
             return
         self.display = names[0]
         called = _dotted(value.func) if isinstance(value, cst.Call) else None
-        if (
-            called is not None and self.mod.canonical(called) in SEVERAL
+        if called is not None and self.mod.canonical(called) in (
+            *SEVERAL,
+            "numpy.meshgrid",
         ):  # u, s, vh = np.linalg.svd(x): the steps get the names
             self.unpack_names = tuple(self.target_name(n) for n in names)
         base = self.expr(value)
