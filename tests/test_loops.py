@@ -120,6 +120,17 @@ CASES = {
         "i = 2\n    z = np.array([np.sum(x[i] * w) for i in range(3)])\n    return z * x[i, 0]",
         {"x": (3, 4), "w": (4,)},
     ),
+    "comprehension_with_if_clauses": (
+        "x, y",
+        "return np.stack([x[i] * y[j] for i in range(4) if i % 2 == 0 "
+        "for j in range(3) if j != i and MODE > 1])",
+        {"x": (4, 2), "y": (3, 2)},
+    ),
+    "generator_with_if_on_a_constant": (
+        "x",
+        "return sum(x[i] ** 2 for i in range(4) if i < MODE)",
+        {"x": (4, 3)},
+    ),
     # ----- conditions the source decides -----
     "if_flag": (
         "x, w",
@@ -189,7 +200,10 @@ def test_each_block_names_its_iteration():
         ("for i, j in [(1, 2, 3)]:\n        x = x * i", "as many values as its names"),
         ("for i in range(5000):\n        x = x * 2", "too long to unroll"),
         ("while True:\n        x = x * 2", "'while' loops are not supported"),
-        ("x = np.stack([x[i] for i in range(3) if i])", "with 'if'"),
+        (
+            "x = np.stack([x[i] for i in range(3) if x[i] > 0])",
+            "comprehension 'if' whose condition is known only at run time",
+        ),
         ("if x > 0:\n        x = -x", "'if' whose condition is known only at run time"),
         ("x = x if x > 0 else -x", "known only at run time"),
         ("if USE_BIAS:\n        return x", "'return' inside an 'if'"),

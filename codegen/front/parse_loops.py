@@ -10,7 +10,8 @@ the item (``# h = np.tanh(h @ W + x[t])  # t = 2``), so the flat backward
 reads as the unrolled loop. ``break``, ``continue``, ``else`` and ``return``
 inside the loop are refused, as is a count known only at run time.
 A list comprehension or generator over such items (``[x[t] for t in
-range(3)]``, one or more ``for`` clauses, no ``if``) is the tuple of its
+range(3)]``, one or more ``for`` clauses, ``if`` clauses the source
+decides: ``[x[i] for i in range(6) if i % 2 == 0]``) is the tuple of its
 elements, for ``np.stack``, ``np.concatenate``, ``np.array`` and ``sum``.
 An ``if`` statement or conditional expression whose condition the source
 decides (numbers, module constants, loop items: ``if USE_BIAS:``, ``b if t
@@ -180,12 +181,8 @@ def comprehension(b: Any, node: cst.ListComp | cst.GeneratorExp) -> ir.Operand:
     clauses: list[cst.CompFor] = []
     clause: cst.CompFor | None = node.for_in
     while clause is not None:
-        if clause.ifs or clause.asynchronous is not None:
-            raise b.mod.error(
-                "a comprehension with 'if' (or 'async for') is not supported",
-                clause,
-                "select the items with a mask or an index array instead",
-            )
+        if clause.asynchronous is not None:
+            raise b.mod.error("an 'async for' comprehension is not supported", clause)
         clauses.append(clause)
         clause = clause.inner_for_in
     names = [n for c in clauses for n in m.findall(c.target, m.Name())]
@@ -215,6 +212,8 @@ def _expand(
     for item in _items(b, first.iter):
         bound = _bind(b, first.target, item)
         b.loop_note = f"{note}, {bound}" if note else bound
+        if not all(_decided(b, c.test, "a comprehension 'if'") for c in first.ifs):
+            continue
         if rest:
             _expand(b, elt, rest, out, b.loop_note)
         else:
