@@ -184,6 +184,33 @@ CASES: dict[str, tuple] = {
     "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
     "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
     "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    # ----- index builders: tuples of index arrays, unpacked or indexing -----
+    "triu_indices_pairs": (
+        "d = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)\n"
+        "    out = np.sqrt(d[np.triu_indices(4, 1)] + 1.0)",
+        {"x": (4, 2)},
+    ),
+    "tril_indices_unpacked": (
+        "i, j = np.tril_indices(3, k=-1, m=4)\n    out = x[i, j] * x[j, i]",
+        {"x": (4, 4)},
+    ),
+    "diag_indices_in_place": (
+        "y = x @ x.T\n    y[np.diag_indices(3)] += 1.0\n    out = np.linalg.det(y)",
+        {"x": (3, 3)},
+    ),
+    "diag_indices_ndim": (
+        "out = x[np.diag_indices(2, 3)] * x[np.diag_indices(2, ndim=3)]",
+        {"x": (2, 2, 2)},
+    ),
+    "ix_repeats": ("out = x[np.ix_([0, 2], [1, 1, 3])] ** 2", {"x": (3, 4)}),
+    "ix_set": (
+        "y = np.zeros((3, 4))\n    y[np.ix_([0, 2], [1, 3])] = w\n    out = y * x",
+        {"x": (3, 4), "w": (2, 2)},
+    ),
+    "indices_grid": (
+        "g = np.indices(x.shape)\n    out = x * g[0] + x * g[1]",
+        {"x": (3, 4)},
+    ),
     "meshgrid": (
         "a, b = np.meshgrid(v, w)\n    out = a * b + np.sin(a)",
         {"v": (4,), "w": (3,)},
@@ -310,6 +337,9 @@ NOT_IN_AUTOGRAD = {
     "concatenate_flat",
     "diagflat",
     "positions",
+    # autograd arrays take no item assignment
+    "diag_indices_in_place",
+    "ix_set",
 }
 
 #: Cases refused (located) when the rank is not annotated.

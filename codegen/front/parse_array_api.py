@@ -16,7 +16,10 @@ differ are lowered here:
 * ``np.astype(x, dtype)``: ``x.astype(dtype)``; ``np.positive(x)``: a copy;
 * ``np.float_power(x, y)``: ``np.power(np.float64(x), y)``;
 * ``np.logspace(start, stop, num)``: ``base ** np.linspace(start, stop, num)``;
-* ``np.where(condition)`` alone: ``np.nonzero(condition)``.
+* ``np.where(condition)`` alone: ``np.nonzero(condition)``;
+* ``np.triu_indices``, ``np.tril_indices``, ``np.diag_indices`` and
+  ``np.ix_``: the tuple of index arrays, as its items (so ``i, j =
+  np.triu_indices(n, 1)`` unpacks).
 """
 
 from __future__ import annotations
@@ -178,6 +181,30 @@ def _where(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     return b.call_op("where", what, node, name)
 
 
+def _index_tuple(b: Any, what: str, node: cst.Call, name: str | None):
+    """An index builder's tuple, as the items its call fixes the count of."""
+    op = what.split(".")[-1]
+    whole = b.call_op(op, what, node, None)
+    if op == "ix_":
+        count = len(node.args)
+        if any(a.star for a in node.args):
+            raise b.mod.error("np.ix_ of star-arguments is not supported", node)
+    elif op == "diag_indices":
+        ndim = [a for k, a in enumerate(node.args) if a.keyword is None and k == 1]
+        ndim += [a for a in node.args if a.keyword and a.keyword.value == "ndim"]
+        count = _literal(b.expr(ndim[0].value)) if ndim else 2
+        if not _is_int(count):
+            raise b.mod.error(
+                "np.diag_indices needs its ndim as an integer literal here", node
+            )
+    else:
+        count = 2
+    parts = [
+        b.emit("item", (whole, ir.Const(str(k))), node, None) for k in range(count)
+    ]
+    return b.pack(parts, node, name)
+
+
 #: Spellings lowered here -> lowering(builder, canonical name, call, name).
 LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.linalg.trace": _last_two,
@@ -195,4 +222,8 @@ LOWERED: dict[str, Callable[[Any, str, cst.Call, str | None], ir.Operand]] = {
     "numpy.float_power": _float_power,
     "numpy.logspace": _logspace,
     "numpy.where": _where,
+    "numpy.triu_indices": _index_tuple,
+    "numpy.tril_indices": _index_tuple,
+    "numpy.diag_indices": _index_tuple,
+    "numpy.ix_": _index_tuple,
 }

@@ -157,6 +157,25 @@ _nograd(
 )
 # np.nonzero(m): a tuple of index arrays, x[np.nonzero(m)] an integer-array index
 _nograd("nonzero", _X, "np.nonzero(x)", calls=("numpy.nonzero",), methods=("nonzero",))
+# index builders: tuples of index arrays of a length the call fixes
+# (parse_array_api lowers them to their items, so they unpack)
+for _side in ("triu", "tril"):
+    _nograd(
+        f"{_side}_indices",
+        ("n",),
+        f"np.{_side}_indices(n)",
+        keywords={"k": "0", "m": "None"},
+        calls=(f"numpy.{_side}_indices",),
+    )
+_nograd(
+    "diag_indices",
+    ("n",),
+    "np.diag_indices(n)",
+    keywords={"ndim": "2"},
+    calls=("numpy.diag_indices",),
+)
+_nograd("ix_", ("*xs",), "np.ix_(*xs)", calls=("numpy.ix_",))
+_nograd("indices", ("dimensions",), "np.indices(dimensions)", calls=("numpy.indices",))
 _nograd("flatnonzero", _X, "np.flatnonzero(x)", calls=("numpy.flatnonzero",))
 _nograd(
     "searchsorted",
