@@ -192,11 +192,12 @@ def _index_tuple(b: Any, what: str, node: cst.Call, name: str | None):
     elif op == "diag_indices":
         ndim = [a for k, a in enumerate(node.args) if a.keyword is None and k == 1]
         ndim += [a for a in node.args if a.keyword and a.keyword.value == "ndim"]
-        count = _literal(b.expr(ndim[0].value)) if ndim else 2
-        if not _is_int(count):
+        value = _literal(b.expr(ndim[0].value)) if ndim else 2
+        if not _is_int(value):
             raise b.mod.error(
                 "np.diag_indices needs its ndim as an integer literal here", node
             )
+        count = int(value)  # type: ignore[call-overload]
     else:
         count = 2
     parts = [
