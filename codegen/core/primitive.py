@@ -49,6 +49,8 @@ class Facts:
     n: int = 0
     #: "np" in NumPy modules, "math" in scalar ones.
     lib: str = "np"
+    #: Inputs whose values are provably floating (`codegen.core.flow`).
+    floating: frozenset[str] = frozenset()
 
 
 Adjoint = str | Callable[[Facts], str | None]

@@ -26,6 +26,7 @@ from typing import Any
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.flow import activity, floating, reaching
 from codegen.core.primitive import Facts
 from codegen.core.rules import RULES, bind
 from codegen.core.rules import Primitive as Rule
@@ -105,32 +106,6 @@ class Backward:
     flat: tuple[Block, ...] | None = None
 
 
-def _activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
-    """Values that depend on a `wrt` parameter through differentiable inputs."""
-    active = set(wrt)
-    for step in fn.body:
-        rule = RULES[step.op]
-        for name, arg, _ in bind(rule, step.args):
-            if name in rule.diff and isinstance(arg, ir.Var) and arg.name in active:
-                active.add(step.target)
-    return active
-
-
-def _reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
-    """(names the result needs at all, names with a differentiable path to it)."""
-    needed, reaches = set(fn.results), set(fn.results)
-    for step in reversed(fn.body):
-        targets = {step.target, *step.extra_targets}
-        if targets & needed:
-            needed |= {a.name for a in _operands(step)}
-        if step.target in reaches:
-            rule = RULES[step.op]
-            for name, arg, _ in bind(rule, step.args):
-                if name in rule.diff and isinstance(arg, ir.Var):
-                    reaches.add(arg.name)
-    return needed, reaches
-
-
 def _refuse_active_keywords(
     fn: ir.Function, active: set[str], reaches: set[str]
 ) -> None:
@@ -151,11 +126,6 @@ def _refuse_active_keywords(
                     fn.filename,
                     fn.text,
                 )
-
-
-def _operands(step: ir.Assign) -> list[ir.Var]:
-    ops = [*step.args, *(v for _, v in step.kwargs)]
-    return [o for o in ops if isinstance(o, ir.Var)]
 
 
 def _text(o: ir.Operand) -> str:
@@ -208,8 +178,8 @@ def reverse(
                 fn.filename,
             )
     lib = "np" if fn.array else "math"
-    active = _activity(fn, wrt)
-    needed, reaches = _reaching(fn)
+    active = activity(fn, wrt)
+    needed, reaches = reaching(fn)
     live = (active & reaches) - set(constant)
     _refuse_active_keywords(fn, active, reaches)
     forward = tuple(s for s in fn.body if ({s.target, *s.extra_targets} & needed))
@@ -218,6 +188,7 @@ def reverse(
     seed = seeds[0]
     ctx = _Context(lib, namer, ranks(fn) if lib == "np" else {})
     ctx.shape = shapes(fn) if lib == "np" else {}
+    ctx.floating = floating(fn, wrt)
     ctx.params = params
     ctx.filename, ctx.text = fn.filename, fn.text
     has_grad = {r for r in fn.results if r in live}
@@ -298,6 +269,7 @@ class _Context:
     def __init__(self, lib: str, namer: _Namer, rank: dict[str, int | None]) -> None:
         self.lib, self.namer, self.rank = lib, namer, rank
         self.shape: dict[str, tuple[str, ...] | None] = {}
+        self.floating: frozenset[str] = frozenset()
         self.params: list[str] = []
         self.filename, self.text = "<string>", ""
 
@@ -307,13 +279,16 @@ class _Context:
         rank: dict[str, int | None] = {}
         const: dict[str, str] = {}
         count = 0
+        floats = set()
         for name, arg, pos in bind(rule, step.args):
             key = name if pos is None else f"{name}_{pos}"
             count += pos is not None
             rank[key] = self.rank.get(arg.name) if isinstance(arg, ir.Var) else 0
             if isinstance(arg, ir.Const):
                 const[key] = arg.text
-        return Facts(kw, rank, const, k, count, self.lib)
+            if isinstance(arg, ir.Var) and arg.name in self.floating:
+                floats.add(key)
+        return Facts(kw, rank, const, k, count, self.lib, frozenset(floats))
 
     def env(self, rule: Rule, step: ir.Assign) -> dict[str, Any]:
         env: dict[str, Any] = {

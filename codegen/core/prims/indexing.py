@@ -28,10 +28,14 @@ def _getitem_x(f: Facts) -> str:
 
 def _setitem_v(f: Facts) -> str:
     """v gets g at idx; with an integer-array index only the last write to a
-    position counts (NumPy keeps it), so earlier writes get no gradient."""
-    if advanced(f):
-        return "g[idx] * _last_write(g, np.s_[idx])"
-    return "g[idx]"
+    position counts (NumPy keeps it), so earlier writes get no gradient. The
+    write takes x's dtype: into integers (or booleans) it truncates, a step
+    with no gradient, so where x is not provably floating
+    (`codegen.core.flow`) the backward asks."""
+    grad = "g[idx] * _last_write(g, np.s_[idx])" if advanced(f) else "g[idx]"
+    if "x" in f.floating:
+        return grad
+    return f"{grad} * (np.result_type(x) == np.result_type(x, 0.5))"
 
 
 declare(

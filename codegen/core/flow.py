@@ -1,0 +1,116 @@
+"""What flows where in a forward function, for the reverse pass and render:
+which values are active (depend on a differentiated parameter), which reach
+the result through differentiable inputs, which parameters are read as data,
+and which values are provably floating-point.
+
+Floating: NumPy keeps an array's dtype when entries are written into it: ``z =
+np.arange(4); z[0] = w`` truncates w to an integer, so w gets no gradient
+there. An adjoint that passes a gradient through such a write must know the
+destination is floating; where the source does not prove it, the adjoint
+asks at run time (`codegen.core.prims.indexing`). The proof is a forward
+pass over the steps, conservative by construction: a value is floating when
+it is a differentiated parameter (their values are floats: a gradient is
+taken with respect to them), a float literal, an array NumPy makes floating
+(``np.zeros(shape)``, ``np.eye(n)``), a cast to a float type, or the result
+of a differentiable op with a floating operand (NumPy promotes integers with
+floats to floats). Integer sources, comparisons and casts to integers are
+not floating, nor is anything else left unproven.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from codegen.core import ir
+from codegen.core.rules import RULES, bind
+
+#: Ops whose result is a floating array whatever their operands (their
+#: dtype keyword, when they take one, is not supported).
+_FLOAT_SOURCES = frozenset({"zeros", "ones", "empty", "eye", "identity", "linspace"})
+#: Ops whose result has the dtype of their first operand.
+_LIKE_FIRST = frozenset(
+    {"zeros_like", "ones_like", "empty_like", "full_like", "copy", "setitem", "add_at"}
+)
+#: Casts to a float type, by the dtype's spelling.
+_FLOAT_SPELLINGS = frozenset(
+    {"float", "np.float64", "np.float32", "np.float16", "'float64'", "'float32'"}
+)
+_FLOAT_LITERAL = re.compile(r"\(?-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+|inf|nan)\)?")
+
+
+def _float_const(c: ir.Const) -> bool:
+    text = c.text.replace("np.", "").replace("math.", "")
+    return bool(_FLOAT_LITERAL.fullmatch(text)) or text in ("pi", "e", "tau")
+
+
+def floating(fn: ir.Function, wrt: Iterable[str]) -> frozenset[str]:
+    """The names of `fn` (parameters and step targets) that are provably
+    floating when the `wrt` parameters are floats."""
+    out = set(wrt)
+
+    def isfloat(a: ir.Operand) -> bool:
+        return _float_const(a) if isinstance(a, ir.Const) else a.name in out
+
+    for step in fn.body:
+        rule = RULES.get(step.op)
+        if step.op in _FLOAT_SOURCES:
+            proven = True
+        elif step.op == "astype":
+            dtype = step.args[1] if len(step.args) > 1 else None
+            proven = isinstance(dtype, ir.Const) and dtype.text in _FLOAT_SPELLINGS
+        elif step.op in ("float64", "float32"):
+            proven = True
+        elif step.op in _LIKE_FIRST:
+            proven = bool(step.args) and isfloat(step.args[0])
+        elif step.op == "full":
+            proven = len(step.args) > 1 and isfloat(step.args[1])
+        elif rule is not None and rule.grads:
+            proven = any(isfloat(a) for a in step.args)
+        else:
+            proven = False
+        if proven:
+            out.add(step.target)
+    return frozenset(out)
+
+
+def activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
+    """Values that depend on a `wrt` parameter through differentiable inputs."""
+    active = set(wrt)
+    for step in fn.body:
+        rule = RULES[step.op]
+        for name, arg, _ in bind(rule, step.args):
+            if name in rule.diff and isinstance(arg, ir.Var) and arg.name in active:
+                active.add(step.target)
+    return active
+
+
+def data_params(fn: ir.Function, wrt: Iterable[str]) -> list[str]:
+    """The parameters read as data: differentiated, or reaching the result
+    through a differentiable input; not those read only as shapes, axes,
+    indices or settings (``x.reshape(shape)``, ``np.sum(x, axis=axes)``)."""
+    reaches = reaching(fn)[1] | set(wrt)
+    return [p.name for p in fn.params if p.name in reaches]
+
+
+def reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
+    """(names the result needs at all, names with a differentiable path to it)."""
+    needed, reaches = set(fn.results), set(fn.results)
+    for step in reversed(fn.body):
+        targets = {step.target, *step.extra_targets}
+        if targets & needed:
+            needed |= {a.name for a in _operands(step)}
+        if step.target in reaches:
+            rule = RULES[step.op]
+            for name, arg, _ in bind(rule, step.args):
+                if name in rule.diff and isinstance(arg, ir.Var):
+                    reaches.add(arg.name)
+    return needed, reaches
+
+
+def _operands(step: ir.Assign) -> list[ir.Var]:
+    ops = [*step.args, *(v for _, v in step.kwargs)]
+    return [o for o in ops if isinstance(o, ir.Var)]
+
+
+__all__ = ["activity", "data_params", "floating", "reaching"]
