@@ -75,3 +75,35 @@ def test_inputs_whose_operators_are_not_an_arrays_are_refused(z):
     for call in (generated.f_forward, generated.f_value_and_grad):
         with pytest.raises(TypeError, match="pass np.asarray"):
             call(z, w)
+
+
+@pytest.mark.parametrize(
+    "params,body,static,shape",
+    [
+        ("x, axes=(0, 2)", "np.sum(np.sum(x, axis=axes) ** 2)", (1, 2), (2, 3, 4)),
+        ("x, shape", "x.reshape(shape + (1,)) * 2.0", (3, 2), (2, 3)),
+        ("x, reps", "np.tile(x, reps) ** 2", (2, 1), (2, 3)),
+        ("x, ij", "x[ij] * x", (1, 2), (2, 3)),
+        ("x, idx", "x[idx] ** 2", [0, 0, 2], (4,)),
+    ],
+    ids=["axes", "shape", "reps", "tuple-index", "list-index"],
+)
+def test_tuples_and_lists_read_as_shapes_axes_or_indices_pass(
+    params, body, static, shape
+):
+    # only data is checked: a tuple of axes or a list index is what NumPy takes
+    source = f"import numpy as np\n\n\ndef f({params}):\n    return {body}\n"
+    forward, generated, code = build(source, "f", ["x"])
+    name = params.split(", ")[1].split("=")[0]
+    x = np.random.default_rng(0).standard_normal(shape)
+    out, grad = generated.f_value_and_grad(x, **{name: static})
+    assert np.allclose(out, forward.f(x, **{name: static})), code
+    h, numeric = 1e-6, np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        diff = forward.f(up, **{name: static}) - forward.f(down, **{name: static})
+        numeric[k] = np.sum(diff) / (2 * h)
+    assert np.allclose(grad, numeric, atol=1e-6), code
+    assert "_real(x)" in code, code

@@ -18,6 +18,7 @@ from codegen.back.returns import copy_of, returned
 from codegen.back.show import show
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.flow import data_params
 from codegen.core.in_place import with_out
 from codegen.core.passes import step_expr
 from codegen.core.reverse import Backward, Block, operand
@@ -303,6 +304,17 @@ def _twin_mode(view: dict | None) -> str | None:
     return None if view is None else ("inline" if view["inline"] else "call")
 
 
+def _signature(params: Sequence[ir.Param]) -> str:
+    """The forward's parameters as the source declares them: defaults kept
+    (conv_forward(x, w, b, conv_param)), a ``*`` before keyword-only ones."""
+    parts = []
+    for p in params:
+        if p.keyword_only and "*" not in parts:
+            parts.append("*")
+        parts.append(p.name if p.default is None else f"{p.name}={p.default}")
+    return ", ".join(parts)
+
+
 def _twin(bwd: Backward, twin: Backward | None, ints: frozenset[str]) -> dict | None:
     """The template's view of the float twin (`codegen.core.twin`): its name,
     the test that picks it, and its lines."""
@@ -382,7 +394,10 @@ def render(
     mods, used = _uses(bwd, check_finite)
     if twin is not None:
         mods |= _uses(twin, False)[0]
-    real = ", ".join(p.name for p in bwd.fn.params if not p.integer and not p.keys)
+    data = set(data_params(bwd.fn, bwd.wrt))  # not shapes, axes, indices
+    real = ", ".join(
+        p.name for p in bwd.fn.params if not p.integer and not p.keys and p.name in data
+    )
     guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
     checked = _annotated_shapes(bwd.fn) if lib == "np" else ""
     values = returned(bwd), returned(bwd, cached=False)
@@ -403,10 +418,7 @@ def render(
         imports=_imports(mods),
         constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
         helpers=helpers,
-        signature=", ".join(  # defaults kept: conv_forward(x, w, b) as in the source
-            p.name if p.default is None else f"{p.name}={p.default}"
-            for p in bwd.fn.params
-        ),
+        signature=_signature(bwd.fn.params),
         result=tuple_text(results),
         returned=values[0],
         returned_flat=values[1],
@@ -414,7 +426,9 @@ def render(
         seed_value=seed_value,
         seed_lines=seed_lines,
         lib=lib,
-        params=", ".join(p.name for p in bwd.fn.params),
+        params=", ".join(
+            f"{p.name}={p.name}" if p.keyword_only else p.name for p in bwd.fn.params
+        ),
         forward=forward,
         flat_forward=(
             _forward_lines(bwd.forward, lib, forward_releases(bwd), fused)
