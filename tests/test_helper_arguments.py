@@ -57,7 +57,7 @@ def test_keywords_and_defaults_bind_as_in_python():
         ("g(x, k=x)", "'g' has no parameter 'k'"),
         ("g(x, x=x)", "'g' got two values for its parameter 'x'"),
         ("g()", "gives no value for its parameter 'x'"),
-        ("g(x, x, x, x)", "'g' takes 3 argument(s), got 4"),
+        ("g(x, x, x, x)", "'g' takes 3 positional argument(s), got 4"),
         ("g(*[x])", "star-arguments are not supported in helper calls"),
     ],
 )

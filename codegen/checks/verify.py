@@ -39,6 +39,7 @@ from codegen.checks.points import (
     random_point,
     shape_hint,
 )
+from codegen.core import ir
 from codegen.errors import CodegenError
 
 #: Absolute and relative tolerance of one gradient entry.
@@ -290,20 +291,36 @@ def verify_file(
             "verify imports the source file; make it importable",
             str(path),
         ) from None
-    forward = getattr(user, fn.name)
+    forward = positionally(getattr(user, fn.name), fn.params)
     try:
         point = random_point(params, forward, rng, float_shapes, fixed, integers)
     except VerificationError as exc:
         hint = shape_hint(fn, [*float_shapes, *fixed])
         raise VerificationError(f"{exc}\nhint: {hint}" if hint else str(exc)) from None
     pair = (
-        getattr(generated, f"{fn.name}_forward"),
+        positionally(getattr(generated, f"{fn.name}_forward"), fn.params),
         getattr(generated, f"{fn.name}_backward"),
     )
     report = check_gradients(forward, pair, params, point, chosen, fn.name, seed)
-    vag = getattr(generated, f"{fn.name}_value_and_grad")
+    vag = positionally(getattr(generated, f"{fn.name}_value_and_grad"), fn.params)
     report.flat = flat_agrees(vag, pair, [point[p] for p in params], len(chosen))
     return report
+
+
+def positionally(
+    f: Callable[..., Any], params: Sequence[ir.Param]
+) -> Callable[..., Any]:
+    """`f` called with one argument per parameter in order: those declared
+    after ``*`` are passed by name."""
+    count = sum(not p.keyword_only for p in params)
+    names = [p.name for p in params[count:]]
+    if not names:
+        return f
+
+    def call(*args: Any) -> Any:
+        return f(*args[:count], **dict(zip(names, args[count:], strict=True)))
+
+    return call
 
 
 def flat_agrees(

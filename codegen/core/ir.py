@@ -121,6 +121,8 @@ class Param:
     integer: bool = False
     #: Literal default value text, if any.
     default: str | None = None
+    #: Declared after ``*``: passed by name only (``def f(x, *, eps=1e-5)``).
+    keyword_only: bool = False
     #: The constant keys the function reads it with (``conv_param["stride"]``):
     #: a dict of settings, read entry by entry, with no gradient.
     keys: tuple[str, ...] = ()

@@ -92,13 +92,14 @@ class Builder(Statements):
         a call: by position, then by keyword, then the parameter's default,
         read by `inner` (the helper's builder, before any parameter is bound:
         a default sees module constants only, as in Python)."""
-        params = fdef.params.params
+        params = (*fdef.params.params, *fdef.params.kwonly_params)
         names = [p.name.value for p in params]
         given: dict[str, ir.Operand] = {}
         positional = [a for a in node.args if a.keyword is None]
-        if len(positional) > len(params):
+        if len(positional) > len(fdef.params.params):  # not past a '*'
             raise self.mod.error(
-                f"'{helper}' takes {len(params)} argument(s), got {len(positional)}",
+                f"'{helper}' takes {len(fdef.params.params)} positional argument(s),"
+                f" got {len(positional)}",
                 node,
             )
         for name, arg in zip(names, positional, strict=False):

@@ -32,13 +32,14 @@ def read_params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
             raise mod.error(
                 "star-parameters are not supported", bad, "list every parameter"
             )
-    if p.kwonly_params or p.posonly_params:
-        node = (p.kwonly_params or p.posonly_params)[0]
+    if p.posonly_params:
         raise mod.error(
-            "keyword-only and positional-only parameters are not supported", node
+            "positional-only parameters are not supported",
+            p.posonly_params[0],
+            "drop the '/'",
         )
     out = []
-    for param in p.params:
+    for k, param in enumerate((*p.params, *p.kwonly_params)):
         ann = (
             mod.module.code_for_node(param.annotation.annotation).strip()
             if param.annotation
@@ -47,7 +48,16 @@ def read_params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
         default = (
             mod.module.code_for_node(param.default).strip() if param.default else None
         )
-        out.append(ir.Param(param.name.value, ann, _is_int_annotation(ann), default))
+        only = k >= len(p.params)  # after '*'
+        out.append(
+            ir.Param(
+                param.name.value,
+                ann,
+                _is_int_annotation(ann),
+                default,
+                keyword_only=only,
+            )
+        )
     return out
 
 
@@ -74,7 +84,9 @@ def checked_params(mod: _Module, fdef: cst.FunctionDef) -> list[ir.Param]:
     params = read_params(mod, fdef)  # a parameter named twice: source.py refuses
     return [
         replace(p, default=default_text(mod, node.default)) if node.default else p
-        for p, node in zip(params, fdef.params.params, strict=True)
+        for p, node in zip(
+            params, (*fdef.params.params, *fdef.params.kwonly_params), strict=True
+        )
     ]
 
 
