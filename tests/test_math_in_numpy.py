@@ -75,3 +75,25 @@ def test_a_math_result_is_returned_as_a_float():
     s = 1 / (1 + math.exp(-float(x @ w)))
     np.testing.assert_allclose(gx, (1 - s) * s * w, rtol=1e-12)
     np.testing.assert_allclose(gw, (1 - s) * s * x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [10, np.int64(10), np.float32(0.3), True, -3])
+def test_builtin_abs_and_math_fabs_give_the_forwards_types(x):
+    # builtin abs of a Python int is an int (np.abs: np.int64, which wraps
+    # around at ** 30 and refuses ** -1); math.fabs is a float of anything
+    source = (
+        "import math\nimport numpy as np\n\n\ndef f(x, y):\n"
+        "    return math.fabs(x) * y, abs(x) ** 30 + y, abs(x) ** -1 * y\n"
+    )
+    forward, generated, code = build(source, "f", ["y"])
+    try:
+        want = forward.f(x, 1.5)
+    except ValueError:  # np.int64 ** -1, in the forward as in the module
+        with pytest.raises(ValueError, match="negative integer powers"):
+            generated.f_forward(x, 1.5)
+        return
+    got, _ = generated.f_forward(x, 1.5)
+    assert [type(v) for v in got] == [type(v) for v in want], code
+    assert got == want, code
+    _, grad = generated.f_value_and_grad(x, 1.5)
+    assert grad == pytest.approx(math.fabs(x) + 1 + 1 / abs(x)), code

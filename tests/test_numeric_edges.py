@@ -86,3 +86,20 @@ def test_a_numpy_power_that_overflows_has_an_infinite_gradient(x):
         np.testing.assert_array_equal(out, forward.f(x))
         want = 3 * np.square(np.asarray(x, dtype=float))
     np.testing.assert_array_equal(grad, want)
+
+
+@pytest.mark.parametrize(
+    "exponent", ["(1 - 1)", "-0", "0.", "0x0", "-0.0", "(2 * 0)", "P0", "(N - 1)"]
+)
+@pytest.mark.parametrize("kind", ["math", "numpy"])
+def test_a_constant_exponent_that_is_zero_has_no_gradient_at_zero(exponent, kind):
+    # x ** 0 = 1 everywhere: d/dx (x ** e * y + x) is 1 at x = 0, not 0 * inf
+    body = f"x ** {exponent} * y + x"
+    if kind == "numpy":
+        body = f"np.sum({body})"
+    src = NP + f"N = 1\nP0 = 0\n\n\ndef f(x, y):\n    return {body}\n"
+    _, generated, code = build(src, "f", ["x", "y"])
+    x = 0.0 if kind == "math" else np.array([0.0, 1.5])
+    _, (gx, gy) = generated.f_value_and_grad(x, -1.3)
+    assert np.array_equal(gx, np.ones_like(x)), code
+    assert gy == pytest.approx(1.0 if kind == "math" else 2.0), code

@@ -36,6 +36,8 @@ SCALAR_CASES = {
     "neg": ("-x + 0 * y", "real"),
     "copy": ("x", "real"),
     "abs": ("abs(x) * y", "nonzero"),
+    "pyabs": ("abs(x - y) * y", "apart"),
+    "fabs": ("math.fabs(x) * y", "nonzero"),
     "max": ("max(x, y)", "apart"),
     "min": ("min(x, y)", "apart"),
     "exp": ("math.exp(x)", "real"),

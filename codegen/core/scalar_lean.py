@@ -36,7 +36,9 @@ from codegen.core.reverse import Backward, Block, GradStep
 from codegen.core.twin import MATH_FLOAT_OPS
 
 #: Ops that return a float when one of their operands is one.
-_ARITHMETIC = frozenset({"add", "sub", "mul", "div", "neg", "pow", "abs", "copy"})
+_ARITHMETIC = frozenset(
+    {"add", "sub", "mul", "div", "neg", "pow", "abs", "pyabs", "copy"}
+)
 #: `math` functions that return an int (everything else in math returns a float).
 _INT_MATH = frozenset({"floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd"})
 _OPS = ("+", "-", "*", "/")

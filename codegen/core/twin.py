@@ -39,7 +39,7 @@ MATH_FLOAT_OPS = frozenset(
 #: Ops whose ``math`` form computes NumPy's float, or raises where NumPy
 #: gives inf or nan.
 SAME_ON_FLOATS = MATH_FLOAT_OPS | {
-    "add", "sub", "mul", "div", "neg", "const", "copy", "abs", "square", "pow",
+    "add", "sub", "mul", "div", "neg", "const", "copy", "abs", "pyabs", "square", "pow",
 }  # fmt: skip
 
 #: The annotations a parameter of a twin may carry.

@@ -11,36 +11,57 @@ from codegen.core.primitive import PRIMITIVES, Facts, declare
 
 def _pow_x(f: Facts) -> str | None:
     """d(x ** y)/dx = y x**(y - 1); a constant exponent is folded: 0 gives a
-    known zero (no 0 ** -1 at x = 0), 1 gives g, 2 gives 2 x."""
+    known zero (no 0 ** -1 at x = 0), 1 gives g, 2 gives 2 x. A constant
+    whose value the rule cannot compute (a module constant, ``N - 1``) is
+    guarded as a variable one is: it may be 0."""
     y = f.const.get("y")
-    if y in ("0", "0.0"):
-        return None
-    if y in ("1", "1.0"):
-        return "g"
-    if y in ("2", "2.0"):
-        return "g * 2 * x"
+    value = None if y is None else _number(y)
+    if value is not None:
+        if value == 0:
+            return None
+        if value == 1:
+            return "g"
+        if value == 2:
+            return "g * 2 * x"
     if f.lib == "np":
         # np.power where the forward may be np.power on a Python float, which
         # gives inf where ``**`` raises OverflowError; a float exponent, as an
         # int base to a negative int power is refused
-        if y is not None:
-            less = _minus_one(y)
+        if value is not None:
+            less = repr(float(value) - 1)
             return (
                 f"g * y * {'np.square(x)' if less == '2.0' else f'np.power(x, {less})'}"
             )
         return "g * y * np.power(x, y - 1.0 + (y == 0))"
-    if y is not None:
+    if value is not None:
         return "g * y * x ** (y - 1)"
     # a variable exponent may be 0: x ** 0 = 1 has gradient 0, also at x = 0
     return "g * y * x ** (y - 1 + (y == 0))"
 
 
-def _minus_one(text: str) -> str:
-    """``text - 1.0`` for a constant exponent's text, folded when a number."""
+_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
+
+
+def _number(text: str) -> int | float | None:
+    """The value of a constant exponent written with numbers and arithmetic
+    (``2``, ``-0.0``, ``(1 - 1)``, ``0x0``), or None (a name, a call)."""
     try:
-        return repr(float(ast.literal_eval(text)) - 1)
-    except (ValueError, TypeError, SyntaxError):
-        return f"{text} - 1.0"
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                return None
+        elif not isinstance(node, _ARITHMETIC):
+            return None
+    try:  # numbers and arithmetic only (checked above)
+        value = eval(
+            compile(tree, "<exponent>", "eval"), {"__builtins__": {}}
+        )  # noqa: S307
+    except (ArithmeticError, ValueError):
+        return None
+    return value if isinstance(value, (int, float)) else None
 
 
 def _pow_y(f: Facts) -> str:
@@ -202,7 +223,20 @@ declare(
     forward="abs(x)",
     # |x|' = sign(x), 0 at x = 0 (scalar modules need no NumPy for it)
     grads={"x": _abs_x},
-    calls=("abs", "math.fabs", "numpy.abs", "numpy.absolute"),
+    calls=("numpy.abs", "numpy.absolute"),
+    shape="same",
+    smooth=False,
+    symbol="abs",
+)
+# builtin abs, as written in NumPy modules too: of a Python int an int (np.abs
+# would make it np.int64, which overflows and refuses negative powers)
+declare(
+    "pyabs",
+    ("x",),
+    "abs(x)",
+    forward="abs(x)",
+    grads={"x": _abs_x},
+    calls=("abs",),
     shape="same",
     smooth=False,
     symbol="abs",

@@ -10,6 +10,7 @@ imag is zero and angle is 0 or pi, so the last two carry no gradient.
 from __future__ import annotations
 
 from codegen.core.primitive import Facts, declare
+from codegen.core.prims.arithmetic import _abs_x
 from codegen.core.prims.breadth import _IDS, _literal, _through
 
 # ----- NaN tests (no gradient): used by the adjoints below -----
@@ -144,8 +145,9 @@ declare(
     "fabs",
     ("x",),
     "np.fabs(x)",
-    grads={"x": "g * np.sign(x)"},
-    calls=("numpy.fabs",),
+    forward="math.fabs(x)",  # a float, also of an int (math.fabs as written)
+    grads={"x": _abs_x},
+    calls=("numpy.fabs", "math.fabs"),
     shape="same",
     smooth=False,
     symbol="abs",
