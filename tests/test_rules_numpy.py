@@ -31,6 +31,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "neg": ("out = -x", {"x": (3, 4)}),
     "copy": ("c = x\n    out = c * c", {"x": (3, 4)}),
     "abs": ("out = np.abs(x)", {"x": (3, 4)}),
+    "pyabs": ("out = abs(x) * x", {"x": (3, 4)}),
     "maximum": ("out = np.maximum(x, b)", {"x": (3, 4), "b": (4,)}),
     "maximum_relu": ("out = np.maximum(0, x)", {"x": (3, 4)}),
     "minimum": ("out = np.minimum(x, b)", {"x": (3, 4), "b": (1, 4)}),

@@ -50,6 +50,23 @@ CASES: dict[str, tuple[str, str, dict]] = {
         "z = y.copy()\n    z[0] = w\n    return z * w",
         {"w": 2.6, "y": np.array([3.0, 1.0, 2.0])},
     ),
+    "eye_of_ints": (
+        "w",
+        "z = np.eye(3, dtype=int)[0]\n    z[0] = w[0]\n    z[1] += w[1]\n"
+        "    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
+    "where_of_int_literals": (
+        "w",
+        "z = np.where(w, 1, 0)\n    z[0] = w[0]\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
+    # a parameter differentiated by default may still be given integers
+    "int_data_in_a_differentiated_parameter": (
+        "w, x",
+        "z = x.copy()\n    z[0] = w[0]\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4]), "x": np.array([1, 2, 3])},
+    ),
     "zeros_float": (
         "w",
         "z = np.zeros(4)\n    z[1:3] = w\n    return np.sum(z * z)",
@@ -67,9 +84,11 @@ CASES: dict[str, tuple[str, str, dict]] = {
 def test_a_write_keeps_the_destination_dtype(case):
     params, body, point = CASES[case]
     source = f"{HEADER}def f({params}):\n    {body}\n"
-    forward, generated, code = build(source, "f", ["w"])
+    wrt = ["w", "x"] if case.startswith("int_data") else ["w"]
+    forward, generated, code = build(source, "f", wrt)
     expected = forward.f(**point)
     out, grad = generated.f_value_and_grad(**point)
+    grad = grad[0] if len(wrt) > 1 else grad
     assert np.asarray(out).dtype == np.asarray(expected).dtype, code
     assert np.array_equal(out, expected), code
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from codegen.core import expr as E
 from codegen.core import ir
-from codegen.core.flow import activity, floating, reaching
+from codegen.core.flow import activity, floating, literal_depth, reaching, sequences
 from codegen.core.primitive import Facts
 from codegen.core.rules import RULES, bind
 from codegen.core.rules import Primitive as Rule
@@ -188,7 +188,8 @@ def reverse(
     seed = seeds[0]
     ctx = _Context(lib, namer, ranks(fn) if lib == "np" else {})
     ctx.shape = shapes(fn) if lib == "np" else {}
-    ctx.floating = floating(fn, wrt)
+    ctx.floating = floating(fn)
+    ctx.sequences = sequences(fn)
     ctx.params = params
     ctx.filename, ctx.text = fn.filename, fn.text
     has_grad = {r for r in fn.results if r in live}
@@ -270,8 +271,14 @@ class _Context:
         self.lib, self.namer, self.rank = lib, namer, rank
         self.shape: dict[str, tuple[str, ...] | None] = {}
         self.floating: frozenset[str] = frozenset()
+        #: Names bound to a list or tuple written out (c = [1, 2, 3]): its depth.
+        self.sequences: dict[str, int] = {}
         self.params: list[str] = []
         self.filename, self.text = "<string>", ""
+
+    def depth(self, o: ir.Operand) -> int | None:
+        """The rank of a list or tuple written out (or a name bound to one)."""
+        return self.sequences.get(o.name) if isinstance(o, ir.Var) else literal_depth(o)
 
     def facts(self, rule: Rule, step: ir.Assign, k: int | None) -> Facts:
         kw = {key: default for key, default in rule.keywords.items()}
@@ -283,7 +290,9 @@ class _Context:
         for name, arg, pos in bind(rule, step.args):
             key = name if pos is None else f"{name}_{pos}"
             count += pos is not None
-            rank[key] = self.rank.get(arg.name) if isinstance(arg, ir.Var) else 0
+            rank[key] = self.depth(arg) or (
+                self.rank.get(arg.name) if isinstance(arg, ir.Var) else 0
+            )
             if isinstance(arg, ir.Const):
                 const[key] = arg.text
             if isinstance(arg, ir.Var) and arg.name in self.floating:
@@ -298,17 +307,22 @@ class _Context:
         }
         rest: list[E.Expr] = []
         for name, arg, pos in bind(rule, step.args):
+            value: E.Expr = operand(arg)
+            if self.lib == "np" and name in rule.diff and self.depth(arg):
+                # a list or tuple written out (x ** [1, 2, 3]): NumPy reads it as
+                # an array, and so must the adjoint's arithmetic (a list's - fails)
+                value = E.Call(E.Attr(E.Name("np"), "asarray"), (value,))
             if pos is None:
-                env[name] = operand(arg)
+                env[name] = value
             else:
-                env[f"{name}_{pos}"] = operand(arg)
-                rest.append(operand(arg))
+                env[f"{name}_{pos}"] = value
+                rest.append(value)
         if rule.variadic is not None:
             env[rule.variadic] = rest
         for key, default in rule.keywords.items():
             env[key] = E.Lit(default)
-        for key, value in step.kwargs:
-            env[key] = operand(value)
+        for key, kwarg in step.kwargs:
+            env[key] = operand(kwarg)
         return env
 
     def contribution(
