@@ -67,6 +67,27 @@ CASES: dict[str, tuple[str, str, dict]] = {
         "z = x.copy()\n    z[0] = w[0]\n    return np.sum(z * w)",
         {"w": np.array([1.7, 2.2, -0.4]), "x": np.array([1, 2, 3])},
     ),
+    "zeros_of_ints": (
+        "w",
+        "z = np.zeros(3, dtype=int)\n    z[0] = w[0]\n    z[1:] = w[1:] * 2.0\n"
+        "    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
+    "zeros_of_ints_positional": (
+        "w",
+        "z = np.zeros((3,), int)\n    z[0] = w[0]\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
+    "ones_like_of_ints": (
+        "w",
+        "z = np.ones_like(w, dtype=int)\n    z[0] = w[0]\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
+    "full_like_of_int_data": (
+        "w, y",
+        "z = np.full_like(y, w[1])\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4]), "y": np.array([1, 2, 3])},
+    ),
     "zeros_float": (
         "w",
         "z = np.zeros(4)\n    z[1:3] = w\n    return np.sum(z * z)",

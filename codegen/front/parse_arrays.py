@@ -51,6 +51,7 @@ NUMPY_CONSTANTS: dict[str, str] = {
     "numpy.pi": "np.pi",
     "numpy.e": "np.e",
     "numpy.inf": "np.inf",
+    "numpy.nan": "np.nan",
     # dtypes, for x.astype(np.float32) and dtype= keywords
     **{
         f"numpy.{t}": f"np.{t}"

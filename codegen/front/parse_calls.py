@@ -111,11 +111,11 @@ FUNCTIONS: dict[str, str] = {
     "numpy.size": "a=x, axis=!",
     "numpy.copy": "a=x, order=!, subok=!",
     **{
-        f"numpy.{f}": "shape, dtype=?, order=!, *, device=?, like=?"
+        f"numpy.{f}": "shape, dtype, order=!, *, device=?, like=?"
         for f in ("zeros", "ones")
     },
     **{
-        f"numpy.{f}": "a=x, dtype=?, order=!, subok=!, shape=?"
+        f"numpy.{f}": "a=x, dtype, order=!, subok=!, shape=?"
         for f in ("zeros_like", "ones_like")
     },
     **{f"numpy.{f}": "a=x, axis, out=?, *, keepdims=!" for f in ("argmax", "argmin")},
@@ -255,8 +255,8 @@ FUNCTIONS.update(
         "numpy.searchsorted": "a=x, v, side, sorter=?",
         "numpy.argpartition": "a=x, kth, axis, kind=!, order=?",
         "numpy.isscalar": "element=x",
-        "numpy.full": "shape, fill_value=value, dtype=?, order=!, *, device=?, like=?",
-        "numpy.full_like": "a=x, fill_value=value, dtype=?, order=!, subok=!, shape=?, "
+        "numpy.full": "shape, fill_value=value, dtype, order=!, *, device=?, like=?",
+        "numpy.full_like": "a=x, fill_value=value, dtype, order=!, subok=!, shape=?, "
         "*, device=?",
         "numpy.fmax": _UFUNC_2,
         "numpy.fmin": _UFUNC_2,

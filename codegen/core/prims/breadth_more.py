@@ -96,6 +96,7 @@ declare(
     ("shape", "value"),
     "np.full(shape, value)",
     grads={"value": _FILLED},
+    keywords={"dtype": "None"},
     calls=("numpy.full",),
 )
 # z = np.full_like(x, value):  x's shape and dtype, each entry value
@@ -104,6 +105,7 @@ declare(
     ("x", "value"),
     "np.full_like(x, value)",
     grads={"value": _FILLED},
+    keywords={"dtype": "None"},
     calls=("numpy.full_like",),
     shape="same",
 )

@@ -62,10 +62,24 @@ _nograd("index", ("*parts",), "np.s_[parts]")
 _nograd("arange", ("*xs",), "np.arange(*xs)", calls=("numpy.arange",))
 # range(N) in an index (scores[range(N), y]): NumPy reads it as np.arange(N)
 _nograd("range", ("*xs",), "range(*xs)", calls=("range",))
-_nograd("zeros_like", _X, "np.zeros_like(x)", calls=("numpy.zeros_like",), shape="same")
-_nograd("ones_like", _X, "np.ones_like(x)", calls=("numpy.ones_like",), shape="same")
-_nograd("zeros", ("shape",), "np.zeros(shape)", calls=("numpy.zeros",))
-_nograd("ones", ("shape",), "np.ones(shape)", calls=("numpy.ones",))
+# np.zeros(n, dtype=int) and kin: the dtype as given
+for _name in ("zeros_like", "ones_like"):
+    _nograd(
+        _name,
+        _X,
+        f"np.{_name}(x)",
+        keywords={"dtype": "None"},
+        calls=(f"numpy.{_name}",),
+        shape="same",
+    )
+for _name in ("zeros", "ones"):
+    _nograd(
+        _name,
+        ("shape",),
+        f"np.{_name}(shape)",
+        keywords={"dtype": "None"},
+        calls=(f"numpy.{_name}",),
+    )
 _nograd(
     "argmax",
     _X,
