@@ -97,3 +97,35 @@ def test_an_array_codegen_cannot_read_statically_is_refused_located(binding):
     assert "module-level name 'A'" in str(err.value) or "bound more than once" in str(
         err.value
     )
+
+
+SEQUENCES = """
+import numpy as np
+
+IDX = [0, 0, 2]
+SHAPE = (2, 2)
+W = [0.5, -1.0]
+POWERS = (1.0, 2.0, 3.0)
+AXES = (0,)
+
+
+def f(x, axes=AXES):
+    z = np.zeros(4)
+    z[IDX] = x[:3]
+    s = np.sum(x[IDX] ** 2) + np.sum(np.inner(x.reshape(SHAPE), W) ** 2)
+    for k in POWERS:
+        s = s + np.sum(np.sum(z * x, axis=axes) ** k)
+    return s
+"""
+
+
+def test_module_lists_and_tuples_of_numbers_read_as_written_out():
+    # an index with repeats, a shape, a vector operand, loop items, a default
+    forward, generated, code = build(SEQUENCES, "f", ["x"])
+    rng = np.random.default_rng(3)
+    for trial in range(2):
+        point = {"x": rng.standard_normal(4)}
+        assert np.isclose(generated.f_forward(**point)[0], forward.f(**point))
+        pair = (generated.f_forward, generated.f_backward)
+        report = check_gradients(forward.f, pair, ["x"], point, ["x"], "f", seed=trial)
+        assert report.ok, report.summary() + "\n" + code

@@ -241,8 +241,9 @@ class BuilderBase(Aliases, Indexing):
             return ir.Const(node.value)
         if node.value in self.mod.arrays:
             return self.array_constant(node)
-        if node.value in self.mod.flags:  # USE_BIAS = True: the literal itself
-            return ir.Const(self.mod.flags[node.value])
+        written = self.mod.flags.get(node.value, self.mod.sequences.get(node.value))
+        if written is not None:  # USE_BIAS = True, IDX = [0, 0, 2]: as written
+            return ir.Const(written)
         if node.value in ("True", "False", "None", "float", "int", "bool"):
             return ir.Const(node.value)  # the builtin types: x.astype(float)
         if node.value in self.mod.bound:
@@ -250,9 +251,9 @@ class BuilderBase(Aliases, Indexing):
                 f"the module-level name '{node.value}' is not a constant codegen can "
                 f"read: {self.mod.bound[node.value]}",
                 node,
-                "codegen reads module-level names bound once, to a number literal "
-                "('SCALE = -1.5'); a name bound twice has whichever value ran last: "
-                "bind it once, or pass it as a parameter",
+                "codegen reads module-level names bound once, to a number or a list "
+                "of numbers ('SCALE = -1.5'); a name bound twice has whichever value "
+                "ran last: bind it once, or pass it as a parameter",
             )
         raise self.mod.error(
             f"name '{node.value}' is not defined in the function",

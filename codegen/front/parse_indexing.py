@@ -5,6 +5,8 @@ and is mixed into the parse builder."""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -258,6 +260,10 @@ class Indexing(ArrayExpressions):
             )
         base_name = target.value.value
         base = self.expr(target.value)
+        items = self.list_items(base, target)
+        if items is not None:  # vals = [0.0] * 3; vals[i] = ...: a list's item
+            self.set_list_item(base_name, items, target, value, node, fresh, op)
+            return
         self.in_place(base, node, base_name)
         parts, fancy = self.index_parts(target)
         new = self.expr(value)
@@ -269,6 +275,96 @@ class Indexing(ArrayExpressions):
         self.env[base_name] = self.emit(
             "setitem", (base, new, *parts), node, fresh(base_name)
         )
+
+    def list_items(
+        self, base: ir.Operand, target: cst.Subscript
+    ) -> list[ir.Operand] | None:
+        """The items of a Python list the source builds (``[0, 0]``, ``[0.0] *
+        3``, ``[a, b]``), or None for anything else; an item assignment into
+        a list another name or list also holds is refused, as Python would
+        change it there too."""
+        if not isinstance(base, ir.Var):
+            return None
+        if base.name in self.packed_lists:
+            items = list(self.tuple_items[base.name])
+        else:
+            text = self.const_text.get(base.name)
+            value = _sequence(text) if text is not None else None
+            if value is None:
+                return None
+            if isinstance(value, tuple):
+                raise self.mod.error("a tuple's items cannot be assigned", target)
+            items = [ir.Const(repr(v)) for v in value]
+        same = {base.name}
+        for step in self.steps:  # u = v: the same list
+            if step.op == "copy" and _names(step.args[:1]) & same:
+                same.add(step.target)
+        what = _dotted(target.value)
+        held = [n for n, v in self.env.items() if n != what and _names([v]) & same]
+        held += [t for t, parts in self.tuple_items.items() if _names(parts) & same]
+        if held:
+            raise self.mod.error(
+                f"item assignment into the list '{what}', which '{held[0]}' also "
+                "holds",
+                target,
+                "Python changes it there too; build a new list instead",
+            )
+        return items
+
+    def set_list_item(
+        self,
+        base_name: str,
+        items: list[ir.Operand],
+        target: cst.Subscript,
+        value: cst.BaseExpression,
+        node: cst.CSTNode,
+        fresh: Any,
+        op: str | None,
+    ) -> None:
+        """``vals[k] = v`` on a list: the list with item k replaced (Python
+        keeps v as it is, where an array would convert it to its dtype)."""
+        only = target.slice[0].slice if len(target.slice) == 1 else None
+        index = self.expr(only.value) if isinstance(only, cst.Index) else None
+        found = ir.literal(index.text) if isinstance(index, ir.Const) else None
+        k = found if isinstance(found, int) and not isinstance(found, bool) else None
+        if k is None or not -len(items) <= k < len(items):
+            raise self.mod.error(
+                "an item of a list can only be assigned at a constant integer "
+                f"in range(-{len(items)}, {len(items)})",
+                target,
+                "index it with a number or a loop item, or build an array "
+                "(np.zeros(n)) and assign into that",
+            )
+        new = self.expr(value)
+        if op is not None:
+            new = self.emit(op, (items[k], new), node, None)
+        items[k] = new
+        name = fresh(base_name)
+        if all(isinstance(i, ir.Const) for i in items):
+            text = "[" + ", ".join(i.text for i in items) + "]"  # type: ignore[union-attr]
+            self.env[base_name] = self.emit("const", (ir.Const(text),), node, name)
+            return
+        packed = self.pack(items, node, name)
+        self.packed_lists.add(packed.name)  # type: ignore[union-attr]
+        self.env[base_name] = packed
+
+
+def _names(operands: Sequence[ir.Operand]) -> set[str]:
+    return {o.name for o in operands if isinstance(o, ir.Var)}
+
+
+def _sequence(text: str) -> list | tuple | None:
+    """The list or tuple a constant's text spells (``[0, 0]``, ``[0.0] * 3``)."""
+    value = ir.literal(text)
+    if value is None:  # a repetition: [0.0] * 3
+        tree = ast.parse(text, mode="eval").body
+        if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult):
+            left, right = (ir.literal(ast.unparse(t)) for t in (tree.left, tree.right))
+            if isinstance(left, (int,)) and not isinstance(left, bool):
+                left, right = right, left
+            if isinstance(left, (list, tuple)) and _is_int(right):
+                value = left * right  # type: ignore[operator]
+    return value if isinstance(value, (list, tuple)) else None
 
 
 def _int_literal(operand: ir.Operand) -> bool:

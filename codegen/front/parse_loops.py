@@ -83,6 +83,9 @@ def _items(b: Any, node: cst.BaseExpression) -> list[ir.Operand]:
     value = b.expr(node)
     if isinstance(value, ir.Var) and value.name in b.tuple_items:
         return list(b.tuple_items[value.name])
+    written = ir.literal(value.text) if isinstance(value, ir.Const) else None
+    if isinstance(written, (list, tuple)):  # SIZES = (1, 2, 3) at module level
+        return [ir.Const(repr(v)) for v in written]
     raise b.mod.error(
         "codegen unrolls a 'for' loop, so it must see its items",
         node,

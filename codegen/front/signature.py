@@ -129,6 +129,8 @@ def default_text(mod: _Module, node: cst.BaseExpression) -> str:
             isinstance(n, cst.Name) and n.value in ("True", "False", "None")
         ):
             return n
+        if isinstance(n, cst.Name) and n.value in mod.sequences:  # AXES = (0, 1)
+            return cst.parse_expression(mod.sequences[n.value])
         if isinstance(n, cst.Tuple):
             elements = [value(e.value) for e in n.elements]
             if all(elements) and not any(

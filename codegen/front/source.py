@@ -25,7 +25,9 @@ from codegen.front.positions import LazyLoc, Positions, parse_meanwhile, stateme
 from codegen.front.spellings import RENAMED
 from codegen.front.syntax import (
     _ast_identifiers,
+    array_literal,
     check_syntax,
+    numbers_literal,
     recursion_room,
     syntax_error,
     walked,
@@ -63,6 +65,9 @@ class _Module:
     #: top-level names bound once to an array of number literals
     #: (``A = np.array([[1.0, 2.0], [3.0, 4.0]])``) -> that call, spelled ``np.``.
     arrays: dict[str, str] = field(default_factory=dict)
+    #: top-level names bound once to a list or tuple of numbers (``IDX = [0,
+    #: 0, 2]``, ``SHAPE = (2, 3)``) -> that text, read as if written out.
+    sequences: dict[str, str] = field(default_factory=dict)
     #: every other name the file binds at the top level -> why it is no
     #: constant ("bound again at line 3").
     bound: dict[str, str] = field(default_factory=dict)
@@ -224,39 +229,6 @@ def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
                 mod.aliases[local] = f"{base}.{name}"
 
 
-def _number(node: ast.expr) -> bool:
-    """A number literal, signed or not (``2``, ``-1.5``, ``+1e-3``)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
-        return _number(node.operand)
-    return (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, (int, float))
-        and not isinstance(node.value, bool)
-    )
-
-
-def _numbers(node: ast.expr) -> bool:
-    """A number, or a (nested) list or tuple of numbers, none empty."""
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return bool(node.elts) and all(_numbers(e) for e in node.elts)
-    return _number(node)
-
-
-def _array_literal(node: ast.expr, numpy: set[str]) -> bool:
-    """A NumPy constructor of numbers (``np.array([[1.0, 2.0]])``,
-    ``np.eye(3)``), nothing read from elsewhere."""
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ir.ARRAY_CONSTRUCTORS
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id in numpy
-        and bool(node.args)
-        and all(_numbers(a) for a in node.args)
-        and all(k.arg and _numbers(k.value) for k in node.keywords)
-    )
-
-
 class _TopLevelBindings(ast.NodeVisitor):
     """Every binding of a name in the module's own scope, in source order: the
     statements that run at import (also inside ``if``/``for``/``try`` blocks),
@@ -275,7 +247,7 @@ class _TopLevelBindings(ast.NodeVisitor):
     def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
         flag = isinstance(value, ast.Constant) and isinstance(value.value, bool)
         constant = value is not None and (
-            _number(value) or _array_literal(value, self.numpy) or flag
+            numbers_literal(value) or array_literal(value, self.numpy) or flag
         )
         literal = value if constant else None
         self.bindings.append((name, getattr(node, "lineno", 0), literal))
@@ -393,6 +365,8 @@ def _scan_constants(mod: _Module) -> None:
             others or after_star
         ):
             mod.flags[name] = ast.unparse(literal)  # type: ignore[arg-type]
+        elif isinstance(literal, (ast.List, ast.Tuple)) and not (others or after_star):
+            mod.sequences[name] = ast.unparse(literal)
         elif literal is not None and not others and not after_star:
             mod.literals[name] = ast.unparse(literal)
         elif others:
@@ -402,8 +376,8 @@ def _scan_constants(mod: _Module) -> None:
             mod.bound[name] = "possibly bound again by a later 'import *'"
         else:
             mod.bound[name] = (
-                f"bound at line {line} to a value that is not a number or an"
-                " np.array of numbers"
+                f"bound at line {line} to a value that is not a number, a list or"
+                " tuple of numbers, or an np.array of numbers"
             )
 
 

@@ -1,8 +1,9 @@
 """What Python itself refuses, located before libcst sees the file: syntax
 errors (positions from `ast`, which are exact), what only the compiler
 refuses, and nesting deeper than `MAX_NESTING` (libcst's native parser would
-overflow the C stack on it); and `recursion_room`, the room the recursive
-passes need."""
+overflow the C stack on it); `recursion_room`, the room the recursive
+passes need; and the literals module constants may be bound to (numbers,
+lists and tuples of them, NumPy constructors of them)."""
 
 from __future__ import annotations
 
@@ -187,3 +188,36 @@ def _identifiers(tree: ast.AST) -> set[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             found.add(node.name)
     return found
+
+
+def number_literal(node: ast.expr) -> bool:
+    """A number literal, signed or not (``2``, ``-1.5``, ``+1e-3``)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        return number_literal(node.operand)
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    )
+
+
+def numbers_literal(node: ast.expr) -> bool:
+    """A number, or a (nested) list or tuple of numbers, none empty."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(numbers_literal(e) for e in node.elts)
+    return number_literal(node)
+
+
+def array_literal(node: ast.expr, numpy: set[str]) -> bool:
+    """A NumPy constructor of numbers (``np.array([[1.0, 2.0]])``,
+    ``np.eye(3)``), nothing read from elsewhere."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ir.ARRAY_CONSTRUCTORS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in numpy
+        and bool(node.args)
+        and all(numbers_literal(a) for a in node.args)
+        and all(k.arg and numbers_literal(k.value) for k in node.keywords)
+    )

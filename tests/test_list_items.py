@@ -1,0 +1,63 @@
+"""Item assignment into a Python list the forward builds (``vals = [0.0] *
+3; vals[i] = np.max(x[i])``): the list with that item replaced, kept as the
+value it is (an array would convert it to its dtype: ``[0, 0]`` would
+truncate floats to integers). Checked against the forward's value and
+central differences; what Python would change elsewhere is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build
+from references import central
+
+from codegen.errors import CodegenError
+
+HEADER = "import numpy as np\n\n\n"
+
+CASES = {
+    "ints_then_floats": "vals = [0, 0]\n    vals[0] = np.sum(x)\n    vals[1] = np.max(x)\n"
+    "    return vals[0] * vals[1]",
+    "filled_in_a_loop": "vals = [0, 0, 0]\n    for i in range(3):\n"
+    "        vals[i] = np.mean(x[i])\n    return np.sum(np.array(vals) ** 2)",
+    "repetition": "vals = [0.0] * 3\n    for i in range(3):\n        vals[i] = np.max(x[i])\n"
+    "    return vals[0] + 2 * vals[1] + 3 * vals[2]",
+    "arrays_as_items": "rows = [0, 0]\n    rows[0] = x[0] * 2\n    rows[1] = x[1] ** 2\n"
+    "    return np.sum(rows[0] * rows[1])",
+    "augmented_and_negative": "v = [1.0, 2.0]\n    v[-1] += np.sum(x)\n    v[0] *= x[0, 0]\n"
+    "    return v[0] * v[1]",
+    "list_of_views": "v = [x[0], x[1]]\n    v[1] = x[2] * 3\n    return np.sum(np.stack(v) ** 2)",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_list_item_assignment_keeps_the_value(case):
+    source = f"{HEADER}def f(x):\n    {CASES[case]}\n"
+    forward, generated, code = build(source, "f", ["x"])
+    point = {"x": np.random.default_rng(1).standard_normal((3, 4))}
+    out, grad = generated.f_value_and_grad(**point)
+    assert np.allclose(out, forward.f(**point), rtol=1e-12), code
+
+    def loss(**kw):
+        return np.sum(forward.f(**kw))
+
+    assert np.allclose(grad, central(loss, point, "x"), atol=1e-6), code
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (
+            "v = [0.0, 0.0]\n    outer = [v, 1.0]\n    v[0] = np.sum(x)\n"
+            "    return outer[0][0]",
+            "which 'outer' also holds",
+        ),
+        ("v = (0.0, 0.0)\n    v[0] = np.sum(x)\n    return v[0]", "a tuple's items"),
+        ("v = [0.0, 0.0]\n    v[i] = np.sum(x)\n    return v[0]", "constant integer"),
+    ],
+    ids=["held-by-another-list", "tuple", "index-known-at-run-time"],
+)
+def test_what_a_list_item_assignment_cannot_follow_is_refused(body, message):
+    source = f"{HEADER}def f(x, i):\n    {body}\n"
+    with pytest.raises(CodegenError, match=message):
+        build(source, "f", ["x"])
