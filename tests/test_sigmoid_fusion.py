@@ -132,3 +132,26 @@ def test_a_sigmoid_of_a_sigmoid_in_one_statement(lib, point):
     if lib == "np":
         (ref,) = autograd_grads(src, point, ["x"])
         np.testing.assert_allclose(grad, ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("exp", ["np.exp", "math.exp"])
+def test_the_fused_step_never_takes_a_users_name(exp):
+    # the fused sigmoid of `p` would be `p_sigmoid`, a name the user binds
+    source = (
+        "import math\nimport numpy as np\n\n\ndef f(x, y):\n"
+        "    p_sigmoid = y * 2\n"
+        f"    p = 1 / (1 + {exp}(-x)) * p_sigmoid\n"
+        f"    out_sigmoid = y * 3\n"
+        f"    return p + 1 / (1 + {exp}(-y)) * out_sigmoid\n"
+    )
+    forward, generated, code = build(source, "f", ["x", "y"])
+    points = [(0.7, -1.3)]
+    if exp == "np.exp":
+        points.append((np.array([0.2, -0.4]), np.array([1.1, 0.3])))
+    for x, y in points:
+        out, (gx, gy) = generated.f_value_and_grad(x, y)
+        assert np.allclose(out, forward.f(x, y)), code
+        h = 1e-6
+        num_x = (forward.f(x + h, y) - forward.f(x - h, y)) / (2 * h)
+        num_y = (forward.f(x, y + h) - forward.f(x, y - h)) / (2 * h)
+        assert np.allclose(gx, num_x, atol=1e-6) and np.allclose(gy, num_y, atol=1e-6)

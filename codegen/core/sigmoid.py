@@ -68,7 +68,10 @@ def fuse_sigmoid(fn: ir.Function) -> ir.Function:
         return s.intermediate and not s.extra_targets and uses.get(s.target) == 1
 
     fused: set[str] = set()
-    taken = set(steps) | {p.name for p in fn.params}
+    # every name the function binds, the user's and the parse's, is taken
+    taken = (
+        {s.target for s in fn.body} | set(fn.user_names) | {p.name for p in fn.params}
+    )
     rename: dict[str, ir.Operand] = {}
     body: list[ir.Assign] = []
     for step in fn.body:
