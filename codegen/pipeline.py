@@ -6,6 +6,8 @@ for libcst, jinja2 and black.
 
 from __future__ import annotations
 
+import ast
+import builtins
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -46,6 +48,7 @@ from codegen.core.sigmoid import fuse_sigmoid
 from codegen.core.softmax_lean import closed_form_softmax, scale_after_matmul
 from codegen.core.sum_lean import sum_unbroadcast
 from codegen.core.twin import float_twin, integer_params
+from codegen.errors import CodegenError
 from codegen.front.parse import parse
 
 
@@ -104,7 +107,47 @@ def generate(
         twin=twin,
         twin_ints=integer_params(fn),
     )
-    return format_code(text)
+    code = format_code(text)
+    _refuse_shadowed_builtins(fn, code)
+    return code
+
+
+def _refuse_shadowed_builtins(fn: ir.Function, code: str) -> None:
+    """A name the forward binds that is also a builtin the generated
+    functions use (``type = x * y`` beside the float test ``type(x) is
+    float``): Python would find the local there, or find it unbound."""
+    bound: dict[str, ir.Loc | None] = {p.name: None for p in fn.params}
+    bound |= {s.target: s.loc for s in fn.body if not s.intermediate}
+    clash = {n for n in bound if n in _BUILTINS}
+    if not clash:
+        return
+    used: set[str] = set()  # called, or the type an `is` test names
+    for top in ast.parse(code).body:
+        if not isinstance(top, ast.FunctionDef) or (
+            top.name.startswith("_") and not top.name.endswith("_floats")
+        ):
+            continue  # a helper's own scope
+        for node in ast.walk(top):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                used.add(node.func.id)
+            elif isinstance(node, ast.Compare):  # type(x) is float
+                used |= {
+                    c.id
+                    for op, c in zip(node.ops, node.comparators, strict=True)
+                    if isinstance(op, (ast.Is, ast.IsNot)) and isinstance(c, ast.Name)
+                }
+    for name in sorted(clash & used):
+        raise CodegenError(
+            f"'{name}' is a builtin the generated code uses; a name the forward "
+            "binds would hide it there",
+            bound[name],
+            f"rename '{name}' (to '{name}_' for instance)",
+            fn.filename,
+            fn.text,
+        )
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 def _backward(

@@ -85,8 +85,9 @@ def test_inputs_whose_operators_are_not_an_arrays_are_refused(z):
         ("x, reps", "np.tile(x, reps) ** 2", (2, 1), (2, 3)),
         ("x, ij", "x[ij] * x", (1, 2), (2, 3)),
         ("x, idx", "x[idx] ** 2", [0, 0, 2], (4,)),
+        ("x, w=(1.0, 2.0)", "w[0] * x + w[1]", (0.5, -1.0), (3,)),
     ],
-    ids=["axes", "shape", "reps", "tuple-index", "list-index"],
+    ids=["axes", "shape", "reps", "tuple-index", "list-index", "tuple-default"],
 )
 def test_tuples_and_lists_read_as_shapes_axes_or_indices_pass(
     params, body, static, shape

@@ -186,3 +186,29 @@ def test_reshape_orders_codegen_cannot_see_are_refused(call, message):
     source = f"import numpy as np\n\n\ndef f(x):\n    return {call}\n"
     (err,) = _errors(source)
     assert str(err).startswith(f"bad.py:5:12: error: {message}")
+
+
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        ("type = x * y\n    return np.exp(type)", "type"),
+        ("float = np.exp(x)\n    return float * y", "float"),
+        ("abs = x * 2\n    return np.abs(y) * abs", "abs"),
+        ("round = x * 2\n    return math.remainder(y, x) * round", "round"),
+    ],
+)
+def test_a_local_hiding_a_builtin_the_generated_code_uses_is_refused(body, name):
+    # type(x) is float (the float test), abs and round in adjoints: a local of
+    # that name would be found there instead (or unbound)
+    source = f"import math\nimport numpy as np\n\n\ndef f(x, y):\n    {body}\n"
+    with pytest.raises(
+        CodegenError, match=rf"<test>:6:\d+: error: '{name}' is a builtin"
+    ):
+        generate(source, "<test>", "f")
+
+
+@pytest.mark.parametrize("name", ["sum", "max", "id", "input"])
+def test_a_local_named_as_a_builtin_the_generated_code_does_not_use_is_fine(name):
+    source = f"import numpy as np\n\n\ndef f(x, y):\n    {name} = np.max(x)\n    return np.exp(y) * {name}\n"
+    code = generate(source, "<test>", "f")
+    assert f"{name} = np.max(x)" in code
