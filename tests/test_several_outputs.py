@@ -117,3 +117,31 @@ def test_a_constant_output_carries_no_gradient():
     (y, one), cache = generated.f_forward(2.0)
     assert (y, one) == (6.0, 1.0)
     assert generated.f_backward(1.0, 5.0, cache) == 3.0
+
+
+@pytest.mark.parametrize(
+    "source,point",
+    [
+        (
+            "import numpy as np\n\n\ndef f(x):\n    v = np.sum(x ** 2)\n    return (v,)\n",
+            np.array([0.5, -1.0, 2.0]),
+        ),
+        ("import numpy as np\n\n\ndef f(x):\n    return (np.exp(x) * 2.0,)\n", 0.5),
+        ("import math\n\n\ndef f(x):\n    return (x * x,)\n", 3.0),
+    ],
+    ids=["named", "numpy-on-a-float", "math"],
+)
+def test_a_tuple_of_one_is_returned_as_one(source, point):
+    forward, generated, code = build(source, "f")
+    want = forward.f(point)
+    out, cache = generated.f_forward(point)
+    assert isinstance(out, tuple) and len(out) == 1 and np.allclose(out[0], want[0])
+    value, grad = generated.f_value_and_grad(point)
+    assert isinstance(value, tuple) and np.allclose(value[0], want[0]), code
+    h = 1e-6
+    numeric = (np.sum(forward.f(point + h)[0]) - np.sum(forward.f(point - h)[0])) / (
+        2 * h
+    )
+    if np.ndim(point) == 0:
+        assert np.isclose(grad, numeric, atol=1e-6), code
+    assert np.allclose(generated.f_backward(np.ones_like(out[0]), cache), grad), code

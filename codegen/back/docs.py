@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from codegen.core.reverse import Backward
 
 
-def tuple_text(items: Sequence[str]) -> str:
-    """``a`` for one item, ``(a, b)`` for several."""
-    return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
+def tuple_text(items: Sequence[str], one: bool = False) -> str:
+    """``a`` for one item (``(a,)`` when `one` says it is a tuple of one),
+    ``(a, b)`` for several."""
+    if len(items) == 1:
+        return f"({items[0]},)" if one else items[0]
+    return "(" + ", ".join(items) + ")"
 
 
 def docstring(*paragraphs: str) -> str:

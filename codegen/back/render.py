@@ -424,7 +424,7 @@ def render(
         constants=[f"{n} = {v}" for n, v in bwd.fn.constants],
         helpers=helpers,
         signature=_signature(bwd.fn.params),
-        result=tuple_text(results),
+        result=tuple_text(results, one=bool(bwd.fn.outputs)),
         returned=values[0],
         returned_flat=values[1],
         seed=", ".join(seeds),

@@ -31,7 +31,7 @@ def returned(bwd: Backward, cached: bool = True) -> str:
             )
         )
         out.append(copy_of(result, rank.get(result)) if shares else result)
-    return tuple_text(out)
+    return tuple_text(out, one=bool(bwd.fn.outputs))
 
 
 def copy_of(name: str, rank: int | None) -> str:

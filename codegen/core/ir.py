@@ -153,7 +153,8 @@ class Function:
     #: Module-level constants the body reads, as (name, literal): numbers, or
     #: arrays built by one of `ARRAY_CONSTRUCTORS` from numbers.
     constants: tuple[tuple[str, str], ...] = ()
-    #: Every output of ``return a, b``, in order; empty for one output.
+    #: Every output of ``return a, b``, in order (one for ``return (v,)``, a
+    #: tuple of one); empty for ``return v``.
     outputs: tuple[str, ...] = ()
     #: The source file's text, for errors the later passes locate.
     text: str = ""

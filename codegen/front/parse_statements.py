@@ -347,9 +347,7 @@ class Statements(BuilderBase):
                     "return each value once",
                 )
             names.append(operand.name)
-        if len(names) == 1:
-            return ir.Var(names[0])
-        self.several = tuple(names)
+        self.several = tuple(names)  # one: return (v,), a tuple of one
         return ir.Var(names[0])
 
     # ----- expressions -----
