@@ -91,3 +91,36 @@ def test_a_module_constant_read_in_a_helper_is_not_hidden_by_a_local(forward):
     )
     assert report.ok, report.summary()
     assert np.isclose(generated.f_forward(*point.values())[0], module.f(**point))
+
+
+HELPERS_RETURNING_TUPLES = {
+    "unpacked": (
+        "def stats(x):\n    mu = np.mean(x, axis=0)\n    var = np.var(x, axis=0)\n"
+        "    return mu, var\n\n\ndef f(x):\n    m, v = stats(x)\n"
+        "    return (x - m) / np.sqrt(v + 1e-5)\n"
+    ),
+    "indexed": (
+        "def two(x):\n    return x * 2, x**2\n\n\ndef f(x):\n    t = two(x)\n"
+        "    return np.sum(t[0] * t[1])\n"
+    ),
+    "bound_to_a_name": (
+        "def two(x):\n    t = (x * 2, np.sin(x))\n    return t\n\n\n"
+        "def f(x):\n    a, b = two(x)\n    return np.sum(a * b)\n"
+    ),
+    "nested_and_called_twice": (
+        "def two(x):\n    return x * 2, x**2\n\n\ndef four(x):\n    a, b = two(x)\n"
+        "    c, d = two(b + 1.0)\n    return a, d\n\n\ndef f(x):\n    p, q = four(x)\n"
+        "    return np.sum(p * q)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HELPERS_RETURNING_TUPLES))
+def test_a_helper_returning_a_tuple_is_unpacked_by_its_caller(case):
+    source = "import numpy as np\n\n\n" + HELPERS_RETURNING_TUPLES[case]
+    forward, generated, code = build(source, "f", ["x"])
+    point = {"x": np.random.default_rng(2).standard_normal((4, 3))}
+    assert np.allclose(generated.f_forward(**point)[0], forward.f(**point)), code
+    pair = (generated.f_forward, generated.f_backward)
+    report = check_gradients(forward.f, pair, ["x"], point, ["x"], "f")
+    assert report.ok, report.summary() + "\n" + code

@@ -278,12 +278,8 @@ class Statements(BuilderBase):
         if ret.value is None:
             raise self.mod.error("'return' needs a value", ret)
         if isinstance(ret.value, cst.Tuple):
-            if self.prefix:  # a helper: its caller takes one value
-                raise self.mod.error(
-                    "a helper returning several values is not supported",
-                    ret.value,
-                    "return one value from a helper; call one helper per value",
-                )
+            if self.prefix:  # a helper: a tuple its caller unpacks or indexes
+                return self.pack(self.items(ret.value), ret.value)
             return self.outputs(ret.value)
         self.display = "out"
         if isinstance(ret.value, cst.Name):
@@ -291,6 +287,8 @@ class Statements(BuilderBase):
         else:
             result = self.expr(ret.value, self.fresh("out"))
         if isinstance(result, ir.Var) and result.name in self.tuple_items:
+            if self.prefix:  # a helper's tuple: its caller unpacks it
+                return result
             if isinstance(ret.value, cst.Call):  # return np.split(x, 3)
                 return self.listed(result, ret.value)
             raise self.mod.error(
