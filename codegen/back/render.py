@@ -394,15 +394,7 @@ def render(
     mods, used = _uses(bwd, check_finite)
     if twin is not None:
         mods |= _uses(twin, False)[0]
-    data = set(data_params(bwd.fn, bwd.wrt))  # not shapes, axes, indices
-    real = ", ".join(  # nor those whose default says they are tuples
-        p.name
-        for p in bwd.fn.params
-        if not p.integer
-        and not p.keys
-        and p.name in data
-        and not isinstance(ir.literal(p.default or "None"), (tuple, list))
-    )
+    real = ", ".join(data_params(bwd.fn, bwd.wrt))
     guard = f"_real({real})" if lib == "np" and real else ""  # runtime/_real.j2
     checked = _annotated_shapes(bwd.fn) if lib == "np" else ""
     values = returned(bwd), returned(bwd, cached=False)

@@ -94,11 +94,21 @@ def activity(fn: ir.Function, wrt: Iterable[str]) -> set[str]:
 
 
 def data_params(fn: ir.Function, wrt: Iterable[str]) -> list[str]:
-    """The parameters read as data: differentiated, or reaching the result
-    through a differentiable input; not those read only as shapes, axes,
-    indices or settings (``x.reshape(shape)``, ``np.sum(x, axis=axes)``)."""
+    """The parameters read as data, which the generated module checks are
+    real arrays or numbers (runtime/_real.j2): differentiated, or reaching
+    the result through a differentiable input; not those read only as
+    shapes, axes, indices or settings (``x.reshape(shape)``, ``np.sum(x,
+    axis=axes)``), nor integers, nor tuples by their default (``w=(1.0,
+    2.0)``)."""
     reaches = reaching(fn)[1] | set(wrt)
-    return [p.name for p in fn.params if p.name in reaches]
+    return [
+        p.name
+        for p in fn.params
+        if p.name in reaches
+        and not p.integer
+        and not p.keys
+        and not isinstance(ir.literal(p.default or "None"), (tuple, list))
+    ]
 
 
 def reaching(fn: ir.Function) -> tuple[set[str], set[str]]:
