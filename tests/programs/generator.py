@@ -132,11 +132,13 @@ HELPERS = {
         "flipped": "def flipped(q):\n    return q.T\n",
         "sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n",
         "mix": "def mix(a, b, w=0.5):\n    return w * a + (1 - w) * b\n",
+        "pair": "def pair(q):\n    return q * 2.0, np.sin(q)\n",
     },
     "scalar": {
         "scaled": "def scaled(u, factor=2.0):\n    return u * factor\n",
         "sigmoid": "def sigmoid(z):\n    return 1 / (1 + math.exp(-z))\n",
         "mix": "def mix(a, b, w=0.5):\n    return w * a + (1 - w) * b\n",
+        "pair": "def pair(q):\n    return q * 2.0, math.sin(q)\n",
     },
 }
 
@@ -1216,6 +1218,98 @@ def t_loop(g: Gen) -> Stmt | None:
     return Stmt(lines, f"loop.{form}", t, [])
 
 
+def _module_const(g: Gen, name: str, text: str) -> str:
+    """A module-level constant bound once (lists and tuples of numbers too)."""
+    if name not in g.consts:
+        g.consts[name] = 0.0
+        g.const_lines.append(f"{name} = {text}")
+    return name
+
+
+def _container(g: Gen, kind: str, x: str, t: str, u: str) -> Stmt | None:
+    """Python containers and exponents as users write them, for both
+    kinds of program: a list filled item by item, a helper returning a
+    tuple, an exponent that is a constant expression (0 at N = 1)."""
+    lib = "np" if g.kind == "numpy" else "math"
+    if kind == "list_fill":
+        k = int(g.rng.integers(2, 4))
+        start = g.choice([f"[0.0] * {k}", repr([0] * k)])
+        body = f"np.sum({x} * (i + 1.5))" if lib == "np" else f"{x} * (i + 1.5)"
+        use = g.choice([f"{t}[0] * {t}[-1]", f"{t}[1] - 2.0 * {t}[0]"])
+        lines = [f"{t} = {start}", f"for i in range({k}):", f"    {t}[i] = {body}"]
+        return Stmt([*lines, f"{u} = {use}"], f"container.list_fill.{lib}", u)
+    if kind == "helper_pair":
+        g.helper("pair")
+        return Stmt([f"{t}, {u} = pair({x})", f"{u} = {t} * {u}"], "container.pair", u)
+    n = _module_const(g, "N1", "1")
+    form = g.choice(
+        [f"{x} ** (N1 - 1) * 2.0 + {x}", f"{x} ** (N1 + 1)", f"{x} ** (1 - 1) + {x}"]
+    )
+    return Stmt([f"{u} = {form}"], "container.const_exponent", u)
+
+
+def t_containers(g: Gen) -> Stmt | None:
+    """Integer destinations (writes truncate), lists and tuples written out
+    as operands, module-level index lists, Python lists filled by item
+    assignment, helpers returning tuples, constant-expression exponents."""
+    x = g.pick()
+    if x is None:
+        return None
+    t, u = g.new(), g.new()
+    shape = np.shape(g.env[x])
+    kind = g.choice(
+        ["int_dest", "literal", "module_index", "list_fill", "helper_pair", "exponent"]
+    )
+    if kind in ("list_fill", "helper_pair", "exponent"):
+        return _container(g, kind, x, t, u)
+    if not shape:
+        return None
+    n = shape[-1]
+    if kind == "int_dest":
+        start = g.choice(
+            [f"np.arange({n})", f"np.zeros({n}, dtype=int)", f"np.full({n}, 2)",
+             repr(list(range(n))).join(("np.array(", ")"))]
+        )  # fmt: skip
+        v = f"np.sum({x}) * 3.0"
+        return Stmt(
+            [f"{t} = {start}", f"{t}[0] = {v}", f"{u} = {t} * {x}"],
+            "container.int_dest",
+            u,
+            [("abs", f"{v} - np.round({v})")],
+        )
+    if kind == "literal":
+        vals = [g.choice([0.5, -1.0, 2.0, 1.5, -0.25]) for _ in range(n)]
+        ints = [int(g.rng.integers(1, 4)) for _ in range(n)]
+        form = g.choice(["pow", "maximum", "inner", "matmul", "polyval", "power_abs"])
+        checks: list[tuple] = []
+        if form == "pow":
+            expr = f"{x} ** {ints}"
+        elif form == "maximum":
+            expr = f"np.maximum({x}, {vals})"
+            checks = [("abs", f"{x} - np.array({vals})")]
+        elif form == "inner":
+            expr = f"np.inner({x}, {tuple(vals)})"
+        elif form == "matmul":
+            expr = f"{x} @ {vals}"
+        elif form == "polyval":
+            expr = f"np.polyval({vals}, {x})"
+        else:
+            expr = f"np.power(np.abs({x}) + 0.5, {vals})"
+        return Stmt([f"{u} = {expr}"], f"container.literal.{form}", u, checks)
+    k = shape[0]
+    idx = [0, 0, k - 1] if k > 1 else [0, 0]
+    name = _module_const(g, f"IDX{k}", repr(idx))
+    return Stmt([f"{u} = {x}[{name}] * 2.0"], "container.module_index", u)
+
+
+def s_containers(g: Gen) -> Stmt | None:
+    x = g.pick()
+    if x is None:
+        return None
+    kind = g.choice(["list_fill", "helper_pair", "exponent"])
+    return _container(g, kind, x, g.new(), g.new())
+
+
 NUMPY_TEMPLATES = [
     (t_unary, 3),
     (t_binary, 5),
@@ -1238,6 +1332,7 @@ NUMPY_TEMPLATES = [
     (t_shape, 0.5),
     (t_stats, 1.5),
     (t_loop, 0.7),
+    (t_containers, 0.8),
 ]
 
 
@@ -1420,6 +1515,7 @@ SCALAR_TEMPLATES = [
     (s_helper, 1),
     (s_inplace, 1),
     (s_tuple, 0.5),
+    (s_containers, 0.6),
 ]
 
 
