@@ -63,7 +63,10 @@ def resolve_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> list[str]:
             )
     if chosen:
         return chosen
-    reasons = "; ".join(f"'{p}' is {why}" for p, why in left_out(fn, chosen))
+    reasons = "; ".join(
+        f"'{p}' {why if why.startswith('has ') else 'is ' + why}"
+        for p, why in left_out(fn, chosen)
+    )
     example = next((p.name for p in fn.params if not p.integer and not p.keys), None)
     candidates = [p for p in fn.params if not p.keys]
     example = example or (candidates[0].name if candidates else "")

@@ -340,7 +340,8 @@ class Statements(BuilderBase):
                 )
             if operand.name in names:
                 raise self.mod.error(
-                    f"'{operand.name}' is returned twice",
+                    f"'{self.mod.module.code_for_node(el.value).strip()}' is returned"
+                    " twice",
                     el.value,
                     "return each value once",
                 )
