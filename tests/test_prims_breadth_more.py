@@ -184,6 +184,7 @@ CASES: dict[str, tuple] = {
     "convolve_same": ("out = np.convolve(v, w, 'same') * v", {"v": (5,), "w": (3,)}),
     "correlate_full": ("out = np.correlate(w, v, mode='full')", {"v": (5,), "w": (3,)}),
     "asarray": ("out = np.asarray(x) * x", {"x": (2, 3)}),
+    "item_value": ("out = np.sum(x * w).item() * x", {"x": (2, 3), "w": (3,)}),
     # ----- index builders: tuples of index arrays, unpacked or indexing -----
     "triu_indices_pairs": (
         "d = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)\n"
@@ -337,7 +338,8 @@ NOT_IN_AUTOGRAD = {
     "concatenate_flat",
     "diagflat",
     "positions",
-    # autograd arrays take no item assignment
+    # autograd's arrays have no .item(), nor item assignment
+    "item_value",
     "diag_indices_in_place",
     "ix_set",
 }

@@ -302,6 +302,7 @@ METHODS.update(
         "any": "axis, out=?, keepdims, *, where=!",
         "all": "axis, out=?, keepdims, *, where=!",
         "nonzero": "",
+        "item": "",
         "searchsorted": "v, side, sorter=?",
         "argpartition": "kth, axis, kind=!, order=?",
     }

@@ -240,3 +240,13 @@ declare(
     keywords={"mode": "'edge'"},
     passthrough=True,
 )
+
+
+# z = x.item(): the one entry of x as a Python number; x gets g in its shape
+declare(
+    "item_value",
+    ("x",),
+    "x.item()",
+    grads={"x": "np.full(np.shape(x), g, dtype=np.result_type(x, 1.0))"},
+    methods=("item",),
+)
