@@ -99,6 +99,12 @@ CASES = {
         "return np.stack([a * b for a, b in zip([x, w], [w, x])])",
         {"x": (3,), "w": (3,)},
     ),
+    "range_of_len_of_a_list": (
+        "x, w",
+        "ws = [w, w * 2.0]\n    h = x\n    for i in range(len(ws)):\n"
+        "        h = np.tanh(h * ws[i])\n    return h",
+        {"x": (3,), "w": (3,)},
+    ),
     # ----- comprehensions -----
     "stack_of_comprehension": (
         "x, y",

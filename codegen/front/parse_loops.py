@@ -129,7 +129,8 @@ def _name(node: cst.BaseExpression) -> str:
 def _range(b: Any, node: cst.Call) -> list[ir.Operand]:
     bounds = []
     for arg in node.args:
-        value = b.expr(arg.value)
+        counted = _counted(b, arg.value)
+        value = ir.Const(str(counted)) if counted is not None else b.expr(arg.value)
         number = _number(b, value.text) if isinstance(value, ir.Const) else None
         if arg.keyword is not None or not isinstance(number, int) or number is True:
             raise b.mod.error(
@@ -151,6 +152,23 @@ def _range(b: Any, node: cst.Call) -> list[ir.Operand]:
             "vectorize the loop over an axis",
         )
     return [ir.Const(str(v)) for v in values]
+
+
+def _counted(b: Any, node: cst.BaseExpression) -> int | None:
+    """``len(v)`` of a list or tuple whose items the source names (``ws =
+    [W1, W2]``, ``SIZES = (1, 2)``): its length; else None."""
+    if not (
+        m.matches(node, m.Call(func=m.Name("len"), args=[m.Arg(value=m.Name())]))
+        and "len" not in b.env
+    ):
+        return None
+    assert isinstance(node, cst.Call)
+    value = b.expr(node.args[0].value)
+    if isinstance(value, ir.Var) and value.name in b.tuple_items:
+        return len(b.tuple_items[value.name])
+    text = value.text if isinstance(value, ir.Const) else b.const_text.get(value.name)
+    written = ir.literal(text) if text is not None else None
+    return len(written) if isinstance(written, (list, tuple)) else None
 
 
 def _number(b: Any, text: str) -> object:
