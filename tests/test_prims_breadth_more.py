@@ -221,6 +221,14 @@ CASES: dict[str, tuple] = {
         {"v": (4,), "w": (3,), "x": (2, 1)},
     ),
     "polyval": ("out = np.polyval(v, x)", {"v": (4,), "x": (2, 3)}),
+    "polyval_array_coefficients": (
+        "out = np.polyval([x, w * 2.0], x)",
+        {"x": (2, 3), "w": (2, 3)},
+    ),
+    "polyval_coefficient_rows": (
+        "out = np.polyval(x, w)",
+        {"x": (3, 1, 2), "w": (4, 2)},
+    ),
     "polyval_list": (
         "out = np.polyval([v[0], 2.0, v[1] * v[2]], w)",
         {"v": (3,), "w": (4,)},
@@ -338,6 +346,9 @@ NOT_IN_AUTOGRAD = {
     "concatenate_flat",
     "diagflat",
     "positions",
+    # no VJP of polyval in autograd
+    "polyval_array_coefficients",
+    "polyval_coefficient_rows",
     # autograd's arrays have no .item(), nor item assignment
     "item_value",
     "diag_indices_in_place",

@@ -274,17 +274,34 @@ for _ufunc, (_gx, _gy) in _OUTER.items():
 
 # z = polyval(p, x) = p[0] x**(n-1) + ... + p[n-1]:  dz/dp[k] = x**(n-1-k);
 # dz/dx = polyval(p') with p' = p[:-1] (n-1, ..., 1), the derivative's
-# coefficients (none for a constant: polyval of [] is 0)
+# coefficients (none for a constant: polyval of [] is 0). Each coefficient
+# may itself be an array (np.polyval([a, b], x)): NumPy broadcasts it with x.
+
+
+def _polyval_p(f: Facts) -> str:
+    # the integer powers in x's type (an int64 array would make float32 float64)
+    powers = "np.arange(len(p) - 1, -1, -1).astype(np.result_type(x))"
+    if f.rank.get("p") == 1:  # coefficients of numbers: one product
+        return f"np.reshape(g, (-1,)) @ np.reshape(x, (-1, 1)) ** {powers}"
+    # each coefficient broadcast with x: summed back with the coefficient
+    # axis moved last, so that its own axes align on the right as NumPy's
+    column = f"np.reshape({powers}, (-1,) + (1,) * np.ndim(g))"
+    terms = f"np.moveaxis(g[None] * np.asarray(x)[None] ** {column}, 0, -1)"
+    shape = "np.shape(np.moveaxis(p, 0, -1))"
+    return f"np.moveaxis(_unbroadcast({terms}, {shape}), -1, 0)"
+
+
+def _polyval_x(f: Facts) -> str:
+    steps = "np.arange(len(p) - 1, 0, -1).astype(np.result_type(p))"
+    if f.rank.get("p") != 1:
+        steps = f"np.reshape({steps}, (-1,) + (1,) * (np.ndim(p) - 1))"
+    return f"g * np.polyval(p[:-1] * {steps}, x)"
+
+
 declare(
     "polyval",
     ("p", "x"),
     "np.polyval(p, x)",
-    grads={
-        # the integer powers in x's type (an int64 array would make float32 float64)
-        "p": "np.reshape(g, (-1,)) @ np.reshape(x, (-1, 1)) "
-        "** np.arange(np.size(p) - 1, -1, -1).astype(np.result_type(x))",
-        "x": "g * np.polyval(p[:-1] * np.arange(np.size(p) - 1, 0, -1)"
-        ".astype(np.result_type(p)), x)",
-    },
+    grads={"p": _polyval_p, "x": _polyval_x},
     calls=("numpy.polyval",),
 )
