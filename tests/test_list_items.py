@@ -13,7 +13,7 @@ from references import central
 
 from codegen.errors import CodegenError
 
-HEADER = "import numpy as np\n\n\n"
+HEADER = "import numpy as np\n\nT = 3\n\n\n"
 
 CASES = {
     "ints_then_floats": "vals = [0, 0]\n    vals[0] = np.sum(x)\n    vals[1] = np.max(x)\n"
@@ -26,6 +26,10 @@ CASES = {
     "    return np.sum(rows[0] * rows[1])",
     "augmented_and_negative": "v = [1.0, 2.0]\n    v[-1] += np.sum(x)\n    v[0] *= x[0, 0]\n"
     "    return v[0] * v[1]",
+    "repetition_of_a_module_constant": "vals = T * [0.0]\n    for t in range(T):\n"
+    "        vals[t] = x[t] ** 2\n    return vals[0] * vals[-1] + np.sum(np.stack(vals))",
+    "augmented_array_item_held_by_the_list_only": "hs = [x * 2.0, x * 3.0]\n"
+    "    hs[0] *= 2.0\n    return hs[0] + hs[1]",
     "list_of_views": "v = [x[0], x[1]]\n    v[1] = x[2] * 3\n    return np.sum(np.stack(v) ** 2)",
 }
 
@@ -54,10 +58,48 @@ def test_a_list_item_assignment_keeps_the_value(case):
         ),
         ("v = (0.0, 0.0)\n    v[0] = np.sum(x)\n    return v[0]", "a tuple's items"),
         ("v = [0.0, 0.0]\n    v[i] = np.sum(x)\n    return v[0]", "constant integer"),
+        (
+            "v = [0.0] * len(x)\n    v[0] = x[0]\n    return v[0]",
+            "known only at run time",
+        ),
+        (
+            "a = [x, x]\n    b = a\n    b[0] = x * 3.0\n    return a[0]",
+            "which 'a' also holds",
+        ),
+        (
+            "a = x * 1.0\n    hs = [a]\n    hs[0] += 1.0\n    return a",
+            "also held elsewhere",
+        ),
+        (
+            "hs = [x, x * 2.0]\n    hs[0] += 1.0\n    return hs[0]",
+            "also held elsewhere",
+        ),
+        (
+            "hs = [x * 2.0, x]\n    hs[1] = hs[0]\n    hs[1] += 1.0\n    return hs[0]",
+            "that another item also is",
+        ),
     ],
-    ids=["held-by-another-list", "tuple", "index-known-at-run-time"],
+    ids=[
+        "held-by-another-list",
+        "tuple",
+        "index-known-at-run-time",
+        "length-known-at-run-time",
+        "rebound-name",
+        "array-item-held-by-a-name",
+        "array-item-the-callers",
+        "array-item-twice-in-the-list",
+    ],
 )
 def test_what_a_list_item_assignment_cannot_follow_is_refused(body, message):
     source = f"{HEADER}def f(x, i):\n    {body}\n"
     with pytest.raises(CodegenError, match=message):
+        build(source, "f", ["x"])
+
+
+def test_a_helper_assigning_into_its_callers_list_is_refused():
+    source = (
+        f"{HEADER}def scale_first(v):\n    v[0] = v[0] * 3.0\n    return 0.0\n\n\n"
+        "def f(x):\n    v = [x, x * 2.0]\n    z = scale_first(v)\n    return v[0] + z\n"
+    )
+    with pytest.raises(CodegenError, match="which the caller also holds"):
         build(source, "f", ["x"])

@@ -118,6 +118,10 @@ class Aliases:
                 return True
         return False
 
+    def shares(self, a: ir.Operand, b: ir.Operand) -> bool:
+        """Whether `a` and `b` may be (views of) one array."""
+        return bool(self.buffers(a) & self.buffers(b))
+
     def holders(self, skip: str | None) -> frozenset[str]:
         """Buffers held by the names in scope (but `skip`), here and in the
         functions an inlined helper is called from."""

@@ -171,6 +171,11 @@ def _counted(b: Any, node: cst.BaseExpression) -> int | None:
     return len(written) if isinstance(written, (list, tuple)) else None
 
 
+def static_number(b: Any, text: str) -> object:
+    """The value of `text` when the source decides it (`_number`)."""
+    return _number(b, text)
+
+
 def _number(b: Any, text: str) -> object:
     """The value of a constant's text: numbers and module constants combined
     by arithmetic (``T - 1``), or None."""
