@@ -1,0 +1,198 @@
+"""Python lists the forward builds and assigns items into (``vals = [0.0] *
+T``, then ``vals[t] = ...`` in an unrolled loop): the list with that item
+replaced, the value kept as Python keeps it (an array would convert it to
+its dtype). What Python would change elsewhere is refused: a list another
+name, list or caller also holds, and an array item updated in place that
+something else holds."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from typing import Any
+
+import libcst as cst
+
+from codegen.core import ir
+from codegen.front.parse_arrays import ArrayExpressions
+from codegen.front.parse_loops import static_number
+from codegen.front.parse_stacking import _is_int
+from codegen.front.source import _dotted
+
+
+class Lists(ArrayExpressions):
+    """The builder's item assignments into lists."""
+
+    #: Names of an inlined helper start with it (``g_``); "" in the function.
+    prefix: str
+
+    def list_items(
+        self, base: ir.Operand, target: cst.Subscript
+    ) -> list[ir.Operand] | None:
+        """The items of a Python list the source builds (``[0, 0]``, ``[0.0] *
+        T``, ``[a, b]``), or None for anything that is not a list. Refused:
+        a list of a length known only at run time, a tuple, and a list
+        another name, list or caller also holds (Python changes it there too)."""
+        if not isinstance(base, ir.Var):
+            return None
+        what = _dotted(target.value)
+        if base.name in self.packed_lists:
+            items = list(self.tuple_items[base.name])
+        else:
+            value = self.sequence(base)
+            if value is None:
+                return None
+            if isinstance(value, tuple):
+                raise self.mod.error("a tuple's items cannot be assigned", target)
+            if value is _UNKNOWN:
+                raise self.mod.error(
+                    f"item assignment into the list '{what}', whose length is known "
+                    "only at run time",
+                    target,
+                    "give its length as a number or a module constant ([0.0] * T), "
+                    "or assign into an array (np.zeros(n))",
+                )
+            assert isinstance(value, list)
+            items = [ir.Const(repr(v)) for v in value]
+        group = _same_object(self.steps, base.name)
+        held = [n for n, v in self.env.items() if n != what and _names([v]) & group]
+        held += [t for t, parts in self.tuple_items.items() if _names(parts) & group]
+        if self.prefix and not group & {s.target for s in self.steps}:
+            held.append("the caller")
+        if held:
+            raise self.mod.error(
+                f"item assignment into the list '{what}', which "
+                f"{held[0] if held[0] == 'the caller' else repr(held[0])} also holds",
+                target,
+                "Python changes it there too; build a new list instead",
+            )
+        return items
+
+    def sequence(self, base: ir.Var) -> object:
+        """What `base` is as a Python sequence: the list or tuple of its
+        items, `_UNKNOWN` for a list of a length known only at run time, or
+        None when it is not one."""
+        text = self.const_text.get(base.name)
+        if text is not None:
+            return _sequence(self, text)
+        step = next((s for s in reversed(self.steps) if s.target == base.name), None)
+        listed = step is not None and (
+            any(
+                isinstance(a, ir.Const) and _sequence(self, a.text) is not None
+                for a in step.args
+            )
+            or bool(_names(step.args) & self.packed_lists)
+        )
+        return _UNKNOWN if listed and step.op in ("mul", "add") else None  # type: ignore[union-attr]
+
+    def set_list_item(
+        self,
+        base_name: str,
+        items: list[ir.Operand],
+        target: cst.Subscript,
+        value: cst.BaseExpression,
+        node: cst.CSTNode,
+        fresh: Any,
+        op: str | None,
+    ) -> None:
+        """``vals[k] = v`` on a list: the list with item k replaced (Python
+        keeps v as it is, where an array would convert it to its dtype)."""
+        only = target.slice[0].slice if len(target.slice) == 1 else None
+        index = self.expr(only.value) if isinstance(only, cst.Index) else None
+        found = ir.literal(index.text) if isinstance(index, ir.Const) else None
+        k = found if isinstance(found, int) and not isinstance(found, bool) else None
+        if k is None or not -len(items) <= k < len(items):
+            raise self.mod.error(
+                "an item of a list can only be assigned at a constant integer "
+                f"in range(-{len(items)}, {len(items)})",
+                target,
+                "index it with a number or a loop item, or build an array "
+                "(np.zeros(n)) and assign into that",
+            )
+        new = self.expr(value)
+        if op is not None:  # hs[0] += v: in place when the item is an array
+            self.item_in_place(items, k, target, base_name)
+            new = self.emit(op, (items[k], new), node, None)
+        items[k] = new
+        name = fresh(base_name)
+        if all(isinstance(i, ir.Const) for i in items):
+            text = "[" + ", ".join(i.text for i in items) + "]"  # type: ignore[union-attr]
+            self.env[base_name] = self.emit("const", (ir.Const(text),), node, name)
+            return
+        packed = self.pack(items, node, name)
+        self.packed_lists.add(packed.name)  # type: ignore[union-attr]
+        self.env[base_name] = packed
+
+    def item_in_place(
+        self, items: list[ir.Operand], k: int, target: cst.Subscript, base: str
+    ) -> None:
+        """``hs[k] op= v`` updates the item itself when it is an array: refused
+        where another item, name or the caller also holds it."""
+        item = items[k]
+        if not isinstance(item, ir.Var):
+            return
+        others = [o for j, o in enumerate(items) if j != k]
+        if any(self.shares(item, o) for o in others):
+            raise self.mod.error(
+                f"in-place update of an item of '{base}' that another item also is",
+                target,
+                f"Python changes both; write '{base}[{k}] = {base}[{k}] + ...'",
+            )
+        self.in_place(item, target, base)
+
+    def shares(self, a: ir.Operand, b: ir.Operand) -> bool:
+        raise NotImplementedError  # codegen.front.parse_aliases
+
+
+def _names(operands: Sequence[ir.Operand]) -> set[str]:
+    return {o.name for o in operands if isinstance(o, ir.Var)}
+
+
+#: A list whose length only the run knows (``[0.0] * len(x)``).
+_UNKNOWN = object()
+
+
+def _same_object(steps: Sequence[ir.Assign], name: str) -> set[str]:
+    """`name` and every name bound to the same object by plain rebinding
+    (``b = a``), both ways."""
+    pairs = [
+        (s.target, s.args[0].name)
+        for s in steps
+        if s.op == "copy" and s.args and isinstance(s.args[0], ir.Var)
+    ]
+    group = {name}
+    grown = True
+    while grown:
+        grown = False
+        for a, b in pairs:
+            if (a in group) != (b in group):
+                group |= {a, b}
+                grown = True
+    return group
+
+
+def _sequence(b: Any, text: str) -> object:
+    """The list or tuple a constant's text spells (``[0, 0]``, ``[0.0] * 3``,
+    ``[0.0] * T`` with T a module constant); `_UNKNOWN` for a repetition of a
+    count the source does not give; None for anything else."""
+    value = ir.literal(text)
+    if isinstance(value, (list, tuple)):
+        return value
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult)):
+        return None
+    left, right = tree.left, tree.right
+    if not isinstance(left, (ast.List, ast.Tuple)):
+        left, right = right, left
+    items = (
+        ir.literal(ast.unparse(left))
+        if isinstance(left, (ast.List, ast.Tuple))
+        else None
+    )
+    if not isinstance(items, (list, tuple)):
+        return None
+    count = static_number(b, ast.unparse(right))
+    return items * count if _is_int(count) else _UNKNOWN  # type: ignore[operator]
