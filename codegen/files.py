@@ -66,6 +66,14 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            # a rename would replace the link, device or pipe itself
+            raise WriteError(
+                errno.EEXIST,
+                "it is not a regular file (a link, device or pipe): codegen "
+                "replaces regular files only",
+                str(path),
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_through_temp(path, text)
     except WriteError:

@@ -210,3 +210,49 @@ def test_verify_at_a_point_where_the_backward_raises(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "raises ZeroDivisionError" in err and "internal" not in err
     assert main(["verify", f"{src}:f", "--at", "x=2"]) == 0
+
+
+def test_grad_o_replaces_only_a_module_codegen_wrote(tmp_path, capsys):
+    source = tmp_path / "neuron.py"
+    source.write_text((ROOT / "examples" / "neuron.py").read_text())
+    mine = tmp_path / "mine.py"
+    mine.write_text("x = 1\n")
+    target = f"{source}:neuron"
+    assert main(["grad", target, "-o", str(source)]) == 2  # the source itself
+    assert main(["grad", target, "-o", str(mine)]) == 2  # a file of the user's
+    assert "def neuron" in source.read_text() and mine.read_text() == "x = 1\n"
+    err = capsys.readouterr().err
+    assert "is the source file itself" in err and "codegen did not write it" in err
+    out = tmp_path / "out.py"
+    assert main(["grad", target, "-o", str(out)]) == 0
+    assert main(["grad", target, "-o", str(out)]) == 0  # its own module, again
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks and pipes")
+def test_grad_o_never_replaces_a_link_or_a_pipe(tmp_path, capsys):
+    import os
+
+    real = tmp_path / "real.py"
+    real.write_text("keep\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    fifo = tmp_path / "fifo.py"
+    os.mkfifo(fifo)
+    for out in (link, fifo):
+        assert main(["grad", NEURON, "-o", str(out)]) == 2
+    assert link.is_symlink() and real.read_text() == "keep\n"
+    assert not fifo.is_file()
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_graph_without_dot_keeps_a_users_file_at_the_dot_path(tmp_path, capsys):
+    import shutil
+
+    if shutil.which("dot"):
+        pytest.skip("Graphviz is installed: no DOT fallback")
+    notes = tmp_path / "g.dot"
+    notes.write_text("my notes\n")
+    at = ["--at", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]
+    assert main(["graph", NEURON, *at, "-o", str(tmp_path / "g.svg")]) == 2
+    assert notes.read_text() == "my notes\n"
+    assert "a file codegen did not write" in capsys.readouterr().err
