@@ -186,6 +186,21 @@ def test_orphan_is_removed_when_it_is_ours_and_unchanged(project, capsys):
     assert not (project / "generated/circuit_grad.py").exists()
 
 
+def test_another_projects_module_at_the_same_path_is_not_removed(project, capsys):
+    # a module vendored from a project whose layout is the same records the
+    # same path; its source is not in this project, so it is not ours
+    run(capsys, "build")
+    circuit = project / "generated/circuit_grad.py"
+    text = circuit.read_text()
+    make_project(project, ["src/neuron.py"], files={})
+    (project / "src/circuit.py").unlink()
+    circuit.write_text(text)
+    code, out, _ = run(capsys, "build")
+    assert circuit.read_text() == text
+    assert "generated/circuit_grad.py: orphaned" in out
+    assert "its source src/circuit.py is not in this project" in out
+
+
 # ----- 4. a build with errors removes nothing -----
 
 
