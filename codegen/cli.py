@@ -412,8 +412,8 @@ def run() -> None:
     """
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # closed, or a left pipe
-            stream.flush()
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()  # closed, a left pipe, or None (started with >&-)
     os._exit(code)
 
 
@@ -434,6 +434,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # --shape 100000,100000: the input, not a bug
+        print(
+            "codegen: error: out of memory\nhint: give smaller shapes (--shape)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     except BrokenPipeError:  # `codegen ... | head`: stop quietly, as other CLIs do
         _silence_stdout()
         return EXIT_BROKEN_PIPE

@@ -256,3 +256,30 @@ def test_graph_without_dot_keeps_a_users_file_at_the_dot_path(tmp_path, capsys):
     assert main(["graph", NEURON, *at, "-o", str(tmp_path / "g.svg")]) == 2
     assert notes.read_text() == "my notes\n"
     assert "a file codegen did not write" in capsys.readouterr().err
+
+
+def test_verify_of_an_empty_array_passes_and_a_huge_one_is_bad_input(tmp_path, capsys):
+    relu = str(ROOT / "examples" / "relu.py") + ":relu"
+    assert main(["verify", relu, "--shape", "x=0"]) == 0
+    assert main(["verify", relu, "--shape", "x=100000,100000"]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "internal error" not in err
+
+
+def test_verify_fails_a_gradient_shaped_unlike_its_parameter():
+    import numpy as np
+
+    from codegen.checks.verify import check_gradients
+
+    def forward(x):
+        return np.sum(x)
+
+    def f_forward(x):
+        return np.sum(x), ()
+
+    def f_backward(g, cache):
+        return g * 1.0  # right values, broadcast: but shaped like a number
+
+    point = {"x": np.array([0.5, -1.0, 2.0])}
+    report = check_gradients(forward, (f_forward, f_backward), ["x"], point, ["x"])
+    assert not report.ok

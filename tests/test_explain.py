@@ -550,3 +550,20 @@ def test_wrt_differentiates_a_hyperparameter():
 
     assert grads["eps"] == pytest.approx((f(0.5 + h) - f(0.5 - h)) / (2 * h), rel=1e-6)
     np.testing.assert_allclose(grads["x"], x / np.sqrt(x * x + 0.5), rtol=1e-12)
+
+
+def test_a_forward_with_no_step_explains_with_empty_tables(tmp_path, capsys):
+    path = tmp_path / "ident.py"
+    path.write_text("def f(x):\n    return x\n")
+    assert main(["explain", f"{path}:f", "--at", "x=2.0"]) == 0
+    out = capsys.readouterr().out
+    assert "f(x=2.00) = 2.00" in out and re.search(r"grad_x +1\.00", out)
+
+
+@pytest.mark.parametrize("command", ["explain", "verify"])
+def test_wrt_naming_an_integer_label_is_bad_input(command, capsys):
+    target = str(ROOT / "examples" / "softmax_loss.py") + ":softmax_loss"
+    assert main([command, target, "--wrt", "y"]) == 2
+    err = capsys.readouterr().err
+    assert "--wrt names y, which softmax_loss uses as an integer" in err
+    assert "internal error" not in err

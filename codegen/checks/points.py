@@ -113,6 +113,21 @@ _INT_KEYWORDS = frozenset({"axis", "axes", "shape", "ddof"})
 _INT_THROUGH = frozenset({"add", "sub", "mul", "neg", "tuple", "floordiv"})
 
 
+def refuse_integer_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> None:
+    """A `--wrt` naming a parameter the forward uses as an integer (a label,
+    an index, a size): a point must give it integers, where a gradient
+    check would move it by fractions."""
+    ints = sorted(set(wrt or ()) & integer_names(fn))
+    if ints:
+        raise CodegenError(
+            f"--wrt names {', '.join(ints)}, which {fn.name} uses as an integer "
+            "(an index, a label or a size): there is no gradient to check",
+            None,
+            "leave it out of --wrt",
+            fn.filename,
+        )
+
+
 def integer_names(fn: ir.Function) -> set[str]:
     """Parameters that hold integers: annotated ``int``/``Int[...]``, with an
     integer literal default (``stride=1``, ``n=1 + 1``), or used where only an

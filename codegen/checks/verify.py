@@ -37,6 +37,7 @@ from codegen.checks.points import (
     integer_names,
     kept_defaults,
     random_point,
+    refuse_integer_wrt,
     shape_hint,
 )
 from codegen.core import ir
@@ -174,7 +175,10 @@ def rel_error(a: float, n: float) -> float:
 def scaled_error(rows: Sequence[tuple[float, float]]) -> float:
     """The largest entry error relative to the gradient's scale:
     max |a - n| / max(1e-8, max |a| + max |n|). Unlike the per-entry error it
-    stays meaningful for entries that are zero up to rounding."""
+    stays meaningful for entries that are zero up to rounding (0 for no
+    entry: an empty array)."""
+    if not rows:
+        return 0.0
     diff = max(abs(a - n) for a, n in rows)
     scale = max(abs(a) for a, _ in rows) + max(abs(n) for _, n in rows)
     return diff / max(1e-8, scale)
@@ -228,7 +232,11 @@ def check_gradients(
     for name, grad in zip(wrt, grads, strict=True):
         i = list(params).index(name)
         shape = np.shape(args[i])
-        analytic = np.broadcast_to(np.asarray(grad, dtype=float), shape)
+        if np.shape(grad) != shape:  # a gradient is shaped like its parameter
+            nan = float("nan")
+            report.params.append(ParamReport(name, math.inf, False, ((), nan, nan)))
+            continue
+        analytic = np.asarray(grad, dtype=float)
         rows = []
         for idx in _entries(shape, rng):
             a = float(analytic[idx]) if idx else float(analytic)
@@ -236,7 +244,7 @@ def check_gradients(
             good = abs(a - n) <= ATOL + RTOL * abs(n) and math.isfinite(a)
             rows.append((good, rel_error(a, n), idx, a, n))
         bad = [r for r in rows if not r[0]]
-        worst = max(bad or rows, key=lambda r: r[1])
+        worst = max(bad or rows or [(True, 0.0, (), 0.0, 0.0)], key=lambda r: r[1])
         ok = not bad
         error = scaled_error([(r[3], r[4]) for r in rows])
         report.params.append(
@@ -268,6 +276,7 @@ def verify_file(
     check_names(fn, at or {}, "--at")
     check_names(fn, shapes or {}, "--shape")
     check_settings(fn, at or {})
+    refuse_integer_wrt(fn, wrt)
     params = [p.name for p in fn.params]
     chosen = resolve_wrt(fn, wrt)  # hyperparameters (defaults) left out
     if not wrt:  # and integers inferred from how they are used

@@ -354,7 +354,7 @@ def explain_source(
     Raises:
         CodegenError: unsupported input, a bad point, or a failing line.
     """
-    from codegen.checks.points import check_names, check_settings
+    from codegen.checks.points import check_names, check_settings, refuse_integer_wrt
     from codegen.core.params import resolve_wrt
     from codegen.core.reverse import reverse
     from codegen.front.parse import parse
@@ -368,6 +368,7 @@ def explain_source(
     check_names(fn, at, "--at")
     check_names(fn, shapes, "--shape")
     check_settings(fn, at)
+    refuse_integer_wrt(fn, wrt)
     bwd = reverse(fn, resolve_wrt(fn, wrt))
     point, kept, ns, forward = _evaluate(bwd, source, at, shapes, seed)
     for upstream, result in zip(bwd.seeds or (bwd.seed,), fn.results, strict=True):

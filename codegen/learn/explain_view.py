@@ -224,7 +224,9 @@ def _columns(
     header: Sequence[str], rows: Sequence[Sequence[_Cell]], color: bool
 ) -> list[str]:
     """The table as aligned columns, numbers right-aligned."""
-    widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
+    widths = [
+        max([len(h), *(len(r[i][0]) for r in rows)]) for i, h in enumerate(header)
+    ]
     lines = []
     for row in [[(h, "bold", 0) for h in header], *rows]:
         cells = [
@@ -236,7 +238,9 @@ def _columns(
 
 
 def _width(header: Sequence[str], rows: Sequence[Sequence[_Cell]]) -> int:
-    widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
+    widths = [
+        max([len(h), *(len(r[i][0]) for r in rows)]) for i, h in enumerate(header)
+    ]
     return sum(widths) + _GAP * (len(widths) - 1)
 
 
