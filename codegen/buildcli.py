@@ -32,7 +32,8 @@ _COLOURS = {
     wf.ERROR: _RED,
     wf.NOT_VERIFIED: _YELLOW,
 }
-_QUIET_HIDDEN = frozenset({wf.UP_TO_DATE, wf.VERIFIED})
+#: What --quiet leaves out: everything that is not a problem.
+_QUIET_HIDDEN = frozenset({wf.UP_TO_DATE, wf.VERIFIED, wf.CREATED, wf.REGENERATED})
 
 
 def _colour_on(stream: TextIO) -> bool:
