@@ -527,6 +527,19 @@ def test_check_verify_runs_where_shapes_are_known(tmp_path, monkeypatch, capsys)
     assert "src/relu2.py:relu: not verified" in out and "shapes unknown for x" in out
 
 
+def test_check_verify_names_an_option_naming_no_parameter(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    files = {"src/relu.py": RELU}
+    options = '[tool.codegen.options."src/relu.py:relu"]\nshapes = { q = [4, 5] }\n'
+    make_project(tmp_path, ["src/relu.py:relu"], options, files)
+    assert run(capsys, "build")[0] == 0
+    code, out, _ = run(capsys, "check", "--verify")
+    assert code != 0
+    assert "the option 'shapes' of src/relu.py:relu names 'q'" in out
+
+
 def test_check_verify_fails_on_a_gradient_mismatch(project, capsys, monkeypatch):
     """A wrong gradient makes `check --verify` exit 1: the check is real."""
     run(capsys, "build")
@@ -795,7 +808,10 @@ def test_check_verify_counts_modules_and_functions_apart(tmp_path, monkeypatch, 
     assert run(capsys, "build", "-q")[0] == 0
     code, out, err = run(capsys, "check", "--verify")
     assert code == 2
-    assert "--at names 'q', which is not a parameter of 'circuit'" in err
+    assert (
+        "the option 'at' of src/circuit.py:circuit names 'q', which is not a parameter of 'circuit'"
+        in err
+    )
     assert err.splitlines()[-1] == "1 module up to date; 1 function error"
 
 

@@ -191,6 +191,7 @@ def _build_one(target: Target, root: Path, force: bool) -> Outcome:
 
 def _verify_one(target: Target, root: Path) -> Outcome:
     """Run the numeric gradient check when every array parameter's shape is known."""
+    from codegen.checks.points import check_names
     from codegen.checks.verify import VerificationError, verify_file
     from codegen.core.shapes import annotation_dims
     from codegen.front.parse import parse
@@ -200,6 +201,8 @@ def _verify_one(target: Target, root: Path) -> Outcome:
         fn = parse(
             read_source(disk_path(root, target.source)), target.source, target.func
         )
+        for given, key in ((opts.shapes, "shapes"), (opts.at, "at"), (opts.wrt, "wrt")):
+            check_names(fn, given or (), f"the option '{key}' of {target.origin}")
         known = {*opts.shapes, *opts.at}
         unknown = [
             p.name
