@@ -303,9 +303,16 @@ def verify_file(
     forward = positionally(getattr(user, fn.name), fn.params)
     try:
         point = random_point(params, forward, rng, float_shapes, fixed, integers)
-    except VerificationError as exc:
+    except VerificationError as exc:  # no point to check at: bad input (exit 2)
         hint = shape_hint(fn, [*float_shapes, *fixed])
-        raise VerificationError(f"{exc}\nhint: {hint}" if hint else str(exc)) from None
+        raise CodegenError(
+            str(exc),
+            None,
+            hint
+            or "give numbers with --at NAME=VALUE and array shapes with "
+            "--shape NAME=3,4 that the forward accepts",
+            str(path),
+        ) from None
     pair = (
         positionally(getattr(generated, f"{fn.name}_forward"), fn.params),
         getattr(generated, f"{fn.name}_backward"),

@@ -306,7 +306,9 @@ def _point(
         raise CodegenError(
             str(exc),
             None,
-            hint or "give the parameters values with --at",
+            hint
+            or "give numbers with --at NAME=VALUE and array shapes with "
+            "--shape NAME=3,4 that the forward accepts",
             fn.filename,
         ) from None
 
