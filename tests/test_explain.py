@@ -567,3 +567,11 @@ def test_wrt_naming_an_integer_label_is_bad_input(command, capsys):
     err = capsys.readouterr().err
     assert "--wrt names y, which softmax_loss uses as an integer" in err
     assert "internal error" not in err
+
+
+def test_a_forward_with_several_outputs_shows_them_all(capsys):
+    target = str(ROOT / "examples" / "lstm_step.py") + ":lstm_step"
+    shapes = ["x=3,2", "prev_h=3,2", "prev_c=3,2", "Wx=2,8", "Wh=2,8", "b=8"]
+    assert main(["explain", target, "--shape", *shapes, "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["name"] == "next_h, next_c" and len(result["value"]) == 2

@@ -89,6 +89,9 @@ class Explanation:
 
     @property
     def result(self) -> Any:
+        """What the forward returns: one value, or the tuple of its outputs."""
+        if self.fn.outputs:
+            return tuple(self.values[r] for r in self.fn.outputs)
         return self.values[self.fn.result]
 
     def __str__(self) -> str:

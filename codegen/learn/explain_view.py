@@ -113,7 +113,14 @@ def to_dict(ex: Shown) -> dict[str, Any]:
         "point": {k: json_value(v) for k, v in ex.point.items()},
         "drawn": list(ex.drawn),
         "seed": ex.seed,
-        "result": {"name": ex.fn.result, "value": json_value(ex.result)},
+        "result": (
+            {
+                "name": ", ".join(ex.fn.outputs),
+                "value": [json_value(v) for v in ex.result],
+            }
+            if ex.fn.outputs
+            else {"name": ex.fn.result, "value": json_value(ex.result)}
+        ),
         "forward": [
             {
                 "line": r.line,
@@ -339,7 +346,11 @@ def _headline(ex: Shown, width: int | None = None) -> str:
     pieces = [a + "," for a in args[:-1]] + args[-1:]
     pieces = [f"{ex.fn.name}(" + (pieces[0] if pieces else ""), *pieces[1:]]
     pieces[-1] += ")"
-    pieces.append(f"= {format_value(ex.result, ex.digits)}")
+    if isinstance(ex.result, tuple):  # several outputs: as the forward returns them
+        shown = [format_value(v, ex.digits) for v in ex.result]
+        pieces.append("= (" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")")
+    else:
+        pieces.append(f"= {format_value(ex.result, ex.digits)}")
     return _packed(pieces, len(ex.fn.name) + 1, width)
 
 
