@@ -286,7 +286,9 @@ def _polyval_p(f: Facts) -> str:
     # each coefficient broadcast with x: summed back with the coefficient
     # axis moved last, so that its own axes align on the right as NumPy's
     column = f"np.reshape({powers}, (-1,) + (1,) * np.ndim(g))"
-    terms = f"np.moveaxis(np.asarray(g)[None] * np.asarray(x)[None] ** {column}, 0, -1)"
+    terms = (
+        f"np.moveaxis(np.expand_dims(g, 0) * np.expand_dims(x, 0) ** {column}, 0, -1)"
+    )
     shape = "np.shape(np.moveaxis(p, 0, -1))"
     return f"np.moveaxis(_unbroadcast({terms}, {shape}), -1, 0)"
 
