@@ -365,8 +365,8 @@ def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
         cst.Nonlocal: "'nonlocal' statements",
         cst.Del: "'del' statements",
         cst.Expr: "expression statements",
-        cst.Raise: "'raise'",
-        cst.Assert: "'assert'",
+        cst.Raise: "'raise' statements",
+        cst.Assert: "'assert' statements",
         cst.Import: "imports inside the function",
         cst.ImportFrom: "imports inside the function",
     }.get(type(node), f"'{type(node).__name__}' statements")
