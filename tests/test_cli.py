@@ -283,3 +283,13 @@ def test_verify_fails_a_gradient_shaped_unlike_its_parameter():
     point = {"x": np.array([0.5, -1.0, 2.0])}
     report = check_gradients(forward, (f_forward, f_backward), ["x"], point, ["x"])
     assert not report.ok
+
+
+def test_verify_draws_jaxtyping_arithmetic_of_named_sizes(tmp_path, capsys):
+    # an LSTM's gate weights are "D 4*H": drawn as 4 times the size of H
+    text = (ROOT / "examples" / "lstm_step.py").read_text()
+    text = text.replace('"D G"', '"D 4*H"').replace('"H G"', '"H 4*H"')
+    text = text.replace('"G"]', '"4*H"]')
+    path = tmp_path / "lstm4.py"
+    path.write_text(text)
+    assert main(["verify", f"{path}:lstm_step"]) == 0, capsys.readouterr().err

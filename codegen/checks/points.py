@@ -226,10 +226,7 @@ def annotated_shapes(
         if p.name in given:
             shapes[p.name] = tuple(given[p.name])
         elif dims:
-            shapes[p.name] = tuple(
-                int(d) if d.isdigit() else sizes.setdefault(d, int(rng.integers(2, 6)))
-                for d in dims
-            )
+            shapes[p.name] = tuple(_size(d, sizes, rng) for d in dims)
     all_sizes = [d for shape in shapes.values() for d in shape]
     bound = min(all_sizes, default=3)
     integers: dict[str, tuple[tuple[int, ...] | None, int]] = {}
@@ -238,6 +235,35 @@ def annotated_shapes(
         if p.name in inferred:
             integers[p.name] = (shapes.pop(p.name, None) or None, bound)
     return shapes, integers
+
+
+def _size(word: str, sizes: dict[str, int], rng: np.random.Generator) -> int:
+    """The size of one dimension word: a number; a name, drawn once in [2, 5]
+    and shared; jaxtyping's arithmetic of names (``4*H``, ``N+1``) of those."""
+    if word.isdigit():
+        return int(word)
+    expr = word.split("@")[0]
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        tree = None
+    allowed: tuple[type, ...] = (ast.Expression, ast.BinOp, ast.Constant, ast.Name)
+    allowed += (ast.Load, ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
+    if (
+        tree is None
+        or "@" not in word
+        or not all(isinstance(n, allowed) for n in ast.walk(tree))
+    ):
+        return sizes.setdefault(word, int(rng.integers(2, 6)))
+    names = {
+        n.id: sizes.setdefault(n.id, int(rng.integers(2, 6)))
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name)
+    }
+    value = eval(
+        compile(tree, "<dim>", "eval"), {"__builtins__": {}}, names
+    )  # noqa: S307
+    return value if isinstance(value, int) and value > 0 else sizes.setdefault(word, 2)
 
 
 def kept_defaults(
