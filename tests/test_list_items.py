@@ -30,6 +30,9 @@ CASES = {
     "        vals[t] = x[t] ** 2\n    return vals[0] * vals[-1] + np.sum(np.stack(vals))",
     "augmented_array_item_held_by_the_list_only": "hs = [x * 2.0, x * 3.0]\n"
     "    hs[0] *= 2.0\n    return hs[0] + hs[1]",
+    "append_in_a_loop": "hs = []\n    for i in range(3):\n"
+    "        hs.append(np.tanh(x[i] * (i + 1.0)))\n"
+    "    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1])",
     "list_of_views": "v = [x[0], x[1]]\n    v[1] = x[2] * 3\n    return np.sum(np.stack(v) ** 2)",
 }
 
@@ -78,6 +81,7 @@ def test_a_list_item_assignment_keeps_the_value(case):
             "hs = [x * 2.0, x]\n    hs[1] = hs[0]\n    hs[1] += 1.0\n    return hs[0]",
             "that another item also is",
         ),
+        ("x.append(1.0)\n    return x", "not a list the function builds"),
     ],
     ids=[
         "held-by-another-list",
@@ -88,6 +92,7 @@ def test_a_list_item_assignment_keeps_the_value(case):
         "array-item-held-by-a-name",
         "array-item-the-callers",
         "array-item-twice-in-the-list",
+        "append-to-an-array",
     ],
 )
 def test_what_a_list_item_assignment_cannot_follow_is_refused(body, message):

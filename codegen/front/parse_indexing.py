@@ -258,7 +258,7 @@ class Indexing(Lists):
             )
         base_name = target.value.value
         base = self.expr(target.value)
-        items = self.list_items(base, target)
+        items = self.list_items(base, base_name, target)
         if items is not None:  # vals = [0.0] * 3; vals[i] = ...: a list's item
             self.set_list_item(base_name, items, target, value, node, fresh, op)
             return

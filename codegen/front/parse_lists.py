@@ -17,7 +17,6 @@ from codegen.core import ir
 from codegen.front.parse_arrays import ArrayExpressions
 from codegen.front.parse_loops import static_number
 from codegen.front.parse_stacking import _is_int
-from codegen.front.source import _dotted
 
 
 class Lists(ArrayExpressions):
@@ -27,7 +26,7 @@ class Lists(ArrayExpressions):
     prefix: str
 
     def list_items(
-        self, base: ir.Operand, target: cst.Subscript
+        self, base: ir.Operand, what: str, target: cst.CSTNode
     ) -> list[ir.Operand] | None:
         """The items of a Python list the source builds (``[0, 0]``, ``[0.0] *
         T``, ``[a, b]``), or None for anything that is not a list. Refused:
@@ -35,7 +34,6 @@ class Lists(ArrayExpressions):
         another name, list or caller also holds (Python changes it there too)."""
         if not isinstance(base, ir.Var):
             return None
-        what = _dotted(target.value)
         if base.name in self.packed_lists:
             items = list(self.tuple_items[base.name])
         else:
@@ -67,6 +65,24 @@ class Lists(ArrayExpressions):
                 "Python changes it there too; build a new list instead",
             )
         return items
+
+    def append(self, node: cst.Call, fresh: Any) -> None:
+        """``hs.append(h)`` on a list the forward builds (``hs = []``): the
+        list with one item more, as in Python; on anything else, refused."""
+        assert isinstance(node.func, cst.Attribute)
+        name = node.func.value
+        assert isinstance(name, cst.Name)
+        base = self.expr(name)
+        items = self.list_items(base, name.value, node)
+        if items is None:
+            raise self.mod.error(
+                f"'{name.value}' is not a list the function builds, so it has no "
+                "append here",
+                node,
+                "start it as a list written out (hs = []) in the function",
+            )
+        items.append(self.expr(node.args[0].value))
+        self.env[name.value] = self.list_of(items, node, fresh(name.value))
 
     def sequence(self, base: ir.Var) -> object:
         """What `base` is as a Python sequence: the list or tuple of its
@@ -114,14 +130,18 @@ class Lists(ArrayExpressions):
             self.item_in_place(items, k, target, base_name)
             new = self.emit(op, (items[k], new), node, None)
         items[k] = new
-        name = fresh(base_name)
+        self.env[base_name] = self.list_of(items, node, fresh(base_name))
+
+    def list_of(
+        self, items: list[ir.Operand], node: cst.CSTNode, name: str
+    ) -> ir.Operand:
+        """The list of `items`, a new binding `name` of the list."""
         if all(isinstance(i, ir.Const) for i in items):
             text = "[" + ", ".join(i.text for i in items) + "]"  # type: ignore[union-attr]
-            self.env[base_name] = self.emit("const", (ir.Const(text),), node, name)
-            return
+            return self.emit("const", (ir.Const(text),), node, name)
         packed = self.pack(items, node, name)
         self.packed_lists.add(packed.name)  # type: ignore[union-attr]
-        self.env[base_name] = packed
+        return packed
 
     def item_in_place(
         self, items: list[ir.Operand], k: int, target: cst.Subscript, base: str

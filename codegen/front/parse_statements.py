@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import libcst as cst
+import libcst.matchers as m
 
 from codegen.core import ir
 from codegen.core.prims.linalg_decomp import SEVERAL
@@ -69,6 +70,8 @@ class Statements(BuilderBase):
             self.add_matmul(small)
         elif isinstance(small, cst.Expr) and self.is_call(small.value, "numpy.add.at"):
             self.add_at(small.value)  # type: ignore[arg-type]
+        elif isinstance(small, cst.Expr) and m.matches(small.value, _APPEND):
+            self.append(small.value, self.target_name)  # type: ignore[arg-type]
         elif isinstance(small, cst.Assign):
             self.assign(small)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
@@ -350,6 +353,13 @@ class Statements(BuilderBase):
         return ir.Var(names[0])
 
     # ----- expressions -----
+
+
+#: ``hs.append(h)``: one argument, by position.
+_APPEND = m.Call(
+    func=m.Attribute(value=m.Name(), attr=m.Name("append")),
+    args=[m.Arg(keyword=None, star="")],
+)
 
 
 def _unsupported_statement(mod: _Module, node: cst.CSTNode) -> CodegenError:
