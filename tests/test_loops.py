@@ -105,6 +105,12 @@ CASES = {
         "        h = np.tanh(h * ws[i])\n    return h",
         {"x": (3,), "w": (3,)},
     ),
+    "reversed_range": (
+        "x, w",
+        "h = x * 0.0\n    for t in reversed(range(T)):\n"
+        "        h = np.tanh(h * w + x * t)\n    return h",
+        {"x": (3,), "w": (3,)},
+    ),
     # ----- comprehensions -----
     "stack_of_comprehension": (
         "x, y",

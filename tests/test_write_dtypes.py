@@ -88,6 +88,11 @@ CASES: dict[str, tuple[str, str, dict]] = {
         "z = np.full_like(y, w[1])\n    return np.sum(z * w)",
         {"w": np.array([1.7, 2.2, -0.4]), "y": np.array([1, 2, 3])},
     ),
+    "empty_filled": (
+        "w",
+        "z = np.empty(3)\n    z[:] = w * 2.0\n    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])},
+    ),
     "zeros_float": (
         "w",
         "z = np.zeros(4)\n    z[1:3] = w\n    return np.sum(z * z)",

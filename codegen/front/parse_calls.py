@@ -112,12 +112,13 @@ FUNCTIONS: dict[str, str] = {
     "numpy.copy": "a=x, order=!, subok=!",
     **{
         f"numpy.{f}": "shape, dtype, order=!, *, device=?, like=?"
-        for f in ("zeros", "ones")
+        for f in ("zeros", "ones", "empty")
     },
     **{
         f"numpy.{f}": "a=x, dtype, order=!, subok=!, shape=?"
         for f in ("zeros_like", "ones_like")
     },
+    "numpy.empty_like": "prototype=x, /, dtype, order=!, subok=!, shape=?, *, device=?",
     **{f"numpy.{f}": "a=x, axis, out=?, *, keepdims=!" for f in ("argmax", "argmin")},
 }
 

@@ -67,6 +67,11 @@ def _items(b: Any, node: cst.BaseExpression) -> list[ir.Operand]:
     if called not in b.env and b.mod.canonical(called) == "range":
         assert isinstance(node, cst.Call)
         return _range(b, node)
+    if called == "reversed" and called not in b.env:  # reversed(range(T))
+        assert isinstance(node, cst.Call)
+        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+            raise b.mod.error("reversed() takes one sequence here", node)
+        return _items(b, node.args[0].value)[::-1]
     if called in ("zip", "enumerate") and called not in b.env:
         assert isinstance(node, cst.Call)
         if any(a.keyword is not None or a.star for a in node.args) or not node.args:

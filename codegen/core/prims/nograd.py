@@ -63,7 +63,7 @@ _nograd("arange", ("*xs",), "np.arange(*xs)", calls=("numpy.arange",))
 # range(N) in an index (scores[range(N), y]): NumPy reads it as np.arange(N)
 _nograd("range", ("*xs",), "range(*xs)", calls=("range",))
 # np.zeros(n, dtype=int) and kin: the dtype as given
-for _name in ("zeros_like", "ones_like"):
+for _name in ("zeros_like", "ones_like", "empty_like"):
     _nograd(
         _name,
         _X,
@@ -72,7 +72,7 @@ for _name in ("zeros_like", "ones_like"):
         calls=(f"numpy.{_name}",),
         shape="same",
     )
-for _name in ("zeros", "ones"):
+for _name in ("zeros", "ones", "empty"):
     _nograd(
         _name,
         ("shape",),
