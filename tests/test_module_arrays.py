@@ -102,24 +102,25 @@ def test_an_array_codegen_cannot_read_statically_is_refused_located(binding):
 SEQUENCES = """
 import numpy as np
 
-IDX = [0, 0, 2]
+IDX = (0, 0, 2)
 SHAPE = (2, 2)
-W = [0.5, -1.0]
+W = (0.5, -1.0)
 POWERS = (1.0, 2.0, 3.0)
 AXES = (0,)
 
 
 def f(x, axes=AXES):
     z = np.zeros(4)
-    z[IDX] = x[:3]
-    s = np.sum(x[IDX] ** 2) + np.sum(np.inner(x.reshape(SHAPE), W) ** 2)
+    z[np.array(IDX)] = x[:3]
+    s = np.sum(x[np.array(IDX)] ** 2) + np.sum(np.inner(x.reshape(SHAPE), W) ** 2)
+    s = s + np.sum(x[: len(W + W)] * (W + W))
     for k in POWERS:
         s = s + np.sum(np.sum(z * x, axis=axes) ** k)
     return s
 """
 
 
-def test_module_lists_and_tuples_of_numbers_read_as_written_out():
+def test_module_tuples_of_numbers_read_as_written_out():
     # an index with repeats, a shape, a vector operand, loop items, a default
     forward, generated, code = build(SEQUENCES, "f", ["x"])
     rng = np.random.default_rng(3)
@@ -129,3 +130,20 @@ def test_module_lists_and_tuples_of_numbers_read_as_written_out():
         pair = (generated.f_forward, generated.f_backward)
         report = check_gradients(forward.f, pair, ["x"], point, ["x"], "f", seed=trial)
         assert report.ok, report.summary() + "\n" + code
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "W = [0.5, -1.0, 2.0]",
+        "W = np.array([0.5, -1.0, 2.0])\nW[0] = 7.0",
+        "W = np.ones(3)\nW.fill(2.0)",
+        "W = (1.0, 2.0, 3.0)\nW += (1.0,)",
+    ],
+    ids=["list", "item-assigned", "filled", "extended"],
+)
+def test_a_module_value_that_can_change_is_refused(binding):
+    # a list any call may change (W[0] = 7.0), or one changed at import
+    source = f"import numpy as np\n\n{binding}\n\n\ndef f(x):\n    return x * W[0]\n"
+    with pytest.raises(CodegenError, match="module-level name 'W' is not a constant"):
+        build(source, "f")

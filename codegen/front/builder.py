@@ -251,7 +251,7 @@ class BuilderBase(Aliases, Indexing):
                 f"the module-level name '{node.value}' is not a constant codegen can "
                 f"read: {self.mod.bound[node.value]}",
                 node,
-                "codegen reads module-level names bound once, to a number or a list "
+                "codegen reads module-level names bound once, to a number or a tuple "
                 "of numbers ('SCALE = -1.5'); a name bound twice has whichever value "
                 "ran last: bind it once, or pass it as a parameter",
             )
@@ -343,21 +343,21 @@ class BuilderBase(Aliases, Indexing):
             )
         return self.emit(op, (left, right), node, name)
 
-    def reads_loop_name(self, node: cst.CSTNode) -> bool:
-        """Whether `node` reads a name an unrolled loop bound to a number."""
-        return bool(self.loop_names) and any(
-            n.value in self.loop_names
+    def reads_loop_name(self, node: cst.CSTNode, tuples: bool = False) -> bool:
+        """Whether `node` reads a loop's name (or a module tuple: `tuples`)."""
+        tup = set(self.mod.sequences) - set(self.env) if tuples else set()
+        return any(
+            n.value in self.loop_names or n.value in tup
             for n in m.findall(node, m.Name())
             if isinstance(n, cst.Name)
         )
 
     def folded(self, node: cst.CSTNode, composed: str) -> ir.Const:
         """A constant expression: at the top level the user's own text (flat, as
-        written, so long chains stay shallow); inside an inlined helper the text
-        `composed` from the operands, since there a parameter name stands for
-        the caller's constant and means nothing in the generated module (and
-        likewise inside an unrolled loop, for the loop's name)."""
-        if self.prefix or self.loop_note or self.reads_loop_name(node):
+        written, so long chains stay shallow); else the text `composed` from the
+        operands: in a helper a parameter's name, in a loop its name and a
+        module tuple's name mean nothing in the generated module."""
+        if self.prefix or self.loop_note or self.reads_loop_name(node, True):
             return ir.Const(composed)  # a loop's name: its item, not its name
         return ir.Const(_paren(self.mod.module.code_for_node(node).strip()))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,16 +20,14 @@ from libcst.metadata import CodeRange
 
 from codegen.core import ir
 from codegen.errors import CodegenError
+from codegen.front.constants import scan_constants
 from codegen.front.positions import LazyLoc, Positions, parse_meanwhile, statement_lines
 from codegen.front.spellings import RENAMED
 from codegen.front.syntax import (
     _ast_identifiers,
-    array_literal,
     check_syntax,
-    numbers_literal,
     recursion_room,
     syntax_error,
-    walked,
 )
 
 
@@ -166,7 +163,7 @@ def _load_module(
         mod.positions = lambda node: positions(origin.get(node, node))
     for stmt in mod.module.body:
         _scan_top_level(mod, stmt)
-    _scan_constants(mod)
+    scan_constants(mod)
     return mod
 
 
@@ -227,158 +224,6 @@ def _scan_top_level(mod: _Module, stmt: cst.CSTNode) -> None:
                 name = alias.name.value if isinstance(alias.name, cst.Name) else ""
                 local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
                 mod.aliases[local] = f"{base}.{name}"
-
-
-class _TopLevelBindings(ast.NodeVisitor):
-    """Every binding of a name in the module's own scope, in source order: the
-    statements that run at import (also inside ``if``/``for``/``try`` blocks),
-    imports, ``def`` and ``class`` names, and ``global`` declarations in
-    functions (which may re-bind the name when called). Names are NFKC
-    normalised by `ast`, as Python reads them."""
-
-    def __init__(self) -> None:
-        #: (name, line, the number literal it is bound to, or None)
-        self.bindings: list[tuple[str, int, ast.expr | None]] = []
-        #: lines of ``from m import *`` (may bind any name)
-        self.star_imports: list[int] = []
-        #: the names numpy is imported as (``import numpy as np``)
-        self.numpy: set[str] = set()
-
-    def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
-        flag = isinstance(value, ast.Constant) and isinstance(value.value, bool)
-        constant = value is not None and (
-            numbers_literal(value) or array_literal(value, self.numpy) or flag
-        )
-        literal = value if constant else None
-        self.bindings.append((name, getattr(node, "lineno", 0), literal))
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        if len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-            if isinstance(target, ast.Name):
-                self.bind(target.id, target, value)
-                return
-            if (  # S, T = 5.0, 1.0
-                isinstance(target, (ast.Tuple, ast.List))
-                and isinstance(value, (ast.Tuple, ast.List))
-                and len(target.elts) == len(value.elts)
-                and all(isinstance(t, ast.Name) for t in target.elts)
-            ):
-                for t, v in zip(target.elts, value.elts, strict=True):
-                    self.bind(t.id, t, v)  # type: ignore[attr-defined]
-                return
-        for target in node.targets:
-            self.visit(target)
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.bind(node.id, node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:  # 'S: float' alone binds nothing
-            self.visit(node.value)
-            if isinstance(node.target, ast.Name):
-                self.bind(node.target.id, node.target, node.value)
-            else:
-                self.visit(node.target)
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name == "*":
-                self.star_imports.append(node.lineno)
-            else:
-                self.bind(alias.asname or alias.name.split(".")[0], node)
-                if isinstance(node, ast.Import) and alias.name == "numpy":
-                    self.numpy.add(alias.asname or "numpy")
-
-    visit_ImportFrom = visit_Import
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.bind(node.name, node)
-        for inner in walked(node):  # its body runs later, in its own scope
-            if isinstance(inner, ast.Global):
-                for name in inner.names:
-                    self.bind(name, inner)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.visit_FunctionDef(node)  # type: ignore[arg-type]
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        pass
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        # the loop variable is local to the comprehension; ':=' inside is not
-        self.visit(node.iter)
-        for cond in node.ifs:
-            self.visit(cond)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self.bind(node.name, node)
-        self.generic_visit(node)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        if node.name:
-            self.bind(node.name, node)
-        self.generic_visit(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        if node.name:
-            self.bind(node.name, node)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self.bind(node.rest, node)
-        self.generic_visit(node)
-
-
-def _scan_constants(mod: _Module) -> None:
-    """Fill `mod.literals` with the names the file binds exactly once, to a
-    number literal, and `mod.bound` with every other top-level name. A name
-    bound twice (``S = 2.0; S += 1.0``, ``if c: S = 5.0``) has the value of
-    whichever binding ran last, which reading the file cannot tell."""
-    tree = mod.syntax  # the file's ast, parsed once
-    if tree is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(mod.source.removeprefix("\ufeff"), "<source>")
-    scan = _TopLevelBindings()
-    for stmt in tree.body:
-        scan.visit(stmt)
-    seen: dict[str, list[tuple[int, ast.expr | None]]] = {}
-    for name, line, literal in scan.bindings:
-        seen.setdefault(name, []).append((line, literal))
-    for name, found in seen.items():
-        (line, literal), *others = found
-        after_star = any(star > line for star in scan.star_imports)
-        if isinstance(literal, ast.Call) and not others and not after_star:
-            call = ast.Call(
-                ast.Attribute(ast.Name("np"), literal.func.attr),  # type: ignore[attr-defined]
-                literal.args,
-                literal.keywords,
-            )
-            mod.arrays[name] = ast.unparse(call)
-        elif isinstance(getattr(literal, "value", None), bool) and not (
-            others or after_star
-        ):
-            mod.flags[name] = ast.unparse(literal)  # type: ignore[arg-type]
-        elif isinstance(literal, (ast.List, ast.Tuple)) and not (others or after_star):
-            mod.sequences[name] = ast.unparse(literal)
-        elif literal is not None and not others and not after_star:
-            mod.literals[name] = ast.unparse(literal)
-        elif others:
-            mod.bound[name] = f"bound again at line {others[0][0]}"
-            mod.rebound.add(name)
-        elif after_star:
-            mod.bound[name] = "possibly bound again by a later 'import *'"
-        else:
-            mod.bound[name] = (
-                f"bound at line {line} to a value that is not a number, a list or"
-                " tuple of numbers, or an np.array of numbers"
-            )
 
 
 def _is_int_annotation(text: str | None) -> bool:

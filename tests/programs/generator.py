@@ -1297,9 +1297,9 @@ def t_containers(g: Gen) -> Stmt | None:
             expr = f"np.power(np.abs({x}) + 0.5, {vals})"
         return Stmt([f"{u} = {expr}"], f"container.literal.{form}", u, checks)
     k = shape[0]
-    idx = [0, 0, k - 1] if k > 1 else [0, 0]
+    idx = (0, 0, k - 1) if k > 1 else (0, 0)
     name = _module_const(g, f"IDX{k}", repr(idx))
-    return Stmt([f"{u} = {x}[{name}] * 2.0"], "container.module_index", u)
+    return Stmt([f"{u} = {x}[np.array({name})] * 2.0"], "container.module_index", u)
 
 
 def s_containers(g: Gen) -> Stmt | None:
