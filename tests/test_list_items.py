@@ -30,6 +30,8 @@ CASES = {
     "        vals[t] = x[t] ** 2\n    return vals[0] * vals[-1] + np.sum(np.stack(vals))",
     "augmented_array_item_held_by_the_list_only": "hs = [x * 2.0, x * 3.0]\n"
     "    hs[0] *= 2.0\n    return hs[0] + hs[1]",
+    "concatenated": "v = [0.0] * T + [1.0]\n    v[0] = np.sum(x)\n"
+    "    return v[0] * v[-1] + v[1]",
     "append_in_a_loop": "hs = []\n    for i in range(3):\n"
     "        hs.append(np.tanh(x[i] * (i + 1.0)))\n"
     "    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1])",

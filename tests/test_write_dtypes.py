@@ -93,6 +93,12 @@ CASES: dict[str, tuple[str, str, dict]] = {
         "z = np.empty(3)\n    z[:] = w * 2.0\n    return np.sum(z * w)",
         {"w": np.array([1.7, 2.2, -0.4])},
     ),
+    "add_at_into_ints": (
+        "w",
+        "z = np.zeros(3, dtype=int)\n    np.add.at(z, [0, 0, 1], w * 1.0)\n"
+        "    return np.sum(z * w)",
+        {"w": np.array([1.7, 2.2, -0.4])[:1]},
+    ),
     "zeros_float": (
         "w",
         "z = np.zeros(4)\n    z[1:3] = w\n    return np.sum(z * z)",

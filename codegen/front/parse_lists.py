@@ -193,26 +193,34 @@ def _same_object(steps: Sequence[ir.Assign], name: str) -> set[str]:
 
 def _sequence(b: Any, text: str) -> object:
     """The list or tuple a constant's text spells (``[0, 0]``, ``[0.0] * 3``,
-    ``[0.0] * T`` with T a module constant); `_UNKNOWN` for a repetition of a
-    count the source does not give; None for anything else."""
-    value = ir.literal(text)
-    if isinstance(value, (list, tuple)):
-        return value
+    ``[0.0] * T`` with T a module constant, ``[0.0] + [1.0]``); `_UNKNOWN`
+    for a list of a length the source does not give; None for anything else."""
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
         return None
-    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult)):
-        return None
-    left, right = tree.left, tree.right
-    if not isinstance(left, (ast.List, ast.Tuple)):
-        left, right = right, left
-    items = (
-        ir.literal(ast.unparse(left))
-        if isinstance(left, (ast.List, ast.Tuple))
-        else None
-    )
-    if not isinstance(items, (list, tuple)):
-        return None
-    count = static_number(b, ast.unparse(right))
-    return items * count if _is_int(count) else _UNKNOWN  # type: ignore[operator]
+
+    def value(node: ast.expr) -> object:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            found = ir.literal(ast.unparse(node))
+            return found if isinstance(found, (list, tuple)) else None
+        if not isinstance(node, ast.BinOp):
+            return None
+        left, right = value(node.left), value(node.right)
+        if isinstance(node.op, ast.Add):
+            if _UNKNOWN in (left, right):
+                return _UNKNOWN
+            both = isinstance(left, list) and isinstance(right, list)
+            both = both or (isinstance(left, tuple) and isinstance(right, tuple))
+            return left + right if both else None  # type: ignore[operator]
+        if not isinstance(node.op, ast.Mult):
+            return None
+        seq, count = (left, node.right) if left is not None else (right, node.left)
+        if seq is None:
+            return None
+        number = static_number(b, ast.unparse(count))
+        if seq is _UNKNOWN or not _is_int(number):
+            return _UNKNOWN
+        return seq * number  # type: ignore[operator]
+
+    return value(tree)

@@ -89,13 +89,23 @@ declare(
     helper="_scatter_add",
 )
 
+
+def _add_at_v(f: Facts) -> str:
+    """v gets g at index, summed to v's shape; nothing where x holds integers
+    (each add is truncated there), which the backward asks unless proven."""
+    grad = "_unbroadcast(g[index], np.shape(v))"
+    if "x" in f.floating:
+        return grad
+    return f"{grad} * (np.result_type(x) == np.result_type(x, 0.5))"
+
+
 # z = np.add.at(x, index, v) on a copy: x gets g, v gets g at index (summed
 # back to v's shape where it broadcast)
 declare(
     "add_at",
     ("x", "index", "v"),
     "_add_at(x, index, v)",
-    grads={"x": "g", "v": "_unbroadcast(g[index], np.shape(v))"},
+    grads={"x": "g", "v": _add_at_v},
     views=("x",),
     calls=("_add_at",),
     helper="_add_at",
