@@ -213,3 +213,16 @@ def test_a_local_named_as_a_builtin_the_generated_code_does_not_use_is_fine(name
     source = f"import numpy as np\n\n\ndef f(x, y):\n    {name} = np.max(x)\n    return np.exp(y) * {name}\n"
     code = generate(source, "<test>", "f")
     assert f"{name} = np.max(x)" in code
+
+
+@pytest.mark.parametrize("name", ["type", "sum", "len", "float"])
+def test_a_module_constant_named_as_a_builtin_is_refused(name):
+    # repeated at the generated module's top, it would hide the builtin from
+    # the runtime helpers (_real calls type, _scatter_add sum)
+    source = (
+        f"import numpy as np\n\n{name} = 2.0\n\n\ndef f(x):\n    return x * {name}\n"
+    )
+    with pytest.raises(
+        CodegenError, match=f"the module constant '{name}' has the name"
+    ):
+        generate(source, "<test>", "f")

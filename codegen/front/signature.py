@@ -7,6 +7,7 @@ repeat them), and names that would shadow what generated modules define
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import replace
 
 import libcst as cst
@@ -156,9 +157,10 @@ def check_module_names(
     mod: _Module, fdef: cst.FunctionDef, name: str, constants: dict[str, str]
 ) -> None:
     """Refuse module constants the generated module's own definitions would
-    hide: its three functions and codegen's runtime helpers."""
+    hide (its three functions and codegen's runtime helpers), and those named
+    as a builtin: repeated at its top, they would hide it from its helpers."""
     taken = {f"{name}_forward", f"{name}_backward", f"{name}_value_and_grad"}
-    clash = sorted(set(constants) & (taken | _runtime_names()))
+    clash = sorted(set(constants) & (taken | _runtime_names() | _BUILTINS))
     if not clash:
         return
 
@@ -172,12 +174,19 @@ def check_module_names(
 
     finder = Find()
     fdef.visit(finder)
+    what = (
+        "a builtin"
+        if clash[0] in _BUILTINS
+        else "a function the generated module defines"
+    )
     raise mod.error(
-        f"the module constant '{clash[0]}' has the name of a function the"
-        " generated module defines",
+        f"the module constant '{clash[0]}' has the name of {what}",
         finder.found or fdef.name,
         "rename the constant",
     )
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 def check_reserved(mod: _Module, fdef: cst.FunctionDef) -> None:
