@@ -139,11 +139,23 @@ def test_module_tuples_of_numbers_read_as_written_out():
         "W = np.array([0.5, -1.0, 2.0])\nW[0] = 7.0",
         "W = np.ones(3)\nW.fill(2.0)",
         "W = (1.0, 2.0, 3.0)\nW += (1.0,)",
+        "W = np.ones(3)\nB = W\nB[0] = 7.0",
+        "W = np.ones(3)\nnp.copyto(W, 2.0)",
     ],
-    ids=["list", "item-assigned", "filled", "extended"],
+    ids=["list", "item-assigned", "filled", "extended", "alias", "copyto"],
 )
 def test_a_module_value_that_can_change_is_refused(binding):
     # a list any call may change (W[0] = 7.0), or one changed at import
     source = f"import numpy as np\n\n{binding}\n\n\ndef f(x):\n    return x * W[0]\n"
     with pytest.raises(CodegenError, match="module-level name 'W' is not a constant"):
+        build(source, "f")
+
+
+def test_a_helper_writing_into_a_module_array_is_refused():
+    source = (
+        "import numpy as np\n\nA = np.array([1.0, 2.0, 3.0])\n\n\n"
+        "def g(x):\n    A[0] = 7.0\n    return x\n\n\n"
+        "def f(x):\n    return g(x) * A\n"
+    )
+    with pytest.raises(CodegenError, match="in-place update of 'A'"):
         build(source, "f")

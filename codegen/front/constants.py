@@ -33,6 +33,8 @@ class _TopLevelBindings(ast.NodeVisitor):
         self.star_imports: list[int] = []
         #: the names numpy is imported as (``import numpy as np``)
         self.numpy: set[str] = set()
+        #: name -> the first line reading it at import (not inside a function)
+        self.reads: dict[str, int] = {}
 
     def bind(self, name: str, node: ast.AST, value: ast.expr | None = None) -> None:
         flag = isinstance(value, ast.Constant) and isinstance(value.value, bool)
@@ -64,6 +66,8 @@ class _TopLevelBindings(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self.bind(node.id, node)
+        else:  # B = A, np.copyto(A, ...): an array read at import may change
+            self.reads.setdefault(node.id, getattr(node, "lineno", 0))
 
     def visit_Subscript(self, node: ast.Subscript | ast.Attribute) -> None:
         """``W[0] = 4.0`` (or ``W.attr = ...``) at module level changes W: no
@@ -169,7 +173,13 @@ def scan_constants(mod: Any) -> None:
     for name, found in seen.items():
         (line, literal), *others = found
         after_star = any(star > line for star in scan.star_imports)
-        if isinstance(literal, ast.Call) and not others and not after_star:
+        read = scan.reads.get(name, 0)
+        if isinstance(literal, ast.Call) and read > line:
+            mod.bound[name] = (
+                f"an array read at import (line {read}), where it may be changed "
+                "(B = A; B[0] = 7.0): read it only in functions"
+            )
+        elif isinstance(literal, ast.Call) and not others and not after_star:
             call = ast.Call(
                 ast.Attribute(ast.Name("np"), literal.func.attr),  # type: ignore[attr-defined]
                 literal.args,

@@ -68,6 +68,7 @@ class Builder(Statements):
         inner.packed_lists = self.packed_lists
         inner.const_text = self.const_text
         inner.memory, inner.read_only, inner.parent = self.memory, self.read_only, self
+        inner.external = self.external  # what the module or the caller holds
         params = checked_params(self.mod, fdef)  # defaults: literals, constants
         args = self.helper_arguments(helper, fdef, node, inner)
         for p, a in zip(params, args, strict=True):
