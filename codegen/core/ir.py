@@ -173,7 +173,7 @@ def literal(text: str) -> object:
     """The Python value a constant's text spells (``"2"`` -> 2), or None."""
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         return None
 
 

@@ -167,6 +167,7 @@ def scan_constants(mod: Any) -> None:
     scan = _TopLevelBindings()
     for stmt in tree.body:
         scan.visit(stmt)
+    changed = _changed_anywhere(tree)
     seen: dict[str, list[tuple[int, ast.expr | None]]] = {}
     for name, line, literal in scan.bindings:
         seen.setdefault(name, []).append((line, literal))
@@ -174,7 +175,12 @@ def scan_constants(mod: Any) -> None:
         (line, literal), *others = found
         after_star = any(star > line for star in scan.star_imports)
         read = scan.reads.get(name, 0)
-        if isinstance(literal, ast.Call) and read > line:
+        if isinstance(literal, ast.Call) and name in changed:
+            mod.bound[name] = (
+                f"an array the file may change (line {changed[name]}: a write into "
+                "it, a name bound to it, or a class body or default reading it)"
+            )
+        elif isinstance(literal, ast.Call) and read > line:
             mod.bound[name] = (
                 f"an array read at import (line {read}), where it may be changed "
                 "(B = A; B[0] = 7.0): read it only in functions"
@@ -209,3 +215,60 @@ def scan_constants(mod: Any) -> None:
                 f"bound at line {line} to a value that is not a number, a list or"
                 " tuple of numbers, or an np.array of numbers"
             )
+
+
+#: NumPy functions that write into their first argument.
+_WRITERS = frozenset(
+    {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at"}
+)
+
+
+def _changed_anywhere(tree: ast.Module) -> dict[str, int]:
+    """Names some code of the file may change in place, wherever it runs (a
+    function called at import, or by the caller, a class body, a default):
+    written into (``A[0] = 9.0``, ``A.fill(0)``, ``np.copyto(A, ...)``,
+    ``out=A``), bound to another name (``B = A``, ``B = A.T``: a view), or
+    read in a class body or a default, which run at import -> a line."""
+    out: dict[str, int] = {}
+
+    def base(node: ast.AST) -> str | None:
+        while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    def note(node: ast.AST | None, at: ast.AST) -> None:
+        name = base(node) if node is not None else None
+        if name is not None:
+            out.setdefault(name, getattr(at, "lineno", 0))
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
+            node.ctx, (ast.Store, ast.Del)
+        ):
+            note(node, node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _MUTATORS:
+                note(node.func.value, node)
+            if node.func.attr in _WRITERS and node.args:
+                note(node.args[0], node)
+        if isinstance(node, ast.Call):
+            for k in node.keywords:
+                if k.arg == "out":
+                    note(k.value, node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            value = node.value  # B = A, B = A[1:], B = A.T: the same array
+            sliced = isinstance(value, ast.Subscript) and any(
+                isinstance(n, ast.Slice) for n in ast.walk(value.slice)
+            )
+            if isinstance(value, (ast.Name, ast.Attribute)) or sliced:
+                note(value, node)
+        elif isinstance(node, ast.ClassDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name):
+                    note(inner, inner)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            for default in (*node.args.defaults, *node.args.kw_defaults):
+                for inner in ast.walk(default) if default is not None else ():
+                    if isinstance(inner, ast.Name):
+                        note(inner, inner)
+    return out

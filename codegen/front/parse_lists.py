@@ -197,7 +197,7 @@ def _sequence(b: Any, text: str) -> object:
     for a list of a length the source does not give; None for anything else."""
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return None
 
     def value(node: ast.expr) -> object:

@@ -45,9 +45,11 @@ _ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop
 def _number(text: str) -> int | float | None:
     """The value of a constant exponent written with numbers and arithmetic
     (``2``, ``-0.0``, ``(1 - 1)``, ``0x0``), or None (a name, a call)."""
+    if len(text) > 200:  # x ** 1 ** 1 ** ...: a long chain is not read as a number
+        return None
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant):
@@ -59,7 +61,7 @@ def _number(text: str) -> int | float | None:
         value = eval(
             compile(tree, "<exponent>", "eval"), {"__builtins__": {}}
         )  # noqa: S307
-    except (ArithmeticError, ValueError):
+    except (ArithmeticError, ValueError, RecursionError):
         return None
     return value if isinstance(value, (int, float)) else None
 
