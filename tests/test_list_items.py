@@ -32,6 +32,8 @@ CASES = {
     "    hs[0] *= 2.0\n    return hs[0] + hs[1]",
     "concatenated": "v = [0.0] * T + [1.0]\n    v[0] = np.sum(x)\n"
     "    return v[0] * v[-1] + v[1]",
+    "from_a_comprehension": "v = [0.0 for _ in range(3)]\n    w = [x[i] * 2.0 for i in range(3)]\n"
+    "    v[1] = np.sum(x)\n    w[0] = x[0] ** 2\n    return v[1] * np.sum(np.stack(w))",
     "append_in_a_loop": "hs = []\n    for i in range(3):\n"
     "        hs.append(np.tanh(x[i] * (i + 1.0)))\n"
     "    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1])",

@@ -229,6 +229,13 @@ def comprehension(b: Any, node: cst.ListComp | cst.GeneratorExp) -> ir.Operand:
                 b.env.pop(key, None)
             else:
                 b.env[key] = value
+    if isinstance(node, cst.ListComp):  # a list, as Python makes: items assignable
+        if all(isinstance(e, ir.Const) for e in elements):
+            return ir.Const("[" + ", ".join(e.text for e in elements) + "]")  # type: ignore[union-attr]
+        packed = b.pack(elements, node)
+        if isinstance(packed, ir.Var):
+            b.packed_lists.add(packed.name)
+        return packed
     return b.pack(elements, node)
 
 
