@@ -143,6 +143,11 @@ CASES = {
         "return sum(x[i] ** 2 for i in range(4) if i < MODE)",
         {"x": (4, 3)},
     ),
+    "comprehension_as_an_index": (
+        "x, w",
+        "return x[[i for i in range(2)]] * w + x[[j * 2 for j in range(2)], 1]",
+        {"x": (3, 4), "w": (4,)},
+    ),
     # ----- conditions the source decides -----
     "if_flag": (
         "x, w",
