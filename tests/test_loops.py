@@ -145,7 +145,7 @@ CASES = {
     ),
     "comprehension_as_an_index": (
         "x, w",
-        "return x[[i for i in range(2)]] * w + x[[j * 2 for j in range(2)], 1]",
+        "return np.sum(x[[i for i in range(2)]] * w) + np.sum(x[[2 * j for j in range(2)], 1])",
         {"x": (3, 4), "w": (4,)},
     ),
     # ----- conditions the source decides -----
