@@ -297,6 +297,20 @@ def kept_defaults(
     return kept
 
 
+def no_point(
+    fn: ir.Function, exc: Exception, known: Iterable[str], path: str
+) -> CodegenError:
+    """No point the forward runs at: bad input, with how to give one."""
+    return CodegenError(
+        str(exc),
+        None,
+        shape_hint(fn, known)
+        or "give numbers with --at NAME=VALUE and array shapes with "
+        "--shape NAME=3,4 that the forward accepts",
+        path,
+    )
+
+
 def shape_hint(fn: ir.Function, known: Iterable[str]) -> str | None:
     """For a NumPy forward, the parameters drawn as scalars because no shape
     is known for them (None when there are none), and how to give shapes."""

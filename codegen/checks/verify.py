@@ -36,9 +36,9 @@ from codegen.checks.points import (
     integer_defaults,
     integer_names,
     kept_defaults,
+    no_point,
     random_point,
     refuse_integer_wrt,
-    shape_hint,
 )
 from codegen.core import ir
 from codegen.errors import CodegenError
@@ -304,15 +304,7 @@ def verify_file(
     try:
         point = random_point(params, forward, rng, float_shapes, fixed, integers)
     except VerificationError as exc:  # no point to check at: bad input (exit 2)
-        hint = shape_hint(fn, [*float_shapes, *fixed])
-        raise CodegenError(
-            str(exc),
-            None,
-            hint
-            or "give numbers with --at NAME=VALUE and array shapes with "
-            "--shape NAME=3,4 that the forward accepts",
-            str(path),
-        ) from None
+        raise no_point(fn, exc, [*float_shapes, *fixed], str(path)) from None
     pair = (
         positionally(getattr(generated, f"{fn.name}_forward"), fn.params),
         getattr(generated, f"{fn.name}_backward"),

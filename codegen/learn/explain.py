@@ -280,8 +280,8 @@ def _point(
         integer_defaults,
         integer_names,
         kept_defaults,
+        no_point,
         random_point,
-        shape_hint,
     )
 
     fn = bwd.fn
@@ -305,15 +305,7 @@ def _point(
         )
         return point, set(kept)
     except VerificationError as exc:
-        hint = shape_hint(fn, [*float_shapes, *fixed])
-        raise CodegenError(
-            str(exc),
-            None,
-            hint
-            or "give numbers with --at NAME=VALUE and array shapes with "
-            "--shape NAME=3,4 that the forward accepts",
-            fn.filename,
-        ) from None
+        raise no_point(fn, exc, [*float_shapes, *fixed], fn.filename) from None
 
 
 def _evaluate(
