@@ -99,7 +99,7 @@ def test_several_returns_and_tuple_returns():
     assert "returned twice" in _errors("def f(x):\n    return x, x\n")[0].message
     # a helper's tuple is its caller's to unpack (tests/test_helper_arguments.py)
     helper = "def g(a):\n    return a, a\n\ndef f(x):\n    return g(x)\n"
-    assert "must hold distinct computed arrays" in _errors(helper)[0].message
+    assert "must hold distinct computed values" in _errors(helper)[0].message
 
 
 def test_star_parameters():

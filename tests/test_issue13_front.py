@@ -482,7 +482,7 @@ TUPLES_REFUSED = [
     (
         "def f(x):\n    t = x, x\n    return t\n",
         "6:12",
-        "returning a tuple bound to a name",
+        "must hold distinct computed values",
     ),
     (
         "def f(x):\n    t = x, x\n    return np.sum(t.sum())\n",

@@ -112,3 +112,64 @@ def test_a_helper_assigning_into_its_callers_list_is_refused():
     )
     with pytest.raises(CodegenError, match="which the caller also holds"):
         build(source, "f", ["x"])
+
+
+#: Lists indexed by numbers the source decides (a loop item, module constant
+#: or arithmetic of them: an RNN's ``hs[t - 1]``), and lists or tuples returned.
+INDEXED = {
+    "previous_state": "hs = [h0]\n    for t in range(1, T + 1):\n"
+    "        hs.append(np.tanh(x[t - 1] + hs[t - 1] * 0.5))\n"
+    "    return np.sum(np.stack(hs)) + np.sum(hs[T])",
+    "assigned_from_the_end": "v = [0.0] * T\n    for t in range(T):\n"
+    "        v[T - 1 - t] = np.sum(x[t] ** (t + 1))\n    return v[0] * 2 + v[1] - v[2] * v[0]",
+    "running_sum": "v = [0.0, 0.0, 0.0]\n    for t in range(1, 3):\n"
+    "        v[t] = v[t - 1] + np.sum(x[t] * x[t - 1])\n    return v[-1] + np.sum(h0)",
+    "name_bound_to_a_number": "v = [x[0], h0]\n    i = 1\n    return np.sum(v[i] * v[i - 1])",
+}
+
+
+@pytest.mark.parametrize("case", sorted(INDEXED))
+def test_a_list_indexed_by_arithmetic_of_loop_items(case):
+    source = f"{HEADER}def f(x, h0):\n    {INDEXED[case]}\n"
+    forward, generated, code = build(source, "f", ["x", "h0"])
+    rng = np.random.default_rng(2)
+    point = {"x": rng.standard_normal((3, 4)), "h0": rng.standard_normal(4)}
+    out, grads = generated.f_value_and_grad(**point)
+    assert np.allclose(out, forward.f(**point), rtol=1e-12), code
+
+    def loss(**kw):
+        return np.sum(forward.f(**kw))
+
+    for name, grad in zip(["x", "h0"], grads):
+        assert np.allclose(grad, central(loss, point, name), atol=1e-6), code
+
+
+RETURNED = {
+    "appended": "hs = [h0]\n    for t in range(T):\n        hs.append(x[t] * hs[-1])\n"
+    "    return hs",
+    "written_out": "hs = [x[0] * 2, x[1] + h0]\n    return hs",
+    "same_items_from_a_comprehension": "return [np.sum(x[0]) * 2 for _ in range(3)]",
+    "tuple_bound_to_a_name": "t = x * 2, h0 ** 2\n    return t",
+    "one_item": "hs = [x * h0]\n    return hs",
+}
+
+
+@pytest.mark.parametrize("case", sorted(RETURNED))
+def test_a_returned_list_is_one_output_per_item(case):
+    source = f"{HEADER}def f(x, h0):\n    {RETURNED[case]}\n"
+    forward, generated, code = build(source, "f", ["x", "h0"])
+    rng = np.random.default_rng(3)
+    point = {"x": rng.standard_normal((3, 4)), "h0": rng.standard_normal(4)}
+    expected = forward.f(**point)
+    out, cache = generated.f_forward(**point)
+    assert isinstance(out, tuple) and len(out) == len(expected), code
+    for got, want in zip(out, expected):
+        assert np.shape(got) == np.shape(want) and np.allclose(got, want), code
+    seeds = [rng.standard_normal(np.shape(e)) for e in expected]
+    grads = generated.f_backward(*seeds, cache)
+
+    def loss(**kw):
+        return sum(np.sum(s * o) for s, o in zip(seeds, forward.f(**kw)))
+
+    for name, grad in zip(["x", "h0"], grads):
+        assert np.allclose(grad, central(loss, point, name), atol=1e-6), code

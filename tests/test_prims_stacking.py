@@ -229,12 +229,13 @@ def test_a_returned_list_of_arrays_is_several_outputs(call):
     assert np.allclose(grad, numeric, rtol=1e-6, atol=1e-8), code
 
 
-def test_a_one_piece_split_returned_is_one_output():
+def test_a_one_piece_split_returned_is_a_tuple_of_one():
     source = "import numpy as np\n\n\ndef f(x):\n    return np.split(x, 1)\n"
     forward, generated, _ = build(source, "f", ["x"])
     x = np.arange(3.0)
     out, cache = generated.f_forward(x)
-    assert np.array_equal(out, forward.f(x)[0])
+    assert isinstance(out, tuple) and len(out) == 1  # NumPy: a list of one
+    assert np.array_equal(out[0], forward.f(x)[0])
     assert np.array_equal(generated.f_backward(np.ones(3) * 2, cache), np.ones(3) * 2)
 
 

@@ -36,8 +36,9 @@ def share(fn: ir.Function) -> ir.Function:
     """Common-subexpression elimination over the forward steps: a step whose
     op and operands repeat an earlier step's is dropped, and its uses read the
     earlier target. Only intermediates codegen named (`ir.Assign.intermediate`)
-    are merged; the user's own names, and the result, are kept."""
+    are merged; the user's own names, and the results, are kept."""
     seen: dict[tuple[object, ...], str] = {}
+    results = set(fn.results)
     rename: dict[str, str] = {}
     body: list[ir.Assign] = []
 
@@ -52,7 +53,7 @@ def share(fn: ir.Function) -> ir.Function:
         )
         key = (step.op, step.args, step.kwargs)
         mergeable = (
-            step.intermediate and not step.extra_targets and step.target != fn.result
+            step.intermediate and not step.extra_targets and step.target not in results
         )
         if mergeable and key in seen:
             rename[step.target] = seen[key]
@@ -273,7 +274,7 @@ def cache_shapes(bwd: Backward) -> Backward:
         shaped |= s
         other |= o
     targets = {s.target for s in bwd.forward}
-    only = sorted((shaped - other - params - {bwd.fn.result}) & targets)
+    only = sorted((shaped - other - params - set(bwd.fn.results)) & targets)
     if not only:
         return bwd
     taken = set(bwd.fn.user_names) | targets | params | set(bwd.grad_names.values())

@@ -11,6 +11,7 @@ import libcst as cst
 
 from codegen.core import ir
 from codegen.front.parse_lists import Lists
+from codegen.front.parse_loops import static_value
 from codegen.front.parse_stacking import (
     CONCATENATORS,
     _arguments,
@@ -225,9 +226,8 @@ class Indexing(Lists):
         items = self.tuple_items[base.name]
         only = node.slice[0].slice if len(node.slice) == 1 else None
         k = None
-        if isinstance(only, cst.Index):
-            index = self.expr(only.value)
-            k = ir.literal(index.text) if isinstance(index, ir.Const) else None
+        if isinstance(only, cst.Index):  # a number the source decides (t - 1)
+            k = static_value(self, only.value)
         if (
             not isinstance(k, int)
             or isinstance(k, bool)

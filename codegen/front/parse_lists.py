@@ -15,7 +15,7 @@ import libcst as cst
 
 from codegen.core import ir
 from codegen.front.parse_arrays import ArrayExpressions
-from codegen.front.parse_loops import static_number
+from codegen.front.parse_loops import static_number, static_value
 from codegen.front.parse_stacking import _is_int
 
 
@@ -114,8 +114,7 @@ class Lists(ArrayExpressions):
         """``vals[k] = v`` on a list: the list with item k replaced (Python
         keeps v as it is, where an array would convert it to its dtype)."""
         only = target.slice[0].slice if len(target.slice) == 1 else None
-        index = self.expr(only.value) if isinstance(only, cst.Index) else None
-        found = ir.literal(index.text) if isinstance(index, ir.Const) else None
+        found = static_value(self, only.value) if isinstance(only, cst.Index) else None
         k = found if isinstance(found, int) and not isinstance(found, bool) else None
         if k is None or not -len(items) <= k < len(items):
             raise self.mod.error(

@@ -292,31 +292,26 @@ class Statements(BuilderBase):
         if isinstance(result, ir.Var) and result.name in self.tuple_items:
             if self.prefix:  # a helper's tuple: its caller unpacks it
                 return result
-            if isinstance(ret.value, cst.Call):  # return np.split(x, 3)
-                return self.listed(result, ret.value)
-            raise self.mod.error(
-                "returning a tuple bound to a name is not supported",
-                ret.value,
-                "list the outputs in the return: 'return a, b'",
-            )
+            # return np.split(x, 3), a list the function built (hs), t = (a, b)
+            return self.listed(result, ret.value)
         return result
 
     def listed(self, result: ir.Var, node: cst.CSTNode) -> ir.Operand:
-        """``return np.split(x, 3)``: a call giving a list of arrays returns
-        one output per piece (in a helper: the tuple, for its caller)."""
+        """``return np.split(x, 3)``, ``return hs`` (a list the function
+        built) or ``return t`` (``t = a, b``): one output per item, returned as
+        a tuple (in a helper: the tuple, for its caller)."""
         if self.prefix:
             return result
         names: list[str] = []
         for item in self.tuple_items[result.name]:
             if not isinstance(item, ir.Var) or item.name in names:
                 raise self.mod.error(
-                    "a returned list must hold distinct computed arrays",
+                    "a returned list or tuple must hold distinct computed values",
                     node,
-                    "return the arrays as 'return a, b'",
+                    "return each value once, computed: 'return a, b'",
                 )
             names.append(item.name)
-        if len(names) > 1:
-            self.several = tuple(names)
+        self.several = tuple(names)  # one piece: a tuple of one, as a list of one
         return ir.Var(names[0])
 
     def outputs(self, value: cst.Tuple) -> ir.Operand:
