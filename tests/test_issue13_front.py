@@ -419,6 +419,7 @@ def test_expand_dims_with_a_tuple_axis_has_the_right_rank():
 
 TUPLES = [
     ("def f(x):\n    return np.mean((x, x + 2))\n", {"x": X3}),
+    ("def f(x, y):\n    t = x, y\n    return np.sum(t + t)\n", {"x": X3, "y": -X3}),
     ("def f(x, y):\n    return np.sum([x, y * x])\n", {"x": X3, "y": -X3}),
     (
         "def f(x, y):\n    return np.sum(np.exp([[x, y], [y, x * y]]))\n",
@@ -465,7 +466,7 @@ TUPLES_REFUSED = [
         "a tuple of values is not an array",
     ),
     (
-        "def f(x, y):\n    t = x, y\n    return np.sum(t + t)\n",
+        "def f(x, y):\n    t = x, y\n    return np.sum(t + x)\n",
         "6:19",
         "a tuple of values is not an array",
     ),

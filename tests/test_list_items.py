@@ -173,3 +173,59 @@ def test_a_returned_list_is_one_output_per_item(case):
 
     for name, grad in zip(["x", "h0"], grads):
         assert np.allclose(grad, central(loss, point, name), atol=1e-6), code
+
+
+#: Lists and tuples of values concatenated, extended, sliced and measured as
+#: Python does (``hs = hs + [h]``, ``hs += [h]``, ``hs[::-1]``, ``len(hs)``).
+COMBINED = {
+    "concatenated_in_a_loop": "hs = []\n    h = h0\n    for t in range(T):\n"
+    "        h = np.tanh(x[t] + h)\n        hs = hs + [h]\n    return np.sum(np.stack(hs) ** 2)",
+    "prepended": "hs = [h0]\n    for t in range(T):\n        hs = [x[t] * hs[0]] + hs\n"
+    "    return np.sum(np.stack(hs) * np.arange(4.0)[:, None])",
+    "tuples_concatenated": "t = (x[0], h0)\n    u = t + (x[1] * 2,)\n    return np.sum(u[0] * u[1] * u[2])",
+    "constant_list_then_values": "v = [1.0] * 2 + [np.sum(h0)]\n    return v[0] + v[2] * np.sum(x)",
+    "extended_in_place": "hs = [h0]\n    hs += [x[0] * 2, x[1]]\n    hs.extend([x[2] ** 2])\n"
+    "    return np.sum(np.stack(hs) ** 2)",
+    "reversed_by_a_slice": "hs = [x[0], x[1] * 2, h0]\n"
+    "    return np.sum(np.stack(hs[::-1]) * np.arange(3.0)[:, None])",
+    "sliced_from_one": "hs = [h0]\n    for t in range(T):\n        hs.append(np.sin(hs[-1] + x[t]))\n"
+    "    return np.sum(np.stack(hs[1:]) ** 2)",
+    "pairs_by_zip": "hs = [x[i] for i in range(T)] + [h0]\n    s = 0.0\n"
+    "    for a, b in zip(hs, hs[1:]):\n        s = s + np.sum(a * b)\n    return s",
+    "length_as_an_index_and_a_number": "hs = [x[0], x[1], h0]\n"
+    "    return np.sum(hs[len(hs) - 1]) * len(hs) + np.sum(hs[0])",
+}
+
+
+@pytest.mark.parametrize("case", sorted(COMBINED))
+def test_lists_combined_as_python_combines_them(case):
+    source = f"{HEADER}def f(x, h0):\n    {COMBINED[case]}\n"
+    forward, generated, code = build(source, "f", ["x", "h0"])
+    rng = np.random.default_rng(4)
+    point = {"x": rng.standard_normal((3, 4)), "h0": rng.standard_normal(4)}
+    out, grads = generated.f_value_and_grad(**point)
+    assert np.allclose(out, forward.f(**point), rtol=1e-12), code
+
+    def loss(**kw):
+        return np.sum(forward.f(**kw))
+
+    for name, grad in zip(["x", "h0"], grads):
+        assert np.allclose(grad, central(loss, point, name), atol=1e-6), code
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("t = [x[0]] + (x[1],)\n    return np.sum(t[0])", "of a list and a tuple"),
+        ("hs = [x[0]]\n    hs += x\n    return np.sum(hs[0])", "extended here only by"),
+        (
+            "hs = [x[0]]\n    b = hs\n    hs += [x[1]]\n    return np.sum(b[0])",
+            "also holds",
+        ),
+        ("hs = [x[0], x[1]]\n    return np.sum(np.stack(hs[:N]))", "sliced by numbers"),
+    ],
+)
+def test_what_list_arithmetic_cannot_follow_is_refused(body, message):
+    source = f"{HEADER}def f(x, N: int):\n    {body}\n"
+    with pytest.raises(CodegenError, match=message):
+        build(source, "f", ["x"])

@@ -22,15 +22,14 @@ from codegen.core.prims.linalg_decomp import SEVERAL
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import (
     NONDIFF,
-    RULES,
     RUNTIME_CALLS,
-    bind,
     runtime_helpers,
     suggest,
 )
 from codegen.errors import CodegenError
 from codegen.front import (
     parse_array_api,
+    parse_lists,
     parse_scalars,
     parse_stacking,
     parse_statistics,
@@ -49,6 +48,7 @@ LOWERED = {
     **parse_statistics.LOWERED,
     **parse_scalars.LOWERED,
     **parse_array_api.LOWERED,
+    **parse_lists.LOWERED,
 }
 
 #: Calls by canonical dotted name (after resolving imports) -> op.
@@ -179,27 +179,6 @@ class BuilderBase(Aliases, Indexing):
             if held.name in self.packed_lists:
                 self.packed_lists.add(target)
         return ir.Var(target)
-
-    def check_tuple_operands(
-        self, op: str, args: Sequence[ir.Operand], node: cst.CSTNode
-    ) -> None:
-        """Refuse a tuple of values where an op differentiates an array: Python
-        would repeat or concatenate it (``t * 2``, ``t + t``) or fail."""
-        if op in NONDIFF or op == "copy":
-            return
-        rule = RULES[op]
-        for input_name, operand, _ in bind(rule, args):
-            if (
-                input_name in rule.diff
-                and isinstance(operand, ir.Var)
-                and operand.name in self.tuple_items
-            ):
-                raise self.mod.error(
-                    "a tuple of values is not an array here",
-                    node,
-                    "index it with a constant (t[0]), or make an array of it with "
-                    "np.stack(t)",
-                )
 
     def target_name(self, name: str) -> str:
         """The SSA name for a binding of user name `name`: the name itself the
@@ -336,6 +315,9 @@ class BuilderBase(Aliases, Indexing):
             )
         left = self.expr(node.left)
         right = self.expr(node.right)
+        joined = self.concatenated(op, left, right, node, name)  # hs + [h]
+        if joined is not None:
+            return joined
         if isinstance(left, ir.Const) and isinstance(right, ir.Const):
             token = self.mod.module.code_for_node(node.operator).strip()
             return self.folded(

@@ -336,13 +336,12 @@ class ArrayExpressions:
 
     def array_sequence(self, value: cst.BaseExpression, what: str) -> list[ir.Operand]:
         """The arrays of ``np.concatenate([a, b])``: a list or tuple literal,
-        or a name bound to one."""
+        or a name or expression bound to one (``hs[::-1]``, ``hs + [h]``)."""
         if isinstance(value, (cst.List, cst.Tuple)):
             return [self.as_array(i, value) for i in self.items(value)]
-        if isinstance(value, (cst.Name, cst.ListComp, cst.GeneratorExp)):
-            seq = self.expr(value)
-            if isinstance(seq, ir.Var) and seq.name in self.tuple_items:
-                return [self.as_array(i, value) for i in self.tuple_items[seq.name]]
+        seq = self.expr(value)
+        if isinstance(seq, ir.Var) and seq.name in self.tuple_items:
+            return [self.as_array(i, value) for i in self.tuple_items[seq.name]]
         raise self.mod.error(
             f"'{_short(what)}' takes a list or tuple literal of arrays here",
             value,

@@ -225,6 +225,8 @@ class Indexing(Lists):
         """``(a, b)[0]`` or ``t[-1]`` with a constant index: the item itself."""
         items = self.tuple_items[base.name]
         only = node.slice[0].slice if len(node.slice) == 1 else None
+        if isinstance(only, cst.Slice):  # hs[1:], hs[::-1]: a list (or tuple)
+            return self.tuple_slice(base, items, only, node)
         k = None
         if isinstance(only, cst.Index):  # a number the source decides (t - 1)
             k = static_value(self, only.value)
@@ -241,6 +243,31 @@ class Indexing(Lists):
                 "(np.stack(t))",
             )
         return items[k]
+
+    def tuple_slice(
+        self,
+        base: ir.Var,
+        items: tuple[ir.Operand, ...],
+        part: cst.Slice,
+        node: cst.Subscript,
+    ) -> ir.Operand:
+        bounds = [
+            None if b is None else static_value(self, b)
+            for b in (part.lower, part.upper, part.step)
+        ]
+        if not all(b is None or _is_int(b) for b in bounds):
+            raise self.mod.error(
+                "a list or tuple of values can only be sliced by numbers the source "
+                "decides",
+                part,
+                "slice it with numbers or module constants (hs[1:], hs[::-1])",
+            )
+        if bounds[2] == 0:
+            raise self.mod.error("slice step cannot be zero", part)
+        picked = list(items[slice(*bounds)])  # type: ignore[arg-type]
+        if base.name in self.packed_lists:
+            return self.list_of(picked, node, None)
+        return self.pack(picked, node)
 
     def set_item(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.rules import NONDIFF, RULES, bind
 from codegen.front.parse_arrays import ArrayExpressions
 from codegen.front.parse_loops import static_number, static_value
 from codegen.front.parse_stacking import _is_int
@@ -131,8 +132,94 @@ class Lists(ArrayExpressions):
         items[k] = new
         self.env[base_name] = self.list_of(items, node, fresh(base_name))
 
+    def check_tuple_operands(
+        self, op: str, args: Sequence[ir.Operand], node: cst.CSTNode
+    ) -> None:
+        """Refuse a tuple of values where an op differentiates an array: Python
+        would repeat or concatenate it (``t * 2``, ``t + t``) or fail."""
+        if op in NONDIFF or op == "copy":
+            return
+        rule = RULES[op]
+        for input_name, operand, _ in bind(rule, args):
+            if (
+                input_name in rule.diff
+                and isinstance(operand, ir.Var)
+                and operand.name in self.tuple_items
+            ):
+                raise self.mod.error(
+                    "a tuple of values is not an array here",
+                    node,
+                    "index it with a constant (t[0]), or make an array of it with "
+                    "np.stack(t)",
+                )
+
+    def sequence_items(
+        self, operand: ir.Operand
+    ) -> tuple[type, list[ir.Operand]] | None:
+        """The kind (list or tuple) and the items of a sequence the source
+        builds (``[h0]``, ``(a, b)``, ``[0.0] * T``), or None."""
+        if isinstance(operand, ir.Var) and operand.name in self.tuple_items:
+            kind = list if operand.name in self.packed_lists else tuple
+            return kind, list(self.tuple_items[operand.name])
+        if isinstance(operand, ir.Const):
+            value = _sequence(self, operand.text)
+        else:
+            value = self.sequence(operand)
+        if isinstance(value, (list, tuple)):
+            return type(value), [ir.Const(repr(v)) for v in value]
+        return None
+
+    def concatenated(
+        self,
+        op: str,
+        left: ir.Operand,
+        right: ir.Operand,
+        node: cst.CSTNode,
+        name: str | None,
+    ) -> ir.Operand | None:
+        """``hs + [h]``: a new list (or tuple) of both sides' items, as Python
+        concatenates them; None when neither side is a sequence of values
+        (numbers and constant lists fold as written)."""
+        if op != "add" or (isinstance(left, ir.Const) and isinstance(right, ir.Const)):
+            return None
+        a, b = self.sequence_items(left), self.sequence_items(right)
+        if a is None or b is None:
+            return None
+        if a[0] is not b[0]:
+            raise self.mod.error(
+                f"'+' of a {a[0].__name__} and a {b[0].__name__}: Python refuses it",
+                node,
+                "concatenate two lists or two tuples",
+            )
+        if a[0] is tuple:
+            return self.pack(a[1] + b[1], node, name)
+        return self.list_of(a[1] + b[1], node, name)
+
+    def extend(
+        self, target: cst.Name, value: cst.BaseExpression, node: cst.CSTNode, fresh: Any
+    ) -> bool:
+        """``hs += [h]`` or ``hs.extend([h])`` on a list the forward builds: the
+        list with the items added, as in Python; False when `target` names no
+        such list."""
+        base = self.expr(target)
+        items = self.list_items(base, target.value, node)
+        if items is None:
+            return False
+        added = self.sequence_items(self.expr(value))
+        if added is None:
+            raise self.mod.error(
+                f"'{target.value}' is a list: it can be extended here only by a list "
+                "or tuple the source writes out",
+                value,
+                f"write {target.value}.append(v) or {target.value} += [a, b]",
+            )
+        self.env[target.value] = self.list_of(
+            items + added[1], node, fresh(target.value)
+        )
+        return True
+
     def list_of(
-        self, items: list[ir.Operand], node: cst.CSTNode, name: str
+        self, items: list[ir.Operand], node: cst.CSTNode, name: str | None
     ) -> ir.Operand:
         """The list of `items`, a new binding `name` of the list."""
         if all(isinstance(i, ir.Const) for i in items):
@@ -223,3 +310,16 @@ def _sequence(b: Any, text: str) -> object:
         return seq * number  # type: ignore[operator]
 
     return value(tree)
+
+
+def _length(b: Any, canonical: str, node: cst.Call, name: str | None) -> ir.Operand:
+    """``len(hs)`` of a list or tuple the source builds: the number; of an
+    array, the `len` step (its first axis, known at run time)."""
+    only = node.args[0].value if len(node.args) == 1 else None
+    items = b.sequence_items(b.expr(only)) if isinstance(only, cst.Name) else None
+    if items is not None:
+        return ir.Const(str(len(items[1])))
+    return b.call_op("len", canonical, node, name)
+
+
+LOWERED = {"len": _length}

@@ -168,12 +168,7 @@ def _counted(b: Any, node: cst.BaseExpression) -> int | None:
     ):
         return None
     assert isinstance(node, cst.Call)
-    value = b.expr(node.args[0].value)
-    if isinstance(value, ir.Var) and value.name in b.tuple_items:
-        return len(b.tuple_items[value.name])
-    text = value.text if isinstance(value, ir.Const) else b.const_text.get(value.name)
-    written = ir.literal(text) if text is not None else None
-    return len(written) if isinstance(written, (list, tuple)) else None
+    return _length(b, b.expr(node.args[0].value))
 
 
 def static_number(b: Any, text: str) -> object:
@@ -286,10 +281,11 @@ def static_value(b: Any, node: cst.BaseExpression) -> object:
         tree = ast.parse(b.mod.module.code_for_node(node).strip(), mode="eval")
     except SyntaxError:
         return _NOT_STATIC
-    if not all(isinstance(n, _CONDITION_NODES) for n in ast.walk(tree)):
+    sized = _sized(b, tree)  # len(hs) of a list the source builds
+    if sized is None:
         return _NOT_STATIC
-    values: dict[str, object] = {}
-    for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+    values: dict[str, object] = dict(sized)
+    for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(sized):
         bound = b.env.get(name)
         if isinstance(bound, ir.Const):
             text: str | None = bound.text
@@ -307,6 +303,43 @@ def static_value(b: Any, node: cst.BaseExpression) -> object:
         )  # noqa: S307
     except (ArithmeticError, TypeError, ValueError):
         return _NOT_STATIC
+
+
+def _sized(b: Any, tree: ast.Expression) -> dict[str, object] | None:
+    """Values for the names of `tree` read only as ``len(name)`` (a
+    sequence of that length, and ``len`` itself), or None when `tree` has
+    more than `_CONDITION_NODES` and such calls."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    inside = {id(p) for c in calls for p in ast.walk(c)}
+    rest = [n for n in ast.walk(tree) if id(n) not in inside]
+    if not all(isinstance(n, _CONDITION_NODES) for n in rest):
+        return None
+    values: dict[str, object] = {"len": len} if calls else {}
+    for call in calls:
+        arg = call.args[0] if len(call.args) == 1 and not call.keywords else None
+        if not (
+            isinstance(call.func, ast.Name)
+            and call.func.id == "len"
+            and "len" not in b.env
+            and isinstance(arg, ast.Name)
+        ):
+            return None
+        count = _length(b, b.expr(cst.Name(arg.id)))
+        if count is None:
+            return None
+        values[arg.id] = [None] * count
+    return values
+
+
+def _length(b: Any, value: object) -> int | None:
+    """The length of a list or tuple the source builds, else None."""
+    if isinstance(value, ir.Var) and value.name in b.tuple_items:
+        return len(b.tuple_items[value.name])
+    text = value.text if isinstance(value, ir.Const) else None
+    if isinstance(value, ir.Var):
+        text = b.const_text.get(value.name)
+    written = ir.literal(text) if text is not None else None
+    return len(written) if isinstance(written, (list, tuple)) else None
 
 
 def _decided(b: Any, test: cst.BaseExpression, what: str) -> bool:

@@ -72,6 +72,19 @@ class Statements(BuilderBase):
             self.add_at(small.value)  # type: ignore[arg-type]
         elif isinstance(small, cst.Expr) and m.matches(small.value, _APPEND):
             self.append(small.value, self.target_name)  # type: ignore[arg-type]
+        elif isinstance(small, cst.Expr) and m.matches(small.value, _EXTEND):
+            call = small.value
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            assert isinstance(call.func.value, cst.Name)
+            if not self.extend(
+                call.func.value, call.args[0].value, call, self.target_name
+            ):
+                raise self.mod.error(
+                    f"'{call.func.value.value}' is not a list the function builds, "
+                    "so it has no extend here",
+                    call,
+                    "start it as a list written out (hs = []) in the function",
+                )
         elif isinstance(small, cst.Assign):
             self.assign(small)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
@@ -136,6 +149,8 @@ class Statements(BuilderBase):
                 node.target,
                 "write 'a = a + b' with a plain name",
             )
+        if op == "add" and self.extend(node.target, node.value, node, self.target_name):
+            return  # hs += [h]: the list extended
         self.update(node.target, op, lambda: self.expr(node.value), node)
 
     def update(
@@ -353,6 +368,10 @@ class Statements(BuilderBase):
 #: ``hs.append(h)``: one argument, by position.
 _APPEND = m.Call(
     func=m.Attribute(value=m.Name(), attr=m.Name("append")),
+    args=[m.Arg(keyword=None, star="")],
+)
+_EXTEND = m.Call(
+    func=m.Attribute(value=m.Name(), attr=m.Name("extend")),
     args=[m.Arg(keyword=None, star="")],
 )
 
