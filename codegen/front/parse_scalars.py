@@ -30,11 +30,8 @@ def listed(b: Any, value: cst.BaseExpression, what: str) -> list[ir.Operand] | N
     """The items of `value` when it is a list of values, else None."""
     if isinstance(value, (cst.List, cst.Tuple)):
         return list(b.items(value))
-    if isinstance(value, (cst.Name, cst.ListComp, cst.GeneratorExp)):
-        seq = b.expr(value)
-        if isinstance(seq, ir.Var) and seq.name in b.tuple_items:
-            return list(b.tuple_items[seq.name])
-    return None
+    found = b.sequence_items(b.expr(value))  # a name, hs[1:], hs + [h], ...
+    return None if found is None else found[1]
 
 
 def _sequence(

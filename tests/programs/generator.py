@@ -1238,6 +1238,8 @@ def _container(g: Gen, kind: str, x: str, t: str, u: str) -> Stmt | None:
         use = g.choice([f"{t}[0] * {t}[-1]", f"{t}[1] - 2.0 * {t}[0]"])
         lines = [f"{t} = {start}", f"for i in range({k}):", f"    {t}[i] = {body}"]
         return Stmt([*lines, f"{u} = {use}"], f"container.list_fill.{lib}", u)
+    if kind == "list_recur":
+        return _list_recurrence(g, lib, x, t, u)
     if kind == "helper_pair":
         g.helper("pair")
         return Stmt([f"{t}, {u} = pair({x})", f"{u} = {t} * {u}"], "container.pair", u)
@@ -1246,6 +1248,36 @@ def _container(g: Gen, kind: str, x: str, t: str, u: str) -> Stmt | None:
         [f"{x} ** (N1 - 1) * 2.0 + {x}", f"{x} ** (N1 + 1)", f"{x} ** (1 - 1) + {x}"]
     )
     return Stmt([f"{u} = {form}"], "container.const_exponent", u)
+
+
+def _list_recurrence(g: Gen, lib: str, x: str, t: str, u: str) -> Stmt:
+    """A list grown in an unrolled loop, as an RNN keeps its states: each
+    item from the one before (``t[i - 1]``, ``t[-1]``, ``t[len(t) - 1]``),
+    grown by append, concatenation or extend, then read by slices and len."""
+    k = int(g.rng.integers(1, 4))
+    grow = g.choice(["append", "concat", "prepend", "extend"])
+    if grow == "prepend":
+        prev = f"{t}[0]"
+    else:
+        prev = g.choice([f"{t}[i - 1]", f"{t}[-1]", f"{t}[len({t}) - 1]"])
+    item = f"{lib}.tanh({prev} * 0.5 + {x})"
+    add = {
+        "append": f"{t}.append({item})",
+        "concat": f"{t} = {t} + [{item}]",
+        "prepend": f"{t} = [{item}] + {t}",
+        "extend": f"{t} += [{item}]",
+    }[grow]
+    use = g.choice(
+        [f"{t}[-1] * len({t})", f"{t}[1:][0] - {t}[0]", f"{t}[::-1][0] * {t}[0]",
+         f"sum({t}[1:]) + {t}[0]"]
+    )  # fmt: skip
+    lines = [
+        f"{t} = [{x}]",
+        f"for i in range(1, {k + 1}):",
+        f"    {add}",
+        f"{u} = {use}",
+    ]
+    return Stmt(lines, f"container.list_recur.{grow}", u)
 
 
 def t_containers(g: Gen) -> Stmt | None:
@@ -1259,8 +1291,9 @@ def t_containers(g: Gen) -> Stmt | None:
     shape = np.shape(g.env[x])
     kind = g.choice(
         ["int_dest", "literal", "module_index", "list_fill", "helper_pair", "exponent"]
+        + ["list_recur"]
     )
-    if kind in ("list_fill", "helper_pair", "exponent"):
+    if kind in ("list_fill", "helper_pair", "exponent", "list_recur"):
         return _container(g, kind, x, t, u)
     if not shape:
         return None
@@ -1306,7 +1339,7 @@ def s_containers(g: Gen) -> Stmt | None:
     x = g.pick()
     if x is None:
         return None
-    kind = g.choice(["list_fill", "helper_pair", "exponent"])
+    kind = g.choice(["list_fill", "helper_pair", "exponent", "list_recur"])
     return _container(g, kind, x, g.new(), g.new())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from codegen.core import ir
 from codegen.core.primitive import Facts, declare
+from codegen.core.prims.reductions import _expand
 
 #: The flat position of each entry of x, in x's shape.
 _IDS = "np.reshape(np.arange(np.size(x)), np.shape(x))"
@@ -51,9 +52,7 @@ def _prod_x(f: Facts) -> str:
     """z = prod(x, axis):  dz/dx_j = the product of the other entries. That is
     z / x_j where x_j != 0; where x_j = 0 it is the product of the nonzero
     entries if x_j is the only zero, else 0 (never z / 0)."""
-    kept = f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
-    grad = "g" if kept else "np.expand_dims(g, axis)"
-    ans = "ans" if kept else "np.expand_dims(ans, axis)"
+    grad, ans = _expand("g", f), _expand("ans", f)
     nonzero = "np.where(x == 0, 1.0, x)"
     zeros = "np.sum(x == 0, axis=axis, keepdims=True)"
     others = f"np.prod({nonzero}, axis=axis, keepdims=True) * ({zeros} == 1)"

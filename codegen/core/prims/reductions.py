@@ -7,6 +7,7 @@ upstream gradient broadcasts against x; with ``keepdims`` they are there.
 
 from __future__ import annotations
 
+from codegen.core import ir
 from codegen.core.primitive import Facts, declare
 from codegen.core.prims.elementwise import through_cast
 
@@ -18,8 +19,20 @@ def _kept(f: Facts) -> bool:
 
 
 def _expand(name: str, f: Facts) -> str:
-    """`name` with the reduced axes back in place (size 1)."""
-    return name if _kept(f) else f"np.expand_dims({name}, axis)"
+    """`name` with the reduced axes back in place (size 1). Leading axes
+    (``axis=0``, ``(0, 1)``) need none: broadcasting puts them back on the
+    left, also for a 0-d x, which NumPy reduces over axis 0 too."""
+    if _kept(f) or leading_axes(f.kw["axis"]):
+        return name
+    return f"np.expand_dims({name}, axis)"
+
+
+def leading_axes(axis: str) -> bool:
+    """Whether `axis` (source text) names the leading axes 0, 1, ..., k."""
+    value = ir.literal(axis)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value == 0
+    return isinstance(value, tuple) and value == tuple(range(len(value))) != ()
 
 
 def _sum_x(f: Facts) -> str | None:
@@ -140,7 +153,10 @@ def _cumsum_x(f: Facts) -> str:
     # over i >= j: the total of g, less its running sum, plus g itself
     if f.kw["axis"] == "None":  # cumsum of the flattened x
         return "np.reshape(np.sum(g) - np.cumsum(g) + g, np.shape(x))"
-    return "np.sum(g, axis=axis, keepdims=True) - np.cumsum(g, axis=axis) + g"
+    summed = "np.sum(g, axis=axis, keepdims=True) - np.cumsum(g, axis=axis) + g"
+    if (f.rank.get("x") or 0) < 1 and ir.literal(f.kw["axis"]) in (0, -1):
+        return f"np.reshape({summed}, np.shape(x))"  # a 0-d x gives shape (1,)
+    return summed
 
 
 declare(
