@@ -85,7 +85,10 @@ def test_cache_shapes_leaves_arrays_read_for_their_values():
 
 @pytest.mark.parametrize("square", ["W * W", "W ** 2", "np.square(W)"])
 def test_sum_of_squares_is_one_vdot(square):
-    src = f"import numpy as np\n\ndef f(W, reg):\n    return reg * np.sum({square})\n"
+    src = (
+        "import numpy as np\n\ndef f(W: 'Float[np.ndarray, \"D H\"]', reg):\n"
+        f"    return reg * np.sum({square})\n"
+    )
     fn = fuse_sum_of_squares(parse(src, "t.py", "f"))
     assert [s.op for s in fn.body] == ["vdot", "mul"]
     _, generated, code = build(src, "f")
@@ -94,6 +97,29 @@ def test_sum_of_squares_is_one_vdot(square):
     value, (gW, greg) = generated.f_value_and_grad(W, 0.5)
     assert np.isclose(value, 0.5 * np.sum(W * W))
     assert np.allclose(gW, W) and np.isclose(greg, np.sum(W * W))
+
+
+@pytest.mark.parametrize(
+    "body,x",
+    [
+        ("m = x > 0\n    return np.sum(m * m) * np.sum(x)", np.array([0.5, 1.5, -1.0])),
+        (
+            "return np.sum((x * 2) * (x * 2)) * 1.0",
+            np.array([50000, 40000, 3], np.int32),
+        ),
+        ("return np.sum(x * x) + 0.5", np.array([True, True, False])),
+        ("return np.sum(x ** 2)", np.array([200, 100], np.uint8)),
+    ],
+)
+def test_a_sum_of_squares_not_proven_floating_is_summed(body, x):
+    """np.vdot of booleans is a logical or, of small integers a sum in their
+    own width: the fusion waits for a float (an annotation, a float op)."""
+    src = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+    forward, generated, code = build(src, "f", ["x"])
+    assert "vdot" not in code
+    value, _ = generated.f_value_and_grad(x)
+    want = forward.f(x)
+    assert value == want and np.result_type(value) == np.result_type(want)
 
 
 def test_sum_over_an_axis_or_a_product_is_left_alone():

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from codegen.core import expr as E
 from codegen.core import ir
+from codegen.core.flow import floating
 from codegen.core.reverse import Backward, Block, GradStep, operand
 from codegen.core.rules import RULES, bind
 
@@ -82,13 +83,17 @@ def use_counts(fn: ir.Function) -> dict[str, int]:
 def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
     """``t = x * x; s = np.sum(t)`` (or ``x ** 2``, ``np.square(x)``; no axis,
     t read nowhere else, codegen's own intermediate) becomes
-    ``s = np.vdot(x, x)``."""
+    ``s = np.vdot(x, x)``, when x is provably floating: np.vdot of booleans
+    is a logical or, and of small integers adds in their own width, where
+    np.sum counts and widens."""
     uses = use_counts(fn)
+    floats = floating(fn)
     squares = {
         s.target: s.args[0]
         for s in fn.body
         if s.intermediate
         and isinstance(s.args[0], ir.Var)
+        and s.args[0].name in floats
         and uses.get(s.target) == 1
         and _is_square(s)
     }
