@@ -110,7 +110,9 @@ _INT_OPERANDS: dict[str, int] = {
 #: Keyword operands that are integers.
 _INT_KEYWORDS = frozenset({"axis", "axes", "shape", "ddof"})
 #: Ops whose operands are integers when their result is (sizes arithmetic).
-_INT_THROUGH = frozenset({"add", "sub", "mul", "neg", "tuple", "floordiv"})
+_INT_THROUGH = frozenset(
+    {"add", "sub", "mul", "neg", "tuple", "floordiv", "floor_divide"}
+)
 
 
 def refuse_integer_wrt(fn: ir.Function, wrt: Sequence[str] | None) -> None:

@@ -187,7 +187,7 @@ _SHAPES = shape_ops("shape")
 #: Ops whose result is an integer index when their operands are.
 _INTEGER_SOURCES = frozenset(
     {"arange", "argsort", "argmax", "argmin", "argpartition", "searchsorted"}
-    | {"flatnonzero", "nonzero", "floordiv", "len", "size", "item"}
+    | {"flatnonzero", "nonzero", "floordiv", "floor_divide", "len", "size", "item"}
 )
 _INTEGER_IF_OPERANDS = frozenset(
     {"add", "sub", "mul", "mod", "neg", "np_add", "np_subtract", "np_multiply"}

@@ -337,7 +337,8 @@ def _divmod(b: Any, what: str, node: cst.Call, name: str | None) -> ir.Operand:
     as any tuple is (``q, r = divmod(x, 0.5)``)."""
     args = _arguments(b, what, node)
     x, y = (b.expr(_needed(b, args, k, what, node)) for k in ("x", "y"))
-    parts = [b.emit(op, (x, y), node, None) for op in ("floordiv", "mod")]
+    quotient = "floor_divide" if what == "numpy.divmod" else "floordiv"
+    parts = [b.emit(op, (x, y), node, None) for op in (quotient, "mod")]
     return b.pack(parts, node, name)
 
 

@@ -76,7 +76,7 @@ def _pow_y(f: Facts) -> str:
 
 
 def _abs_x(f: Facts) -> str:
-    return "g * np.sign(x)" if f.lib == "np" else "g * ((x > 0) - (x < 0))"
+    return "g * np.sign(x)" if f.lib == "np" else "g * (float(x > 0) - float(x < 0))"
 
 
 declare(

@@ -36,8 +36,10 @@ declare(
     "mod",
     ("x", "y"),
     "np.mod(x, y)",
-    # z = x - y floor(x / y):  dz/dx = 1, dz/dy = -floor(x / y) (away from the jumps)
-    grads={"x": "g", "y": "-g * np.floor(x / y)"},
+    # z = x - y floor(x / y):  dz/dx = 1, dz/dy = -floor(x / y) (away from the
+    # jumps), the quotient np.mod itself used (np.floor(1 / 0.1) is 10, not 9;
+    # and of Python floats x / y would raise at y = 0, where z is nan)
+    grads={"x": "g", "y": "-g * np.floor_divide(x, y)"},
     operator="%",
     calls=("numpy.mod", "numpy.remainder"),
     broadcast=True,

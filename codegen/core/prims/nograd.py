@@ -46,7 +46,9 @@ _nograd(
     calls=("math.floor", "numpy.floor"),
     shape="same",
 )
-_nograd("floordiv", _XY, "x // y", operator="//", calls=("numpy.floor_divide",))
+_nograd("floordiv", _XY, "x // y", operator="//")
+# as NumPy computes it: of Python floats too, inf or nan at y = 0 (// raises)
+_nograd("floor_divide", _XY, "np.floor_divide(x, y)", calls=("numpy.floor_divide",))
 _nograd("sign", _X, "np.sign(x)", calls=("numpy.sign",), shape="same")
 _nograd("item", _XY, "x[y]")
 # conv_param["stride"]: an entry of a dict of settings (any value, any shape)

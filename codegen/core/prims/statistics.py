@@ -277,12 +277,18 @@ declare(
     calls=("numpy.copysign", "math.copysign"),
     **_UFUNC,
 )
-# z = fmod(x, y) = x - trunc(x / y) y (the sign of x):  dz/dy = -trunc(x / y)
+# z = fmod(x, y) = x - n y, n = trunc(x / y) (the sign of x):  dz/dy = -n,
+# read back from z as fmod computed it: (x - z) / y is n to well under 1/2
+# (np.trunc(1 / 0.1) is 10 where fmod's n is 9; x / y of Python floats would
+# raise at y = 0, where z is nan)
 declare(
     "fmod",
     ("x", "y"),
     "np.fmod(x, y)",
-    grads={"x": "g", "y": "-g * LIB.trunc(x / y)"},
+    grads={
+        "x": "g",
+        "y": lambda f: f"-g * {'np.round' if f.lib == 'np' else 'round'}((x - ans) / y)",
+    },
     forward="math.fmod(x, y)",
     calls=("numpy.fmod", "math.fmod"),
     views=("x",),
