@@ -13,20 +13,23 @@ from codegen.core.shapes import ranks
 
 def returned(bwd: Backward, cached: bool = True) -> str:
     """What `f_forward` (`cached`) or the value-and-grad returns: each output,
-    or a copy of it when it may share memory with the cache (it is cached
-    itself, or a view of an array), or is the caller's input where the
+    or a copy of it when it may share memory with the cache (it, an array
+    it is a view of, or a view of it is cached), or is the caller's input where the
     forward made a copy (`ir.Function.copies`), so a caller's in-place update
     of an output never changes what the backward reads, nor the inputs."""
     params = {p.name for p in bwd.fn.params}
     floats = {s.target for s in bwd.forward if s.scalar}  # math's: immutable
     rank = ranks(bwd.fn)
+    # the arrays the cache holds, and what they are views of (``h.T`` cached
+    # shares h's memory, so a returned h is copied too)
+    held = {n for c in bwd.cache for n, _ in _bases(bwd, c)} if cached else set()
     out = []
     for result in bwd.fn.results:
         shares = (
             bwd.lib == "np"
             and result not in floats
             and any(
-                (cached and name in bwd.cache) or (copied and name in params)
+                name in held or (copied and name in params)
                 for name, copied in _bases(bwd, result)
             )
         )

@@ -90,7 +90,10 @@ def update_in_place(bwd: Backward) -> Backward:
         )
 
         cast_kw = (("copy", ir.Const("False")),)
-        out.append(_step(t, dtype, "result_type", (a, b)))
+        # a true division's dtype: float for integers (1.0 is a Python float,
+        # which widens no floating dtype)
+        types = (a, b, ir.Const("1.0")) if t.op == "div" else (a, b)
+        out.append(_step(t, dtype, "result_type", types))
         out.append(_step(t, cast, "astype", (a, ir.Var(dtype)), cast_kw))
         out.append(replace(t, args=(ir.Var(cast), b), into=True))
     if len(out) == len(steps):

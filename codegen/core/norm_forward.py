@@ -108,7 +108,6 @@ def _rewrite(
         return None
     x, axes, keep = v
     at = {s.target: i for i, s in enumerate(steps)}
-    centred = None
     for c in steps:
         if c.op != "sub" or c.kwargs or len(c.args) != 2 or c.args[0] != ir.Var(x):
             continue
@@ -116,12 +115,27 @@ def _rewrite(
         if not (isinstance(mu_op, ir.Var) and mu_op.name in at):
             continue
         mu = steps[at[mu_op.name]]
-        if _reduction(mu, ("mean",), r) == (x, axes):
-            centred = (c, mu)
-            break
-    if centred is None:
-        return None
-    c, mu = centred
+        if _reduction(mu, ("mean",), r) != (x, axes):
+            continue
+        placed = _placed(steps, var, c, mu, at)
+        if placed is None:
+            continue
+        order, where = placed
+        added = _steps(var, c, x, axes, keep, r, taken)
+        return order[:where] + added + order[where:], added
+    return None
+
+
+def _placed(
+    steps: list[ir.Assign],
+    var: ir.Assign,
+    c: ir.Assign,
+    mu: ir.Assign,
+    at: dict[str, int],
+) -> tuple[list[ir.Assign], int] | None:
+    """(the steps without var, where var's new steps go), or None when c is
+    not there unchanged: computed too late, or written over in place before
+    (``c *= s_inv`` of an earlier normalisation of the same x)."""
     i_var, i_c, i_mu = at[var.target], at[c.target], at[mu.target]
     order = [s for s in steps if s is not var]
     if i_c < i_var:  # c is ready: var's steps where var was
@@ -134,8 +148,11 @@ def _rewrite(
         return None  # var is read before c can be computed
     else:  # var's steps move down, after c
         where = order.index(c) + 1
-    added = _steps(var, c, x, axes, keep, r, taken)
-    return order[:where] + added + order[where:], added
+    written = (
+        (s.into and s.args[:1] == (ir.Var(c.target),)) or s.over == c.target
+        for s in order[:where]
+    )
+    return None if any(written) else (order, where)
 
 
 def _steps(

@@ -395,6 +395,7 @@ def _apply(bwd: Backward, norm: _Norm, shape: dict) -> Backward:
     gamma = None
     if factor is not None:
         g, gamma, _ = factor
+    writes = [gs for b in bwd.blocks for gs in b.steps if gs.grad == x_grad]
     earlier = any(
         gs.grad == x_grad
         for b in bwd.blocks[: first[0]]
@@ -404,6 +405,9 @@ def _apply(bwd: Backward, norm: _Norm, shape: dict) -> Backward:
         gs.grad == x_grad and gs.step not in norm.steps
         for gs in bwd.blocks[first[0]].steps[: first[1]]
     )
+    # x returned too (``return y, x``): its first write adds to that output's
+    # gradient, so the closed form adds as well
+    earlier = earlier or writes[0].accumulate
     step = GradStep(
         x_grad,
         _closed_form(g, norm, gamma),

@@ -119,6 +119,7 @@ def _parse(
     b.hidden = frozenset(bound_ids(mod, fdef)) & module_constants
     for p in params:
         b.env[p.name] = ir.Var(p.name)
+    b.bound = {p.name for p in params}  # del x; x = ...: a new name, not x
     b.params = tuple(params)  # their annotated ranks (np.gradient(x))
     b.external = {p.name for p in params}  # the caller holds them
     result = build_body(b, fdef)
