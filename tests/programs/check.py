@@ -73,7 +73,17 @@ def load_user(source: str, use_autograd: bool = False) -> types.FunctionType:
 
 
 def _phi(fn, seed):
+    """sum(fn(args) * seed); for several outputs (`seed` a list, one per
+    output) the sum over the outputs."""
+
     def phi(*args):
+        if isinstance(seed, list):
+            return float(
+                sum(
+                    np.sum(np.asarray(o, dtype=float) * s)
+                    for o, s in zip(fn(*args), seed, strict=True)
+                )
+            )
         return float(np.sum(np.asarray(fn(*args), dtype=float) * seed))
 
     return phi
@@ -122,6 +132,9 @@ def autograd_grads(source: str, prog: Program, seed) -> list[np.ndarray] | None:
             def obj(*a, _f=f):
                 import autograd.numpy as anp
 
+                if isinstance(seed, list):
+                    outs = _f(*a)
+                    return sum(anp.sum(o * w) for o, w in zip(outs, seed, strict=True))
                 return anp.sum(_f(*a) * seed)
 
             with warnings.catch_warnings():
@@ -206,6 +219,18 @@ def check(prog: Program, tmpdir: str | None = None) -> Outcome:
             return _compare(prog, source, code, user, fwd, bwd, vag)
 
 
+def _outputs(prog, value) -> list:
+    """The outputs of a program's value: one, or each of several."""
+    return list(value) if prog.extra else [value]
+
+
+def _same_outputs(prog, got, expected) -> bool:
+    if prog.extra and not (isinstance(got, tuple) and len(got) == len(expected)):
+        return False
+    pairs = zip(_outputs(prog, got), _outputs(prog, expected), strict=True)
+    return all(_close(a, b, VALUE_TOL, VALUE_TOL) for a, b in pairs)
+
+
 def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
     expected = user(*prog.fresh_inputs())
     args = prog.fresh_inputs()
@@ -213,23 +238,27 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
         out, cache = fwd(*args)
     except Exception as e:  # noqa: BLE001
         return Outcome("crash", "forward " + _exc(e), f"{type(e).__name__}: {e}")
-    if not _close(out, expected, VALUE_TOL, VALUE_TOL):
+    if not _same_outputs(prog, out, expected):
         return Outcome(
             "wrong-value",
             "forward value",
-            f"expected {np.asarray(expected)!r}\ngot {np.asarray(out)!r}",
+            f"expected {expected!r}\ngot {out!r}",
         )
     for p, a in zip(prog.params, args, strict=True):
         if not np.array_equal(np.asarray(a), np.asarray(prog.inputs[p.name])):
             return Outcome("wrong-value", "forward changed an input", p.name)
     rng = np.random.default_rng(prog.seed)
-    seed = 1.0 if np.ndim(expected) == 0 else rng.standard_normal(np.shape(expected))
-    kept = np.copy(seed)
+    seeds = [
+        1.0 if np.ndim(e) == 0 else rng.standard_normal(np.shape(e))
+        for e in _outputs(prog, expected)
+    ]
+    seed = seeds if prog.extra else seeds[0]  # what _phi and autograd weigh by
+    kept = [np.copy(s) for s in seeds]
     try:
-        grads = bwd(seed, cache)
+        grads = bwd(*seeds, cache)
     except Exception as e:  # noqa: BLE001
         return Outcome("crash", "backward " + _exc(e), f"{type(e).__name__}: {e}")
-    if not np.array_equal(kept, seed):
+    if not all(np.array_equal(k, s) for k, s in zip(kept, seeds, strict=True)):
         return Outcome("wrong-value", "backward changed the upstream gradient", "")
     grads = [grads] if len(prog.params) == 1 else list(grads)
     vargs = prog.fresh_inputs()
@@ -282,7 +311,7 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
             )
     # aliasing: every gradient is its own array, and a caller may update the
     # returned value in place without changing the backward (issue 13, #20)
-    arrays = [("the upstream gradient", seed)] + [
+    arrays = [("the upstream gradient", s) for s in seeds] + [
         (f"input {p.name}", a) for p, a in zip(prog.params, args, strict=True)
     ]
     for p, g in zip(prog.params, grads, strict=True):
@@ -303,10 +332,16 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
                 )
         arrays.append((f"grad {p.name}", g))
     out3, cache3 = fwd(*prog.fresh_inputs())
-    if isinstance(out3, np.ndarray) and out3.flags.writeable and out3.size:
-        out3[...] = 7.0
+    written = [
+        o
+        for o in _outputs(prog, out3)
+        if isinstance(o, np.ndarray) and o.flags.writeable and o.size
+    ]
+    if written:
+        for o in written:
+            o[...] = 7.0
         try:
-            grads3 = bwd(seed, cache3)
+            grads3 = bwd(*seeds, cache3)
         except Exception as e:  # noqa: BLE001
             return Outcome(
                 "wrong-gradient",
@@ -322,13 +357,16 @@ def _compare(prog, source, code, user, fwd, bwd, vag) -> Outcome:
                     f"after out[...] = 7.0, d/d{p.name} changes from {np.asarray(g)!r} to {np.asarray(g3)!r}",
                 )
     # value_and_grad: seeded with 1.0, the gradient of sum(out)
-    if not _close(out2, expected, VALUE_TOL, VALUE_TOL):
+    if not _same_outputs(prog, out2, expected):
         return Outcome(
             "wrong-value",
             "value_and_grad value",
-            f"expected {np.asarray(expected)!r}\ngot {np.asarray(out2)!r}",
+            f"expected {expected!r}\ngot {out2!r}",
         )
-    ones = np.ones(np.shape(expected)) if np.ndim(expected) else 1.0
+    ones_each = [
+        np.ones(np.shape(e)) if np.ndim(e) else 1.0 for e in _outputs(prog, expected)
+    ]
+    ones = ones_each if prog.extra else ones_each[0]
     for k, (p, g) in enumerate(zip(prog.params, grads_v, strict=True)):
         ref = central_difference(user, prog.fresh_inputs(), k, ones)
         if not _close(g, ref, FD_ATOL, FD_RTOL):

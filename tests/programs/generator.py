@@ -68,6 +68,9 @@ class Program:
     ret: str
     inputs: dict[str, object]
     seed: int = 0
+    #: Further outputs, returned after `ret` (``return v5, v2, x``): earlier
+    #: values or parameters a layer also hands back (a cs231n pair's ``h``).
+    extra: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> list[str]:
@@ -97,7 +100,7 @@ class Program:
 
     def source(self) -> str:
         body = [f"    {ln}" for s in self.stmts for ln in s.lines]
-        body.append(f"    return {self.ret}")
+        body.append(f"    return {', '.join([self.ret, *self.extra])}")
         return self.header() + "\n" + self.signature() + "\n" + "\n".join(body) + "\n"
 
     def instrumented(self, stmts: list[Stmt] | None = None) -> str:
@@ -1597,9 +1600,13 @@ def _input(rng: np.random.Generator, p: Param) -> object:
 
 
 def generate_program(
-    seed: int, kind: str | None = None, max_stmts: int | None = None
+    seed: int,
+    kind: str | None = None,
+    max_stmts: int | None = None,
+    several: float = 0.15,
 ) -> Program:
-    """One random program; deterministic in `seed`."""
+    """One random program; deterministic in `seed`. With chance `several` it
+    returns one or two earlier values or parameters beside its result."""
     rng = np.random.default_rng(seed)
     g = Gen(rng, kind or ("scalar" if rng.random() < 0.2 else "numpy"))
     params = _params(g, g.kind)
@@ -1643,6 +1650,15 @@ def generate_program(
     prog.ret = prog.stmts[-1].target if prog.stmts else params[0].name
     if prog.ret in g.params and prog.stmts:
         prog.ret = f"{prog.ret} * 1.0"
+    others = [
+        v
+        for v in dict.fromkeys(g.order)
+        if v != prog.ret and v in g.env and _is_float(g.env[v])
+    ]
+    if others and rng.random() < several:
+        k = min(len(others), int(rng.integers(1, 3)))
+        picked = rng.choice(len(others), size=k, replace=False)
+        prog.extra = [others[int(i)] for i in sorted(picked)]
     return prog
 
 
@@ -1691,6 +1707,8 @@ def _variant(prog: Program, stmts: list[Stmt], ret: str | None) -> Program:
     )
     if q.ret in [p.name for p in q.params] and stmts:
         q.ret = f"{q.ret} * 1.0"
+    bound = {p.name for p in q.params} | {s.target for s in stmts}
+    q.extra = [e for e in prog.extra if e in bound and e != q.ret]
     return q
 
 
