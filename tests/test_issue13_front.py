@@ -97,7 +97,7 @@ REBOUND = [
     ("S = 2.0\n\n\ndef g():\n    global S\n    S = 4.0\n", "bound again at line 5"),
     ("S = 2.0\ndel S\n", "bound again at line 2"),
     ("S = 2.0\nfrom math import *\n", "later 'import *'"),
-    ("S = abs(-2.0)\n", "not a number"),
+    ("S = max(1.0, 2.0)\n", "not a number"),
 ]
 
 

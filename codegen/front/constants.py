@@ -10,6 +10,8 @@ import ast
 import warnings
 from typing import Any
 
+from codegen.core import ir
+from codegen.front.computed import computed
 from codegen.front.syntax import array_literal, numbers_literal, walked
 
 #: Methods that change a list or an array in place.
@@ -29,6 +31,8 @@ class _TopLevelBindings(ast.NodeVisitor):
     def __init__(self) -> None:
         #: (name, line, the number literal it is bound to, or None)
         self.bindings: list[tuple[str, int, ast.expr | None]] = []
+        #: (name, line) -> the expression a plain assignment binds it to
+        self.values: dict[tuple[str, int], ast.expr] = {}
         #: lines of ``from m import *`` (may bind any name)
         self.star_imports: list[int] = []
         #: the names numpy is imported as (``import numpy as np``)
@@ -43,6 +47,8 @@ class _TopLevelBindings(ast.NodeVisitor):
         )
         literal = value if constant else None
         self.bindings.append((name, getattr(node, "lineno", 0), literal))
+        if value is not None:
+            self.values[(name, getattr(node, "lineno", 0))] = value
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
@@ -210,6 +216,8 @@ def scan_constants(mod: Any) -> None:
             mod.rebound.add(name)
         elif after_star:
             mod.bound[name] = "possibly bound again by a later 'import *'"
+        elif _computed(mod, name, scan.values.get((name, line))):
+            pass  # H = 4 * D: its value, as Python computes it
         else:
             mod.bound[name] = (
                 f"bound at line {line} to a value that is not a number, a list or"
@@ -272,3 +280,20 @@ def _changed_anywhere(tree: ast.Module) -> dict[str, int]:
                     if isinstance(inner, ast.Name):
                         note(inner, inner)
     return out
+
+
+def _computed(mod: Any, name: str, value: ast.expr | None) -> bool:
+    """Record `name`, bound to a number (or tuple of numbers) computed from
+    numbers and earlier constants (`codegen.front.computed`), as that
+    constant; False when `value` computes none."""
+    if value is None:
+        return False
+    known = {
+        k: ir.literal(v) for k, v in (*mod.literals.items(), *mod.sequences.items())
+    }
+    found = computed(value, known, mod.canonical)
+    if found is None:
+        return False
+    table = mod.sequences if isinstance(found, tuple) else mod.literals
+    table[name] = repr(found)
+    return True
