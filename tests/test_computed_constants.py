@@ -61,3 +61,24 @@ def test_what_python_would_not_compute_is_no_constant(pre):
     )
     with pytest.raises(CodegenError, match="'M' is not a constant codegen can read"):
         build(source, "f", ["x"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "assert x.ndim == 1, 'x must be 1-D'\n    return x * 2.0",
+        "a = b = x * 2.0\n    b = b + 1.0\n    return a * b",
+        "n = 7\n    n //= 2\n    n %= 2\n    return x * (n + 0.5)",
+    ],
+)
+def test_statements_python_runs_as_written(body):
+    """An assert (it computes nothing: skipped, as ``python -O`` does),
+    chained assignment to names (one object, bound left to right), and
+    ``//=`` and ``%=`` on numbers."""
+    source = f"import numpy as np\n\n\ndef f(x):\n    {body}\n"
+    forward, generated, code = build(source, "f", ["x"])
+    x = np.random.default_rng(9).standard_normal(3)
+    value, grad = generated.f_value_and_grad(x)
+    assert np.allclose(value, forward.f(x)), code
+    ref = central(lambda x: np.sum(forward.f(x)), {"x": x}, "x")
+    assert np.allclose(grad, ref, atol=1e-6), code

@@ -93,8 +93,8 @@ class Statements(BuilderBase):
             self.aug_assign(small)
         elif isinstance(small, cst.Return):
             return True
-        elif isinstance(small, cst.Pass):
-            pass
+        elif isinstance(small, (cst.Pass, cst.Assert)):
+            pass  # an assert checks what the caller passes; it computes nothing
         elif isinstance(small, cst.Del):  # frees memory; later uses are errors
             for name in names_in(small.target):
                 self.env.pop(name.value, None)
@@ -103,13 +103,17 @@ class Statements(BuilderBase):
         return False
 
     def assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1:
+        first, *others = (t.target for t in node.targets)
+        if others and not all(isinstance(t, cst.Name) for t in (first, *others)):
             raise self.mod.error(
-                "chained assignment is not supported",
+                "chained assignment is supported to plain names only",
                 node,
-                "assign one name per statement: 'a = expr' then 'b = a'",
+                "assign one target per statement: 'a[0] = expr' then 'b = a[0]'",
             )
-        self.bind(node.targets[0].target, node.value, node)
+        self.bind(first, node.value, node)
+        for target in others:  # a = b = v: one object, bound left to right
+            assert isinstance(first, cst.Name)
+            self.bind(target, first, node)
 
     def bind(
         self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode

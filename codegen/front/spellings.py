@@ -33,6 +33,7 @@ _AUGMENTED_SYMBOLS: dict[type[cst.BaseAugOp], str] = {
     cst.PowerAssign: "**",
     cst.MatrixMultiplyAssign: "@",
     cst.ModuloAssign: "%",
+    cst.FloorDivideAssign: "//",
     cst.BitAndAssign: "&",
     cst.BitOrAssign: "|",
     cst.BitXorAssign: "^",
