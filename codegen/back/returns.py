@@ -4,6 +4,8 @@ into its own inputs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from codegen.back.docs import tuple_text
 from codegen.core import ir
 from codegen.core.reverse import Backward
@@ -20,9 +22,10 @@ def returned(bwd: Backward, cached: bool = True) -> str:
     params = {p.name for p in bwd.fn.params}
     floats = {s.target for s in bwd.forward if s.scalar}  # math's: immutable
     rank = ranks(bwd.fn)
+    producers = {s.target: s for s in bwd.forward}
     # the arrays the cache holds, and what they are views of (``h.T`` cached
-    # shares h's memory, so a returned h is copied too)
-    held = {n for c in bwd.cache for n, _ in _bases(bwd, c)} if cached else set()
+    # shares h's memory, so a returned h is copied too): one walk for all
+    held = {n for n, _ in _bases(bwd, bwd.cache, producers)} if cached else set()
     out = []
     for result in bwd.fn.results:
         shares = (
@@ -30,7 +33,7 @@ def returned(bwd: Backward, cached: bool = True) -> str:
             and result not in floats
             and any(
                 name in held or (copied and name in params)
-                for name, copied in _bases(bwd, result)
+                for name, copied in _bases(bwd, (result,), producers)
             )
         )
         out.append(copy_of(result, rank.get(result)) if shares else result)
@@ -44,14 +47,15 @@ def copy_of(name: str, rank: int | None) -> str:
     return f"np.copy({name})" if rank else f"_copy({name})"
 
 
-def _bases(bwd: Backward, name: str) -> set[tuple[str, bool]]:
-    """`name` and every value it may be (a view of, or the same array as),
+def _bases(
+    bwd: Backward, names: Iterable[str], producers: dict[str, ir.Assign]
+) -> set[tuple[str, bool]]:
+    """`names` and every value they may be (a view of, or the same array as),
     following views and plain re-bindings back to their bases, each with
     whether the way there passes a copy codegen renders as the array itself
     (``np.copy(x)`` is rendered ``x``)."""
-    producers = {s.target: s for s in bwd.forward}
     seen: set[tuple[str, bool]] = set()
-    todo = [(name, False)]
+    todo = [(name, False) for name in names]
     while todo:
         item = todo.pop()
         if item in seen:
