@@ -87,16 +87,17 @@ def fuse_sum_of_squares(fn: ir.Function) -> ir.Function:
     is a logical or, and of small integers adds in their own width, where
     np.sum counts and widens."""
     uses = use_counts(fn)
-    floats = floating(fn)
     squares = {
         s.target: s.args[0]
         for s in fn.body
         if s.intermediate
         and isinstance(s.args[0], ir.Var)
-        and s.args[0].name in floats
         and uses.get(s.target) == 1
         and _is_square(s)
     }
+    if squares:  # the proof walks every step: only when a square is there
+        floats = floating(fn)
+        squares = {t: x for t, x in squares.items() if x.name in floats}  # type: ignore[union-attr]
     fused: set[str] = set()
     body: list[ir.Assign] = []
     for step in fn.body:

@@ -173,7 +173,9 @@ def scan_constants(mod: Any) -> None:
     scan = _TopLevelBindings()
     for stmt in tree.body:
         scan.visit(stmt)
-    changed = _changed_anywhere(tree)
+    # one walk of the whole file, only when it binds a module array
+    arrays = any(isinstance(literal, ast.Call) for _, _, literal in scan.bindings)
+    changed = _changed_anywhere(tree) if arrays else {}
     seen: dict[str, list[tuple[int, ast.expr | None]]] = {}
     for name, line, literal in scan.bindings:
         seen.setdefault(name, []).append((line, literal))

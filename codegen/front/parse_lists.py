@@ -161,10 +161,11 @@ class Lists(ArrayExpressions):
         if isinstance(operand, ir.Var) and operand.name in self.tuple_items:
             kind = list if operand.name in self.packed_lists else tuple
             return kind, list(self.tuple_items[operand.name])
-        if isinstance(operand, ir.Const):
-            value = _sequence(self, operand.text)
-        else:
-            value = self.sequence(operand)
+        text = operand.text if isinstance(operand, ir.Const) else None
+        if isinstance(operand, ir.Var):  # a name bound to a constant list
+            text = self.const_text.get(operand.name)
+        listed = text is not None and text[:1] in "[("  # a number is none
+        value = _sequence(self, text) if listed else None  # type: ignore[arg-type]
         if isinstance(value, (list, tuple)):
             return type(value), [ir.Const(repr(v)) for v in value]
         return None
