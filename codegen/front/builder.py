@@ -86,6 +86,8 @@ class BuilderBase(Aliases, Indexing):
         self.bound: set[str] = set()
         self.constants: dict[str, str] = {}
         self.tuple_items: dict[str, tuple[ir.Operand, ...]] = {}
+        #: NumPy 2's names of a tuple's items (``res.S`` of np.linalg.svd).
+        self.fields: dict[str, tuple[str, ...]] = {}
         #: The `tuple_items` written as lists (``idx = [k, 0]``): an index array
         #: when used as an index, where a tuple is a tuple of indices.
         self.packed_lists: set[str] = set()
@@ -405,10 +407,11 @@ class BuilderBase(Aliases, Indexing):
         canonical = self.mod.canonical(dotted) if dotted else ""
         if canonical in CONSTANTS:
             return ir.Const(CONSTANTS[canonical])
-        lowered = self.array_attribute(node, canonical, name)
+        lowered = self.named_field(node) or self.array_attribute(node, canonical, name)
         if lowered is None:
+            what = canonical or self.mod.module.code_for_node(node).strip()
             raise self.mod.error(
-                f"attribute '{canonical}' is not supported",
+                f"attribute '{what}' is not supported",
                 node,
                 "supported: .T, .shape, .size, .ndim, np.newaxis and the constants "
                 "math.pi, math.e, math.tau, np.pi, np.e, np.inf",

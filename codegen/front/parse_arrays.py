@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from codegen.core import ir
-from codegen.core.prims.linalg_decomp import SEVERAL
+from codegen.core.prims.linalg_decomp import FIELDS, SEVERAL
 from codegen.core.rules import ATTRIBUTES as DECLARED_ATTRIBUTES
 from codegen.core.rules import CALLS as DECLARED_CALLS
 from codegen.core.rules import METHODS as DECLARED_METHODS
@@ -84,6 +84,7 @@ class ArrayExpressions:
     tuple_items: dict[str, tuple[ir.Operand, ...]]
     #: The `tuple_items` written as lists.
     packed_lists: set[str]
+    fields: dict[str, tuple[str, ...]]  # NumPy 2's names of the items
     #: Names bound to a constant -> its text.
     const_text: dict[str, str]
     #: Parameters that are dicts of settings (``conv_param["stride"]``).
@@ -188,7 +189,10 @@ class ArrayExpressions:
         for k, op in enumerate(ops):
             target = names[k] if len(names) == len(ops) else None
             items.append(self.emit(op, (x, *extra.get(op, ())), node, target))
-        return self.pack(items, node, None if names else name)
+        packed = self.pack(items, node, None if names else name)
+        if isinstance(packed, ir.Var):  # res.S, as NumPy 2 names the outputs
+            self.fields[packed.name] = FIELDS[canonical]
+        return packed
 
     def call_op(
         self,

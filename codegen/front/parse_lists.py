@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from codegen.core import ir
+from codegen.core.prims.linalg_decomp import FIELDS
 from codegen.core.rules import NONDIFF, RULES, bind
 from codegen.front.parse_arrays import ArrayExpressions
 from codegen.front.parse_loops import static_number, static_value
@@ -218,6 +219,20 @@ class Lists(ArrayExpressions):
             items + added[1], node, fresh(target.value)
         )
         return True
+
+    def named_field(self, node: cst.Attribute) -> ir.Operand | None:
+        """``np.linalg.svd(x).S``, ``res.logabsdet``: the output NumPy 2 names
+        so, of a call with several outputs; None for any other attribute."""
+        if not any(node.attr.value in names for names in FIELDS.values()):
+            return None
+        base = node.value
+        if isinstance(base, cst.Name) and base.value not in self.env:
+            return None  # a module's attribute
+        value = self.expr(base)
+        fields = self.fields.get(value.name, ()) if isinstance(value, ir.Var) else ()
+        if node.attr.value not in fields:
+            return None
+        return self.tuple_items[value.name][fields.index(node.attr.value)]  # type: ignore[union-attr]
 
     def list_of(
         self, items: list[ir.Operand], node: cst.CSTNode, name: str | None

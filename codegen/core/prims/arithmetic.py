@@ -214,6 +214,7 @@ declare(
     grads={"x": "g"},
     calls=("_copy",),
     shape="same",
+    views=("x",),
     symbol="=",
     passthrough=True,
     helper="_copy",

@@ -215,12 +215,15 @@ def _repeat_x(f: Facts) -> str | None:
         return _through(f"np.repeat({_IDS}, repeats, axis=axis)")
     if r == 0:  # no copies: x does not reach the result
         return None
+    # the sizes of x, not -1, which an empty g leaves undetermined
     if axis is None:  # repeat of the flattened x
-        return f"np.reshape(np.sum(np.reshape(g, (-1, {r})), axis=1), np.shape(x))"
+        return (
+            f"np.reshape(np.sum(np.reshape(g, (np.size(x), {r})), axis=1), np.shape(x))"
+        )
     if not isinstance(axis, int):
         return _through(f"np.repeat({_IDS}, repeats, axis=axis)")
     rest = "" if axis == -1 else f" + np.shape(g)[{axis + 1}:]"
-    split = f"np.shape(g)[:{axis}] + (-1, {r}){rest}"
+    split = f"np.shape(g)[:{axis}] + (np.shape(x)[{axis}], {r}){rest}"
     return f"np.sum(np.reshape(g, {split}), axis={axis + 1 if axis >= 0 else axis})"
 
 

@@ -145,6 +145,7 @@ for _bits in (64, 32):
         grads={"x": "g"},
         calls=(f"numpy.float{_bits}",),
         shape="same",
+        views=("x",),  # g itself: copied before it is returned
     )
 
 # z = x.astype(dtype): a cast; float to float passes g through
@@ -156,4 +157,5 @@ declare(
     methods=("astype",),
     shape="same",
     keywords={"copy": "True"},  # False: x itself when it has the dtype already
+    views=("x",),  # g itself through a float cast
 )

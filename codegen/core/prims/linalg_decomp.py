@@ -272,3 +272,9 @@ SEVERAL: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "numpy.linalg.eigh": (("eigh_w", "eigh_v"), (("UPLO", "'L'"),)),
     "numpy.linalg.slogdet": (("slogdet_sign", "slogdet_logdet"), ()),
 }
+#: The names NumPy 2 gives those outputs (``np.linalg.svd(x).S``), in order.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "numpy.linalg.svd": ("U", "S", "Vh"),
+    "numpy.linalg.eigh": ("eigenvalues", "eigenvectors"),
+    "numpy.linalg.slogdet": ("sign", "logabsdet"),
+}

@@ -44,9 +44,7 @@ def _sum_x(f: Facts) -> str | None:
 
 def _mean_x(f: Facts) -> str | None:
     # z = mean(x, axis):  dz/dx = 1 / n, n the number of entries averaged
-    spread = (
-        f"np.broadcast_to({_expand('g', f)}, np.shape(x)) / (np.size(x) / np.size(g))"
-    )
+    spread = f"np.broadcast_to({_expand('g', f)}, np.shape(x)) / {_count(f)}"
     return through_cast(spread, f.kw.get("dtype"))
 
 
@@ -60,9 +58,18 @@ def _max_x(f: Facts) -> str:
     return f"{_expand('g', f)} * {hit} / {count}"
 
 
+def _count(f: Facts) -> str:
+    """The number of entries each result averages: all of x's for no axis;
+    else size(x) / size(g), where an empty result (an empty batch) leaves
+    no entry to average (max(..., 1): not 0 / 0)."""
+    if f.kw["axis"] == "None":
+        return "np.size(x)"
+    return "(np.size(x) / max(np.size(g), 1))"
+
+
 def _dof(f: Facts) -> str:
     """n - ddof, n the number of entries each result averages."""
-    n = "np.size(x) / np.size(g)"
+    n = _count(f)
     return f"({n})" if f.kw["ddof"] in ("0", "0.0") else f"({n} - ddof)"
 
 

@@ -74,6 +74,7 @@ declare(
     "math.remainder(x, y)",
     forward="math.remainder(x, y)",
     grads={"x": "g", "y": "-g * round((x - ans) / y)"},
+    views=("x",),
     calls=("math.remainder",),
     smooth=False,
     symbol="rem",

@@ -165,7 +165,7 @@ declare(
     "diff",
     ("x",),
     "np.diff(x)",
-    grads={"x": "_diff_vjp(g, n, axis)"},
+    grads={"x": "_diff_vjp(g, n, axis, np.shape(x)[axis])"},
     view_result=True,  # n=0: x itself
     keywords={"n": "1", "axis": "-1"},
     calls=("numpy.diff",),
@@ -173,8 +173,8 @@ declare(
 # The transpose of diff (diff's adjoint); its own transpose is diff again.
 declare(
     "diff_vjp",
-    ("x", "n", "axis"),
-    "_diff_vjp(x, n, axis)",
+    ("x", "n", "axis", "size"),
+    "_diff_vjp(x, n, axis, size)",
     grads={"x": "np.diff(g, n=n, axis=axis)"},
     calls=("_diff_vjp",),
     helper="_diff_vjp",

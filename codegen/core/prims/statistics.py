@@ -187,6 +187,7 @@ declare(
     "_along(w, x)",
     grads={"w": "np.reshape(g, np.shape(w))"},
     keywords={"axis": "None"},
+    views=("w",),
     calls=("_along",),
     helper="_along",
     passthrough=True,

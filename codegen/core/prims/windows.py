@@ -75,10 +75,10 @@ declare(
     forward="np.mean(x)",
     grads={
         "x": lambda f: (
-            "np.broadcast_to(g, np.shape(x)) / (np.size(x) / np.size(g))"
+            "np.broadcast_to(g, np.shape(x)) / (np.size(x) / max(np.size(g), 1))"
             if f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
             else "np.broadcast_to(np.expand_dims(g, axis), np.shape(x))"
-            " / (np.size(x) / np.size(g))"
+            " / (np.size(x) / max(np.size(g), 1))"
         )
     },
     keywords=_AXIS,
