@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import io
 import os
 import sys
 import traceback
@@ -402,6 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process has none: a write is bad input
+    (``codegen grad f.py:f >&-``), reported as any file that cannot be
+    written; commands writing to a file (-o) never touch it."""
+
+    def write(self, text: str) -> int:
+        raise WriteError(errno.EBADF, "standard output is closed", "<stdout>")
+
+
 def run() -> None:
     """The `codegen` command as a process: `main`, then exit at once.
 
@@ -424,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 0 for --help, 2 for usage errors
         return int(exc.code or 0)
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        sys.stdout = _ClosedOutput()
     try:
         code = int(args.run(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit

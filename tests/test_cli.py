@@ -293,3 +293,23 @@ def test_verify_draws_jaxtyping_arithmetic_of_named_sizes(tmp_path, capsys):
     path = tmp_path / "lstm4.py"
     path.write_text(text)
     assert main(["verify", f"{path}:lstm_step"]) == 0, capsys.readouterr().err
+
+
+def test_grad_with_standard_output_closed_is_bad_input(tmp_path):
+    """``codegen grad f.py:f >&-``: nowhere to write the module, said so
+    (exit 2, not an internal error); with -o it needs no stdout at all."""
+    out = tmp_path / "neuron_grad.py"
+    closed = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m codegen grad "{NEURON}" >&-'],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert closed.returncode == 2
+    assert "<stdout>: error: cannot write: standard output is closed" in closed.stderr
+    written = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m codegen grad "{NEURON}" -o "{out}" >&-'],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert written.returncode == 0 and "def neuron_backward" in out.read_text()
