@@ -24,6 +24,13 @@ def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
             raise UsageError(
                 f"bad {what} '{item}': expected NAME=VALUE", None, None, "codegen"
             )
+        if name.strip() in out:
+            raise UsageError(
+                f"{what} gives '{name.strip()}' twice: each name once",
+                None,
+                None,
+                "codegen",
+            )
         out[name.strip()] = value.strip()
     return out
 
@@ -95,6 +102,18 @@ def parse_values(items: Sequence[str]) -> dict[str, Any]:
             raise UsageError(
                 f"bad --at '{name}={text}': not a number", None, None, "codegen"
             ) from None
+        held = values.get(outer)
+        if held is not None and bool(dot) != isinstance(held, dict):  # p=1 p.s=2
+            raise UsageError(
+                f"--at gives '{outer}' both as a number and as settings",
+                None,
+                None,
+                "codegen",
+            )
+        if name in values or (dot and isinstance(held, dict) and key in held):
+            raise UsageError(
+                f"--at gives '{name}' twice: each name once", None, None, "codegen"
+            )
         if dot:
             values.setdefault(outer, {})[key] = number
         else:

@@ -313,3 +313,17 @@ def test_grad_with_standard_output_closed_is_bad_input(tmp_path):
         text=True,
     )
     assert written.returncode == 0 and "def neuron_backward" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--at", "w0=1", "w0=2"], "--at gives 'w0' twice"),
+        (["--at", "w0=1", "--at", "w0=2"], "--at gives 'w0' twice"),
+        (["--shape", "w0=2", "w0=3"], "--shape gives 'w0' twice"),
+    ],
+)
+def test_a_name_given_twice_is_a_usage_error(args, message, capsys):
+    """The last value used to win silently: which point was checked?"""
+    assert main(["verify", NEURON, *args]) == 2
+    assert message in capsys.readouterr().err
