@@ -85,7 +85,10 @@ def format_error(err: CodegenError) -> str:
     loc = err.loc
     src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
     col = _editor_column(src, loc.col)
-    parts = [f"{err.filename}:{loc.line}:{col}: {err.severity}: {err.message}"]
+    # the header counts characters, as Python, ruff and mypy do (a tab is one),
+    # so editors jump there; the caret lines up under the tab-expanded line
+    where = f"{loc.line}:{loc.col + 1}"
+    parts = [f"{err.filename}:{where}: {err.severity}: {err.message}"]
     if src:
         shown = src.expandtabs(8)
         end = len(src) if loc.end_line != loc.line else max(loc.end_col, loc.col + 1)

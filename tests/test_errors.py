@@ -118,10 +118,15 @@ def test_missing_function_names_the_ones_there():
     assert "functions defined there: g" in str(info.value)
 
 
-def test_tabs_are_expanded_in_the_column():
+def test_a_tab_is_one_column_and_the_caret_lines_up():
+    """Columns count characters, as Python, ruff and mypy do; the line is
+    shown with tabs expanded and the caret under the call."""
     src = "import math\ndef f(x):\n\ty = math.gamma(x)\n\treturn y\n"
     (err,) = _errors(src)
-    assert str(err).startswith("bad.py:3:13:")
+    text = str(err)
+    assert text.startswith("bad.py:3:6:")
+    shown, caret = text.splitlines()[1:3]
+    assert shown[caret.index("^") :].startswith("math.gamma(x)")
 
 
 def test_recursion_in_helpers_is_refused():
