@@ -19,9 +19,9 @@ from codegen.errors import CodegenError
 def split_target(target: str) -> tuple[str, str | None]:
     """``PATH:FUNC`` -> (PATH, FUNC); a bare PATH names the file's entry point."""
     path, sep, func = target.rpartition(":")
-    if not sep or not func.isidentifier():
+    if not sep or not all(part.isidentifier() for part in func.split(".")):
         return target, None
-    return path, func
+    return path, func  # A.m (a method) too: the parse says why not
 
 
 def read_source(path: str) -> str:

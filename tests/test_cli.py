@@ -327,3 +327,12 @@ def test_a_name_given_twice_is_a_usage_error(args, message, capsys):
     """The last value used to win silently: which point was checked?"""
     assert main(["verify", NEURON, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_method_as_target_says_what_codegen_differentiates(tmp_path, capsys):
+    src = tmp_path / "meth.py"
+    src.write_text("class A:\n    def m(self, x):\n        return x * 2\n")
+    assert main(["grad", f"{src}:A.m"]) == 2
+    err = capsys.readouterr().err
+    assert "'A.m' is not a function at the top level" in err
+    assert "cannot read file" not in err

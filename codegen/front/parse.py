@@ -91,6 +91,15 @@ def _parse(
     mod = _load_module(source, filename, meanwhile)
     name = func or _default_function(mod)
     fdef = mod.defs.get(name)
+    if fdef is None and "." in name:
+        raise CodegenError(
+            f"'{name}' is not a function at the top level of {filename}",
+            None,
+            "codegen differentiates top-level functions: write the method's body "
+            "as a function of its inputs (self's arrays as parameters)",
+            filename,
+            source,
+        )
     if fdef is None:
         known = ", ".join(sorted(mod.defs)) or "none"
         raise CodegenError(
