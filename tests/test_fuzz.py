@@ -337,7 +337,7 @@ UNSUPPORTED = [
     "    print(x)\n",
     "    x.a = 1\n",
     "    *y, z = x\n",
-    "    y = z = x\n",
+    "    y = z[0] = x\n",
     "    y = x if x else 1\n",
     "    y = (z := x)\n",
     "    y = f'{x}'\n",
