@@ -148,6 +148,9 @@ def pooled(
     axes = _axes(kwargs)
     if op not in POOLED or axes is None or not args:
         return op  # before `_producer`: its scan per call made parse quadratic
+    other = {k: v for k, v in kwargs.items() if k not in ("axis", "keepdims")}
+    if any(not (isinstance(v, ir.Const) and v.text == "None") for v in other.values()):
+        return op  # initial=, dtype=, where=: the reduction as written
     source = _producer(steps, args[0])
     if source is None:
         return op
