@@ -33,7 +33,8 @@ def _np_call(e: E.Expr, name: str) -> TypeIs[E.Call]:
 
 
 def _is_number(e: E.Expr) -> bool:
-    """A literal number, or a ratio of sizes (``np.size(x) / np.size(g)``)."""
+    """A literal number, or a ratio of sizes (``np.size(x) / np.size(g)``,
+    ``max(np.size(g), 1)`` for an empty result)."""
     if isinstance(e, E.Lit):
         try:
             float(e.text)
@@ -42,6 +43,8 @@ def _is_number(e: E.Expr) -> bool:
         return True
     if _np_call(e, "size"):
         return True
+    if isinstance(e, E.Call) and e.func == E.Name("max") and not e.kwargs:
+        return all(_is_number(a) for a in e.args)  # max(np.size(g), 1)
     if isinstance(e, E.BinOp) and e.op in ("*", "/"):
         return _is_number(e.left) and _is_number(e.right)
     return False
