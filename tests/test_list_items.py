@@ -128,11 +128,11 @@ INDEXED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(INDEXED))
-def test_a_list_indexed_by_arithmetic_of_loop_items(case):
-    source = f"{HEADER}def f(x, h0):\n    {INDEXED[case]}\n"
+def _agrees_on_x_and_h0(body: str, seed: int) -> None:
+    """f(x, h0) with `body`: the forward's value, gradients by central differences."""
+    source = f"{HEADER}def f(x, h0):\n    {body}\n"
     forward, generated, code = build(source, "f", ["x", "h0"])
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed)
     point = {"x": rng.standard_normal((3, 4)), "h0": rng.standard_normal(4)}
     out, grads = generated.f_value_and_grad(**point)
     assert np.allclose(out, forward.f(**point), rtol=1e-12), code
@@ -142,6 +142,11 @@ def test_a_list_indexed_by_arithmetic_of_loop_items(case):
 
     for name, grad in zip(["x", "h0"], grads):
         assert np.allclose(grad, central(loss, point, name), atol=1e-6), code
+
+
+@pytest.mark.parametrize("case", sorted(INDEXED))
+def test_a_list_indexed_by_arithmetic_of_loop_items(case):
+    _agrees_on_x_and_h0(INDEXED[case], 2)
 
 
 RETURNED = {
@@ -199,18 +204,7 @@ COMBINED = {
 
 @pytest.mark.parametrize("case", sorted(COMBINED))
 def test_lists_combined_as_python_combines_them(case):
-    source = f"{HEADER}def f(x, h0):\n    {COMBINED[case]}\n"
-    forward, generated, code = build(source, "f", ["x", "h0"])
-    rng = np.random.default_rng(4)
-    point = {"x": rng.standard_normal((3, 4)), "h0": rng.standard_normal(4)}
-    out, grads = generated.f_value_and_grad(**point)
-    assert np.allclose(out, forward.f(**point), rtol=1e-12), code
-
-    def loss(**kw):
-        return np.sum(forward.f(**kw))
-
-    for name, grad in zip(["x", "h0"], grads):
-        assert np.allclose(grad, central(loss, point, name), atol=1e-6), code
+    _agrees_on_x_and_h0(COMBINED[case], 4)
 
 
 @pytest.mark.parametrize(
