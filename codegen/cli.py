@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import io
 import os
 import sys
 import traceback
@@ -20,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import CodegenError, InternalError
-from codegen.files import WriteError, read_source, split_target, write_atomic
+from codegen.files import (
+    ClosedOutput,
+    WriteError,
+    read_source,
+    refuse_foreign,
+    split_target,
+    write_atomic,
+)
 from codegen.options import (
     UsageError,
     parse_shapes,
@@ -95,7 +101,7 @@ def _grad(args: argparse.Namespace) -> int:
 
     check_generated(code, func or _function_name(code), args.output or "<stdout>")
     if args.output:
-        _refuse_foreign(Path(args.output), Path(path))
+        refuse_foreign(Path(args.output), Path(path))
         write_atomic(args.output, code)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
@@ -105,32 +111,6 @@ def _grad(args: argparse.Namespace) -> int:
 
 #: How a DOT file starts (the graph's, or an earlier one of its kind).
 DOT_MARK = "digraph "
-
-
-def _refuse_foreign(output: Path, source: Path) -> None:
-    """`grad -o OUT` replaces only a module codegen wrote: never the source
-    itself, nor a file of the user's that happens to be at OUT."""
-    if not output.is_file():
-        return
-    if source.exists() and os.path.samefile(output, source):
-        raise UsageError(
-            f"-o {output} is the source file itself",
-            None,
-            "write the backward to its own file, as -o generated/<name>_grad.py",
-            "codegen grad",
-        )
-    with open(output, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline()
-    from codegen.project.stamp import GENERATED  # every module's first line
-
-    if not first.startswith(GENERATED):
-        raise UsageError(
-            f"-o {output}: the file exists and codegen did not write it",
-            None,
-            "codegen replaces only modules it generated; remove the file first, or "
-            "write to another path",
-            "codegen grad",
-        )
 
 
 def _function_name(code: str) -> str:
@@ -403,15 +383,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _ClosedOutput(io.TextIOBase):
-    """Standard output when the process has none: a write is bad input
-    (``codegen grad f.py:f >&-``), reported as any file that cannot be
-    written; commands writing to a file (-o) never touch it."""
-
-    def write(self, text: str) -> int:
-        raise WriteError(errno.EBADF, "standard output is closed", "<stdout>")
-
-
 def run() -> None:
     """The `codegen` command as a process: `main`, then exit at once.
 
@@ -435,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 0 for --help, 2 for usage errors
         return int(exc.code or 0)
     if sys.stdout is None:  # started with stdout closed (>&-)
-        sys.stdout = _ClosedOutput()
+        sys.stdout = ClosedOutput()
     try:
         code = int(args.run(args))
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -109,3 +109,38 @@ def _file_mode(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def refuse_foreign(output: Path, source: Path) -> None:
+    """`grad -o OUT` replaces only a module codegen wrote: never the source
+    itself, nor a file of the user's that happens to be at OUT."""
+    if not output.is_file():
+        return
+    if source.exists() and os.path.samefile(output, source):
+        raise CodegenError(
+            f"-o {output} is the source file itself",
+            None,
+            "write the backward to its own file, as -o generated/<name>_grad.py",
+            "codegen grad",
+        )
+    with open(output, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    from codegen.project.stamp import GENERATED  # every module's first line
+
+    if not first.startswith(GENERATED):
+        raise CodegenError(
+            f"-o {output}: the file exists and codegen did not write it",
+            None,
+            "codegen replaces only modules it generated; remove the file first, or "
+            "write to another path",
+            "codegen grad",
+        )
+
+
+class ClosedOutput(io.TextIOBase):
+    """Standard output when the process has none: a write is bad input
+    (``codegen grad f.py:f >&-``), reported as any file that cannot be
+    written; commands writing to a file (-o) never touch it."""
+
+    def write(self, text: str) -> int:
+        raise WriteError(errno.EBADF, "standard output is closed", "<stdout>")
