@@ -101,7 +101,9 @@ def _grad(args: argparse.Namespace) -> int:
 
     check_generated(code, func or _function_name(code), args.output or "<stdout>")
     if args.output:
-        refuse_foreign(Path(args.output), Path(path))
+        from codegen.project.stamp import GENERATED  # a module's first line
+
+        refuse_foreign(Path(args.output), Path(path), GENERATED)
         write_atomic(args.output, code)
         print(f"wrote {args.output}", file=sys.stderr)
     else:

@@ -111,9 +111,10 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def refuse_foreign(output: Path, source: Path) -> None:
-    """`grad -o OUT` replaces only a module codegen wrote: never the source
-    itself, nor a file of the user's that happens to be at OUT."""
+def refuse_foreign(output: Path, source: Path, mark: str) -> None:
+    """`grad -o OUT` replaces only a module codegen wrote (its first line
+    starts with `mark`): never the source itself, nor a file of the user's
+    that happens to be at OUT."""
     if not output.is_file():
         return
     if source.exists() and os.path.samefile(output, source):
@@ -125,9 +126,7 @@ def refuse_foreign(output: Path, source: Path) -> None:
         )
     with open(output, encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
-    from codegen.project.stamp import GENERATED  # every module's first line
-
-    if not first.startswith(GENERATED):
+    if not first.startswith(mark):
         raise CodegenError(
             f"-o {output}: the file exists and codegen did not write it",
             None,
