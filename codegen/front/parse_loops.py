@@ -331,15 +331,10 @@ def _sized(b: Any, tree: ast.Expression) -> dict[str, object] | None:
     return values
 
 
-def _length(b: Any, value: object) -> int | None:
+def _length(b: Any, value: ir.Operand) -> int | None:
     """The length of a list or tuple the source builds, else None."""
-    if isinstance(value, ir.Var) and value.name in b.tuple_items:
-        return len(b.tuple_items[value.name])
-    text = value.text if isinstance(value, ir.Const) else None
-    if isinstance(value, ir.Var):
-        text = b.const_text.get(value.name)
-    written = ir.literal(text) if text is not None else None
-    return len(written) if isinstance(written, (list, tuple)) else None
+    found = b.sequence_items(value)  # codegen.front.parse_lists
+    return None if found is None else len(found[1])
 
 
 def _decided(b: Any, test: cst.BaseExpression, what: str) -> bool:

@@ -6,6 +6,7 @@ and np.correlate."""
 from __future__ import annotations
 
 from codegen.core.primitive import Facts, declare
+from codegen.core.prims.reductions import _mean_x, _sum_x
 from codegen.errors import CodegenError
 
 SLIDING_WINDOW_VIEW = "numpy.lib.stride_tricks.sliding_window_view"
@@ -73,14 +74,7 @@ declare(
     ("x",),
     "_pool_mean(x)",
     forward="np.mean(x)",
-    grads={
-        "x": lambda f: (
-            "np.broadcast_to(g, np.shape(x)) / (np.size(x) / max(np.size(g), 1))"
-            if f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
-            else "np.broadcast_to(np.expand_dims(g, axis), np.shape(x))"
-            " / (np.size(x) / max(np.size(g), 1))"
-        )
-    },
+    grads={"x": _mean_x},  # np.mean's adjoint
     keywords=_AXIS,
     calls=("_pool_mean",),
     shape="reduce",
@@ -91,13 +85,7 @@ declare(
     ("x",),
     "_pool_sum(x)",
     forward="np.sum(x)",
-    grads={
-        "x": lambda f: (
-            "np.broadcast_to(g, np.shape(x))"
-            if f.kw["axis"] == "None" or f.kw["keepdims"] in ("True", "1")
-            else "np.broadcast_to(np.expand_dims(g, axis), np.shape(x))"
-        )
-    },
+    grads={"x": _sum_x},  # np.sum's adjoint
     keywords=_AXIS,
     calls=("_pool_sum",),
     views=("x",),
